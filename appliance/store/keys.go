@@ -1,0 +1,66 @@
+package store
+
+import "encoding/binary"
+
+// Kind is the first byte of every key: one per record kind, so that kinds
+// never collide and every kind can be scanned by prefix. The full list lives
+// here so that a new domain cannot reuse a byte by accident.
+type Kind byte
+
+// Record kinds. Values are part of the on-disk format: never renumber.
+const (
+	KindMeta  Kind = 0x00 // schema version, audit head
+	KindAudit Kind = 0x01 // audit entries by sequence
+
+	KindFloor         Kind = 0x10
+	KindCompany       Kind = 0x11
+	KindPerson        Kind = 0x12
+	KindPersonByName  Kind = 0x13 // lower(name) 0 id -> index value
+	KindPersonByComp  Kind = 0x14 // company 0 lower(name) 0 id
+	KindPersonByFloor Kind = 0x15 // floor 0 lower(name) 0 id
+	KindPersonByNo    Kind = 0x16 // employee number -> id
+	KindCompanyByName Kind = 0x17 // lower(name) -> id
+	KindImportStage   Kind = 0x18 // import id 0 chunk seq -> rows
+	KindImportCommit  Kind = 0x19 // import id -> commit record
+
+	KindAccount       Kind = 0x20
+	KindAccountByName Kind = 0x21 // lower(username) -> id
+	KindToken         Kind = 0x22 // sha256(token) -> token record
+	KindTokenByID     Kind = 0x23 // token id -> sha256(token)
+)
+
+// Sep separates variable-length parts of a key. Parts must not contain it.
+const Sep = 0x00
+
+// Key joins a kind and string parts with Sep.
+func Key(k Kind, parts ...string) []byte {
+	n := 1
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, byte(k))
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, Sep)
+		}
+		b = append(b, p...)
+	}
+	return b
+}
+
+// Prefix is Key followed by a trailing separator, for scanning every key
+// whose leading parts equal parts.
+func Prefix(k Kind, parts ...string) []byte {
+	if len(parts) == 0 {
+		return []byte{byte(k)}
+	}
+	return append(Key(k, parts...), Sep)
+}
+
+// U64 encodes n big-endian, so numeric keys sort in order.
+func U64(n uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], n)
+	return b[:]
+}
