@@ -1,0 +1,276 @@
+package directory
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"gatehouse/appliance/field"
+	"gatehouse/appliance/store"
+)
+
+// Command types.
+const (
+	CmdFloorSave      = "directory.floor.save"
+	CmdCompanySave    = "directory.company.save"
+	CmdCompanyActive  = "directory.company.active"
+	CmdPersonSave     = "directory.person.save"
+	CmdPersonActive   = "directory.person.active"
+	CmdImportStage    = "directory.import.stage"
+	CmdImportCommit   = "directory.import.commit"
+	CmdImportApply    = "directory.import.apply"
+	CmdImportDiscard  = "directory.import.discard"
+	importChunkRows   = 500
+	maxImportRowsFile = 200000
+)
+
+// Registrar is where handlers are installed (a *store.Store).
+type Registrar interface {
+	Register(typ string, h store.Handler)
+}
+
+// Register installs the directory's command handlers.
+func Register(reg Registrar) {
+	reg.Register(CmdFloorSave, applyFloorSave)
+	reg.Register(CmdCompanySave, applyCompanySave)
+	reg.Register(CmdCompanyActive, applyCompanyActive)
+	reg.Register(CmdPersonSave, applyPersonSave)
+	reg.Register(CmdPersonActive, applyPersonActive)
+	reg.Register(CmdImportStage, applyImportStage)
+	reg.Register(CmdImportCommit, applyImportCommit)
+	reg.Register(CmdImportApply, applyImportApply)
+	reg.Register(CmdImportDiscard, applyImportDiscard)
+}
+
+type activePayload struct {
+	ID     string `json:"id"`
+	Active bool   `json:"active"`
+}
+
+func decode(cmd store.Command, v any) error {
+	if err := json.Unmarshal(cmd.Payload, v); err != nil {
+		return fmt.Errorf("%w: %s payload: %v", field.ErrInvalid, cmd.Type, err)
+	}
+	return nil
+}
+
+func applyFloorSave(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+	var f Floor
+	if err := decode(cmd, &f); err != nil {
+		return store.Effect{}, err
+	}
+	if f.ID == "" {
+		return store.Effect{}, field.Errors{{Field: "id", Code: "required"}}
+	}
+	if es := checkFloor(&f); len(es) > 0 {
+		return store.Effect{}, es
+	}
+	return store.Effect{Subject: "floor:" + f.ID}, tx.SetJSON(store.Key(store.KindFloor, f.ID), f)
+}
+
+func applyCompanySave(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+	var c Company
+	if err := decode(cmd, &c); err != nil {
+		return store.Effect{}, err
+	}
+	es, err := checkCompany(&tx.Reader, &c)
+	if err != nil {
+		return store.Effect{}, err
+	}
+	if len(es) > 0 {
+		return store.Effect{}, es
+	}
+	old, err := getCompany(&tx.Reader, c.ID)
+	switch {
+	case err == nil:
+		if err := tx.Delete(store.Key(store.KindCompanyByName, strings.ToLower(old.Name))); err != nil {
+			return store.Effect{}, err
+		}
+		// Floors still used by the company's employees cannot be dropped.
+		for _, fid := range old.FloorIDs {
+			if contains(c.FloorIDs, fid) {
+				continue
+			}
+			used, err := anyPerson(&tx.Reader, store.Prefix(store.KindPersonByFloor, fid), c.ID)
+			if err != nil {
+				return store.Effect{}, err
+			}
+			if used {
+				return store.Effect{}, field.Errors{{Field: "floor_ids", Code: "floor_in_use"}}
+			}
+		}
+	case !errors.Is(err, ErrNotFound):
+		return store.Effect{}, err
+	}
+	if err := tx.Set(store.Key(store.KindCompanyByName, strings.ToLower(c.Name)), []byte(c.ID)); err != nil {
+		return store.Effect{}, err
+	}
+	return store.Effect{Subject: "company:" + c.ID}, tx.SetJSON(store.Key(store.KindCompany, c.ID), c)
+}
+
+func applyCompanyActive(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+	var p activePayload
+	if err := decode(cmd, &p); err != nil {
+		return store.Effect{}, err
+	}
+	c, err := getCompany(&tx.Reader, p.ID)
+	if err != nil {
+		return store.Effect{}, err
+	}
+	c.Active = p.Active
+	return store.Effect{Subject: "company:" + c.ID, Note: activeNote(p.Active)},
+		tx.SetJSON(store.Key(store.KindCompany, c.ID), c)
+}
+
+func activeNote(a bool) string {
+	if a {
+		return "activated"
+	}
+	return "deactivated"
+}
+
+func importPending(r *store.Reader) (bool, error) {
+	found := false
+	err := r.Scan(store.Prefix(store.KindImportCommit), store.ScanOptions{KeysOnly: true}, func(_, _ []byte) (bool, error) {
+		found = true
+		return false, nil
+	})
+	return found, err
+}
+
+func applyPersonSave(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+	var p Person
+	if err := decode(cmd, &p); err != nil {
+		return store.Effect{}, err
+	}
+	if busy, err := importPending(&tx.Reader); err != nil || busy {
+		if err == nil {
+			err = ErrImportRunning
+		}
+		return store.Effect{}, err
+	}
+	es, err := checkPerson(&tx.Reader, &p)
+	if err != nil {
+		return store.Effect{}, err
+	}
+	if len(es) > 0 {
+		return store.Effect{}, es
+	}
+	p.Line = 0
+	if err := putPerson(tx, p); err != nil {
+		return store.Effect{}, err
+	}
+	return store.Effect{Subject: "person:" + p.ID}, nil
+}
+
+func applyPersonActive(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+	var a activePayload
+	if err := decode(cmd, &a); err != nil {
+		return store.Effect{}, err
+	}
+	p, err := getPerson(&tx.Reader, a.ID)
+	if err != nil {
+		return store.Effect{}, err
+	}
+	p.Active = a.Active
+	if err := putPerson(tx, p); err != nil {
+		return store.Effect{}, err
+	}
+	return store.Effect{Subject: "person:" + p.ID, Note: activeNote(a.Active)}, nil
+}
+
+// putPerson writes p and its index entries, first removing the entries of
+// the record it replaces.
+func putPerson(tx *store.Tx, p Person) error {
+	old, err := getPerson(&tx.Reader, p.ID)
+	switch {
+	case err == nil:
+		for _, k := range personIndexKeys(old) {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
+		}
+		if old.EmployeeNo != "" {
+			if err := tx.Delete(store.Key(store.KindPersonByNo, strings.ToLower(old.EmployeeNo))); err != nil {
+				return err
+			}
+		}
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	iv := indexValue(p)
+	for _, k := range personIndexKeys(p) {
+		if err := tx.Set(k, iv); err != nil {
+			return err
+		}
+	}
+	if p.EmployeeNo != "" {
+		if err := tx.Set(store.Key(store.KindPersonByNo, strings.ToLower(p.EmployeeNo)), []byte(p.ID)); err != nil {
+			return err
+		}
+	}
+	return tx.SetJSON(store.Key(store.KindPerson, p.ID), p)
+}
+
+// personIndexKeys are the search index entries of p: by name, and by
+// company and floor (then name), so every listing is a prefix scan in name
+// order.
+func personIndexKeys(p Person) [][]byte {
+	ln := strings.ToLower(p.Name)
+	keys := [][]byte{store.Key(store.KindPersonByName, ln, p.ID)}
+	if p.CompanyID != "" {
+		keys = append(keys, store.Key(store.KindPersonByComp, p.CompanyID, ln, p.ID))
+	}
+	if p.FloorID != "" {
+		keys = append(keys, store.Key(store.KindPersonByFloor, p.FloorID, ln, p.ID))
+	}
+	return keys
+}
+
+// indexValue is what a search needs to filter without loading the record:
+// kind, active, company, floor, employee number.
+func indexValue(p Person) []byte {
+	act := "0"
+	if p.Active {
+		act = "1"
+	}
+	return []byte(string(p.Kind[0]) + act + "|" + p.CompanyID + "|" + p.FloorID + "|" + strings.ToLower(p.EmployeeNo))
+}
+
+type indexEntry struct {
+	kind      Kind
+	active    bool
+	company   string
+	floor     string
+	number    string
+	lowerName string
+	id        string
+}
+
+func parseIndex(key, val []byte) (indexEntry, bool) {
+	parts := strings.Split(string(val), "|")
+	if len(parts) != 4 || len(parts[0]) != 2 {
+		return indexEntry{}, false
+	}
+	e := indexEntry{active: parts[0][1] == '1', company: parts[1], floor: parts[2], number: parts[3]}
+	switch parts[0][0] {
+	case 'e':
+		e.kind = Employee
+	case 's':
+		e.kind = Staff
+	}
+	// key: kind byte, [scope 0], lower name 0 id
+	k := string(key[1:])
+	last := strings.LastIndexByte(k, store.Sep)
+	if last < 0 {
+		return indexEntry{}, false
+	}
+	e.id = k[last+1:]
+	k = k[:last]
+	if i := strings.IndexByte(k, store.Sep); i >= 0 && key[0] != byte(store.KindPersonByName) {
+		k = k[i+1:]
+	}
+	e.lowerName = k
+	return e, true
+}

@@ -1,0 +1,218 @@
+// Package directory is the building's directory: floors, tenant companies,
+// their employees, and the property staff.
+//
+// Employees and property staff are both a Person, told apart by Kind:
+// employees belong to a company and one of its floors and carry a unique
+// employee number; staff belong to the building. Records are never deleted:
+// they are deactivated, so visit history keeps pointing at real people.
+package directory
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+
+	"gatehouse/appliance/field"
+	"gatehouse/appliance/store"
+)
+
+// Errors.
+var (
+	// ErrNotFound means no such floor, company or person.
+	ErrNotFound = errors.New("directory: not found")
+	// ErrImportRunning means an employee import is being written; directory
+	// edits wait until it is done so that they cannot clash with it.
+	ErrImportRunning = errors.New("directory: an import is being written")
+)
+
+// Kind tells employees from property staff.
+type Kind string
+
+// Kinds of person.
+const (
+	Employee Kind = "employee"
+	Staff    Kind = "staff"
+)
+
+// Floor is one floor of the building.
+type Floor struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`  // as shown in the lift: "B1", "12F", "12楼"
+	Level  int    `json:"level"` // sort order: basement floors negative
+	Active bool   `json:"active"`
+}
+
+// Company is a tenant company, on one or more floors.
+type Company struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	FloorIDs []string `json:"floor_ids"`
+	Phone    string   `json:"phone,omitempty"` // front desk of the company
+	Active   bool     `json:"active"`
+}
+
+// Person is an employee of a tenant company or a member of property staff.
+type Person struct {
+	ID         string `json:"id"`
+	Kind       Kind   `json:"kind"`
+	Name       string `json:"name"`
+	Mobile     string `json:"mobile"`
+	CompanyID  string `json:"company_id,omitempty"`
+	FloorID    string `json:"floor_id,omitempty"`
+	EmployeeNo string `json:"employee_no,omitempty"`
+	Position   string `json:"position,omitempty"`
+	CanHost    bool   `json:"can_host"` // may receive visitors and sign in as host
+	Active     bool   `json:"active"`
+	Line       int    `json:"line,omitempty"` // source line while staged by an import
+}
+
+// Limits on field lengths (runes).
+const (
+	MaxName     = 64
+	MaxFloor    = 16
+	MaxCompany  = 100
+	MaxPosition = 64
+	MaxNo       = 32
+)
+
+var (
+	mobileRE = regexp.MustCompile(`^(1[3-9][0-9]{9}|\+[1-9][0-9]{6,14})$`)
+	phoneRE  = regexp.MustCompile(`^\+?[0-9][0-9-]{4,19}$`)
+	empNoRE  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,32}$`)
+)
+
+// NormalizeMobile removes spaces and dashes people type into phone numbers.
+func NormalizeMobile(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '(' || r == ')' {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+}
+
+// checkFloor validates a floor's own fields.
+func checkFloor(f *Floor) field.Errors {
+	var es field.Errors
+	f.Name = es.Text("name", f.Name, true, MaxFloor)
+	if f.Level < -20 || f.Level > 300 {
+		es.Add("level", "out_of_range")
+	}
+	if f.ID != "" && !store.ValidID(f.ID) {
+		es.Add("id", "invalid")
+	}
+	return es
+}
+
+// checkCompany validates a company against the floors that exist.
+func checkCompany(r *store.Reader, c *Company) (field.Errors, error) {
+	var es field.Errors
+	c.Name = es.Text("name", c.Name, true, MaxCompany)
+	c.Phone = NormalizeMobile(c.Phone)
+	if c.Phone != "" && !phoneRE.MatchString(c.Phone) {
+		es.Add("phone", "invalid_phone")
+	}
+	if !store.ValidID(c.ID) {
+		es.Add("id", "invalid")
+		return es, nil
+	}
+	if len(c.FloorIDs) == 0 {
+		es.Add("floor_ids", "required")
+	}
+	seen := map[string]bool{}
+	for _, fid := range c.FloorIDs {
+		if seen[fid] {
+			es.Add("floor_ids", "duplicate")
+			break
+		}
+		seen[fid] = true
+		f, err := getFloor(r, fid)
+		if errors.Is(err, ErrNotFound) || (err == nil && !f.Active) {
+			es.Add("floor_ids", "unknown_floor")
+			break
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if c.Name != "" {
+		id, err := r.Get(store.Key(store.KindCompanyByName, strings.ToLower(c.Name)))
+		switch {
+		case err == nil && string(id) != c.ID:
+			es.Add("name", "duplicate_company")
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		}
+	}
+	return es, nil
+}
+
+// checkPerson validates a person against the directory as it stands. It is
+// used by the save handler and, row by row, by the CSV import.
+func checkPerson(r *store.Reader, p *Person) (field.Errors, error) {
+	var es field.Errors
+	if !store.ValidID(p.ID) {
+		es.Add("id", "invalid")
+		return es, nil
+	}
+	p.Name = es.Text("name", p.Name, true, MaxName)
+	p.Mobile = NormalizeMobile(p.Mobile)
+	if p.Mobile == "" {
+		es.Add("mobile", "required")
+	} else if !mobileRE.MatchString(p.Mobile) {
+		es.Add("mobile", "invalid_mobile")
+	}
+	p.Position = es.Text("position", p.Position, false, MaxPosition)
+	p.EmployeeNo = strings.TrimSpace(p.EmployeeNo)
+	switch p.Kind {
+	case Employee:
+		if p.EmployeeNo == "" {
+			es.Add("employee_no", "required")
+		}
+		if p.CompanyID == "" {
+			es.Add("company_id", "required")
+			break
+		}
+		c, err := getCompany(r, p.CompanyID)
+		if errors.Is(err, ErrNotFound) {
+			es.Add("company_id", "unknown_company")
+			break
+		} else if err != nil {
+			return nil, err
+		}
+		if !c.Active {
+			es.Add("company_id", "inactive_company")
+		}
+		if p.FloorID == "" {
+			es.Add("floor_id", "required")
+		} else if !contains(c.FloorIDs, p.FloorID) {
+			es.Add("floor_id", "floor_not_of_company")
+		}
+	case Staff:
+		p.CompanyID, p.FloorID = "", ""
+	default:
+		es.Add("kind", "invalid")
+	}
+	if p.EmployeeNo != "" {
+		if !empNoRE.MatchString(p.EmployeeNo) {
+			es.Add("employee_no", "invalid_employee_no")
+		} else {
+			id, err := r.Get(store.Key(store.KindPersonByNo, strings.ToLower(p.EmployeeNo)))
+			switch {
+			case err == nil && string(id) != p.ID:
+				es.Add("employee_no", "duplicate_employee_no")
+			case err != nil && !errors.Is(err, store.ErrNotFound):
+				return nil, err
+			}
+		}
+	}
+	return es, nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
