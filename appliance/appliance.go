@@ -1,0 +1,68 @@
+// Package appliance wires the lobby's domains onto one store: it opens the
+// data directory, registers every domain's command handlers and hands out
+// the services that the web pages, the shell and (later) the drivers and the
+// cluster use. It has no HTTP, serial port or Raft in it.
+package appliance
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"gatehouse/appliance/auth"
+	"gatehouse/appliance/clock"
+	"gatehouse/appliance/config"
+	"gatehouse/appliance/directory"
+	"gatehouse/appliance/store"
+)
+
+// Version is set at build time with -ldflags "-X gatehouse/appliance.Version=...".
+var Version = "dev"
+
+// App is one appliance's domain services over its store.
+type App struct {
+	Store     *store.Store
+	Directory *directory.Service
+	Auth      *auth.Service
+	Clock     clock.Clock
+	Config    config.Config
+	Log       *slog.Logger
+}
+
+// Open opens the data directory and finishes any work a crash interrupted.
+func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Clock, log *slog.Logger) (*App, error) {
+	if clk == nil {
+		clk = clock.System{}
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	st, err := store.Open(store.Options{Dir: dataDir, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	directory.Register(st)
+	auth.Register(st)
+	a := &App{
+		Store:     st,
+		Directory: directory.New(st, clk),
+		Auth:      auth.New(st, clk, cfg.LockFor()),
+		Clock:     clk,
+		Config:    cfg,
+		Log:       log,
+	}
+	if err := a.Directory.Recover(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("appliance: finish interrupted imports: %w", err)
+	}
+	return a, nil
+}
+
+// Close closes the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+// VerifyAudit walks the audit chain.
+func (a *App) VerifyAudit() (n uint64, err error) {
+	err = a.Store.View(func(r *store.Reader) error { n, err = store.VerifyAudit(r); return err })
+	return n, err
+}

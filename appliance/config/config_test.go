@@ -1,0 +1,42 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestLoadFileThenEnvironment(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "gatehouse.toml")
+	os.WriteFile(p, []byte("site_name = \"Tower A\"\nlanguage = \"en\"\ntime_zone = \"Europe/Berlin\"\n"), 0o600)
+	c, err := Load(p, []string{"GATEHOUSE_SITE_NAME=Tower B", "GATEHOUSE_LOCKOUT_MINUTES=5", "PATH=/bin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SiteName != "Tower B" || c.Language != "en" || c.Location.String() != "Europe/Berlin" || c.LockoutMinutes != 5 {
+		t.Fatalf("config = %+v", c)
+	}
+}
+
+func TestLoadRejectsBadSettings(t *testing.T) {
+	dir := t.TempDir()
+	cases := map[string]string{
+		"unknown key": "colour = \"red\"\n",
+		"bad zone":    "time_zone = \"Mars/Olympus\"\n",
+		"bad lang":    "language = \"fr\"\n",
+		"bad toml":    "site_name = \n",
+	}
+	for name, body := range cases {
+		p := filepath.Join(dir, name+".toml")
+		os.WriteFile(p, []byte(body), 0o600)
+		if _, err := Load(p, nil); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := Load("", []string{"GATEHOUSE_LOCKOUT_MINUTES=ten"}); err == nil {
+		t.Error("non-numeric env accepted")
+	}
+	if c, err := Load(filepath.Join(dir, "missing.toml"), nil); err != nil || c.SiteName != "Gatehouse" {
+		t.Errorf("missing file: %v", err)
+	}
+}
