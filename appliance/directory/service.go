@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"gatehouse/appliance/clock"
 	"gatehouse/appliance/field"
@@ -241,3 +242,18 @@ func (s *Service) Recover(ctx context.Context) error {
 
 // IsValidation reports whether err is a problem with the input.
 func IsValidation(err error) bool { return errors.Is(err, field.ErrInvalid) }
+
+// PersonByNumber finds a person by employee number, ignoring case.
+func (s *Service) PersonByNumber(no string) (p Person, err error) {
+	err = s.db.View(func(r *store.Reader) error {
+		id, err := r.Get(store.Key(store.KindPersonByNo, strings.ToLower(strings.TrimSpace(no))))
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		p, err = getPerson(r, string(id))
+		return err
+	})
+	return p, err
+}

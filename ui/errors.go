@@ -1,0 +1,75 @@
+package ui
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"gatehouse/appliance/auth"
+	"gatehouse/appliance/directory"
+	"gatehouse/appliance/field"
+	"gatehouse/appliance/store"
+	"gatehouse/ui/views"
+)
+
+// handleError is the one place where errors become responses: a status code
+// and a message in the user's language, as a page or as JSON for the API.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status, key := http.StatusInternalServerError, "error.internal"
+	var he *echo.HTTPError
+	var es field.Errors
+	switch {
+	case errors.Is(err, errCSRF):
+		status, key = http.StatusForbidden, "error.csrf"
+	case errors.Is(err, errUnauthorized):
+		status, key = http.StatusUnauthorized, "error.unauthorized"
+	case errors.Is(err, errForbidden):
+		status, key = http.StatusForbidden, "error.forbidden"
+	case errors.Is(err, directory.ErrNotFound), errors.Is(err, auth.ErrNotFound), errors.Is(err, store.ErrNotFound):
+		status, key = http.StatusNotFound, "error.not_found"
+	case errors.Is(err, directory.ErrImportRunning):
+		status, key = http.StatusConflict, "error.import_running"
+	case errors.As(err, &es), errors.Is(err, field.ErrInvalid):
+		status, key = http.StatusUnprocessableEntity, "error.bad_request"
+	case errors.As(err, &he):
+		status = he.Code
+		switch he.Code {
+		case http.StatusNotFound:
+			key = "error.not_found"
+		case http.StatusMethodNotAllowed:
+			key = "error.method"
+		case http.StatusRequestEntityTooLarge:
+			key = "error.too_large"
+		case http.StatusForbidden:
+			key = "error.forbidden"
+		case http.StatusUnauthorized:
+			key = "error.unauthorized"
+		default:
+			if he.Code < 500 {
+				key = "error.bad_request"
+			}
+		}
+	}
+	if status >= 500 {
+		// The path pattern, not the URL: queries may hold names or numbers.
+		s.log.Error("request failed", "method", c.Request().Method, "route", c.Path(), "err", err)
+	}
+	l := langOf(c)
+	if isAPI(c) {
+		body := map[string]any{"error": key, "message": l.T(key)}
+		if len(es) > 0 {
+			body["fields"] = apiFieldErrors(l, es)
+		}
+		_ = c.JSON(status, body)
+		return
+	}
+	if c.Request().Header.Get("HX-Request") == "true" {
+		_ = c.String(status, l.T(key))
+		return
+	}
+	_ = s.render(c, status, views.ErrorPage(status, l.T(key)))
+}

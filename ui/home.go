@@ -1,0 +1,56 @@
+package ui
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"gatehouse/appliance/directory"
+	"gatehouse/appliance/field"
+	"gatehouse/ui/views"
+)
+
+func (s *Server) home(c echo.Context) error {
+	var d views.HomeData
+	if userOf(c).Can("admin", "manager", "reception") {
+		p, err := s.app.Directory.Search(directory.Query{Limit: 1})
+		if err != nil {
+			return err
+		}
+		cs, err := s.app.Directory.Companies(false)
+		if err != nil {
+			return err
+		}
+		fs, err := s.app.Directory.Floors(false)
+		if err != nil {
+			return err
+		}
+		d = views.HomeData{People: p.Total, Companies: len(cs), Floors: len(fs)}
+	}
+	return s.render(c, http.StatusOK, views.Home(d))
+}
+
+func (s *Server) passwordPage(c echo.Context) error {
+	return s.render(c, http.StatusOK, views.Password(accountOf(c).MustChange, nil))
+}
+
+func (s *Server) changePassword(c echo.Context) error {
+	a := accountOf(c)
+	cur, next, confirm := c.FormValue("current"), c.FormValue("password"), c.FormValue("confirm")
+	var err error
+	if next != confirm {
+		err = field.Errors{{Field: "confirm", Code: "password_mismatch"}}
+	} else {
+		err = s.app.Auth.ChangeOwnPassword(c.Request().Context(), a.ID, cur, next)
+	}
+	if es, ok := field.As(err); ok {
+		return s.render(c, http.StatusUnprocessableEntity, views.Password(a.MustChange, es))
+	}
+	if err != nil {
+		return err
+	}
+	// The change ends every session of the account; this browser gets a new one.
+	s.startSession(c, a.ID)
+	s.flash(c, "flash.password_changed")
+	return s.redirect(c, "/")
+}

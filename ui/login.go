@@ -1,0 +1,87 @@
+package ui
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"gatehouse/appliance"
+	"gatehouse/appliance/auth"
+	"gatehouse/appliance/store"
+	"gatehouse/ui/i18n"
+	"gatehouse/ui/views"
+)
+
+func (s *Server) loginPage(c echo.Context) error {
+	if userOf(c) != nil {
+		return s.redirect(c, "/")
+	}
+	return s.render(c, http.StatusOK, views.Login(views.LoginForm{Next: localPath(c.QueryParam("next"))}))
+}
+
+func (s *Server) login(c echo.Context) error {
+	username, pw := c.FormValue("username"), c.FormValue("password")
+	next := localPath(c.FormValue("next"))
+	form := views.LoginForm{Username: username, Next: next}
+	if len(username) > 64 || len(pw) > auth.MaxPassword*4 {
+		form.Error = "login.bad_credentials"
+		return s.render(c, http.StatusUnauthorized, views.Login(form))
+	}
+	a, err := s.app.Auth.Authenticate(c.Request().Context(), username, pw)
+	switch {
+	case errors.Is(err, auth.ErrBadCredentials):
+		form.Error = "login.bad_credentials"
+		return s.render(c, http.StatusUnauthorized, views.Login(form))
+	case errors.Is(err, auth.ErrLocked):
+		s.log.Warn("sign-in refused: account locked", "account", a.ID)
+		form.Error = "login.locked"
+		return s.render(c, http.StatusLocked, views.Login(form))
+	case errors.Is(err, auth.ErrDisabled):
+		form.Error = "login.disabled"
+		return s.render(c, http.StatusForbidden, views.Login(form))
+	case err != nil:
+		return err
+	}
+	s.startSession(c, a.ID)
+	if a.MustChange {
+		return s.redirect(c, "/account/password")
+	}
+	return s.redirect(c, next)
+}
+
+// startSession replaces any session the browser had with a new one.
+func (s *Server) startSession(c echo.Context, accountID string) {
+	if old, ok := c.Get("session").(*session); ok {
+		s.sessions.delete(old.id)
+	}
+	ss := s.sessions.create(accountID, s.app.Clock.Now())
+	s.setCookie(c, sessionCookie, ss.id, 0)
+}
+
+func (s *Server) logout(c echo.Context) error {
+	if ss, ok := c.Get("session").(*session); ok {
+		s.sessions.delete(ss.id)
+	}
+	s.clearCookie(c, sessionCookie)
+	s.flash(c, "flash.signed_out")
+	return s.redirect(c, "/login")
+}
+
+func (s *Server) setLang(c echo.Context) error {
+	if l, ok := i18n.Parse(c.FormValue("lang")); ok {
+		s.setCookie(c, langCookie, string(l), 365*24*3600)
+	}
+	return s.redirect(c, localPath(c.FormValue("next")))
+}
+
+// health answers monitoring: 200 while the store reads, 503 if it does not.
+func (s *Server) health(c echo.Context) error {
+	status, code := "ok", http.StatusOK
+	if err := s.app.Store.View(func(*store.Reader) error { return nil }); err != nil {
+		status, code = "store unavailable", http.StatusServiceUnavailable
+	}
+	return c.JSON(code, map[string]string{"status": status, "version": appliance.Version, "site": s.app.Config.SiteName,
+		"time": s.app.Clock.Now().UTC().Format(time.RFC3339)})
+}

@@ -1,0 +1,162 @@
+package ui
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"gatehouse/appliance/auth"
+	"gatehouse/ui/i18n"
+	"gatehouse/ui/views"
+)
+
+const (
+	sessionCookie = "gh_session"
+	langCookie    = "lang"
+	flashCookie   = "gh_flash"
+)
+
+var (
+	errCSRF         = errors.New("ui: missing or wrong CSRF token")
+	errUnauthorized = errors.New("ui: not signed in")
+	errForbidden    = errors.New("ui: role not allowed")
+)
+
+func isAPI(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/api/") }
+
+func (s *Server) withLang(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		cookie := ""
+		if ck, err := c.Cookie(langCookie); err == nil {
+			cookie = ck.Value
+		}
+		l := i18n.Detect(cookie, c.Request().Header.Get("Accept-Language"), s.lang)
+		c.Set("lang", l)
+		return next(c)
+	}
+}
+
+func langOf(c echo.Context) i18n.Lang {
+	if l, ok := c.Get("lang").(i18n.Lang); ok {
+		return l
+	}
+	return i18n.ZH
+}
+
+// withSession attaches the signed-in user, if any. An account that has been
+// disabled, or whose password changed after the session began, loses it.
+func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if isAPI(c) {
+			return next(c)
+		}
+		ck, err := c.Cookie(sessionCookie)
+		if err != nil || ck.Value == "" {
+			return next(c)
+		}
+		now := s.app.Clock.Now()
+		ss, ok := s.sessions.get(ck.Value, now)
+		if !ok {
+			s.clearCookie(c, sessionCookie)
+			return next(c)
+		}
+		a, err := s.app.Auth.Account(ss.accountID)
+		if err != nil || a.Disabled || a.PwChanged > ss.created.UnixNano() {
+			s.sessions.delete(ss.id)
+			s.clearCookie(c, sessionCookie)
+			return next(c)
+		}
+		c.Set("session", ss)
+		c.Set("account", a)
+		c.Set("user", &views.User{ID: a.ID, Username: a.Username, Name: a.Name, Role: a.Role})
+		return next(c)
+	}
+}
+
+func userOf(c echo.Context) *views.User {
+	u, _ := c.Get("user").(*views.User)
+	return u
+}
+
+func accountOf(c echo.Context) auth.Account {
+	a, _ := c.Get("account").(auth.Account)
+	return a
+}
+
+// actor names who issues a command, for the audit trail.
+func actor(c echo.Context) string {
+	if u := userOf(c); u != nil {
+		return "account:" + u.ID
+	}
+	if t, ok := c.Get("token").(auth.Token); ok {
+		return "token:" + t.ID
+	}
+	return "anonymous"
+}
+
+// allow guards a page route: not signed in goes to the sign-in page, the
+// wrong role gets 403, and a one-time password must be changed first.
+func (s *Server) allow(roles []auth.Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			u := userOf(c)
+			if u == nil {
+				if c.Request().Method == http.MethodGet {
+					return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+				}
+				return errUnauthorized
+			}
+			if !slices.Contains(roles, u.Role) {
+				return errForbidden
+			}
+			if accountOf(c).MustChange && c.Path() != "/account/password" && c.Path() != "/logout" {
+				return c.Redirect(http.StatusSeeOther, "/account/password")
+			}
+			return next(c)
+		}
+	}
+}
+
+// apiAllow guards an API route with a bearer token.
+func (s *Server) apiAllow(roles []auth.Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Request().Header.Get("Authorization")
+			tok, ok := strings.CutPrefix(h, "Bearer ")
+			if !ok {
+				return errUnauthorized
+			}
+			t, err := s.app.Auth.TokenFor(strings.TrimSpace(tok))
+			if err != nil {
+				return errUnauthorized
+			}
+			if !slices.Contains(roles, t.Role) {
+				return errForbidden
+			}
+			c.Set("token", t)
+			return next(c)
+		}
+	}
+}
+
+func (s *Server) setCookie(c echo.Context, name, value string, maxAge int) {
+	c.SetCookie(&http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, Secure: s.secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: maxAge})
+}
+
+func (s *Server) clearCookie(c echo.Context, name string) { s.setCookie(c, name, "", -1) }
+
+// flash leaves a one-time notice (a catalogue key) for the next page.
+func (s *Server) flash(c echo.Context, key string) { s.setCookie(c, flashCookie, key, 60) }
+
+// localPath accepts only same-site paths as redirect targets.
+func localPath(p string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+		return "/"
+	}
+	return p
+}

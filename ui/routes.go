@@ -1,0 +1,100 @@
+package ui
+
+import (
+	"github.com/labstack/echo/v4"
+
+	"gatehouse/appliance/auth"
+)
+
+// Who may use a route.
+var (
+	public    []auth.Role // anyone, signed in or not
+	anyone    = []auth.Role{auth.Admin, auth.Manager, auth.Reception, auth.Host}
+	staff     = []auth.Role{auth.Admin, auth.Manager, auth.Reception}
+	directors = []auth.Role{auth.Admin, auth.Manager}
+	admins    = []auth.Role{auth.Admin}
+)
+
+type route struct {
+	method string
+	path   string
+	roles  []auth.Role // nil: public
+	h      echo.HandlerFunc
+}
+
+// routeTable lists every route with the roles allowed on it. It is the one
+// place to read who may do what; routes_test.go checks it against a table of
+// its own.
+func (s *Server) routeTable() []route {
+	return []route{
+		{"GET", "/healthz", public, s.health},
+		{"GET", "/static/*", public, echo.WrapHandler(s.assets)},
+		{"GET", "/login", public, s.loginPage},
+		{"POST", "/login", public, s.login},
+		{"POST", "/lang", public, s.setLang},
+
+		{"POST", "/logout", anyone, s.logout},
+		{"GET", "/", anyone, s.home},
+		{"GET", "/account/password", anyone, s.passwordPage},
+		{"POST", "/account/password", anyone, s.changePassword},
+
+		{"GET", "/directory/people", staff, s.people},
+		{"GET", "/directory/people/new", directors, s.personNew},
+		{"POST", "/directory/people", directors, s.personCreate},
+		{"GET", "/directory/people/:id/edit", directors, s.personEdit},
+		{"POST", "/directory/people/:id", directors, s.personUpdate},
+		{"POST", "/directory/people/:id/active", directors, s.personActive},
+		{"GET", "/directory/companies", staff, s.companies},
+		{"GET", "/directory/companies/new", directors, s.companyNew},
+		{"POST", "/directory/companies", directors, s.companyCreate},
+		{"GET", "/directory/companies/:id/edit", directors, s.companyEdit},
+		{"POST", "/directory/companies/:id", directors, s.companyUpdate},
+		{"POST", "/directory/companies/:id/active", directors, s.companyActive},
+		{"GET", "/directory/floors", staff, s.floors},
+		{"POST", "/directory/floors", directors, s.floorSave},
+		{"GET", "/directory/import", directors, s.importPage},
+		{"POST", "/directory/import", directors, s.importStart},
+		{"GET", "/directory/import/template.csv", directors, s.importTemplate},
+		{"GET", "/directory/import/:job", directors, s.importStatus},
+
+		{"GET", "/admin/accounts", admins, s.accounts},
+		{"GET", "/admin/accounts/new", admins, s.accountNew},
+		{"POST", "/admin/accounts", admins, s.accountCreate},
+		{"GET", "/admin/accounts/:id/edit", admins, s.accountEdit},
+		{"POST", "/admin/accounts/:id", admins, s.accountUpdate},
+		{"POST", "/admin/accounts/:id/unlock", admins, s.accountUnlock},
+		{"POST", "/admin/accounts/:id/password", admins, s.accountPassword},
+		{"GET", "/admin/tokens", admins, s.tokens},
+		{"POST", "/admin/tokens", admins, s.tokenCreate},
+		{"POST", "/admin/tokens/:id/revoke", admins, s.tokenRevoke},
+		{"GET", "/admin/audit", admins, s.audit},
+		{"POST", "/admin/audit/verify", admins, s.auditVerify},
+
+		// JSON API for HR and CRM systems: bearer tokens, never cookies.
+		{"GET", "/api/v1/floors", staff, s.apiFloors},
+		{"POST", "/api/v1/floors", directors, s.apiFloorCreate},
+		{"GET", "/api/v1/companies", staff, s.apiCompanies},
+		{"POST", "/api/v1/companies", directors, s.apiCompanyCreate},
+		{"GET", "/api/v1/companies/:id", staff, s.apiCompany},
+		{"PUT", "/api/v1/companies/:id", directors, s.apiCompanyUpdate},
+		{"GET", "/api/v1/employees", staff, s.apiEmployees},
+		{"POST", "/api/v1/employees", directors, s.apiEmployeeCreate},
+		{"GET", "/api/v1/employees/:id", staff, s.apiEmployee},
+		{"PUT", "/api/v1/employees/:id", directors, s.apiEmployeeUpdate},
+		{"POST", "/api/v1/employees/:id/deactivate", directors, s.apiEmployeeDeactivate},
+	}
+}
+
+func (s *Server) routes() {
+	for _, r := range s.routeTable() {
+		var mw []echo.MiddlewareFunc
+		switch {
+		case r.roles == nil:
+		case len(r.path) > 5 && r.path[:5] == "/api/":
+			mw = append(mw, s.apiAllow(r.roles))
+		default:
+			mw = append(mw, s.allow(r.roles))
+		}
+		s.e.Add(r.method, r.path, r.h, mw...)
+	}
+}

@@ -1,0 +1,108 @@
+package shell
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"gatehouse/appliance"
+	"gatehouse/appliance/demo"
+	"gatehouse/ui"
+)
+
+func serve(args []string, env Env) error {
+	var c common
+	fs := newFlags("serve", env)
+	c.register(fs, "")
+	listen := fs.String("listen", ":8080", "address to listen on")
+	demoMode := fs.Bool("demo", false, "start on a demo building (own data directory unless --data is given)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if c.data == "" {
+		c.data = "./gatehouse-data"
+		if *demoMode {
+			c.data = "./gatehouse-demo"
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	a, err := c.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	// The console is the one place a password may be written: the operator
+	// needs it to sign in for the first time. It never goes to the log.
+	if *demoMode {
+		logins, err := demo.Seed(ctx, a)
+		if err != nil {
+			return fmt.Errorf("demo building: %w", err)
+		}
+		if logins != nil {
+			fmt.Fprintln(env.Stdout, "Demo building created. Demo accounts (for trying the appliance only):")
+			for _, l := range logins {
+				fmt.Fprintf(env.Stdout, "  %-8s password %-20s role %s\n", l.Username, l.Password, l.Role)
+			}
+		} else {
+			fmt.Fprintln(env.Stdout, "Demo building already set up; demo accounts: admin / manager / guard / host, passwords demo-<name>-pass.")
+		}
+	} else if user, pw, err := a.Auth.Bootstrap(ctx); err != nil {
+		return err
+	} else if pw != "" {
+		fmt.Fprintf(env.Stdout, "\nFirst start: created administrator %q with one-time password:\n\n    %s\n\n"+
+			"Sign in at /login and choose your own password. This password is not shown again.\n\n", user, pw)
+	}
+
+	srv := ui.New(a, ui.Options{SecureCookies: a.Config.TLSCert != ""})
+	defer srv.Close()
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // imports upload up to 20 MB over slow Wi-Fi
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	a.Log.Info("gatehouse serving", "version", appliance.Version, "listen", ln.Addr().String(), "data", c.data,
+		"site", a.Config.SiteName, "tls", a.Config.TLSCert != "")
+	fmt.Fprintf(env.Stdout, "Listening on http://%s\n", displayAddr(ln.Addr()))
+	errc := make(chan error, 1)
+	go func() {
+		if a.Config.TLSCert != "" {
+			errc <- hs.ServeTLS(ln, a.Config.TLSCert, a.Config.TLSKey)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	case <-ctx.Done():
+		a.Log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(sctx)
+	}
+	return nil
+}
+
+func displayAddr(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if ok && ta.IP.IsUnspecified() {
+		return fmt.Sprintf("localhost:%d", ta.Port)
+	}
+	return a.String()
+}

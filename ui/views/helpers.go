@@ -1,0 +1,84 @@
+package views
+
+import (
+	"context"
+	"gatehouse/appliance/auth"
+	"gatehouse/appliance/directory"
+	"gatehouse/appliance/field"
+	"gatehouse/ui/i18n"
+	"strings"
+)
+
+func langAttr(ctx context.Context) string {
+	if page(ctx).Lang == "en" {
+		return "en"
+	}
+	return "zh-CN"
+}
+
+func csrfHeader(ctx context.Context) string {
+	return `{"X-CSRF-Token":"` + page(ctx).CSRF + `"}`
+}
+
+func navClass(ctx context.Context, prefix string) string {
+	if strings.HasPrefix(page(ctx).Path, prefix) {
+		return "active"
+	}
+	return ""
+}
+
+func personAction(d PersonFormData) string {
+	if d.New {
+		return "/directory/people"
+	}
+	return "/directory/people/" + d.Person.ID
+}
+
+func companyAction(d CompanyFormData) string {
+	if d.New {
+		return "/directory/companies"
+	}
+	return "/directory/companies/" + d.Company.ID
+}
+
+func companyOptions(cs []directory.Company) []Option {
+	out := make([]Option, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, Option{c.ID, c.Name})
+	}
+	return out
+}
+
+func floorOptions(fs []directory.Floor) []Option {
+	out := make([]Option, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, Option{f.ID, f.Name})
+	}
+	return out
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func accountAction(d AccountFormData) string {
+	if d.New {
+		return "/admin/accounts"
+	}
+	return "/admin/accounts/" + d.Account.ID
+}
+
+func roleOptions(ctx context.Context) []Option {
+	var out []Option
+	for _, r := range auth.Roles {
+		out = append(out, Option{string(r), roleName(ctx, r)})
+	}
+	return out
+}
+
+func fieldText(ctx context.Context, e field.Error) string { return i18n.From(ctx).Field(e) }
