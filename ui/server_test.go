@@ -1,0 +1,538 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/appliance"
+	"gatehouse/appliance/auth"
+	"gatehouse/appliance/clock"
+	"gatehouse/appliance/config"
+	"gatehouse/appliance/directory"
+)
+
+// harness is a real server on loopback over a real store.
+type harness struct {
+	t        *testing.T
+	app      *appliance.App
+	srv      *Server
+	ts       *httptest.Server
+	clock    *clock.Fake
+	accounts map[auth.Role]auth.Account
+	tokens   map[auth.Role]string
+	ids      map[string]string // placeholders for path parameters
+}
+
+const testCSRF = "test-csrf-token-0123456789abcdef"
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	cfg, err := config.Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	app, err := appliance.Open(ctx, t.TempDir(), cfg, clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(app, Options{})
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { ts.Close(); srv.Close(); app.Close() })
+	h := &harness{t: t, app: app, srv: srv, ts: ts, clock: clk, accounts: map[auth.Role]auth.Account{}, tokens: map[auth.Role]string{}, ids: map[string]string{}}
+
+	f, err := app.Directory.SaveFloor(ctx, "test", directory.Floor{Name: "1F", Level: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	co, err := app.Directory.SaveCompany(ctx, "test", directory.Company{Name: "Acme", FloorIDs: []string{f.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := app.Directory.SavePerson(ctx, "test", directory.Person{Kind: directory.Employee, Name: "Wang", Mobile: "13800138000",
+		CompanyID: co.ID, FloorID: f.ID, EmployeeNo: "E1", CanHost: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range auth.Roles {
+		a, err := app.Auth.CreateAccount(ctx, "test", auth.NewAccount{Username: "u-" + string(r), Name: string(r), Role: r, Password: "password-" + string(r)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.accounts[r] = a
+		tok, _, err := app.Auth.CreateToken(ctx, "test", "t-"+string(r), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.tokens[r] = tok
+	}
+	victim, err := app.Auth.CreateAccount(ctx, "test", auth.NewAccount{Username: "victim", Name: "V", Role: auth.Host, Password: "victim-password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, vt, err := app.Auth.CreateToken(ctx, "test", "victim", auth.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ids = map[string]string{"{floor}": f.ID, "{company}": co.ID, "{person}": p.ID, "{account}": victim.ID, "{token}": vt.ID, "{job}": "0000000000000000"}
+	return h
+}
+
+// session signs role in without the password round trip (argon2 is slow).
+func (h *harness) session(role auth.Role) string {
+	return h.srv.sessions.create(h.accounts[role].ID, h.clock.Now()).id
+}
+
+type req struct {
+	method, path string
+	form         url.Values
+	session      string // session cookie
+	token        string // API bearer token
+	csrf         string // "" = send the right token; "-" = none; other = that value
+	header       map[string]string
+	body         string
+}
+
+func (h *harness) do(r req) *http.Response {
+	h.t.Helper()
+	for k, v := range h.ids {
+		r.path = strings.ReplaceAll(r.path, k, v)
+		r.body = strings.ReplaceAll(r.body, k, v)
+	}
+	var body io.Reader
+	form := url.Values{}
+	for k, v := range r.form {
+		form[k] = v
+	}
+	if r.method != "GET" && r.csrf != "-" && !strings.HasPrefix(r.path, "/api/") {
+		tok := testCSRF
+		if r.csrf != "" {
+			tok = r.csrf
+		}
+		form.Set("_csrf", tok)
+	}
+	ctype := ""
+	switch {
+	case r.body != "":
+		body, ctype = strings.NewReader(r.body), "application/json"
+	case r.method != "GET":
+		body, ctype = strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"
+	}
+	hr, err := http.NewRequest(r.method, h.ts.URL+r.path, body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if ctype != "" {
+		hr.Header.Set("Content-Type", ctype)
+	}
+	hr.AddCookie(&http.Cookie{Name: "gh_csrf", Value: testCSRF})
+	if r.session != "" {
+		hr.AddCookie(&http.Cookie{Name: sessionCookie, Value: r.session})
+	}
+	if r.token != "" {
+		hr.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	for k, v := range r.header {
+		hr.Header.Set(k, v)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(hr)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func readBody(t *testing.T, r *http.Response) string {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// routeAccess is who may use each route, written out independently of
+// routes.go so that a change to either is caught.
+var routeAccess = []struct {
+	method, path string
+	allowed      string // roles, or "public"
+}{
+	{"GET", "/healthz", "public"},
+	{"GET", "/static/app.css", "public"},
+	{"GET", "/login", "public"},
+	{"POST", "/login", "public"},
+	{"POST", "/lang", "public"},
+	{"POST", "/logout", "admin manager reception host"},
+	{"GET", "/", "admin manager reception host"},
+	{"GET", "/account/password", "admin manager reception host"},
+	{"POST", "/account/password", "admin manager reception host"},
+	{"GET", "/directory/people", "admin manager reception"},
+	{"GET", "/directory/people/new", "admin manager"},
+	{"POST", "/directory/people", "admin manager"},
+	{"GET", "/directory/people/{person}/edit", "admin manager"},
+	{"POST", "/directory/people/{person}", "admin manager"},
+	{"POST", "/directory/people/{person}/active", "admin manager"},
+	{"GET", "/directory/companies", "admin manager reception"},
+	{"GET", "/directory/companies/new", "admin manager"},
+	{"POST", "/directory/companies", "admin manager"},
+	{"GET", "/directory/companies/{company}/edit", "admin manager"},
+	{"POST", "/directory/companies/{company}", "admin manager"},
+	{"POST", "/directory/companies/{company}/active", "admin manager"},
+	{"GET", "/directory/floors", "admin manager reception"},
+	{"POST", "/directory/floors", "admin manager"},
+	{"GET", "/directory/import", "admin manager"},
+	{"POST", "/directory/import", "admin manager"},
+	{"GET", "/directory/import/template.csv", "admin manager"},
+	{"GET", "/directory/import/{job}", "admin manager"},
+	{"GET", "/admin/accounts", "admin"},
+	{"GET", "/admin/accounts/new", "admin"},
+	{"POST", "/admin/accounts", "admin"},
+	{"GET", "/admin/accounts/{account}/edit", "admin"},
+	{"POST", "/admin/accounts/{account}", "admin"},
+	{"POST", "/admin/accounts/{account}/unlock", "admin"},
+	{"POST", "/admin/accounts/{account}/password", "admin"},
+	{"GET", "/admin/tokens", "admin"},
+	{"POST", "/admin/tokens", "admin"},
+	{"POST", "/admin/tokens/{token}/revoke", "admin"},
+	{"GET", "/admin/audit", "admin"},
+	{"POST", "/admin/audit/verify", "admin"},
+	{"GET", "/api/v1/floors", "admin manager reception"},
+	{"POST", "/api/v1/floors", "admin manager"},
+	{"GET", "/api/v1/companies", "admin manager reception"},
+	{"POST", "/api/v1/companies", "admin manager"},
+	{"GET", "/api/v1/companies/{company}", "admin manager reception"},
+	{"PUT", "/api/v1/companies/{company}", "admin manager"},
+	{"GET", "/api/v1/employees", "admin manager reception"},
+	{"POST", "/api/v1/employees", "admin manager"},
+	{"GET", "/api/v1/employees/{person}", "admin manager reception"},
+	{"PUT", "/api/v1/employees/{person}", "admin manager"},
+	{"POST", "/api/v1/employees/{person}/deactivate", "admin manager"},
+}
+
+func TestRouteRoleTable(t *testing.T) {
+	h := newHarness(t)
+	// Every registered route is in the table (and nothing else).
+	listed := map[string]bool{}
+	for _, ra := range routeAccess {
+		p := ra.path
+		for k, v := range map[string]string{"{person}": ":id", "{company}": ":id", "{account}": ":id", "{token}": ":id", "{job}": ":job", "/static/app.css": "/static/*"} {
+			p = strings.ReplaceAll(p, k, v)
+		}
+		listed[ra.method+" "+p] = true
+	}
+	for _, r := range h.srv.routeTable() {
+		if !listed[r.method+" "+r.path] {
+			t.Errorf("route %s %s has no row in routeAccess", r.method, r.path)
+		}
+		delete(listed, r.method+" "+r.path)
+	}
+	for k := range listed {
+		t.Errorf("routeAccess lists %s, which is not a route", k)
+	}
+
+	for _, ra := range routeAccess {
+		api := strings.HasPrefix(ra.path, "/api/")
+		body := ""
+		if api && ra.method != "GET" {
+			body = "{}"
+		}
+		// Signed-out callers.
+		resp := h.do(req{method: ra.method, path: ra.path, body: body})
+		switch {
+		case ra.allowed == "public":
+			// (an empty sign-in is refused with 401: the route itself is open)
+			if resp.StatusCode >= 500 || resp.StatusCode == 403 || (resp.StatusCode == 401 && ra.path != "/login") {
+				t.Errorf("anonymous %s %s = %d, want allowed", ra.method, ra.path, resp.StatusCode)
+			}
+		case api || ra.method != "GET":
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("anonymous %s %s = %d, want 401", ra.method, ra.path, resp.StatusCode)
+			}
+		default:
+			if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+				t.Errorf("anonymous %s %s = %d %s, want redirect to /login", ra.method, ra.path, resp.StatusCode, resp.Header.Get("Location"))
+			}
+		}
+		if ra.allowed == "public" {
+			continue
+		}
+		for _, role := range auth.Roles {
+			r := req{method: ra.method, path: ra.path, body: body}
+			if api {
+				r.token = h.tokens[role]
+			} else {
+				r.session = h.session(role)
+			}
+			resp := h.do(r)
+			allowed := strings.Contains(" "+ra.allowed+" ", " "+string(role)+" ")
+			denied := resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized ||
+				(strings.HasPrefix(resp.Header.Get("Location"), "/login") && ra.path != "/logout")
+			if resp.StatusCode >= 500 {
+				t.Errorf("%s %s %s = %d", role, ra.method, ra.path, resp.StatusCode)
+			}
+			if allowed && denied {
+				t.Errorf("%s %s %s = %d, want allowed", role, ra.method, ra.path, resp.StatusCode)
+			}
+			if !allowed && resp.StatusCode != http.StatusForbidden {
+				t.Errorf("%s %s %s = %d, want 403", role, ra.method, ra.path, resp.StatusCode)
+			}
+		}
+	}
+}
+
+func TestAPIIgnoresSessionCookies(t *testing.T) {
+	h := newHarness(t)
+	resp := h.do(req{method: "GET", path: "/api/v1/employees", session: h.session(auth.Admin)})
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("API with a session cookie only = %d, want 401", resp.StatusCode)
+	}
+	resp = h.do(req{method: "GET", path: "/api/v1/employees", token: h.tokens[auth.Admin] + "x"})
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("API with a wrong token = %d, want 401", resp.StatusCode)
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	h := newHarness(t)
+	form := url.Values{"name": {"9F"}, "level": {"9"}}
+	tests := []struct {
+		name   string
+		csrf   string
+		header map[string]string
+		want   int
+	}{
+		{"no token", "-", nil, http.StatusForbidden},
+		{"wrong token", "not-the-token", nil, http.StatusForbidden},
+		{"cross-site request without token", "-", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"cross-site request with a stolen token", "", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"right token", "", nil, http.StatusSeeOther},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := h.do(req{method: "POST", path: "/directory/floors", form: form, session: h.session(auth.Manager), csrf: tc.csrf, header: tc.header})
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+		})
+	}
+	// The sign-in form is protected too (login CSRF).
+	resp := h.do(req{method: "POST", path: "/login", form: url.Values{"username": {"u-admin"}, "password": {"password-admin"}}, csrf: "-"})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("login without token = %d, want 403", resp.StatusCode)
+	}
+	floors, _ := h.app.Directory.Floors(true)
+	if len(floors) != 2 {
+		t.Fatalf("%d floors: forged requests must write nothing, the right one once", len(floors))
+	}
+}
+
+func TestLockoutOverHTTP(t *testing.T) {
+	h := newHarness(t)
+	login := func(pw string) *http.Response {
+		return h.do(req{method: "POST", path: "/login", form: url.Values{"username": {"u-reception"}, "password": {pw}}})
+	}
+	for i, want := range []int{401, 401, 423, 423} {
+		pw := "wrong"
+		if i == 3 {
+			pw = "password-reception"
+		}
+		resp := login(pw)
+		if resp.StatusCode != want {
+			t.Fatalf("attempt %d: %d, want %d", i+1, resp.StatusCode, want)
+		}
+		if want == 423 && !strings.Contains(readBody(t, resp), "id=\"login-error\"") {
+			t.Fatal("locked page shows no message")
+		}
+	}
+	// The lock is visible to the administrator, who can lift it.
+	page := readBody(t, h.do(req{method: "GET", path: "/admin/accounts", session: h.session(auth.Admin)}))
+	if !regexp.MustCompile(`id="account-u-reception"[\s\S]*?badge warn`).MatchString(page) {
+		t.Fatal("accounts page does not show the lock")
+	}
+	resp := h.do(req{method: "POST", path: "/admin/accounts/" + h.accounts[auth.Reception].ID + "/unlock", session: h.session(auth.Admin)})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("unlock = %d", resp.StatusCode)
+	}
+	resp = login("password-reception")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in after unlock = %d", resp.StatusCode)
+	}
+	ck := cookieNamed(resp, sessionCookie)
+	if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure {
+		t.Errorf("session cookie: %+v", ck)
+	}
+}
+
+func TestSessionLifetime(t *testing.T) {
+	h := newHarness(t)
+	home := func(sid string) int { return h.do(req{method: "GET", path: "/", session: sid}).StatusCode }
+	sid := h.session(auth.Manager)
+	if home(sid) != http.StatusOK {
+		t.Fatal("fresh session refused")
+	}
+	h.clock.Advance(29 * time.Minute)
+	if home(sid) != http.StatusOK {
+		t.Fatal("session refused before the idle timeout")
+	}
+	h.clock.Advance(31 * time.Minute)
+	if home(sid) != http.StatusSeeOther {
+		t.Fatal("session alive after 31 idle minutes")
+	}
+	// Disabling an account ends its sessions.
+	sid = h.session(auth.Host)
+	a := h.accounts[auth.Host]
+	a.Disabled = true
+	if err := h.app.Auth.Update(context.Background(), "test", a); err != nil {
+		t.Fatal(err)
+	}
+	if home(sid) != http.StatusSeeOther {
+		t.Fatal("disabled account kept its session")
+	}
+	// A password reset by the administrator ends the user's sessions, and
+	// the one-time password must be changed before anything else.
+	sid = h.session(auth.Reception)
+	h.clock.Advance(time.Second)
+	if err := h.app.Auth.SetPassword(context.Background(), "test", h.accounts[auth.Reception].ID, "one-time-pass", true); err != nil {
+		t.Fatal(err)
+	}
+	if home(sid) != http.StatusSeeOther {
+		t.Fatal("session survived a password reset")
+	}
+	h.clock.Advance(time.Second)
+	sid = h.session(auth.Reception)
+	resp := h.do(req{method: "GET", path: "/directory/people", session: sid})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account/password" {
+		t.Fatalf("must-change account reached a page: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestBadInputNeverFails500 throws malformed input at every form and API
+// endpoint: each answer must be a clear 4xx (or a re-shown form), never 500.
+func TestBadInputNeverFails500(t *testing.T) {
+	h := newHarness(t)
+	long := strings.Repeat("长", 5000)
+	values := []string{"", long, "\x00\xff\xfe", "<script>alert(1)</script>", "../../etc/passwd", "-1", "99999999999999999999", "0000000000000000"}
+	for _, ra := range routeAccess {
+		if ra.method == "GET" || ra.path == "/logout" {
+			continue
+		}
+		for _, v := range values {
+			r := req{method: ra.method, path: ra.path}
+			if strings.HasPrefix(ra.path, "/api/") {
+				r.token = h.tokens[auth.Admin]
+				b, _ := json.Marshal(map[string]any{"name": v, "mobile": v, "company_id": v, "floor_id": v, "floor_ids": []string{v, v}, "level": 3, "kind": v, "employee_no": v})
+				r.body = string(b)
+			} else {
+				r.session = h.session(auth.Admin)
+				r.form = url.Values{}
+				for _, k := range []string{"name", "mobile", "company_id", "floor_id", "floor_ids", "employee_no", "level", "kind", "id", "role", "username", "password", "current", "confirm", "lang", "next", "active", "disabled"} {
+					r.form.Set(k, v)
+				}
+			}
+			resp := h.do(r)
+			if resp.StatusCode >= 500 {
+				t.Errorf("%s %s with %q = %d", ra.method, ra.path, truncate(v), resp.StatusCode)
+			}
+		}
+	}
+	for _, body := range []string{"{", "[]", `{"level":"x"}`, "null", strings.Repeat("[", 10000)} {
+		r := req{method: "POST", path: "/api/v1/floors", token: h.tokens[auth.Admin], body: body}
+		if resp := h.do(r); resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("API body %q = %d, want 400/422", truncate(body), resp.StatusCode)
+		}
+	}
+	for _, p := range []string{"/directory/people?offset=-5&q=" + url.QueryEscape(long), "/directory/people/%00/edit", "/admin/audit?before=abc", "/directory/floors?edit=nope"} {
+		if resp := h.do(req{method: "GET", path: p, session: h.session(auth.Admin)}); resp.StatusCode >= 500 {
+			t.Errorf("GET %s = %d", truncate(p), resp.StatusCode)
+		}
+	}
+}
+
+func truncate(s string) string {
+	if len(s) > 30 {
+		return s[:30] + "…"
+	}
+	return s
+}
+
+func TestAPIEmployeesRoundTrip(t *testing.T) {
+	h := newHarness(t)
+	tok := h.tokens[auth.Manager]
+	resp := h.do(req{method: "POST", path: "/api/v1/employees", token: tok, header: map[string]string{"Accept-Language": "en"},
+		body: `{"name":"Li","mobile":"123","company_id":"{company}","floor_id":"{floor}","employee_no":"E2"}`})
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("bad mobile = %d", resp.StatusCode)
+	}
+	var e struct {
+		Error  string `json:"error"`
+		Fields []apiFieldError
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&e)
+	if len(e.Fields) != 1 || e.Fields[0].Field != "mobile" || !strings.Contains(e.Fields[0].Message, "mobile") {
+		t.Fatalf("error body = %+v", e)
+	}
+	body := strings.NewReplacer("{company}", h.ids["{company}"], "{floor}", h.ids["{floor}"]).
+		Replace(`{"name":"Li Lei","mobile":"13900139000","company_id":"{company}","floor_id":"{floor}","employee_no":"E2","can_host":true}`)
+	resp = h.do(req{method: "POST", path: "/api/v1/employees", token: tok, body: body})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create = %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	var p directory.Person
+	_ = json.NewDecoder(resp.Body).Decode(&p)
+	resp = h.do(req{method: "GET", path: "/api/v1/employees?q=li", token: h.tokens[auth.Reception]})
+	var list struct {
+		Employees []directory.Person
+		Total     int
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&list)
+	if list.Total != 1 || list.Employees[0].ID != p.ID {
+		t.Fatalf("search = %+v", list)
+	}
+	resp = h.do(req{method: "POST", path: "/api/v1/employees/" + p.ID + "/deactivate", token: tok})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("deactivate = %d", resp.StatusCode)
+	}
+	resp = h.do(req{method: "GET", path: "/api/v1/employees/0000000000000000", token: tok})
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown id = %d", resp.StatusCode)
+	}
+}
+
+func TestLanguageSwitchRemembered(t *testing.T) {
+	h := newHarness(t)
+	resp := h.do(req{method: "GET", path: "/login", header: map[string]string{"Accept-Language": "en-US,en;q=0.9"}})
+	if b := readBody(t, resp); !strings.Contains(b, `lang="en"`) || !strings.Contains(b, "Sign in") {
+		t.Fatal("English browser did not get English")
+	}
+	resp = h.do(req{method: "POST", path: "/lang", form: url.Values{"lang": {"zh"}, "next": {"//evil.example/"}}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Fatalf("lang switch = %d %s (open redirect?)", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if ck := cookieNamed(resp, langCookie); ck == nil || ck.Value != "zh" {
+		t.Fatalf("lang cookie not set: %+v", ck)
+	}
+	resp = h.do(req{method: "GET", path: "/login", header: map[string]string{"Accept-Language": "en-US,en;q=0.9", "Cookie": "lang=zh"}})
+	if b := readBody(t, resp); !strings.Contains(b, `lang="zh-CN"`) {
+		t.Fatal("the chosen language is not remembered over the browser's")
+	}
+}
+
+func cookieNamed(resp *http.Response, name string) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
