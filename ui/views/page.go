@@ -5,7 +5,6 @@ package views
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"strconv"
 	"time"
@@ -115,5 +114,3 @@ func (p Pager) summary(ctx context.Context) string {
 	}
 	return T(ctx, "list.showing", p.Offset+1, min(p.Offset+p.Limit, p.Total), p.Total)
 }
-
-func sprintf(f string, a ...any) string { return fmt.Sprintf(f, a...) }
