@@ -82,3 +82,12 @@ func roleOptions(ctx context.Context) []Option {
 }
 
 func fieldText(ctx context.Context, e field.Error) string { return i18n.From(ctx).Field(e) }
+
+// maskMobile shows the first three and last four digits: 138****8000.
+func maskMobile(m string) string {
+	r := []rune(m)
+	if len(r) < 8 {
+		return m
+	}
+	return string(r[:3]) + strings.Repeat("*", len(r)-7) + string(r[len(r)-4:])
+}
