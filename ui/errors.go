@@ -33,7 +33,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		status, key = http.StatusNotFound, "error.not_found"
 	case errors.Is(err, directory.ErrImportRunning):
 		status, key = http.StatusConflict, "error.import_running"
-	case errors.As(err, &es), errors.Is(err, field.ErrInvalid):
+	case errors.As(err, &es), errors.Is(err, field.ErrInvalid), errors.Is(err, store.ErrBadPayload):
 		status, key = http.StatusUnprocessableEntity, "error.bad_request"
 	case errors.As(err, &he):
 		status = he.Code

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -22,13 +21,8 @@ const (
 	CmdTokenRevoke     = "auth.token.revoke"
 )
 
-// Registrar is where handlers are installed (a *store.Store).
-type Registrar interface {
-	Register(typ string, h store.Handler)
-}
-
 // Register installs the auth command handlers.
-func Register(reg Registrar) {
+func Register(reg store.Registrar) {
 	reg.Register(CmdAccountCreate, applyCreate)
 	reg.Register(CmdAccountUpdate, applyUpdate)
 	reg.Register(CmdAccountPassword, applyPassword)
@@ -62,13 +56,6 @@ type failedPayload struct {
 	LockUntil int64  `json:"lock_until"` // applied if this failure is the third
 }
 
-func decode(cmd store.Command, v any) error {
-	if err := json.Unmarshal(cmd.Payload, v); err != nil {
-		return fmt.Errorf("%w: %s payload: %v", field.ErrInvalid, cmd.Type, err)
-	}
-	return nil
-}
-
 func accountKey(id string) []byte { return store.Key(store.KindAccount, id) }
 
 func getAccount(r *store.Reader, id string) (Account, error) {
@@ -94,7 +81,7 @@ func checkAccount(a *Account) field.Errors {
 
 func applyCreate(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var a Account
-	if err := decode(cmd, &a); err != nil {
+	if err := cmd.Decode(&a); err != nil {
 		return store.Effect{}, err
 	}
 	es := checkAccount(&a)
@@ -121,7 +108,7 @@ func applyCreate(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 
 func applyUpdate(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var p updatePayload
-	if err := decode(cmd, &p); err != nil {
+	if err := cmd.Decode(&p); err != nil {
 		return store.Effect{}, err
 	}
 	a, err := getAccount(&tx.Reader, p.ID)
@@ -141,7 +128,7 @@ func applyUpdate(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 
 func applyPassword(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var p passwordPayload
-	if err := decode(cmd, &p); err != nil {
+	if err := cmd.Decode(&p); err != nil {
 		return store.Effect{}, err
 	}
 	a, err := getAccount(&tx.Reader, p.ID)
@@ -157,7 +144,7 @@ func applyPassword(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 
 func applyUnlock(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var p idPayload
-	if err := decode(cmd, &p); err != nil {
+	if err := cmd.Decode(&p); err != nil {
 		return store.Effect{}, err
 	}
 	a, err := getAccount(&tx.Reader, p.ID)
@@ -170,7 +157,7 @@ func applyUnlock(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 
 func applyLoginOK(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var p idPayload
-	if err := decode(cmd, &p); err != nil {
+	if err := cmd.Decode(&p); err != nil {
 		return store.Effect{}, err
 	}
 	a, err := getAccount(&tx.Reader, p.ID)
@@ -186,7 +173,7 @@ func applyLoginOK(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 
 func applyLoginFailed(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var p failedPayload
-	if err := decode(cmd, &p); err != nil {
+	if err := cmd.Decode(&p); err != nil {
 		return store.Effect{}, err
 	}
 	a, err := getAccount(&tx.Reader, p.ID)
@@ -207,7 +194,7 @@ func applyLoginFailed(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 
 func applyTokenCreate(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var t Token
-	if err := decode(cmd, &t); err != nil {
+	if err := cmd.Decode(&t); err != nil {
 		return store.Effect{}, err
 	}
 	var es field.Errors
@@ -230,7 +217,7 @@ func applyTokenCreate(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 
 func applyTokenRevoke(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var p idPayload
-	if err := decode(cmd, &p); err != nil {
+	if err := cmd.Decode(&p); err != nil {
 		return store.Effect{}, err
 	}
 	h, err := tx.Get(store.Key(store.KindTokenByID, p.ID))

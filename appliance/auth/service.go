@@ -33,11 +33,7 @@ func New(db store.DB, c clock.Clock, lockFor time.Duration) *Service {
 }
 
 func (s *Service) apply(ctx context.Context, typ, actor string, payload any) (store.Result, error) {
-	cmd, err := store.NewCommand(typ, actor, s.clock.Now().UnixNano(), payload)
-	if err != nil {
-		return store.Result{}, err
-	}
-	return s.db.Apply(ctx, cmd)
+	return store.Issue(ctx, s.db, typ, actor, s.clock.Now(), payload)
 }
 
 func (s *Service) hash(ctx context.Context, pw string) (string, error) {

@@ -1,9 +1,7 @@
 package directory
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 
 	"gatehouse/appliance/field"
@@ -25,13 +23,8 @@ const (
 	maxImportRowsFile = 200000
 )
 
-// Registrar is where handlers are installed (a *store.Store).
-type Registrar interface {
-	Register(typ string, h store.Handler)
-}
-
 // Register installs the directory's command handlers.
-func Register(reg Registrar) {
+func Register(reg store.Registrar) {
 	reg.Register(CmdFloorSave, applyFloorSave)
 	reg.Register(CmdCompanySave, applyCompanySave)
 	reg.Register(CmdCompanyActive, applyCompanyActive)
@@ -48,16 +41,9 @@ type activePayload struct {
 	Active bool   `json:"active"`
 }
 
-func decode(cmd store.Command, v any) error {
-	if err := json.Unmarshal(cmd.Payload, v); err != nil {
-		return fmt.Errorf("%w: %s payload: %v", field.ErrInvalid, cmd.Type, err)
-	}
-	return nil
-}
-
 func applyFloorSave(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var f Floor
-	if err := decode(cmd, &f); err != nil {
+	if err := cmd.Decode(&f); err != nil {
 		return store.Effect{}, err
 	}
 	if f.ID == "" {
@@ -71,7 +57,7 @@ func applyFloorSave(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 
 func applyCompanySave(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var c Company
-	if err := decode(cmd, &c); err != nil {
+	if err := cmd.Decode(&c); err != nil {
 		return store.Effect{}, err
 	}
 	es, err := checkCompany(&tx.Reader, &c)
@@ -111,7 +97,7 @@ func applyCompanySave(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 
 func applyCompanyActive(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var p activePayload
-	if err := decode(cmd, &p); err != nil {
+	if err := cmd.Decode(&p); err != nil {
 		return store.Effect{}, err
 	}
 	c, err := getCompany(&tx.Reader, p.ID)
@@ -141,7 +127,7 @@ func importPending(r *store.Reader) (bool, error) {
 
 func applyPersonSave(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var p Person
-	if err := decode(cmd, &p); err != nil {
+	if err := cmd.Decode(&p); err != nil {
 		return store.Effect{}, err
 	}
 	if busy, err := importPending(&tx.Reader); err != nil || busy {
@@ -166,7 +152,7 @@ func applyPersonSave(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 
 func applyPersonActive(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var a activePayload
-	if err := decode(cmd, &a); err != nil {
+	if err := cmd.Decode(&a); err != nil {
 		return store.Effect{}, err
 	}
 	p, err := getPerson(&tx.Reader, a.ID)

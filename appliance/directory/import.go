@@ -49,7 +49,7 @@ func stageKey(id string, seq int) []byte {
 
 func applyImportStage(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var p stagePayload
-	if err := decode(cmd, &p); err != nil {
+	if err := cmd.Decode(&p); err != nil {
 		return store.Effect{}, err
 	}
 	if !store.ValidID(p.ImportID) || p.Seq < 0 || len(p.Rows) == 0 || len(p.Rows) > importChunkRows {
@@ -81,7 +81,7 @@ func stagedChunks(r *store.Reader, id string, fn func(seq int, rows []Person) (b
 
 func applyImportCommit(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var p commitPayload
-	if err := decode(cmd, &p); err != nil {
+	if err := cmd.Decode(&p); err != nil {
 		return store.Effect{}, err
 	}
 	if busy, err := importPending(&tx.Reader); err != nil || busy {
@@ -120,7 +120,7 @@ func applyImportCommit(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 
 func applyImportApply(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var p chunkPayload
-	if err := decode(cmd, &p); err != nil {
+	if err := cmd.Decode(&p); err != nil {
 		return store.Effect{}, err
 	}
 	var c commitPayload
@@ -156,7 +156,7 @@ func applyImportApply(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 
 func applyImportDiscard(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var p chunkPayload
-	if err := decode(cmd, &p); err != nil {
+	if err := cmd.Decode(&p); err != nil {
 		return store.Effect{}, err
 	}
 	if ok, err := tx.Has(store.Key(store.KindImportCommit, p.ImportID)); err != nil || ok {

@@ -24,11 +24,7 @@ type Service struct {
 func New(db store.DB, c clock.Clock) *Service { return &Service{db: db, clock: c} }
 
 func (s *Service) apply(ctx context.Context, typ, actor string, payload any) (store.Result, error) {
-	cmd, err := store.NewCommand(typ, actor, s.clock.Now().UnixNano(), payload)
-	if err != nil {
-		return store.Result{}, err
-	}
-	return s.db.Apply(ctx, cmd)
+	return store.Issue(ctx, s.db, typ, actor, s.clock.Now(), payload)
 }
 
 // SaveFloor adds (empty ID) or updates a floor.

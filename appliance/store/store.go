@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -227,4 +228,30 @@ func translate(err error) error {
 		return ErrClosed
 	}
 	return err
+}
+
+// ErrBadPayload means a command's payload does not decode into its type.
+var ErrBadPayload = errors.New("store: malformed command payload")
+
+// Decode decodes the command's payload into v.
+func (c Command) Decode(v any) error {
+	if err := json.Unmarshal(c.Payload, v); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrBadPayload, c.Type, err)
+	}
+	return nil
+}
+
+// Registrar is where domain packages install their handlers (a *Store).
+type Registrar interface {
+	Register(typ string, h Handler)
+}
+
+// Issue stamps a command with time and actor and applies it: what every
+// domain service does to change state.
+func Issue(ctx context.Context, a Applier, typ, actor string, now time.Time, payload any) (Result, error) {
+	cmd, err := NewCommand(typ, actor, now.UnixNano(), payload)
+	if err != nil {
+		return Result{}, err
+	}
+	return a.Apply(ctx, cmd)
 }

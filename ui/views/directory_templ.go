@@ -60,7 +60,7 @@ func People(d PeopleData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, " <form class=\"search\" method=\"get\" action=\"/directory/people\" hx-get=\"/directory/people\" hx-target=\"#people-results\" hx-select=\"#people-results\" hx-swap=\"outerHTML\" hx-trigger=\"input changed delay:300ms from:input[name=q], change\" hx-push-url=\"true\"><input type=\"search\" name=\"q\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, " <form class=\"search\" method=\"get\" action=\"/directory/people\" hx-get=\"/directory/people\" hx-target=\"#people-results\" hx-select=\"#people-results\" hx-swap=\"outerHTML\" hx-trigger=\"input delay:300ms, change\" hx-push-url=\"true\"><input type=\"search\" name=\"q\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// benchPerson is about the size of a directory person record.
+type benchPerson struct {
+	ID         string `json:"id"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	Mobile     string `json:"mobile"`
+	CompanyID  string `json:"company_id"`
+	FloorID    string `json:"floor_id"`
+	EmployeeNo string `json:"employee_no"`
+	CanHost    bool   `json:"can_host"`
+	Active     bool   `json:"active"`
+}
+
+// openBench opens a durable store (SyncWrites on, as in production) on a
+// real directory, with a handler shaped like the directory's person save:
+// one read, one JSON record and three index keys.
+func openBench(b *testing.B) *Store {
+	b.Helper()
+	s, err := Open(Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	s.Register("bench.person", func(tx *Tx, cmd Command) (Effect, error) {
+		var p benchPerson
+		if err := json.Unmarshal(cmd.Payload, &p); err != nil {
+			return Effect{}, err
+		}
+		if _, err := tx.Has(Key(KindPerson, p.ID)); err != nil {
+			return Effect{}, err
+		}
+		for _, k := range [][]byte{
+			Key(KindPersonByName, p.Name, p.ID),
+			Key(KindPersonByComp, p.CompanyID, p.Name, p.ID),
+			Key(KindPersonByFloor, p.FloorID, p.Name, p.ID),
+		} {
+			if err := tx.Set(k, []byte("e1|"+p.CompanyID+"|"+p.FloorID+"|"+p.EmployeeNo)); err != nil {
+				return Effect{}, err
+			}
+		}
+		return Effect{Subject: "person:" + p.ID}, tx.SetJSON(Key(KindPerson, p.ID), p)
+	})
+	return s
+}
+
+func benchCommand(b *testing.B, n int64) Command {
+	now := time.Now()
+	p := benchPerson{ID: NewID(now), Kind: "employee", Name: fmt.Sprintf("bench person %d", n), Mobile: "13800138000",
+		CompanyID: "06h0g90cvb289ypp", FloorID: "06h0g90cvb289ypq", EmployeeNo: fmt.Sprintf("B-%d", n), CanHost: true, Active: true}
+	cmd, err := NewCommand("bench.person", "bench", now.UnixNano(), p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cmd
+}
+
+// BenchmarkApply measures durable command throughput: every Apply is one
+// synced Badger transaction. The parallel variant issues commands from
+// 4×GOMAXPROCS goroutines; Apply is serialised by a mutex and does not
+// group-commit, so it shows what concurrency does (and does not) buy.
+func BenchmarkApply(b *testing.B) {
+	b.Run("serial", func(b *testing.B) {
+		s := openBench(b)
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := s.Apply(ctx, benchCommand(b, int64(i))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cmds/s")
+	})
+	b.Run("parallel", func(b *testing.B) {
+		s := openBench(b)
+		ctx := context.Background()
+		var n atomic.Int64
+		b.ReportAllocs()
+		b.SetParallelism(4)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := s.Apply(ctx, benchCommand(b, n.Add(1))); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cmds/s")
+	})
+}
+
+// BenchmarkDiskFsync is the floor under BenchmarkApply: append 256 bytes to
+// a file and fdatasync it, on the same file system as the benchmarks'
+// temporary directories. If this is much faster than a real disk, the disk
+// (or the hypervisor) is not honouring fsync and the Apply numbers flatter.
+func BenchmarkDiskFsync(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "fsync"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 256)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := f.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "syncs/s")
+}
