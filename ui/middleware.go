@@ -154,8 +154,12 @@ func (s *Server) clearCookie(c echo.Context, name string) { s.setCookie(c, name,
 func (s *Server) flash(c echo.Context, key string) { s.setCookie(c, flashCookie, key, 60) }
 
 // localPath accepts only same-site paths as redirect targets.
+// Browsers drop tabs and newlines from URLs, so "/\t/evil" would become
+// "//evil": any control character, backslash or host part is refused.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(p, "/") ||
+		strings.HasPrefix(p, "//") || strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7F || r == '\\' }) {
 		return "/"
 	}
 	return p

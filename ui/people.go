@@ -32,8 +32,8 @@ func (s *Server) people(c echo.Context) error {
 		Offset:          intParam(c, "offset"),
 		Limit:           pageSize,
 	}
-	if len(q.Text) > 100 {
-		q.Text = q.Text[:100]
+	if r := []rune(q.Text); len(r) > 100 {
+		q.Text = string(r[:100])
 	}
 	if c.QueryParam("kind") == string(directory.Staff) {
 		q.Kind = directory.Staff

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -15,7 +16,7 @@ func (s *Server) pageFor(c echo.Context) *views.Page {
 		Lang:     langOf(c),
 		User:     userOf(c),
 		Site:     s.app.Config.SiteName,
-		Path:     c.Request().URL.RequestURI(),
+		Path:     returnPath(c),
 		Location: s.app.Config.Location,
 		Asset:    s.assets.URL,
 	}
@@ -42,4 +43,18 @@ func (s *Server) render(c echo.Context, status int, comp templ.Component) error 
 
 func (s *Server) redirect(c echo.Context, to string) error {
 	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// returnPath is where the language switch comes back to: the page itself
+// for a GET, but for a page shown in answer to a POST (a form with errors)
+// the page the form was on, since the POST's URL cannot be fetched.
+func returnPath(c echo.Context) string {
+	r := c.Request()
+	if r.Method == http.MethodGet {
+		return r.URL.RequestURI()
+	}
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && ref.Path != "" {
+		return localPath(ref.RequestURI())
+	}
+	return "/"
 }

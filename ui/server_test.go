@@ -536,3 +536,22 @@ func cookieNamed(resp *http.Response, name string) *http.Cookie {
 	}
 	return nil
 }
+
+func TestLocalPathRefusesOffSiteTargets(t *testing.T) {
+	tests := map[string]string{
+		"/directory/people?q=x": "/directory/people?q=x",
+		"//evil.example/":       "/",
+		"/\t/evil.example/":     "/",
+		"/\\evil.example":       "/",
+		"https://evil.example/": "/",
+		"javascript:alert(1)":   "/",
+		"":                      "/",
+		"relative":              "/",
+		"/ok\r\nSet-Cookie: x":  "/",
+	}
+	for in, want := range tests {
+		if got := localPath(in); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -47,6 +47,10 @@ type passwordPayload struct {
 	MustChange bool   `json:"must_change"`
 }
 
+// noteLocked starts the audit note of a failure that leaves the account
+// locked; Authenticate reads it back from the result.
+const noteLocked = "locked"
+
 type idPayload struct {
 	ID string `json:"id"`
 }
@@ -181,13 +185,14 @@ func applyLoginFailed(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 		return store.Effect{}, err
 	}
 	if a.LockedUntil > cmd.Time {
-		return store.Effect{Subject: "account:" + a.ID, Note: "attempt while locked"}, nil
+		// A concurrent attempt locked it first; the caller still hears "locked".
+		return store.Effect{Subject: "account:" + a.ID, Note: noteLocked + " (attempt while locked)"}, nil
 	}
 	a.Failed++
 	note := fmt.Sprintf("wrong password (%d in a row)", a.Failed)
 	if a.Failed >= MaxFailures {
 		a.LockedUntil, a.Failed = p.LockUntil, 0
-		note = "locked after " + fmt.Sprint(MaxFailures) + " wrong passwords"
+		note = noteLocked + " after " + fmt.Sprint(MaxFailures) + " wrong passwords"
 	}
 	return store.Effect{Subject: "account:" + a.ID, Note: note}, tx.SetJSON(accountKey(a.ID), a)
 }

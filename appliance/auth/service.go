@@ -183,7 +183,7 @@ func (s *Service) Authenticate(ctx context.Context, username, pw string) (Accoun
 		if err != nil {
 			return Account{}, err
 		}
-		if strings.HasPrefix(res.Note, "locked") {
+		if strings.HasPrefix(res.Note, noteLocked) {
 			return a, ErrLocked
 		}
 		return Account{}, ErrBadCredentials
