@@ -1,0 +1,81 @@
+// Package gate is the seam between the lobby's devices and its decisions.
+//
+// A driver (package drivers/...) turns bytes on a serial line into a
+// Presentation — a card number, a QR line, a PIN seen at a lane's reader —
+// and hands it to a Decider, which the appliance implements. The Decider
+// answers with the Action the lane must take: open the relay for a pulse,
+// show green or red, beep short or long. Drivers never decide, and the
+// appliance never touches a serial port. The decision itself (credentials,
+// permissions, time profiles, anti-passback) is the gate issue's work; this
+// file fixes only the shapes both sides agree on.
+package gate
+
+import (
+	"context"
+	"time"
+)
+
+// Direction of passage at a lane.
+type Direction string
+
+// Directions.
+const (
+	In  Direction = "in"
+	Out Direction = "out"
+)
+
+// CredentialKind says what was presented.
+type CredentialKind string
+
+// Kinds of credential a reader delivers.
+const (
+	Card CredentialKind = "card" // Value: card number as the reader reports it (hex UID or Wiegand "FC:NUMBER")
+	QR   CredentialKind = "qr"   // Value: the scanned text
+	PIN  CredentialKind = "pin"  // Value: the digits
+)
+
+// Presentation is one read at a lane.
+type Presentation struct {
+	Lane      string         // lane ID the reader belongs to
+	Direction Direction      // from the reader's role (entry or exit reader)
+	Kind      CredentialKind //
+	Value     string         // never logged: it opens doors
+	Device    string         // device name, for the event record
+	At        time.Time      // when the last byte arrived
+}
+
+// Feedback is what the reader shows the person.
+type Feedback string
+
+// Feedback kinds: green LED and a short beep, or red and a long beep.
+const (
+	Grant Feedback = "grant"
+	Deny  Feedback = "deny"
+)
+
+// Action is what a lane does about a presentation.
+type Action struct {
+	Open     bool          // pulse the lane's relay
+	Pulse    time.Duration // how long the relay stays on
+	Feedback Feedback
+	Reason   string // the decision's reason code, for the reader's display if it has one
+}
+
+// Decider decides a presentation. Implementations read only local state and
+// must answer within milliseconds: a lane waits on the answer.
+type Decider interface {
+	Decide(ctx context.Context, p Presentation) (Action, error)
+}
+
+// DoorState is what a door-contact input reports.
+type DoorState struct {
+	Lane   string
+	Open   bool // the contact reads "door open"
+	Device string
+	At     time.Time
+}
+
+// DoorWatcher receives door-contact changes (forced and held-open alarms).
+type DoorWatcher interface {
+	DoorChanged(ctx context.Context, s DoorState)
+}
