@@ -13,7 +13,9 @@ import (
 	"gatehouse/appliance/clock"
 	"gatehouse/appliance/config"
 	"gatehouse/appliance/directory"
+	"gatehouse/appliance/secret"
 	"gatehouse/appliance/store"
+	"gatehouse/appliance/visit"
 )
 
 // Version is set at build time with -ldflags "-X gatehouse/appliance.Version=...".
@@ -24,6 +26,8 @@ type App struct {
 	Store     *store.Store
 	Directory *directory.Service
 	Auth      *auth.Service
+	Visits    *visit.Service
+	Keys      *secret.Keys
 	Clock     clock.Clock
 	Config    config.Config
 	Log       *slog.Logger
@@ -37,16 +41,23 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	if log == nil {
 		log = slog.Default()
 	}
+	keys, err := secret.LoadOrCreate(dataDir)
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(store.Options{Dir: dataDir, Logger: log})
 	if err != nil {
 		return nil, err
 	}
 	directory.Register(st)
 	auth.Register(st)
+	visit.Register(st)
 	a := &App{
 		Store:     st,
 		Directory: directory.New(st, clk),
 		Auth:      auth.New(st, clk, cfg.LockFor()),
+		Visits:    visit.New(st, clk, keys),
+		Keys:      keys,
 		Clock:     clk,
 		Config:    cfg,
 		Log:       log,

@@ -27,6 +27,14 @@ const (
 	KindAccountByName Kind = 0x21 // lower(username) -> id
 	KindToken         Kind = 0x22 // sha256(token) -> token record
 	KindTokenByID     Kind = 0x23 // token id -> sha256(token)
+
+	KindVisit          Kind = 0x30
+	KindVisitByTime    Kind = 0x31 // from (u64 BE ns) id -> state
+	KindVisitByHost    Kind = 0x32 // host id 0 from (u64) id
+	KindVisitByState   Kind = 0x33 // state 0 until (u64) id
+	KindVisitByLink    Kind = 0x34 // sha256(link token) -> visit id
+	KindVisitByVisitor Kind = 0x35 // blind(mobile) 0 from (u64) id
+	KindPass           Kind = 0x36 // pass id -> visit id
 )
 
 // Sep separates variable-length parts of a key. Parts must not contain it.

@@ -83,6 +83,10 @@ var en = map[string]string{
 	"err.invalid_yes_no": "Write yes or no.", "err.missing_column": "Missing column: %s.", "err.unknown_column": "Unknown column: %s.",
 	"err.bad_csv": "Not valid CSV here (check quotes).", "err.empty_file": "The file has no rows.", "err.not_text": "Not a text (CSV) file.",
 	"err.too_many_rows": "More than %s rows.", "err.not_a_number": "Not a whole number.",
+	"err.invalid_id_last6": "The last 6 characters of the ID number: 5 digits, then a digit or X.",
+	"err.window_inverted":  "The end must be after the start.", "err.window_too_long": "A visit lasts at most a day.",
+	"err.window_past": "This time is already over.", "err.window_too_far": "At most three months ahead.",
+	"err.not_a_host": "This person cannot receive visitors.",
 }
 
 var zh = map[string]string{
@@ -164,4 +168,8 @@ var zh = map[string]string{
 	"err.invalid_yes_no": "请填写 是 或 否。", "err.missing_column": "缺少列：%s。", "err.unknown_column": "无法识别的列：%s。",
 	"err.bad_csv": "CSV 格式错误（请检查引号）。", "err.empty_file": "文件中没有数据行。", "err.not_text": "不是文本（CSV）文件。",
 	"err.too_many_rows": "超过 %s 行。", "err.not_a_number": "不是整数。",
+	"err.invalid_id_last6": "身份证号后 6 位：5 位数字加一位数字或 X。",
+	"err.window_inverted":  "结束时间须晚于开始时间。", "err.window_too_long": "一次访问最长一天。",
+	"err.window_past": "这个时间已经过去。", "err.window_too_far": "最多预约三个月以内。",
+	"err.not_a_host": "此人不能接待访客。",
 }

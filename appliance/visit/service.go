@@ -1,0 +1,191 @@
+package visit
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"gatehouse/appliance/clock"
+	"gatehouse/appliance/pass"
+	"gatehouse/appliance/secret"
+	"gatehouse/appliance/store"
+)
+
+// Service issues visit commands: it validates, seals personal data, draws
+// IDs, link tokens and pass IDs, and stamps time and actor.
+type Service struct {
+	db    store.DB
+	clock clock.Clock
+	keys  *secret.Keys
+}
+
+// New returns a visit service.
+func New(db store.DB, c clock.Clock, keys *secret.Keys) *Service {
+	return &Service{db: db, clock: c, keys: keys}
+}
+
+func (s *Service) apply(ctx context.Context, typ, actor string, payload any) error {
+	_, err := store.Issue(ctx, s.db, typ, actor, s.clock.Now(), payload)
+	return err
+}
+
+// LinkHash is how a status-page token is stored.
+func LinkHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func newLinkToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// build turns a checked request into a visit with sealed personal data.
+func (s *Service) build(q Request, mode Mode, state State) (Visit, string, error) {
+	now := s.clock.Now()
+	mob, err := s.keys.Seal(q.Mobile)
+	if err != nil {
+		return Visit{}, "", err
+	}
+	idSealed, err := s.keys.Seal(q.IDLast6)
+	if err != nil {
+		return Visit{}, "", err
+	}
+	link := newLinkToken()
+	v := Visit{
+		ID: store.NewID(now), Mode: mode, State: state, PartySize: q.PartySize,
+		HostID: q.HostID, Reason: q.Reason, Message: q.Message,
+		From: q.From.UnixNano(), Until: q.Until.UnixNano(), LinkHash: LinkHash(link),
+		Visitor: Visitor{Name: q.Name, Title: q.Title, MobileSealed: mob, MobileBlind: s.keys.Blind("mobile", q.Mobile),
+			MobileMasked: MaskMobile(q.Mobile), IDSealed: idSealed, Company: q.Company},
+	}
+	if q.IDLast6 != "" {
+		v.Visitor.IDBlind = s.keys.Blind("id6", q.IDLast6)
+	}
+	if state == Approved {
+		v.PassID = store.NewID(now)
+	}
+	return v, link, nil
+}
+
+// Book records a visitor's application from the booking page. It returns
+// the visit and the token of the visitor's status page, shown only now.
+func (s *Service) Book(ctx context.Context, q Request) (Visit, string, error) {
+	if es := CheckRequest(&q, s.clock.Now(), true); len(es) > 0 {
+		return Visit{}, "", es
+	}
+	v, link, err := s.build(q, Booked, Requested)
+	if err != nil {
+		return Visit{}, "", err
+	}
+	return v, link, s.apply(ctx, CmdCreate, "visitor", v)
+}
+
+// Invite records a host's invitation: approved at once, with a pass.
+func (s *Service) Invite(ctx context.Context, actor string, q Request) (Visit, string, error) {
+	if es := CheckRequest(&q, s.clock.Now(), false); len(es) > 0 {
+		return Visit{}, "", es
+	}
+	v, link, err := s.build(q, Invited, Approved)
+	if err != nil {
+		return Visit{}, "", err
+	}
+	return v, link, s.apply(ctx, CmdCreate, actor, v)
+}
+
+// Decide approves or rejects an application. asHost is the directory ID
+// of the deciding host; "" lets property staff decide for the host.
+func (s *Service) Decide(ctx context.Context, actor, id, asHost string, approve bool, reason string) (Visit, error) {
+	v, err := s.Get(id)
+	if err != nil {
+		return v, err
+	}
+	if asHost != "" && v.HostID != asHost {
+		return v, ErrNotHost
+	}
+	if approve {
+		err = s.apply(ctx, CmdFor(EvApprove), actor, eventPayload{ID: id, PassID: store.NewID(s.clock.Now())})
+	} else {
+		err = s.apply(ctx, CmdFor(EvReject), actor, eventPayload{ID: id, Reason: reason})
+	}
+	if err != nil {
+		return v, err
+	}
+	return s.Get(id)
+}
+
+// Move applies a plain event (enter, exit, cancel, close, no_show).
+func (s *Service) Move(ctx context.Context, actor, id string, ev Event, note string) error {
+	if ev == EvApprove || ev == EvReject {
+		return errors.New("visit: use Decide")
+	}
+	return s.apply(ctx, CmdFor(ev), actor, eventPayload{ID: id, Note: note})
+}
+
+// Token returns the QR pass of an approved visit.
+func (s *Service) Token(v Visit) (string, error) {
+	if v.PassID == "" {
+		return "", ErrTransition
+	}
+	return pass.Sign(s.keys.Signer(), pass.Claims{PassID: v.PassID, VisitID: v.ID,
+		NotBefore: time.Unix(0, v.From), NotAfter: time.Unix(0, v.Until)})
+}
+
+// CheckPass verifies a scanned pass for entry or exit against the visit it
+// belongs to: signature, window, the visit's state, and replay.
+func (s *Service) CheckPass(token string, in bool) (Visit, error) {
+	var v Visit
+	_, err := pass.Check(s.keys.Verifier(), token, s.clock.Now(), in, func(c pass.Claims) (pass.State, error) {
+		err := s.db.View(func(r *store.Reader) error {
+			var err error
+			v, err = ByPass(r, c.PassID)
+			return err
+		})
+		if errors.Is(err, ErrNotFound) || (err == nil && v.ID != c.VisitID) {
+			return pass.State{}, nil
+		}
+		if err != nil {
+			return pass.State{}, err
+		}
+		return pass.State{Known: true, Usable: v.State.PassValid(), Inside: v.State == In, Outside: v.State == Approved || v.State == Out}, nil
+	})
+	return v, err
+}
+
+// Get returns one visit.
+func (s *Service) Get(id string) (v Visit, err error) {
+	err = s.db.View(func(r *store.Reader) error { v, err = get(r, id); return err })
+	return v, err
+}
+
+// ByLink returns the visit of a status-page token.
+func (s *Service) ByLink(token string) (v Visit, err error) {
+	if len(token) != LinkTokenLen {
+		return Visit{}, ErrNotFound
+	}
+	err = s.db.View(func(r *store.Reader) error { v, err = ByLinkHash(r, LinkHash(token)); return err })
+	return v, err
+}
+
+// Day lists the visits expected on the local day of t (0:00–24:00 in loc).
+func (s *Service) Day(t time.Time, loc *time.Location) (vs []Visit, err error) {
+	y, m, d := t.In(loc).Date()
+	from := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	to := from.AddDate(0, 0, 1) // 23 or 25 hours on a DST change day
+	err = s.db.View(func(r *store.Reader) error { vs, err = Between(r, from, to, 0); return err })
+	return vs, err
+}
+
+// ForHost lists a host's visits, newest first.
+func (s *Service) ForHost(hostID string, limit int) (vs []Visit, err error) {
+	err = s.db.View(func(r *store.Reader) error { vs, err = ForHost(r, hostID, limit); return err })
+	return vs, err
+}
+
+// Mobile opens a visitor's sealed mobile, for the host and the desk.
+func (s *Service) Mobile(v Visit) (string, error) { return s.keys.Open(v.Visitor.MobileSealed) }
