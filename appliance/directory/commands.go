@@ -1,7 +1,9 @@
 package directory
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 
 	"gatehouse/appliance/field"
@@ -125,10 +127,29 @@ func importPending(r *store.Reader) (bool, error) {
 	return found, err
 }
 
+// savePayload is a person save; Create marks a new record, which must not
+// replace an existing one (a new ID that collided would otherwise overwrite
+// someone silently).
+type savePayload struct {
+	Person
+	Create bool `json:"create,omitempty"`
+}
+
 func applyPersonSave(tx *store.Tx, cmd store.Command) (store.Effect, error) {
-	var p Person
-	if err := cmd.Decode(&p); err != nil {
+	var sp savePayload
+	if err := cmd.Decode(&sp); err != nil {
 		return store.Effect{}, err
+	}
+	p := sp.Person
+	exists, err := tx.Has(store.Key(store.KindPerson, p.ID))
+	if err != nil {
+		return store.Effect{}, err
+	}
+	if exists == sp.Create {
+		if sp.Create {
+			return store.Effect{}, fmt.Errorf("%w: person %s exists", field.ErrInvalid, p.ID)
+		}
+		return store.Effect{}, ErrNotFound
 	}
 	if busy, err := importPending(&tx.Reader); err != nil || busy {
 		if err == nil {
@@ -224,38 +245,51 @@ func indexValue(p Person) []byte {
 	return []byte(string(p.Kind[0]) + act + "|" + p.CompanyID + "|" + p.FloorID + "|" + strings.ToLower(p.EmployeeNo))
 }
 
+// indexEntry is a parsed search index entry. Its byte slices point into
+// the key and value, valid only while the scan callback runs, so a search
+// filters 100,000 entries without allocating for each.
 type indexEntry struct {
 	kind      Kind
 	active    bool
-	company   string
-	floor     string
-	number    string
-	lowerName string
-	id        string
+	company   []byte
+	floor     []byte
+	number    []byte
+	lowerName []byte
+	id        []byte
 }
 
 func parseIndex(key, val []byte) (indexEntry, bool) {
-	parts := strings.Split(string(val), "|")
-	if len(parts) != 4 || len(parts[0]) != 2 {
+	if len(val) < 5 || val[2] != '|' || len(key) < 18 {
 		return indexEntry{}, false
 	}
-	e := indexEntry{active: parts[0][1] == '1', company: parts[1], floor: parts[2], number: parts[3]}
-	switch parts[0][0] {
+	e := indexEntry{active: val[1] == '1'}
+	switch val[0] {
 	case 'e':
 		e.kind = Employee
 	case 's':
 		e.kind = Staff
 	}
+	rest := val[3:]
+	i := bytes.IndexByte(rest, '|')
+	if i < 0 {
+		return indexEntry{}, false
+	}
+	e.company, rest = rest[:i], rest[i+1:]
+	if i = bytes.IndexByte(rest, '|'); i < 0 {
+		return indexEntry{}, false
+	}
+	e.floor, e.number = rest[:i], rest[i+1:]
 	// key: kind byte, [scope 0], lower name 0 id
-	k := string(key[1:])
-	last := strings.LastIndexByte(k, store.Sep)
+	k := key[1:]
+	last := bytes.LastIndexByte(k, store.Sep)
 	if last < 0 {
 		return indexEntry{}, false
 	}
-	e.id = k[last+1:]
-	k = k[:last]
-	if i := strings.IndexByte(k, store.Sep); i >= 0 && key[0] != byte(store.KindPersonByName) {
-		k = k[i+1:]
+	e.id, k = k[last+1:], k[:last]
+	if key[0] != byte(store.KindPersonByName) {
+		if i := bytes.IndexByte(k, store.Sep); i >= 0 {
+			k = k[i+1:]
+		}
 	}
 	e.lowerName = k
 	return e, true

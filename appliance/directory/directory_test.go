@@ -353,3 +353,32 @@ func FuzzParseEmployeesCSV(f *testing.F) {
 		})
 	})
 }
+
+// TestNewRecordsNeverOverwrite covers ID collisions: a create with an ID in
+// use is refused, and an import whose rows repeat an ID is not committed.
+func TestNewRecordsNeverOverwrite(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p, err := f.svc.SavePerson(ctx, "t", Person{Kind: Staff, Name: "First", Mobile: "13800138000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup := Person{ID: p.ID, Kind: Staff, Name: "Second", Mobile: "13800138001", Active: true}
+	if _, err := f.svc.apply(ctx, CmdPersonSave, "t", savePayload{Person: dup, Create: true}); !errors.Is(err, field.ErrInvalid) {
+		t.Fatalf("create over an existing ID: %v", err)
+	}
+	if got, _ := f.svc.Person(p.ID); got.Name != "First" {
+		t.Fatalf("record overwritten: %+v", got)
+	}
+	id := store.NewID(time.Now())
+	rows := []Person{
+		{ID: id, Kind: Employee, Name: "A", Mobile: "13800138000", CompanyID: f.acme.ID, FloorID: f.floors["1F"].ID, EmployeeNo: "X1", Active: true, Line: 2},
+		{ID: id, Kind: Employee, Name: "B", Mobile: "13800138000", CompanyID: f.acme.ID, FloorID: f.floors["1F"].ID, EmployeeNo: "X2", Active: true, Line: 3},
+	}
+	imp := store.NewID(time.Now())
+	mustApply(t, f, CmdImportStage, stagePayload{ImportID: imp, Seq: 0, Rows: rows})
+	_, err = f.svc.apply(ctx, CmdImportCommit, "t", commitPayload{ImportID: imp, Chunks: 1, Rows: 2})
+	if got := codes(err); len(got) != 1 || got[0] != "3:id:duplicate" {
+		t.Fatalf("commit with a repeated ID: %v", got)
+	}
+}

@@ -185,11 +185,12 @@ func applyImportDiscard(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 type rowChecker struct {
 	r      *store.Reader
 	errs   field.Errors
-	seenNo map[string]int // lower employee number -> first line
+	seenNo map[string]int  // lower employee number -> first line
+	seenID map[string]bool // record IDs in this import
 }
 
 func newRowChecker(r *store.Reader) *rowChecker {
-	return &rowChecker{r: r, seenNo: map[string]int{}}
+	return &rowChecker{r: r, seenNo: map[string]int{}, seenID: map[string]bool{}}
 }
 
 const maxReportedErrors = 100
@@ -199,6 +200,16 @@ func (v *rowChecker) check(p *Person) error {
 	if err != nil {
 		return err
 	}
+	// Every imported row is a new person: an ID already used would
+	// overwrite someone.
+	if v.seenID[p.ID] {
+		es = append(es, field.Error{Field: "id", Code: "duplicate"})
+	} else if exists, err := v.r.Has(store.Key(store.KindPerson, p.ID)); err != nil {
+		return err
+	} else if exists {
+		es = append(es, field.Error{Field: "id", Code: "duplicate"})
+	}
+	v.seenID[p.ID] = true
 	if p.EmployeeNo != "" {
 		no := strings.ToLower(p.EmployeeNo)
 		if first, dup := v.seenNo[no]; dup {
@@ -293,6 +304,18 @@ func ParseEmployeesCSV(r *store.Reader, data []byte, now time.Time, progress fun
 	}
 	v := newRowChecker(r)
 	var people []Person
+	// IDs are drawn for the whole file in one millisecond: 32 random bits
+	// each, so a 100,000-row file would likely draw one twice. Redraw.
+	ids := map[string]bool{}
+	newID := func() string {
+		for {
+			id := store.NewID(now)
+			if !ids[id] {
+				ids[id] = true
+				return id
+			}
+		}
+	}
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -318,7 +341,7 @@ func ParseEmployeesCSV(r *store.Reader, data []byte, now time.Time, progress fun
 			}
 			return ""
 		}
-		p := Person{ID: store.NewID(now), Kind: Employee, Active: true, Line: line,
+		p := Person{ID: newID(), Kind: Employee, Active: true, Line: line,
 			Name: get("name"), Mobile: get("mobile"), EmployeeNo: get("employee_no"), Position: get("position")}
 		host, ok := parseBool(get("can_host"))
 		if !ok {

@@ -64,7 +64,8 @@ func (s *Service) SetCompanyActive(ctx context.Context, actor, id string, active
 
 // SavePerson adds (empty ID) or updates an employee or staff member.
 func (s *Service) SavePerson(ctx context.Context, actor string, p Person) (Person, error) {
-	if p.ID == "" {
+	create := p.ID == ""
+	if create {
 		p.ID = store.NewID(s.clock.Now())
 		p.Active = true
 	} else {
@@ -74,7 +75,7 @@ func (s *Service) SavePerson(ctx context.Context, actor string, p Person) (Perso
 		}
 		p.Active = old.Active
 	}
-	_, err := s.apply(ctx, CmdPersonSave, actor, p)
+	_, err := s.apply(ctx, CmdPersonSave, actor, savePayload{Person: p, Create: create})
 	return p, err
 }
 

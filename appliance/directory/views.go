@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"sort"
@@ -35,7 +36,7 @@ func anyPerson(r *store.Reader, prefix []byte, company string) (bool, error) {
 	found := false
 	err := r.Scan(prefix, store.ScanOptions{}, func(k, v []byte) (bool, error) {
 		e, ok := parseIndex(k, v)
-		if ok && e.company == company {
+		if ok && string(e.company) == company {
 			found = true
 			return false, nil
 		}
@@ -129,7 +130,7 @@ func Search(r *store.Reader, q Query) (Page, error) {
 	if q.Offset < 0 {
 		q.Offset = 0
 	}
-	text := strings.ToLower(strings.TrimSpace(q.Text))
+	text := []byte(strings.ToLower(strings.TrimSpace(q.Text)))
 	prefix := store.Prefix(store.KindPersonByName)
 	switch {
 	case q.CompanyID != "":
@@ -146,13 +147,13 @@ func Search(r *store.Reader, q Query) (Page, error) {
 		}
 		if (q.Kind != "" && e.kind != q.Kind) ||
 			(!q.IncludeInactive && !e.active) ||
-			(q.CompanyID != "" && e.company != q.CompanyID) ||
-			(q.FloorID != "" && e.floor != q.FloorID) ||
-			(text != "" && !strings.Contains(e.lowerName, text) && !strings.HasPrefix(e.number, text)) {
+			(q.CompanyID != "" && string(e.company) != q.CompanyID) ||
+			(q.FloorID != "" && string(e.floor) != q.FloorID) ||
+			(len(text) > 0 && !bytes.Contains(e.lowerName, text) && !bytes.HasPrefix(e.number, text)) {
 			return true, nil
 		}
 		if page.Total >= q.Offset && len(ids) < q.Limit {
-			ids = append(ids, e.id)
+			ids = append(ids, string(e.id))
 		}
 		page.Total++
 		return true, nil

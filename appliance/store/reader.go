@@ -72,15 +72,16 @@ func (r *Reader) Scan(prefix []byte, o ScanOptions, fn func(key, val []byte) (bo
 	}
 	for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
 		item := it.Item()
-		var val []byte
-		if !o.KeysOnly {
-			v, err := item.ValueCopy(nil)
-			if err != nil {
-				return translate(err)
+		var more bool
+		var err error
+		if o.KeysOnly {
+			more, err = fn(item.Key(), nil)
+		} else {
+			// No copy: the value is only valid during fn, as documented.
+			if verr := item.Value(func(v []byte) error { more, err = fn(item.Key(), v); return nil }); verr != nil {
+				return translate(verr)
 			}
-			val = v
 		}
-		more, err := fn(item.Key(), val)
 		if err != nil || !more {
 			return err
 		}

@@ -202,4 +202,3 @@ func applyBadge(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	}
 	return store.Effect{Subject: "visit:" + v.ID, Note: note}, tx.SetJSON(visitKey(v.ID), v)
 }
-
