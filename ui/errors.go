@@ -10,6 +10,7 @@ import (
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/field"
 	"gatehouse/appliance/store"
+	"gatehouse/appliance/visit"
 	"gatehouse/ui/views"
 )
 
@@ -29,7 +30,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		status, key = http.StatusUnauthorized, "error.unauthorized"
 	case errors.Is(err, errForbidden):
 		status, key = http.StatusForbidden, "error.forbidden"
-	case errors.Is(err, directory.ErrNotFound), errors.Is(err, auth.ErrNotFound), errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, visit.ErrNotHost):
+		status, key = http.StatusForbidden, "error.forbidden"
+	case errors.Is(err, visit.ErrTransition):
+		status, key = http.StatusConflict, "error.transition"
+	case errors.Is(err, directory.ErrNotFound), errors.Is(err, auth.ErrNotFound), errors.Is(err, store.ErrNotFound), errors.Is(err, visit.ErrNotFound):
 		status, key = http.StatusNotFound, "error.not_found"
 	case errors.Is(err, directory.ErrImportRunning):
 		status, key = http.StatusConflict, "error.import_running"

@@ -13,6 +13,7 @@ var (
 	staff     = []auth.Role{auth.Admin, auth.Manager, auth.Reception}
 	directors = []auth.Role{auth.Admin, auth.Manager}
 	admins    = []auth.Role{auth.Admin}
+	hosts     = []auth.Role{auth.Host}
 )
 
 type route struct {
@@ -33,10 +34,21 @@ func (s *Server) routeTable() []route {
 		{"POST", "/login", public, s.login},
 		{"POST", "/lang", public, s.setLang},
 
+		{"GET", "/book", public, s.bookPage},
+		{"POST", "/book", public, s.book},
+		{"GET", "/book/hosts", public, s.bookHosts},
+		{"GET", "/v/:token", public, s.visitStatus},
+		{"GET", "/v/:token/pass.png", public, s.visitPassPNG},
+
 		{"POST", "/logout", anyone, s.logout},
 		{"GET", "/", anyone, s.home},
 		{"GET", "/account/password", anyone, s.passwordPage},
 		{"POST", "/account/password", anyone, s.changePassword},
+
+		{"GET", "/host/visits", hosts, s.hostVisits},
+		{"POST", "/host/visits/:id/approve", hosts, s.hostDecide(true)},
+		{"POST", "/host/visits/:id/reject", hosts, s.hostDecide(false)},
+		{"GET", "/desk/today", staff, s.today},
 
 		{"GET", "/directory/people", staff, s.people},
 		{"GET", "/directory/people/new", directors, s.personNew},

@@ -18,6 +18,7 @@ import (
 	"gatehouse/appliance/clock"
 	"gatehouse/appliance/config"
 	"gatehouse/appliance/directory"
+	"gatehouse/appliance/visit"
 )
 
 // harness is a real server on loopback over a real store.
@@ -84,7 +85,20 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.ids = map[string]string{"{floor}": f.ID, "{company}": co.ID, "{person}": p.ID, "{account}": victim.ID, "{token}": vt.ID, "{job}": "0000000000000000"}
+	// The host account is linked to the employee, who receives a booking.
+	ha := h.accounts[auth.Host]
+	ha.PersonID = p.ID
+	if err := app.Auth.Update(ctx, "test", ha); err != nil {
+		t.Fatal(err)
+	}
+	h.accounts[auth.Host] = ha
+	v, link, err := app.Visits.Book(ctx, visit.Request{Name: "Visitor", Mobile: "13700137000", IDLast6: "123456", HostID: p.ID,
+		Reason: "Meeting", From: clk.Now().Add(time.Hour), Until: clk.Now().Add(2 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ids = map[string]string{"{floor}": f.ID, "{company}": co.ID, "{person}": p.ID, "{account}": victim.ID, "{token}": vt.ID,
+		"{job}": "0000000000000000", "{visit}": v.ID, "{link}": link}
 	return h
 }
 
@@ -173,6 +187,15 @@ var routeAccess = []struct {
 	{"GET", "/login", "public"},
 	{"POST", "/login", "public"},
 	{"POST", "/lang", "public"},
+	{"GET", "/book", "public"},
+	{"POST", "/book", "public"},
+	{"GET", "/book/hosts", "public"},
+	{"GET", "/v/{link}", "public"},
+	{"GET", "/v/{link}/pass.png", "public"},
+	{"GET", "/host/visits", "host"},
+	{"POST", "/host/visits/{visit}/approve", "host"},
+	{"POST", "/host/visits/{visit}/reject", "host"},
+	{"GET", "/desk/today", "admin manager reception"},
 	{"POST", "/logout", "admin manager reception host"},
 	{"GET", "/", "admin manager reception host"},
 	{"GET", "/account/password", "admin manager reception host"},
@@ -226,7 +249,7 @@ func TestRouteRoleTable(t *testing.T) {
 	listed := map[string]bool{}
 	for _, ra := range routeAccess {
 		p := ra.path
-		for k, v := range map[string]string{"{person}": ":id", "{company}": ":id", "{account}": ":id", "{token}": ":id", "{job}": ":job", "/static/app.css": "/static/*"} {
+		for k, v := range map[string]string{"{person}": ":id", "{company}": ":id", "{account}": ":id", "{token}": ":id", "{job}": ":job", "{visit}": ":id", "{link}": ":token", "/static/app.css": "/static/*"} {
 			p = strings.ReplaceAll(p, k, v)
 		}
 		listed[ra.method+" "+p] = true

@@ -91,3 +91,11 @@ func maskMobile(m string) string {
 	}
 	return string(r[:3]) + strings.Repeat("*", len(r)-7) + string(r[len(r)-4:])
 }
+
+func titleOptions(ctx context.Context) []Option {
+	var out []Option
+	for _, t := range []string{"先生", "女士", "Mr", "Ms", "Mrs", "Dr"} {
+		out = append(out, Option{t, t})
+	}
+	return out
+}

@@ -1,0 +1,179 @@
+package ui
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"gatehouse/appliance/directory"
+	"gatehouse/appliance/field"
+	"gatehouse/appliance/pass"
+	"gatehouse/appliance/visit"
+	"gatehouse/ui/views"
+)
+
+// The visitor's pages need no account: the booking page is public, and the
+// status page is reached by an unguessable link. The booking page's host
+// search shows at most a handful of names of one company, never the
+// directory.
+
+func (s *Server) bookPage(c echo.Context) error {
+	return s.renderBook(c, http.StatusOK, views.BookData{Form: views.BookForm{Party: "1",
+		Date: s.app.Clock.Now().In(s.app.Config.Location).Format("2006-01-02")}}, nil)
+}
+
+func (s *Server) renderBook(c echo.Context, status int, d views.BookData, errs field.Errors) error {
+	cs, err := s.app.Directory.Companies(false)
+	if err != nil {
+		return err
+	}
+	d.Companies, d.Errs = cs, errs
+	if d.Form.HostID != "" {
+		if p, err := s.app.Directory.Person(d.Form.HostID); err == nil && p.CanHost && p.Active {
+			d.HostName = p.Name
+		} else {
+			d.Form.HostID = ""
+		}
+	}
+	return s.render(c, status, views.Book(d))
+}
+
+const maxHostChoices = 10
+
+func (s *Server) bookHosts(c echo.Context) error {
+	company := c.QueryParam("company_id")
+	q := c.QueryParam("host_q")
+	if r := []rune(q); len(r) > 50 {
+		q = string(r[:50])
+	}
+	var out []views.HostChoice
+	searched := company != "" && strings.TrimSpace(q) != ""
+	if searched {
+		pg, err := s.app.Directory.Search(directory.Query{CompanyID: company, Text: q, Kind: directory.Employee, Limit: 50})
+		if err != nil {
+			return err
+		}
+		fo, err := s.floorNames()
+		if err != nil {
+			return err
+		}
+		for _, p := range pg.People {
+			if p.CanHost && len(out) < maxHostChoices {
+				out = append(out, views.HostChoice{ID: p.ID, Name: p.Name, Floor: fo[p.FloorID]})
+			}
+		}
+	}
+	return s.render(c, http.StatusOK, views.HostChoices(out, searched))
+}
+
+// parseWindow reads a date and two clock times in the building's zone.
+func (s *Server) parseWindow(date, from, until string) (time.Time, time.Time, field.Errors) {
+	var es field.Errors
+	loc := s.app.Config.Location
+	d, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(date), loc)
+	if err != nil {
+		es.Add("date", "invalid_date")
+		return time.Time{}, time.Time{}, es
+	}
+	clock := func(name, v string) time.Time {
+		t, err := time.Parse("15:04", strings.TrimSpace(v))
+		if err != nil {
+			es.Add(name, "invalid_time")
+			return time.Time{}
+		}
+		return time.Date(d.Year(), d.Month(), d.Day(), t.Hour(), t.Minute(), 0, 0, loc)
+	}
+	return clock("from", from), clock("until", until), es
+}
+
+func (s *Server) book(c echo.Context) error {
+	f := views.BookForm{Name: c.FormValue("name"), Title: c.FormValue("title"), Mobile: c.FormValue("mobile"),
+		IDLast6: c.FormValue("id_last6"), Company: c.FormValue("company"), HostID: c.FormValue("host_id"),
+		Reason: c.FormValue("reason"), Date: c.FormValue("date"), From: c.FormValue("from"), Until: c.FormValue("until"),
+		Party: c.FormValue("party")}
+	d := views.BookData{Form: f, Company: c.FormValue("company_id")}
+	from, until, es := s.parseWindow(f.Date, f.From, f.Until)
+	party := 1
+	if strings.TrimSpace(f.Party) != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(f.Party))
+		if err != nil {
+			es.Add("party_size", "not_a_number")
+		}
+		party = n
+	}
+	if len(es) > 0 {
+		return s.renderBook(c, http.StatusUnprocessableEntity, d, es)
+	}
+	_, link, err := s.app.Visits.Book(c.Request().Context(), visit.Request{Name: f.Name, Title: f.Title, Mobile: f.Mobile,
+		IDLast6: f.IDLast6, Company: f.Company, HostID: f.HostID, Reason: f.Reason, From: from, Until: until, PartySize: party})
+	if fe, ok := field.As(err); ok {
+		return s.renderBook(c, http.StatusUnprocessableEntity, d, fe)
+	}
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.Booked("/v/"+link))
+}
+
+func (s *Server) visitByLink(c echo.Context) (visit.Visit, error) {
+	v, err := s.app.Visits.ByLink(c.Param("token"))
+	if errors.Is(err, visit.ErrNotFound) {
+		return v, echo.ErrNotFound
+	}
+	return v, err
+}
+
+func (s *Server) visitStatus(c echo.Context) error {
+	v, err := s.visitByLink(c)
+	if err != nil {
+		return err
+	}
+	d := views.StatusData{Visit: v, Token: c.Param("token"), Address: s.app.Config.Address}
+	if p, err := s.app.Directory.Person(v.HostID); err == nil {
+		d.HostName = p.Name
+	}
+	if co, err := s.app.Directory.Company(v.CompanyID); err == nil {
+		d.Company = co.Name
+	}
+	if f, err := s.app.Directory.Floor(v.FloorID); err == nil {
+		d.Floor = f.Name
+	}
+	loc := s.app.Config.Location
+	from, until := v.Window()
+	d.From, d.Until = from.In(loc).Format("2006-01-02 15:04"), until.In(loc).Format("15:04")
+	if v.State.PassValid() {
+		tok, err := s.app.Visits.Token(v)
+		if err != nil {
+			return err
+		}
+		if d.QRSVG, err = pass.SVG(tok); err != nil {
+			return err
+		}
+	}
+	c.Response().Header().Set("Referrer-Policy", "no-referrer") // the link is the key
+	return s.render(c, http.StatusOK, views.Status(d))
+}
+
+func (s *Server) visitPassPNG(c echo.Context) error {
+	v, err := s.visitByLink(c)
+	if err != nil {
+		return err
+	}
+	if !v.State.PassValid() {
+		return echo.ErrNotFound
+	}
+	tok, err := s.app.Visits.Token(v)
+	if err != nil {
+		return err
+	}
+	png, err := pass.PNG(tok, 512)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "image/png", png)
+}

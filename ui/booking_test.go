@@ -1,0 +1,110 @@
+package ui
+
+import (
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/appliance/auth"
+)
+
+// TestBookingFlowOverHTTP walks a pre-booked visit through the real router:
+// the visitor books, the host approves, the status page shows a pass whose
+// PNG a real QR decoder reads back to a token the gate accepts.
+func TestBookingFlowOverHTTP(t *testing.T) {
+	h := newHarness(t)
+	day := h.clock.Now().In(h.app.Config.Location).Format("2006-01-02")
+	form := url.Values{"name": {"赵 Visitor"}, "title": {"先生"}, "mobile": {"12"}, "id_last6": {"12345X"},
+		"host_id": {h.ids["{person}"]}, "reason": {"Interview"}, "date": {day}, "from": {"18:00"}, "until": {"19:00"}, "party": {"2"}}
+
+	// A bad field comes back marked, nothing booked.
+	resp := h.do(req{method: "POST", path: "/book", form: form})
+	body := readBody(t, resp)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-mobile"`) {
+		t.Fatalf("bad booking = %d", resp.StatusCode)
+	}
+	form.Set("mobile", "13700137001")
+	resp = h.do(req{method: "POST", path: "/book", form: form})
+	body = readBody(t, resp)
+	m := regexp.MustCompile(`href="(/v/[A-Za-z0-9_-]{43})"`).FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("booking = %d, no status link", resp.StatusCode)
+	}
+	link := m[1]
+	if b := readBody(t, h.do(req{method: "GET", path: link})); !strings.Contains(b, `data-state="requested"`) || strings.Contains(b, "pass-qr") {
+		t.Fatal("status page before approval is wrong")
+	}
+
+	// The host sees it waiting and approves.
+	host := h.session(auth.Host)
+	page := readBody(t, h.do(req{method: "GET", path: "/host/visits", session: host}))
+	ids := regexp.MustCompile(`id="approve-([0-9a-z]{16})"`).FindAllStringSubmatch(page, -1)
+	if len(ids) != 2 { // the harness's own booking and this one
+		t.Fatalf("%d pending visits on the host page, want 2", len(ids))
+	}
+	var ours string
+	for _, id := range ids {
+		if v, _ := h.app.Visits.Get(id[1]); v.Visitor.Name == "赵 Visitor" {
+			ours = id[1]
+		}
+	}
+	// Declining needs a reason.
+	resp = h.do(req{method: "POST", path: "/host/visits/" + ours + "/reject", session: host})
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("reject without reason = %d", resp.StatusCode)
+	}
+	resp = h.do(req{method: "POST", path: "/host/visits/" + ours + "/approve", session: host})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve = %d", resp.StatusCode)
+	}
+	if b := readBody(t, h.do(req{method: "GET", path: link})); !strings.Contains(b, `data-state="approved"`) || !strings.Contains(b, `id="pass-qr"`) {
+		t.Fatal("status page after approval shows no pass")
+	}
+	resp = h.do(req{method: "GET", path: "/desk/today", session: h.session(auth.Reception)})
+	if b := readBody(t, resp); !strings.Contains(b, "today-"+ours) {
+		t.Fatal("reception's list of today's visits lacks the visit")
+	}
+
+	zbar, err := exec.LookPath("zbarimg")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("zbarimg missing in CI")
+		}
+		t.Skip("zbarimg not installed")
+	}
+	png := h.do(req{method: "GET", path: link + "/pass.png"})
+	if png.StatusCode != http.StatusOK || png.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("pass.png = %d %s", png.StatusCode, png.Header.Get("Content-Type"))
+	}
+	p := filepath.Join(t.TempDir(), "pass.png")
+	os.WriteFile(p, []byte(readBody(t, png)), 0o600)
+	out, err := exec.Command(zbar, "--raw", "-q", p).Output()
+	if err != nil {
+		t.Fatalf("zbarimg: %v", err)
+	}
+	h.clock.Advance(90 * time.Minute) // 17:00 → 18:30 in Shanghai: inside the 18:00–19:00 window
+	v, err := h.app.Visits.CheckPass(strings.TrimSpace(string(out)), true)
+	if err != nil || v.ID != ours {
+		t.Fatalf("scanned pass: %v (visit %s)", err, v.ID)
+	}
+}
+
+func TestBookingHostSearchShowsOnlyAFewHosts(t *testing.T) {
+	h := newHarness(t)
+	b := readBody(t, h.do(req{method: "GET", path: "/book/hosts?company_id=" + h.ids["{company}"] + "&host_q=wa"}))
+	if !strings.Contains(b, `value="`+h.ids["{person}"]+`"`) {
+		t.Fatal("host not found by name within the company")
+	}
+	for _, q := range []string{"?company_id=" + h.ids["{company}"], "?host_q=wa", ""} {
+		b := readBody(t, h.do(req{method: "GET", path: "/book/hosts" + q}))
+		if strings.Contains(b, "radio") {
+			t.Fatalf("hosts listed for %q without both a company and a name", q)
+		}
+	}
+}
