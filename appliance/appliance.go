@@ -13,6 +13,7 @@ import (
 	"gatehouse/appliance/clock"
 	"gatehouse/appliance/config"
 	"gatehouse/appliance/directory"
+	"gatehouse/appliance/screen"
 	"gatehouse/appliance/secret"
 	"gatehouse/appliance/store"
 	"gatehouse/appliance/visit"
@@ -27,6 +28,7 @@ type App struct {
 	Directory *directory.Service
 	Auth      *auth.Service
 	Visits    *visit.Service
+	Screen    *screen.Service
 	Keys      *secret.Keys
 	Clock     clock.Clock
 	Config    config.Config
@@ -52,11 +54,14 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	directory.Register(st)
 	auth.Register(st)
 	visit.Register(st)
+	screen.Register(st)
+	scr := screen.New(st, clk, keys)
 	a := &App{
 		Store:     st,
 		Directory: directory.New(st, clk),
 		Auth:      auth.New(st, clk, cfg.LockFor()),
-		Visits:    visit.New(st, clk, keys),
+		Visits:    visit.New(st, clk, keys).WithScreener(scr),
+		Screen:    scr,
 		Keys:      keys,
 		Clock:     clk,
 		Config:    cfg,

@@ -113,6 +113,10 @@ func (s *Server) book(c echo.Context) error {
 	if fe, ok := field.As(err); ok {
 		return s.renderBook(c, http.StatusUnprocessableEntity, d, fe)
 	}
+	if errors.Is(err, visit.ErrBlocked) {
+		// Say nothing of lists: only that the desk must handle it.
+		return s.render(c, http.StatusForbidden, views.ErrorPage(http.StatusForbidden, langOf(c).T("book.blocked")))
+	}
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"gatehouse/appliance/auth"
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/field"
+	"gatehouse/appliance/screen"
 	"gatehouse/appliance/store"
 	"gatehouse/appliance/visit"
 	"gatehouse/ui/views"
@@ -34,7 +35,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 		status, key = http.StatusForbidden, "error.forbidden"
 	case errors.Is(err, visit.ErrTransition):
 		status, key = http.StatusConflict, "error.transition"
-	case errors.Is(err, directory.ErrNotFound), errors.Is(err, auth.ErrNotFound), errors.Is(err, store.ErrNotFound), errors.Is(err, visit.ErrNotFound):
+	case errors.Is(err, directory.ErrNotFound), errors.Is(err, auth.ErrNotFound), errors.Is(err, store.ErrNotFound),
+		errors.Is(err, visit.ErrNotFound), errors.Is(err, screen.ErrNotFound):
 		status, key = http.StatusNotFound, "error.not_found"
 	case errors.Is(err, directory.ErrImportRunning):
 		status, key = http.StatusConflict, "error.import_running"

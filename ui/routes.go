@@ -49,6 +49,9 @@ func (s *Server) routeTable() []route {
 		{"POST", "/host/visits/:id/approve", hosts, s.hostDecide(true)},
 		{"POST", "/host/visits/:id/reject", hosts, s.hostDecide(false)},
 		{"GET", "/desk/today", staff, s.today},
+		{"GET", "/screening", staff, s.screening},
+		{"POST", "/screening", directors, s.screeningAdd},
+		{"POST", "/screening/:id/remove", directors, s.screeningRemove},
 
 		{"GET", "/directory/people", staff, s.people},
 		{"GET", "/directory/people/new", directors, s.personNew},

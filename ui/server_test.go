@@ -98,7 +98,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h.ids = map[string]string{"{floor}": f.ID, "{company}": co.ID, "{person}": p.ID, "{account}": victim.ID, "{token}": vt.ID,
-		"{job}": "0000000000000000", "{visit}": v.ID, "{link}": link}
+		"{job}": "0000000000000000", "{visit}": v.ID, "{link}": link, "{screen}": "0000000000000000"}
 	return h
 }
 
@@ -196,6 +196,9 @@ var routeAccess = []struct {
 	{"POST", "/host/visits/{visit}/approve", "host"},
 	{"POST", "/host/visits/{visit}/reject", "host"},
 	{"GET", "/desk/today", "admin manager reception"},
+	{"GET", "/screening", "admin manager reception"},
+	{"POST", "/screening", "admin manager"},
+	{"POST", "/screening/{screen}/remove", "admin manager"},
 	{"POST", "/logout", "admin manager reception host"},
 	{"GET", "/", "admin manager reception host"},
 	{"GET", "/account/password", "admin manager reception host"},
@@ -249,7 +252,7 @@ func TestRouteRoleTable(t *testing.T) {
 	listed := map[string]bool{}
 	for _, ra := range routeAccess {
 		p := ra.path
-		for k, v := range map[string]string{"{person}": ":id", "{company}": ":id", "{account}": ":id", "{token}": ":id", "{job}": ":job", "{visit}": ":id", "{link}": ":token", "/static/app.css": "/static/*"} {
+		for k, v := range map[string]string{"{person}": ":id", "{company}": ":id", "{account}": ":id", "{token}": ":id", "{job}": ":job", "{visit}": ":id", "{link}": ":token", "{screen}": ":id", "/static/app.css": "/static/*"} {
 			p = strings.ReplaceAll(p, k, v)
 		}
 		listed[ra.method+" "+p] = true

@@ -35,6 +35,10 @@ const (
 	KindVisitByLink    Kind = 0x34 // sha256(link token) -> visit id
 	KindVisitByVisitor Kind = 0x35 // blind(mobile) 0 from (u64) id
 	KindPass           Kind = 0x36 // pass id -> visit id
+
+	KindScreen      Kind = 0x38 // entry id -> screening entry
+	KindScreenByKey Kind = 0x39 // list 0 match kind 0 value -> entry id
+	KindScreenHit   Kind = 0x3A // time (u64) id -> hit record
 )
 
 // Sep separates variable-length parts of a key. Parts must not contain it.

@@ -11,6 +11,7 @@ import (
 
 	"gatehouse/appliance/clock"
 	"gatehouse/appliance/pass"
+	"gatehouse/appliance/screen"
 	"gatehouse/appliance/secret"
 	"gatehouse/appliance/store"
 )
@@ -18,9 +19,46 @@ import (
 // Service issues visit commands: it validates, seals personal data, draws
 // IDs, link tokens and pass IDs, and stamps time and actor.
 type Service struct {
-	db    store.DB
-	clock clock.Clock
-	keys  *secret.Keys
+	db     store.DB
+	clock  clock.Clock
+	keys   *secret.Keys
+	screen Screener
+}
+
+// Screener checks visitors against the black- and whitelists.
+type Screener interface {
+	Screen(screen.Subject) (screen.Verdict, error)
+	RecordHit(ctx context.Context, h screen.Hit) error
+}
+
+// WithScreener makes the service screen every new visitor.
+func (s *Service) WithScreener(sc Screener) *Service {
+	s.screen = sc
+	return s
+}
+
+// screenVisitor checks v's visitor; where names the page for the record.
+func (s *Service) screenVisitor(ctx context.Context, v *Visit, where string) (screen.Verdict, error) {
+	if s.screen == nil {
+		return screen.Verdict{}, nil
+	}
+	verdict, err := s.screen.Screen(screen.Subject{Name: v.Visitor.Name, MobileBlind: v.Visitor.MobileBlind,
+		ID6Blind: v.Visitor.IDBlind})
+	if err != nil || !verdict.Alert {
+		return verdict, err
+	}
+	h := screen.Hit{EntryID: verdict.EntryID, Blocked: verdict.Block, Name: v.Visitor.Name, Where: where}
+	if !verdict.Block {
+		v.Flag = verdict.Reason
+		h.VisitID = v.ID
+	}
+	if err := s.screen.RecordHit(ctx, h); err != nil {
+		return verdict, err
+	}
+	if verdict.Block {
+		return verdict, ErrBlocked
+	}
+	return verdict, nil
 }
 
 // New returns a visit service.
@@ -83,7 +121,20 @@ func (s *Service) Book(ctx context.Context, q Request) (Visit, string, error) {
 	if err != nil {
 		return Visit{}, "", err
 	}
-	return v, link, s.apply(ctx, CmdCreate, "visitor", v)
+	verdict, err := s.screenVisitor(ctx, &v, "booking")
+	if err != nil {
+		return Visit{}, "", err
+	}
+	if err := s.apply(ctx, CmdCreate, "visitor", v); err != nil {
+		return Visit{}, "", err
+	}
+	if verdict.AutoApprove {
+		if err := s.apply(ctx, CmdFor(EvApprove), "whitelist:"+verdict.EntryID, eventPayload{ID: v.ID, PassID: store.NewID(s.clock.Now()), Note: "whitelisted"}); err != nil {
+			return Visit{}, "", err
+		}
+		v, err = s.Get(v.ID)
+	}
+	return v, link, err
 }
 
 // Invite records a host's invitation: approved at once, with a pass.
@@ -93,6 +144,9 @@ func (s *Service) Invite(ctx context.Context, actor string, q Request) (Visit, s
 	}
 	v, link, err := s.build(q, Invited, Approved)
 	if err != nil {
+		return Visit{}, "", err
+	}
+	if _, err := s.screenVisitor(ctx, &v, "invitation"); err != nil {
 		return Visit{}, "", err
 	}
 	return v, link, s.apply(ctx, CmdCreate, actor, v)

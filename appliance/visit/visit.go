@@ -19,6 +19,9 @@ var (
 	ErrNotFound   = errors.New("visit: not found")
 	ErrTransition = errors.New("visit: not allowed in this state")
 	ErrNotHost    = errors.New("visit: only the visit's host may do this")
+	// ErrBlocked means screening refuses the visitor. Pages say only that
+	// the visit cannot be booked here, never that a list matched.
+	ErrBlocked = errors.New("visit: refused by screening")
 )
 
 // Mode is how the visitor came to be expected.
@@ -133,6 +136,7 @@ type Visit struct {
 	LinkHash     string       `json:"link_hash"` // SHA-256 of the visitor's status-page token
 	PassID       string       `json:"pass_id,omitempty"`
 	Conference   string       `json:"conference,omitempty"`
+	Flag         string       `json:"flag,omitempty"` // screening: the guard should check this visitor
 	Badge        string       `json:"badge,omitempty"`
 	BadgeBack    int64        `json:"badge_back,omitempty"`
 	FirstIn      int64        `json:"first_in,omitempty"`

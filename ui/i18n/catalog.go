@@ -107,6 +107,15 @@ var en = map[string]string{
 	"host.not_linked":  "Your account is not linked to an employee of the directory. Ask the administrator.",
 	"today.title":      "Today's visits",
 	"err.invalid_date": "Not a date.", "err.invalid_time": "Not a time (hh:mm).",
+	"screen.title": "Black- and whitelist", "screen.hits": "Recent matches", "screen.where": "Where", "screen.outcome": "Outcome",
+	"screen.blocked": "Refused", "screen.flagged": "Let through, check ID", "screen.add": "Add an entry", "screen.list": "List",
+	"screen.black": "Blacklist", "screen.white": "Whitelist", "screen.id_no": "ID number (whole, or its last 6)",
+	"screen.reason": "Reason", "screen.expires": "Valid until", "screen.entries": "Entries", "screen.match": "Matches",
+	"screen.removed": "Removed", "screen.expired": "Expired", "screen.remove": "Remove",
+	"screen.help":            "A blacklisted mobile or ID number refuses the visit; a name or the last 6 ID characters only flag it for the desk. Whitelisted visitors are approved at once.",
+	"book.blocked":           "This visit cannot be booked online. Please contact the reception desk.",
+	"err.screen_needs_match": "Give a name, a mobile or an ID number.", "err.white_needs_strong_match": "A whitelist entry needs a mobile or a whole ID number.",
+	"err.invalid_id_no": "An ID number (digits and X), whole or its last 6.",
 }
 
 var zh = map[string]string{
@@ -212,4 +221,13 @@ var zh = map[string]string{
 	"host.not_linked":  "您的账号未关联通讯录中的员工，请联系管理员。",
 	"today.title":      "今日访客",
 	"err.invalid_date": "日期格式不对。", "err.invalid_time": "时间格式不对（时:分）。",
+	"screen.title": "黑白名单", "screen.hits": "最近命中", "screen.where": "位置", "screen.outcome": "结果",
+	"screen.blocked": "已拒绝", "screen.flagged": "已放行，请核验证件", "screen.add": "添加条目", "screen.list": "名单",
+	"screen.black": "黑名单", "screen.white": "白名单", "screen.id_no": "证件号（完整或后 6 位）",
+	"screen.reason": "原因", "screen.expires": "有效期至", "screen.entries": "条目", "screen.match": "匹配",
+	"screen.removed": "已移除", "screen.expired": "已过期", "screen.remove": "移除",
+	"screen.help":            "黑名单中的手机号或证件号会拒绝访问；仅姓名或证件号后 6 位只提醒前台核验。白名单访客自动批准。",
+	"book.blocked":           "此访问无法在线预约，请联系前台。",
+	"err.screen_needs_match": "请填写姓名、手机号或证件号。", "err.white_needs_strong_match": "白名单需要手机号或完整证件号。",
+	"err.invalid_id_no": "证件号（数字和 X），完整或后 6 位。",
 }
