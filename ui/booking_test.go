@@ -108,3 +108,33 @@ func TestBookingHostSearchShowsOnlyAFewHosts(t *testing.T) {
 		}
 	}
 }
+
+func TestWalkInWithBadgeOverHTTP(t *testing.T) {
+	h := newHarness(t)
+	desk := h.session(auth.Reception)
+	b := readBody(t, h.do(req{method: "GET", path: "/desk/hosts?host_q=wang", session: desk}))
+	if !strings.Contains(b, `href="tel:13800138000"`) {
+		t.Fatal("reception's host search has no phone to call")
+	}
+	form := url.Values{"name": {"Walk In"}, "mobile": {"13700137002"}, "host_id": {h.ids["{person}"]}, "reason": {"Delivery"},
+		"until": {"23:30"}, "badge": {"T-01"}, "id_number": {"E1234567"}}
+	resp := h.do(req{method: "POST", path: "/desk/walkin", form: form, session: desk})
+	if b := readBody(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(b, `id="issued-badge"`) || !strings.Contains(b, `id="pass-qr"`) {
+		t.Fatalf("walk-in = %d", resp.StatusCode)
+	}
+	b = readBody(t, h.do(req{method: "GET", path: "/desk/today?badges=out", session: desk}))
+	m := regexp.MustCompile(`id="return-([0-9a-z]{16})"`).FindStringSubmatch(b)
+	if m == nil {
+		t.Fatal("unreturned badge not listed")
+	}
+	if resp := h.do(req{method: "POST", path: "/desk/visits/" + m[1] + "/badge-return", session: desk}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("badge return = %d", resp.StatusCode)
+	}
+	if b := readBody(t, h.do(req{method: "GET", path: "/desk/today?badges=out", session: desk})); strings.Contains(b, "return-"+m[1]) {
+		t.Fatal("returned badge still listed")
+	}
+	form.Set("mobile", "99")
+	if resp := h.do(req{method: "POST", path: "/desk/walkin", form: form, session: desk}); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("bad walk-in = %d", resp.StatusCode)
+	}
+}

@@ -62,11 +62,18 @@ func (s *Server) hostDecide(approve bool) echo.HandlerFunc {
 
 func (s *Server) today(c echo.Context) error {
 	now := s.app.Clock.Now()
-	vs, err := s.app.Visits.Day(now, s.app.Config.Location)
+	badges := c.QueryParam("badges") == "out"
+	var vs []visit.Visit
+	var err error
+	if badges {
+		vs, err = s.app.Visits.UnreturnedBadges(now, s.app.Config.Location)
+	} else {
+		vs, err = s.app.Visits.Day(now, s.app.Config.Location)
+	}
 	if err != nil {
 		return err
 	}
-	d := views.TodayData{Visits: vs, HostOf: map[string]string{}, CompanyOf: map[string]string{},
+	d := views.TodayData{Visits: vs, HostOf: map[string]string{}, CompanyOf: map[string]string{}, BadgesOnly: badges,
 		Day: now.In(s.app.Config.Location).Format("2006-01-02")}
 	if d.FloorOf, err = s.floorNames(); err != nil {
 		return err

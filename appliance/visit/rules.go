@@ -22,7 +22,8 @@ const (
 
 var (
 	mobileRE = regexp.MustCompile(`^(1[3-9][0-9]{9}|\+[1-9][0-9]{6,14})$`)
-	idLastRE = regexp.MustCompile(`^[0-9]{5}[0-9Xx]$`)
+	idLastRE = regexp.MustCompile(`^[0-9]{5}[0-9X]$`)
+	docNoRE  = regexp.MustCompile(`^[0-9A-Z]{6,20}$`) // ID card (18), passport, permits
 	titles   = map[string]bool{"": true, "先生": true, "女士": true, "Mr": true, "Ms": true, "Mrs": true, "Dr": true}
 )
 
@@ -32,6 +33,8 @@ type Request struct {
 	Title     string
 	Mobile    string
 	IDLast6   string // self-service pages ask only the last 6 digits
+	IDNumber  string // the whole document number, typed or read at the desk
+	Badge     string // temporary badge handed out at registration (desk)
 	Company   string // visitor's own company, optional
 	HostID    string
 	Reason    string
@@ -73,6 +76,15 @@ func CheckRequest(q *Request, now time.Time, requireID bool) field.Errors {
 	case q.IDLast6 != "" && !idLastRE.MatchString(q.IDLast6):
 		es.Add("id_last6", "invalid_id_last6")
 	}
+	q.IDNumber = strings.ToUpper(strings.TrimSpace(q.IDNumber))
+	if q.IDNumber != "" {
+		if !docNoRE.MatchString(q.IDNumber) {
+			es.Add("id_number", "invalid_id_no")
+		} else if q.IDLast6 == "" {
+			q.IDLast6 = q.IDNumber[len(q.IDNumber)-6:]
+		}
+	}
+	q.Badge = es.Text("badge", q.Badge, false, 32)
 	q.Company = es.Text("company", q.Company, false, 100)
 	q.Reason = es.Text("reason", q.Reason, true, MaxReason)
 	q.Message = es.Text("message", q.Message, false, MaxMessage)

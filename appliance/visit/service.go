@@ -43,7 +43,7 @@ func (s *Service) screenVisitor(ctx context.Context, v *Visit, where string) (sc
 		return screen.Verdict{}, nil
 	}
 	verdict, err := s.screen.Screen(screen.Subject{Name: v.Visitor.Name, MobileBlind: v.Visitor.MobileBlind,
-		ID6Blind: v.Visitor.IDBlind})
+		ID6Blind: v.Visitor.IDBlind, IDBlind: v.Visitor.IDFullBlind})
 	if err != nil || !verdict.Alert {
 		return verdict, err
 	}
@@ -90,7 +90,11 @@ func (s *Service) build(q Request, mode Mode, state State) (Visit, string, error
 	if err != nil {
 		return Visit{}, "", err
 	}
-	idSealed, err := s.keys.Seal(q.IDLast6)
+	idText := q.IDLast6
+	if q.IDNumber != "" {
+		idText = q.IDNumber
+	}
+	idSealed, err := s.keys.Seal(idText)
 	if err != nil {
 		return Visit{}, "", err
 	}
@@ -105,6 +109,10 @@ func (s *Service) build(q Request, mode Mode, state State) (Visit, string, error
 	if q.IDLast6 != "" {
 		v.Visitor.IDBlind = s.keys.Blind("id6", q.IDLast6)
 	}
+	if q.IDNumber != "" {
+		v.Visitor.IDFullBlind = s.keys.Blind("id", q.IDNumber)
+	}
+	v.Badge = q.Badge
 	if state == Approved {
 		v.PassID = store.NewID(now)
 	}
@@ -150,6 +158,45 @@ func (s *Service) Invite(ctx context.Context, actor string, q Request) (Visit, s
 		return Visit{}, "", err
 	}
 	return v, link, s.apply(ctx, CmdCreate, actor, v)
+}
+
+// WalkIn registers a visitor at the desk once the host has agreed on the
+// phone: approved at once, with a pass, and a badge if one was handed out.
+func (s *Service) WalkIn(ctx context.Context, actor string, q Request) (Visit, string, error) {
+	if es := CheckRequest(&q, s.clock.Now(), false); len(es) > 0 {
+		return Visit{}, "", es
+	}
+	v, link, err := s.build(q, WalkIn, Approved)
+	if err != nil {
+		return Visit{}, "", err
+	}
+	if _, err := s.screenVisitor(ctx, &v, "desk"); err != nil {
+		return Visit{}, "", err
+	}
+	return v, link, s.apply(ctx, CmdCreate, actor, v)
+}
+
+// IssueBadge records the temporary badge handed to a visitor.
+func (s *Service) IssueBadge(ctx context.Context, actor, id, badge string) error {
+	return s.apply(ctx, CmdBadge, actor, badgePayload{ID: id, Badge: badge})
+}
+
+// ReturnBadge records that the visitor gave the badge back.
+func (s *Service) ReturnBadge(ctx context.Context, actor, id string) error {
+	return s.apply(ctx, CmdBadgeReturn, actor, badgePayload{ID: id})
+}
+
+// UnreturnedBadges lists the visits of the local day of t whose badge is
+// still out.
+func (s *Service) UnreturnedBadges(t time.Time, loc *time.Location) ([]Visit, error) {
+	vs, err := s.Day(t, loc)
+	out := vs[:0]
+	for _, v := range vs {
+		if v.Badge != "" && v.BadgeBack == 0 {
+			out = append(out, v)
+		}
+	}
+	return out, err
 }
 
 // Decide approves or rejects an application. asHost is the directory ID

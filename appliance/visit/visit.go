@@ -105,9 +105,10 @@ type Visitor struct {
 	MobileSealed string `json:"mobile_sealed"`
 	MobileBlind  string `json:"mobile_blind"`
 	MobileMasked string `json:"mobile_masked"`
-	IDSealed     string `json:"id_sealed,omitempty"` // last 6 digits (self-service) or the whole number (desk)
-	IDBlind      string `json:"id_blind,omitempty"`
-	Company      string `json:"company,omitempty"` // where the visitor comes from
+	IDSealed     string `json:"id_sealed,omitempty"`     // last 6 digits (self-service) or the whole number (desk)
+	IDBlind      string `json:"id_blind,omitempty"`      // of the last six characters
+	IDFullBlind  string `json:"id_full_blind,omitempty"` // of the whole number, when read at the desk
+	Company      string `json:"company,omitempty"`       // where the visitor comes from
 }
 
 // Transition is one step of a visit's history.

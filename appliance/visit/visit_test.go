@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -252,4 +253,37 @@ func TestInviteIsApprovedWithPassAndCountsVisits(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestWalkInWithBadge(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	q := f.request()
+	q.IDLast6, q.IDNumber, q.Badge = "", "E12345678", "T-07"
+	q.From = f.clk.Now()
+	v, _, err := f.svc.WalkIn(ctx, "account:desk", q)
+	if err != nil || v.Mode != WalkIn || v.State != Approved || v.Badge != "T-07" || v.Visitor.IDFullBlind == "" {
+		t.Fatalf("walk-in = %+v %v", v, err)
+	}
+	if id, _ := f.keys.Open(v.Visitor.IDSealed); id != "E12345678" {
+		t.Fatalf("sealed document number = %q", id)
+	}
+	out, _ := f.svc.UnreturnedBadges(f.clk.Now(), time.UTC)
+	if len(out) != 1 {
+		t.Fatalf("unreturned = %d", len(out))
+	}
+	if err := f.svc.ReturnBadge(ctx, "account:desk", v.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.ReturnBadge(ctx, "account:desk", v.ID); !errors.Is(err, ErrTransition) {
+		t.Fatalf("second return: %v", err)
+	}
+	out, _ = f.svc.UnreturnedBadges(f.clk.Now(), time.UTC)
+	if len(out) != 0 {
+		t.Fatalf("unreturned after return = %d", len(out))
+	}
+	q.IDNumber = "bad id!"
+	if _, _, err := f.svc.WalkIn(ctx, "account:desk", q); !strings.Contains(fmt.Sprint(err), "invalid_id_no") {
+		t.Fatalf("bad document number: %v", err)
+	}
 }

@@ -116,6 +116,12 @@ var en = map[string]string{
 	"book.blocked":           "This visit cannot be booked online. Please contact the reception desk.",
 	"err.screen_needs_match": "Give a name, a mobile or an ID number.", "err.white_needs_strong_match": "A whitelist entry needs a mobile or a whole ID number.",
 	"err.invalid_id_no": "An ID number (digits and X), whole or its last 6.",
+	"walkin.title":      "Register a walk-in", "walkin.help": "Find the host, call them, and register the visitor once the host agrees.",
+	"walkin.id_number": "ID document number (optional)", "walkin.until": "Leaves by", "walkin.badge": "Temporary badge",
+	"walkin.register": "Register and issue pass", "walkin.call": "Call", "walkin.registered": "Visitor registered",
+	"walkin.send_link": "Send the visitor this link for the pass, or let them scan the code:", "walkin.blocked": "This visitor cannot be registered. Check the screening page.",
+	"today.badge_returned": "Returned", "today.badges_out": "Unreturned badges", "today.all": "All of today's visits",
+	"invite.title": "Invite a visitor", "invite.message": "Message to the visitor", "invite.send": "Send invitation", "invite.sent": "Invitation created",
 }
 
 var zh = map[string]string{
@@ -230,4 +236,10 @@ var zh = map[string]string{
 	"book.blocked":           "此访问无法在线预约，请联系前台。",
 	"err.screen_needs_match": "请填写姓名、手机号或证件号。", "err.white_needs_strong_match": "白名单需要手机号或完整证件号。",
 	"err.invalid_id_no": "证件号（数字和 X），完整或后 6 位。",
+	"walkin.title":      "现场登记", "walkin.help": "找到被访人并电话确认，被访人同意后再登记访客。",
+	"walkin.id_number": "证件号码（可选）", "walkin.until": "预计离开", "walkin.badge": "临时访客证",
+	"walkin.register": "登记并发放通行码", "walkin.call": "拨打", "walkin.registered": "访客已登记",
+	"walkin.send_link": "把此链接发给访客查看通行码，或让访客扫描此码：", "walkin.blocked": "无法登记此访客，请查看黑白名单页面。",
+	"today.badge_returned": "已归还", "today.badges_out": "未归还访客证", "today.all": "今日全部访客",
+	"invite.title": "邀请访客", "invite.message": "给访客的留言", "invite.send": "发送邀请", "invite.sent": "邀请已创建",
 }

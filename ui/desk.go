@@ -1,0 +1,165 @@
+package ui
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"gatehouse/appliance/directory"
+	"gatehouse/appliance/field"
+	"gatehouse/appliance/pass"
+	"gatehouse/appliance/visit"
+	"gatehouse/ui/views"
+)
+
+func (s *Server) walkInPage(c echo.Context) error {
+	until := s.app.Clock.Now().In(s.app.Config.Location).Add(2 * time.Hour).Format("15:04")
+	return s.render(c, http.StatusOK, views.WalkIn(views.WalkInData{Form: views.WalkInForm{Until: until, Party: "1"}}))
+}
+
+// deskHosts is reception's host search: any company, with the phone to
+// call the host before registering a walk-in.
+func (s *Server) deskHosts(c echo.Context) error {
+	q := strings.TrimSpace(c.QueryParam("host_q"))
+	if r := []rune(q); len(r) > 50 {
+		q = string(r[:50])
+	}
+	var out []views.DeskHost
+	if q != "" {
+		pg, err := s.app.Directory.Search(directory.Query{Text: q, Kind: directory.Employee, Limit: 20})
+		if err != nil {
+			return err
+		}
+		fo, err := s.floorNames()
+		if err != nil {
+			return err
+		}
+		for _, p := range pg.People {
+			if !p.CanHost {
+				continue
+			}
+			co, _ := s.app.Directory.Company(p.CompanyID)
+			out = append(out, views.DeskHost{ID: p.ID, Name: p.Name, Company: co.Name, Floor: fo[p.FloorID],
+				Mobile: p.Mobile, Masked: visit.MaskMobile(p.Mobile)})
+		}
+	}
+	return s.render(c, http.StatusOK, views.DeskHosts(out, q != ""))
+}
+
+func atoiDefault(s string, def int) (int, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil
+}
+
+func (s *Server) walkIn(c echo.Context) error {
+	f := views.WalkInForm{Name: c.FormValue("name"), Title: c.FormValue("title"), Mobile: c.FormValue("mobile"),
+		IDNumber: c.FormValue("id_number"), Company: c.FormValue("company"), HostID: c.FormValue("host_id"),
+		Reason: c.FormValue("reason"), Until: c.FormValue("until"), Party: c.FormValue("party"), Badge: c.FormValue("badge")}
+	now := s.app.Clock.Now()
+	fail := func(es field.Errors) error {
+		d := views.WalkInData{Form: f, Errs: es}
+		if p, err := s.app.Directory.Person(f.HostID); err == nil {
+			d.HostName = p.Name
+		} else {
+			d.Form.HostID = ""
+		}
+		return s.render(c, http.StatusUnprocessableEntity, views.WalkIn(d))
+	}
+	_, until, es := s.parseWindow(now.In(s.app.Config.Location).Format("2006-01-02"), "00:00", f.Until)
+	party, ok := atoiDefault(f.Party, 1)
+	if !ok {
+		es.Add("party_size", "not_a_number")
+	}
+	if len(es) > 0 {
+		return fail(es)
+	}
+	v, link, err := s.app.Visits.WalkIn(c.Request().Context(), actor(c), visit.Request{Name: f.Name, Title: f.Title,
+		Mobile: f.Mobile, IDNumber: f.IDNumber, Company: f.Company, HostID: f.HostID, Reason: f.Reason,
+		From: now, Until: until, PartySize: party, Badge: f.Badge})
+	if fe, ok := field.As(err); ok {
+		return fail(fe)
+	}
+	if errors.Is(err, visit.ErrBlocked) {
+		return s.render(c, http.StatusForbidden, views.ErrorPage(http.StatusForbidden, langOf(c).T("walkin.blocked")))
+	}
+	if err != nil {
+		return err
+	}
+	return s.passIssued(c, v, link, langOf(c).T("walkin.registered"))
+}
+
+// passIssued shows the new pass with the link to send the visitor.
+func (s *Server) passIssued(c echo.Context, v visit.Visit, link, title string) error {
+	tok, err := s.app.Visits.Token(v)
+	if err != nil {
+		return err
+	}
+	svg, err := pass.SVG(tok)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if c.IsTLS() {
+		scheme = "https"
+	}
+	return s.render(c, http.StatusOK, views.PassIssued(views.PassIssuedData{Title: title, Name: v.Visitor.Name,
+		Link: scheme + "://" + c.Request().Host + "/v/" + link, QRSVG: svg, Badge: v.Badge}))
+}
+
+func (s *Server) badgeReturn(c echo.Context) error {
+	if err := s.app.Visits.ReturnBadge(c.Request().Context(), actor(c), c.Param("id")); err != nil {
+		return err
+	}
+	s.flash(c, "flash.saved")
+	return s.redirect(c, "/desk/today")
+}
+
+func (s *Server) invitePage(c echo.Context) error {
+	if accountOf(c).PersonID == "" {
+		return errForbidden
+	}
+	now := s.app.Clock.Now().In(s.app.Config.Location)
+	return s.render(c, http.StatusOK, views.Invite(views.InviteData{Form: views.InviteForm{Date: now.Format("2006-01-02"),
+		From: "10:00", Until: "12:00", Party: "1"}}))
+}
+
+func (s *Server) invite(c echo.Context) error {
+	a := accountOf(c)
+	if a.PersonID == "" {
+		return errForbidden
+	}
+	f := views.InviteForm{Name: c.FormValue("name"), Title: c.FormValue("title"), Mobile: c.FormValue("mobile"),
+		Company: c.FormValue("company"), Reason: c.FormValue("reason"), Message: c.FormValue("message"),
+		Date: c.FormValue("date"), From: c.FormValue("from"), Until: c.FormValue("until"), Party: c.FormValue("party")}
+	from, until, es := s.parseWindow(f.Date, f.From, f.Until)
+	party, ok := atoiDefault(f.Party, 1)
+	if !ok {
+		es.Add("party_size", "not_a_number")
+	}
+	var v visit.Visit
+	var link string
+	var err error = es
+	if len(es) == 0 {
+		v, link, err = s.app.Visits.Invite(c.Request().Context(), actor(c), visit.Request{Name: f.Name, Title: f.Title,
+			Mobile: f.Mobile, Company: f.Company, HostID: a.PersonID, Reason: f.Reason, Message: f.Message,
+			From: from, Until: until, PartySize: party})
+	}
+	if fe, ok := field.As(err); ok {
+		return s.render(c, http.StatusUnprocessableEntity, views.Invite(views.InviteData{Form: f, Errs: fe}))
+	}
+	if errors.Is(err, visit.ErrBlocked) {
+		return s.render(c, http.StatusForbidden, views.ErrorPage(http.StatusForbidden, langOf(c).T("walkin.blocked")))
+	}
+	if err != nil {
+		return err
+	}
+	return s.passIssued(c, v, link, langOf(c).T("invite.sent"))
+}
