@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"gatehouse/appliance/auth"
 	"gatehouse/appliance/clock"
@@ -72,6 +73,29 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 		return nil, fmt.Errorf("appliance: finish interrupted imports: %w", err)
 	}
 	return a, nil
+}
+
+// Run does the appliance's timed work until ctx ends: every minute it
+// applies the visit rules (no-shows, overstays, day end, escalation). The
+// caller owns it: serve starts it and waits for it on shutdown.
+func (a *App) Run(ctx context.Context, alert visit.Alerter) {
+	rules := visit.SweepRules{Location: a.Config.Location, DayEnd: a.Config.DayEndDur,
+		EscalateAfter: time.Duration(a.Config.EscalateMin) * time.Minute}
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if res, err := a.Visits.Sweep(ctx, rules, alert); err != nil {
+			a.Log.Error("visit sweep failed", "err", err)
+		} else if res != (visit.SweepResult{}) {
+			a.Log.Info("visit sweep", "no_shows", res.NoShows, "expired", res.Expired, "overstays", res.Overstays,
+				"closed", res.Closed, "reminders", res.Reminders, "escalations", res.Escalations)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Close closes the store.

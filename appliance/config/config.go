@@ -22,10 +22,13 @@ type Config struct {
 	LockoutMinutes int    `toml:"lockout_minutes"` // 0: locked until an administrator unlocks
 	SessionIdleMin int    `toml:"session_idle_minutes"`
 	SessionMaxHrs  int    `toml:"session_max_hours"`
+	DayEnd         string `toml:"day_end"`          // "23:59": open visits close then, still-inside ones as "no exit recorded"
+	EscalateMin    int    `toml:"escalate_minutes"` // unanswered applications remind the host, then (twice as long) the desk
 	TLSCert        string `toml:"tls_cert"`
 	TLSKey         string `toml:"tls_key"`
 
-	Location *time.Location `toml:"-"`
+	Location  *time.Location `toml:"-"`
+	DayEndDur time.Duration  `toml:"-"` // DayEnd after midnight
 }
 
 // Defaults.
@@ -37,6 +40,8 @@ func Default() Config {
 		LockoutMinutes: 15,
 		SessionIdleMin: 30,
 		SessionMaxHrs:  12,
+		DayEnd:         "23:59",
+		EscalateMin:    30,
 	}
 }
 
@@ -96,6 +101,10 @@ func (c *Config) set(key, v string) error {
 		return num(&c.SessionIdleMin)
 	case "session_max_hours":
 		return num(&c.SessionMaxHrs)
+	case "day_end":
+		c.DayEnd = v
+	case "escalate_minutes":
+		return num(&c.EscalateMin)
 	case "tls_cert":
 		c.TLSCert = v
 	case "tls_key":
@@ -116,6 +125,14 @@ func (c *Config) validate() error {
 	c.Location = loc
 	if c.LockoutMinutes < 0 || c.SessionIdleMin < 1 || c.SessionMaxHrs < 1 {
 		return errors.New("config: lockout_minutes must be >= 0, session limits >= 1")
+	}
+	de, err := time.Parse("15:04", c.DayEnd)
+	if err != nil {
+		return fmt.Errorf("config: day_end must be HH:MM, not %q", c.DayEnd)
+	}
+	c.DayEndDur = time.Duration(de.Hour())*time.Hour + time.Duration(de.Minute())*time.Minute
+	if c.EscalateMin < 0 {
+		return errors.New("config: escalate_minutes must be >= 0")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("config: tls_cert and tls_key go together")

@@ -15,6 +15,8 @@ const (
 	CmdCreate      = "visit.create"
 	CmdBadge       = "visit.badge"
 	CmdBadgeReturn = "visit.badge_return"
+	CmdOverstay    = "visit.overstay"
+	CmdEscalate    = "visit.escalate"
 )
 
 // eventCommands: one command type per event, so the audit trail reads
@@ -40,6 +42,40 @@ func Register(reg store.Registrar) {
 	}
 	reg.Register(CmdBadge, applyBadge)
 	reg.Register(CmdBadgeReturn, applyBadge)
+	reg.Register(CmdOverstay, applyMark)
+	reg.Register(CmdEscalate, applyMark)
+}
+
+type markPayload struct {
+	ID    string `json:"id"`
+	Stage int    `json:"stage,omitempty"`
+}
+
+// applyMark records that the desk or host was told about a visit, so a
+// sweep tells them once.
+func applyMark(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+	var p markPayload
+	if err := cmd.Decode(&p); err != nil {
+		return store.Effect{}, err
+	}
+	v, err := get(&tx.Reader, p.ID)
+	if err != nil {
+		return store.Effect{}, err
+	}
+	note := ""
+	switch cmd.Type {
+	case CmdOverstay:
+		if v.State != In || v.Overstay != 0 {
+			return store.Effect{}, fmt.Errorf("%w: overstay of a %s visit", ErrTransition, v.State)
+		}
+		v.Overstay, note = cmd.Time, "stayed past the window"
+	case CmdEscalate:
+		if v.State != Requested || p.Stage <= v.Escalated {
+			return store.Effect{}, fmt.Errorf("%w: escalation %d of a %s visit", ErrTransition, p.Stage, v.State)
+		}
+		v.Escalated, note = p.Stage, fmt.Sprintf("escalated (stage %d)", p.Stage)
+	}
+	return store.Effect{Subject: "visit:" + v.ID, Note: note}, tx.SetJSON(visitKey(v.ID), v)
 }
 
 type eventPayload struct {

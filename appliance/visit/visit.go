@@ -137,7 +137,9 @@ type Visit struct {
 	LinkHash     string       `json:"link_hash"` // SHA-256 of the visitor's status-page token
 	PassID       string       `json:"pass_id,omitempty"`
 	Conference   string       `json:"conference,omitempty"`
-	Flag         string       `json:"flag,omitempty"` // screening: the guard should check this visitor
+	Flag         string       `json:"flag,omitempty"`      // screening: the guard should check this visitor
+	Overstay     int64        `json:"overstay,omitempty"`  // when the desk was told the visitor stayed past the window
+	Escalated    int          `json:"escalated,omitempty"` // unanswered application: 1 host reminded, 2 desk told
 	Badge        string       `json:"badge,omitempty"`
 	BadgeBack    int64        `json:"badge_back,omitempty"`
 	FirstIn      int64        `json:"first_in,omitempty"`

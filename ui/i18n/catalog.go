@@ -120,7 +120,7 @@ var en = map[string]string{
 	"walkin.id_number": "ID document number (optional)", "walkin.until": "Leaves by", "walkin.badge": "Temporary badge",
 	"walkin.register": "Register and issue pass", "walkin.call": "Call", "walkin.registered": "Visitor registered",
 	"walkin.send_link": "Send the visitor this link for the pass, or let them scan the code:", "walkin.blocked": "This visitor cannot be registered. Check the screening page.",
-	"today.badge_returned": "Returned", "today.badges_out": "Unreturned badges", "today.all": "All of today's visits",
+	"today.badge_returned": "Returned", "today.badges_out": "Unreturned badges", "today.all": "All of today's visits", "today.overstay": "Past their time", "today.flagged": "Check ID",
 	"invite.title": "Invite a visitor", "invite.message": "Message to the visitor", "invite.send": "Send invitation", "invite.sent": "Invitation created",
 }
 
@@ -240,6 +240,6 @@ var zh = map[string]string{
 	"walkin.id_number": "证件号码（可选）", "walkin.until": "预计离开", "walkin.badge": "临时访客证",
 	"walkin.register": "登记并发放通行码", "walkin.call": "拨打", "walkin.registered": "访客已登记",
 	"walkin.send_link": "把此链接发给访客查看通行码，或让访客扫描此码：", "walkin.blocked": "无法登记此访客，请查看黑白名单页面。",
-	"today.badge_returned": "已归还", "today.badges_out": "未归还访客证", "today.all": "今日全部访客",
+	"today.badge_returned": "已归还", "today.badges_out": "未归还访客证", "today.all": "今日全部访客", "today.overstay": "已超时", "today.flagged": "请核验证件",
 	"invite.title": "邀请访客", "invite.message": "给访客的留言", "invite.send": "发送邀请", "invite.sent": "邀请已创建",
 }

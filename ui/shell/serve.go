@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os/signal"
@@ -12,6 +13,7 @@ import (
 
 	"gatehouse/appliance"
 	"gatehouse/appliance/demo"
+	"gatehouse/appliance/visit"
 	"gatehouse/ui"
 )
 
@@ -62,6 +64,10 @@ func serve(args []string, env Env) error {
 
 	srv := ui.New(a, ui.Options{SecureCookies: a.Config.TLSCert != ""})
 	defer srv.Close()
+	runCtx, stopRun := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() { defer close(ran); a.Run(runCtx, logAlerter{a.Log}) }()
+	defer func() { stopRun(); <-ran }()
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -105,4 +111,12 @@ func displayAddr(a net.Addr) string {
 		return fmt.Sprintf("localhost:%d", ta.Port)
 	}
 	return a.String()
+}
+
+// logAlerter reports visit alerts in the log until notifications reach the
+// desk; visit IDs only, never names or numbers.
+type logAlerter struct{ log *slog.Logger }
+
+func (l logAlerter) VisitAlert(_ context.Context, kind string, v visit.Visit) {
+	l.log.Warn("visit alert", "kind", kind, "visit", v.ID)
 }
