@@ -138,3 +138,56 @@ func TestWalkInWithBadgeOverHTTP(t *testing.T) {
 		t.Fatalf("bad walk-in = %d", resp.StatusCode)
 	}
 }
+
+func TestRecordsAndHistoryPages(t *testing.T) {
+	h := newHarness(t)
+	desk := h.session(auth.Reception)
+	b := readBody(t, h.do(req{method: "GET", path: "/desk/records", session: desk}))
+	m := regexp.MustCompile(`href="/desk/visits/([0-9a-z]{16})/history"`).FindStringSubmatch(b)
+	if m == nil {
+		t.Fatal("today's booking missing from the records")
+	}
+	if b := readBody(t, h.do(req{method: "GET", path: "/desk/records?name=nobody", session: desk})); strings.Contains(b, "record-") {
+		t.Fatal("name filter ignored")
+	}
+	if resp := h.do(req{method: "GET", path: "/desk/records?from=2026-12-01&to=2026-11-01", session: desk}); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("inverted range = %d", resp.StatusCode)
+	}
+	b = readBody(t, h.do(req{method: "GET", path: "/desk/visits/" + m[1] + "/history", session: desk}))
+	if !strings.Contains(b, `id="visit-count"`) || !strings.Contains(b, "record-"+m[1]) {
+		t.Fatal("visitor history page incomplete")
+	}
+}
+
+func TestVisitsAPI(t *testing.T) {
+	h := newHarness(t)
+	tok := h.tokens[auth.Reception]
+	now := h.clock.Now()
+	body := `{"name":"API Guest","mobile":"13600136001","host_id":"{person}","reason":"Demo","from":"` +
+		now.Add(time.Hour).Format(time.RFC3339) + `","until":"` + now.Add(2*time.Hour).Format(time.RFC3339) + `"}`
+	resp := h.do(req{method: "POST", path: "/api/v1/visits", token: tok, body: body})
+	b := readBody(t, resp)
+	if resp.StatusCode != http.StatusCreated || !strings.Contains(b, `"state":"approved"`) || !strings.Contains(b, `"status_link":"/v/`) ||
+		strings.Contains(b, "13600136001") {
+		t.Fatalf("create = %d %s", resp.StatusCode, b)
+	}
+	b = readBody(t, h.do(req{method: "GET", path: "/api/v1/visits", token: tok}))
+	if !strings.Contains(b, `"total":2`) {
+		t.Fatalf("list = %s", b)
+	}
+	// The harness's booking waits for a decision.
+	resp = h.do(req{method: "POST", path: "/api/v1/visits/{visit}/reject", token: tok, body: `{"reason":""}`})
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("reject without reason = %d", resp.StatusCode)
+	}
+	resp = h.do(req{method: "POST", path: "/api/v1/visits/{visit}/approve", token: tok})
+	if b := readBody(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(b, `"state":"approved"`) {
+		t.Fatalf("approve = %d %s", resp.StatusCode, b)
+	}
+	if resp := h.do(req{method: "POST", path: "/api/v1/visits/{visit}/approve", token: tok}); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("second approve = %d", resp.StatusCode)
+	}
+	if resp := h.do(req{method: "GET", path: "/api/v1/visits?from=yesterday", token: tok}); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bad from = %d", resp.StatusCode)
+	}
+}

@@ -49,6 +49,8 @@ func (s *Server) routeTable() []route {
 		{"POST", "/host/visits/:id/approve", hosts, s.hostDecide(true)},
 		{"POST", "/host/visits/:id/reject", hosts, s.hostDecide(false)},
 		{"GET", "/desk/today", staff, s.today},
+		{"GET", "/desk/records", staff, s.records},
+		{"GET", "/desk/visits/:id/history", staff, s.visitorHistory},
 		{"GET", "/desk/walkin", staff, s.walkInPage},
 		{"POST", "/desk/walkin", staff, s.walkIn},
 		{"GET", "/desk/hosts", staff, s.deskHosts},
@@ -103,6 +105,11 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/v1/employees/:id", staff, s.apiEmployee},
 		{"PUT", "/api/v1/employees/:id", directors, s.apiEmployeeUpdate},
 		{"POST", "/api/v1/employees/:id/deactivate", directors, s.apiEmployeeDeactivate},
+		{"GET", "/api/v1/visits", staff, s.apiVisits},
+		{"POST", "/api/v1/visits", staff, s.apiVisitCreate},
+		{"GET", "/api/v1/visits/:id", staff, s.apiVisitGet},
+		{"POST", "/api/v1/visits/:id/approve", staff, s.apiVisitDecide(true)},
+		{"POST", "/api/v1/visits/:id/reject", staff, s.apiVisitDecide(false)},
 	}
 }
 

@@ -196,6 +196,8 @@ var routeAccess = []struct {
 	{"POST", "/host/visits/{visit}/approve", "host"},
 	{"POST", "/host/visits/{visit}/reject", "host"},
 	{"GET", "/desk/today", "admin manager reception"},
+	{"GET", "/desk/records", "admin manager reception"},
+	{"GET", "/desk/visits/{visit}/history", "admin manager reception"},
 	{"GET", "/desk/walkin", "admin manager reception"},
 	{"POST", "/desk/walkin", "admin manager reception"},
 	{"GET", "/desk/hosts", "admin manager reception"},
@@ -250,6 +252,11 @@ var routeAccess = []struct {
 	{"GET", "/api/v1/employees/{person}", "admin manager reception"},
 	{"PUT", "/api/v1/employees/{person}", "admin manager"},
 	{"POST", "/api/v1/employees/{person}/deactivate", "admin manager"},
+	{"GET", "/api/v1/visits", "admin manager reception"},
+	{"POST", "/api/v1/visits", "admin manager reception"},
+	{"GET", "/api/v1/visits/{visit}", "admin manager reception"},
+	{"POST", "/api/v1/visits/{visit}/approve", "admin manager reception"},
+	{"POST", "/api/v1/visits/{visit}/reject", "admin manager reception"},
 }
 
 func TestRouteRoleTable(t *testing.T) {

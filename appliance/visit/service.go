@@ -290,3 +290,41 @@ func (s *Service) ForHost(hostID string, limit int) (vs []Visit, err error) {
 
 // Mobile opens a visitor's sealed mobile, for the host and the desk.
 func (s *Service) Mobile(v Visit) (string, error) { return s.keys.Open(v.Visitor.MobileSealed) }
+
+// Search lists visits for the records pages.
+func (s *Service) Search(q Query) (p Page, err error) {
+	err = s.db.View(func(r *store.Reader) error { p, err = Search(r, q); return err })
+	return p, err
+}
+
+// VisitorHistory lists a visitor's visits by mobile number, newest first,
+// with the number of visits in all.
+func (s *Service) VisitorHistory(mobile string, limit int) (vs []Visit, total int, err error) {
+	blind := s.keys.Blind("mobile", NormalizeMobile(mobile))
+	err = s.db.View(func(r *store.Reader) error {
+		if vs, err = ForVisitor(r, blind, limit); err != nil {
+			return err
+		}
+		total, err = VisitCount(r, blind)
+		return err
+	})
+	return vs, total, err
+}
+
+// HistoryOf lists the visits of the visitor of visit id, newest first, and
+// their number: the desk recognises a returning visitor without typing the
+// phone number again.
+func (s *Service) HistoryOf(id string, limit int) (vs []Visit, total int, err error) {
+	v, err := s.Get(id)
+	if err != nil {
+		return nil, 0, err
+	}
+	err = s.db.View(func(r *store.Reader) error {
+		if vs, err = ForVisitor(r, v.Visitor.MobileBlind, limit); err != nil {
+			return err
+		}
+		total, err = VisitCount(r, v.Visitor.MobileBlind)
+		return err
+	})
+	return vs, total, err
+}

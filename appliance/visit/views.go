@@ -3,6 +3,7 @@ package visit
 import (
 	"encoding/binary"
 	"errors"
+	"strings"
 	"time"
 
 	"gatehouse/appliance/store"
@@ -105,4 +106,75 @@ func VisitCount(r *store.Reader, mobileBlind string) (int, error) {
 		return true, nil
 	})
 	return n, err
+}
+
+// Query selects visits for the records pages: a date range on the
+// expected start, narrowed by company, floor, host and a part of the
+// visitor's name.
+type Query struct {
+	From, To  time.Time
+	CompanyID string
+	FloorID   string
+	HostID    string
+	Name      string // part of the visitor's name, any case
+	Offset    int
+	Limit     int
+}
+
+// Page is one page of visits and how many match in all.
+type Page struct {
+	Visits []Visit
+	Total  int
+}
+
+// MaxRange bounds a records query: a year, the longest report.
+const MaxRange = 366 * 24 * time.Hour
+
+// Search walks the time index over [From, To) and filters the records.
+func Search(r *store.Reader, q Query) (Page, error) {
+	if q.Limit <= 0 || q.Limit > 200 {
+		q.Limit = 50
+	}
+	if q.To.Sub(q.From) > MaxRange {
+		q.To = q.From.Add(MaxRange)
+	}
+	name := strings.ToLower(strings.TrimSpace(q.Name))
+	prefix := []byte{byte(store.KindVisitByTime)}
+	start := append(append([]byte(nil), prefix...), store.U64(uint64(q.From.UnixNano()))...)
+	end := uint64(q.To.UnixNano())
+	var page Page
+	err := r.Scan(prefix, store.ScanOptions{KeysOnly: true, Start: start}, func(k, _ []byte) (bool, error) {
+		if len(k) < 26 || binary.BigEndian.Uint64(k[1:9]) >= end {
+			return false, nil
+		}
+		v, err := get(r, string(k[10:]))
+		if err != nil {
+			return false, err
+		}
+		if (q.CompanyID != "" && v.CompanyID != q.CompanyID) || (q.FloorID != "" && v.FloorID != q.FloorID) ||
+			(q.HostID != "" && v.HostID != q.HostID) || (name != "" && !strings.Contains(strings.ToLower(v.Visitor.Name), name)) {
+			return true, nil
+		}
+		if page.Total >= q.Offset && len(page.Visits) < q.Limit {
+			page.Visits = append(page.Visits, v)
+		}
+		page.Total++
+		return true, nil
+	})
+	return page, err
+}
+
+// ForVisitor lists the visits of one visitor (by the blind index of the
+// mobile), newest first.
+func ForVisitor(r *store.Reader, mobileBlind string, limit int) ([]Visit, error) {
+	var out []Visit
+	err := r.Scan(store.Prefix(store.KindVisitByVisitor, mobileBlind), store.ScanOptions{KeysOnly: true, Reverse: true}, func(k, _ []byte) (bool, error) {
+		v, err := get(r, string(k[len(k)-16:]))
+		if err != nil {
+			return false, err
+		}
+		out = append(out, v)
+		return len(out) < limit, nil
+	})
+	return out, err
 }

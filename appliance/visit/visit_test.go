@@ -287,3 +287,37 @@ func TestWalkInWithBadge(t *testing.T) {
 		t.Fatalf("bad document number: %v", err)
 	}
 }
+
+func TestRecordsSearchAndVisitorHistory(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for i, name := range []string{"Alpha Li", "Beta Wu", "Gamma Li"} {
+		q := f.request()
+		q.Name = name
+		q.From = f.clk.Now().Add(time.Duration(i+1) * time.Hour)
+		q.Until = q.From.Add(time.Hour)
+		if i == 2 {
+			q.Mobile = "13900139999"
+		}
+		if _, _, err := f.svc.Invite(ctx, "h", q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := f.clk.Now().Truncate(24 * time.Hour)
+	p, err := f.svc.Search(Query{From: day, To: day.Add(24 * time.Hour), Name: "li"})
+	if err != nil || p.Total != 2 || p.Visits[0].Visitor.Name != "Alpha Li" {
+		t.Fatalf("search = %+v %v", p, err)
+	}
+	p, _ = f.svc.Search(Query{From: day, To: day.Add(24 * time.Hour), Offset: 2, Limit: 5})
+	if p.Total != 3 || len(p.Visits) != 1 {
+		t.Fatalf("paged = %d of %d", len(p.Visits), p.Total)
+	}
+	p, _ = f.svc.Search(Query{From: day.Add(24 * time.Hour), To: day.Add(48 * time.Hour)})
+	if p.Total != 0 {
+		t.Fatalf("tomorrow = %d", p.Total)
+	}
+	vs, n, err := f.svc.VisitorHistory("138-0013-8000", 10)
+	if err != nil || n != 2 || len(vs) != 2 || vs[0].Visitor.Name != "Beta Wu" {
+		t.Fatalf("history = %d %d %v", len(vs), n, err)
+	}
+}

@@ -122,6 +122,8 @@ var en = map[string]string{
 	"walkin.send_link": "Send the visitor this link for the pass, or let them scan the code:", "walkin.blocked": "This visitor cannot be registered. Check the screening page.",
 	"today.badge_returned": "Returned", "today.badges_out": "Unreturned badges", "today.all": "All of today's visits", "today.overstay": "Past their time", "today.flagged": "Check ID",
 	"invite.title": "Invite a visitor", "invite.message": "Message to the visitor", "invite.send": "Send invitation", "invite.sent": "Invitation created",
+	"records.title": "Visit records", "records.from": "From", "records.to": "To", "records.bad_range": "Choose a start date and an end date on or after it.",
+	"history.title": "Visitor history", "history.count": "%d visit(s) in all",
 }
 
 var zh = map[string]string{
@@ -242,4 +244,6 @@ var zh = map[string]string{
 	"walkin.send_link": "把此链接发给访客查看通行码，或让访客扫描此码：", "walkin.blocked": "无法登记此访客，请查看黑白名单页面。",
 	"today.badge_returned": "已归还", "today.badges_out": "未归还访客证", "today.all": "今日全部访客", "today.overstay": "已超时", "today.flagged": "请核验证件",
 	"invite.title": "邀请访客", "invite.message": "给访客的留言", "invite.send": "发送邀请", "invite.sent": "邀请已创建",
+	"records.title": "访问记录", "records.from": "从", "records.to": "到", "records.bad_range": "请选择开始日期和不早于它的结束日期。",
+	"history.title": "访客历史", "history.count": "共 %d 次来访",
 }
