@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"os"
@@ -189,5 +190,64 @@ func TestVisitsAPI(t *testing.T) {
 	}
 	if resp := h.do(req{method: "GET", path: "/api/v1/visits?from=yesterday", token: tok}); resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("bad from = %d", resp.StatusCode)
+	}
+}
+
+func TestKioskFlow(t *testing.T) {
+	h := newHarness(t)
+	// Staff start kiosk mode: their session ends, the tablet gets a kiosk cookie.
+	resp := h.do(req{method: "POST", path: "/kiosk/start", session: h.session(auth.Reception)})
+	ck := cookieNamed(resp, kioskCookie)
+	if resp.StatusCode != http.StatusSeeOther || ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("kiosk start = %d %+v", resp.StatusCode, ck)
+	}
+	if s := cookieNamed(resp, sessionCookie); s == nil || s.MaxAge >= 0 {
+		t.Fatal("staff session not ended on the kiosk tablet")
+	}
+	get := func(path, cookie string) *http.Response {
+		hr, _ := http.NewRequest("GET", h.ts.URL+path, nil)
+		hr.AddCookie(&http.Cookie{Name: kioskCookie, Value: cookie})
+		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		r, err := c.Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Body.Close() })
+		return r
+	}
+	if r := get("/kiosk", ck.Value); r.StatusCode != http.StatusOK {
+		t.Fatalf("kiosk home = %d", r.StatusCode)
+	}
+	if r := get("/kiosk", ck.Value[:len(ck.Value)-2]+"xx"); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("forged kiosk cookie = %d", r.StatusCode)
+	}
+	if r := get("/directory/people", ck.Value); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("kiosk cookie opened a staff page: %d", r.StatusCode)
+	}
+	form := url.Values{"name": {"Kiosk Guest"}, "mobile": {"13600136002"}, "id_last6": {"654321"},
+		"host_id": {h.ids["{person}"]}, "reason": {"Parcel"}}
+	resp = h.do(req{method: "POST", path: "/kiosk/register", form: form, kiosk: true})
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/kiosk/wait/") {
+		t.Fatalf("kiosk register = %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	wait := resp.Header.Get("Location")
+	b := readBody(t, h.do(req{method: "GET", path: wait, kiosk: true}))
+	if !strings.Contains(b, `data-state="requested"`) || !strings.Contains(b, `hx-trigger="every 3s"`) || !strings.Contains(b, `data-idle="120"`) {
+		t.Fatal("waiting page does not poll")
+	}
+	v, err := h.app.Visits.ByLink(strings.TrimPrefix(wait, "/kiosk/wait/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.Visits.Decide(context.Background(), "test", v.ID, h.ids["{person}"], true, ""); err != nil {
+		t.Fatal(err)
+	}
+	b = readBody(t, h.do(req{method: "GET", path: wait, kiosk: true}))
+	if !strings.Contains(b, `id="pass-qr"`) || !strings.Contains(b, `id="link-qr"`) || strings.Contains(b, "every 3s") {
+		t.Fatal("approved kiosk page shows no pass")
+	}
+	// The kiosk shows no more of the directory than the host search result.
+	if b := readBody(t, h.do(req{method: "GET", path: "/kiosk/hosts", kiosk: true})); strings.Contains(b, "radio") {
+		t.Fatal("kiosk lists hosts without a search")
 	}
 }

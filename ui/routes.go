@@ -14,6 +14,7 @@ var (
 	directors = []auth.Role{auth.Admin, auth.Manager}
 	admins    = []auth.Role{auth.Admin}
 	hosts     = []auth.Role{auth.Host}
+	kiosk     = []auth.Role{kioskRole} // a tablet with a kiosk cookie, no account
 )
 
 type route struct {
@@ -39,6 +40,13 @@ func (s *Server) routeTable() []route {
 		{"GET", "/book/hosts", public, s.bookHosts},
 		{"GET", "/v/:token", public, s.visitStatus},
 		{"GET", "/v/:token/pass.png", public, s.visitPassPNG},
+
+		{"GET", "/kiosk", kiosk, s.kioskHome},
+		{"GET", "/kiosk/register", kiosk, s.kioskRegisterPage},
+		{"POST", "/kiosk/register", kiosk, s.kioskRegister},
+		{"GET", "/kiosk/hosts", kiosk, s.kioskHosts},
+		{"GET", "/kiosk/wait/:token", kiosk, s.kioskWait},
+		{"POST", "/kiosk/start", staff, s.kioskStart},
 
 		{"POST", "/logout", anyone, s.logout},
 		{"GET", "/", anyone, s.home},
@@ -118,6 +126,8 @@ func (s *Server) routes() {
 		var mw []echo.MiddlewareFunc
 		switch {
 		case r.roles == nil:
+		case len(r.roles) == 1 && r.roles[0] == kioskRole:
+			mw = append(mw, s.kioskOnly)
 		case len(r.path) > 5 && r.path[:5] == "/api/":
 			mw = append(mw, s.apiAllow(r.roles))
 		default:

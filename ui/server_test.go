@@ -111,6 +111,7 @@ type req struct {
 	method, path string
 	form         url.Values
 	session      string // session cookie
+	kiosk        bool   // send a valid kiosk cookie
 	token        string // API bearer token
 	csrf         string // "" = send the right token; "-" = none; other = that value
 	header       map[string]string
@@ -152,6 +153,9 @@ func (h *harness) do(r req) *http.Response {
 	hr.AddCookie(&http.Cookie{Name: "gh_csrf", Value: testCSRF})
 	if r.session != "" {
 		hr.AddCookie(&http.Cookie{Name: sessionCookie, Value: r.session})
+	}
+	if r.kiosk {
+		hr.AddCookie(&http.Cookie{Name: kioskCookie, Value: h.srv.kioskValue("0000000000000000", h.clock.Now().Add(time.Hour))})
 	}
 	if r.token != "" {
 		hr.Header.Set("Authorization", "Bearer "+r.token)
@@ -207,6 +211,12 @@ var routeAccess = []struct {
 	{"GET", "/screening", "admin manager reception"},
 	{"POST", "/screening", "admin manager"},
 	{"POST", "/screening/{screen}/remove", "admin manager"},
+	{"GET", "/kiosk", "kiosk"},
+	{"GET", "/kiosk/register", "kiosk"},
+	{"POST", "/kiosk/register", "kiosk"},
+	{"GET", "/kiosk/hosts", "kiosk"},
+	{"GET", "/kiosk/wait/{link}", "kiosk"},
+	{"POST", "/kiosk/start", "admin manager reception"},
 	{"POST", "/logout", "admin manager reception host"},
 	{"GET", "/", "admin manager reception host"},
 	{"GET", "/account/password", "admin manager reception host"},
@@ -289,6 +299,14 @@ func TestRouteRoleTable(t *testing.T) {
 		// Signed-out callers.
 		resp := h.do(req{method: ra.method, path: ra.path, body: body})
 		switch {
+		case ra.allowed == "kiosk":
+			// Kiosk pages open only with a kiosk cookie; staff sessions do not open them.
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("anonymous %s %s = %d, want 403", ra.method, ra.path, resp.StatusCode)
+			}
+			if k := h.do(req{method: ra.method, path: ra.path, kiosk: true}); k.StatusCode >= 500 || k.StatusCode == 401 || k.StatusCode == 403 {
+				t.Errorf("kiosk %s %s = %d, want allowed", ra.method, ra.path, k.StatusCode)
+			}
 		case ra.allowed == "public":
 			// (an empty sign-in is refused with 401: the route itself is open)
 			if resp.StatusCode >= 500 || resp.StatusCode == 403 || (resp.StatusCode == 401 && ra.path != "/login") {

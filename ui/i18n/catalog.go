@@ -124,6 +124,12 @@ var en = map[string]string{
 	"invite.title": "Invite a visitor", "invite.message": "Message to the visitor", "invite.send": "Send invitation", "invite.sent": "Invitation created",
 	"records.title": "Visit records", "records.from": "From", "records.to": "To", "records.bad_range": "Choose a start date and an end date on or after it.",
 	"history.title": "Visitor history", "history.count": "%d visit(s) in all",
+	"kiosk.welcome": "Welcome", "kiosk.help": "Visiting someone in the building? Register here: we ask your host and give you a pass.",
+	"kiosk.start": "Register my visit", "kiosk.ask_host": "Ask my host", "kiosk.waiting": "Asking your host…",
+	"kiosk.asking": "We have asked %s. Please wait a moment.", "kiosk.take_pass": "Scan this with your phone to keep your pass:",
+	"kiosk.done": "Done", "kiosk.not_set_up": "This device is not set up as a kiosk",
+	"kiosk.setup_help": "A receptionist signs in on this tablet and presses “Start kiosk mode” on the today's visits page.",
+	"kiosk.start_mode": "Start kiosk mode on this device",
 }
 
 var zh = map[string]string{
@@ -246,4 +252,10 @@ var zh = map[string]string{
 	"invite.title": "邀请访客", "invite.message": "给访客的留言", "invite.send": "发送邀请", "invite.sent": "邀请已创建",
 	"records.title": "访问记录", "records.from": "从", "records.to": "到", "records.bad_range": "请选择开始日期和不早于它的结束日期。",
 	"history.title": "访客历史", "history.count": "共 %d 次来访",
+	"kiosk.welcome": "欢迎", "kiosk.help": "来访楼内人员？请在此登记：我们会询问被访人并为您发放通行码。",
+	"kiosk.start": "登记来访", "kiosk.ask_host": "询问被访人", "kiosk.waiting": "正在询问被访人…",
+	"kiosk.asking": "已通知 %s，请稍候。", "kiosk.take_pass": "用手机扫描此码保存您的通行码：",
+	"kiosk.done": "完成", "kiosk.not_set_up": "此设备未设置为自助登记机",
+	"kiosk.setup_help": "请前台人员在此平板上登录，并在今日访客页面点击“在此设备启动自助登记”。",
+	"kiosk.start_mode": "在此设备启动自助登记",
 }
