@@ -1,7 +1,11 @@
 package ui
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"image"
+	"image/jpeg"
 	"net/http"
 	"net/url"
 	"os"
@@ -249,5 +253,30 @@ func TestKioskFlow(t *testing.T) {
 	// The kiosk shows no more of the directory than the host search result.
 	if b := readBody(t, h.do(req{method: "GET", path: "/kiosk/hosts", kiosk: true})); strings.Contains(b, "radio") {
 		t.Fatal("kiosk lists hosts without a search")
+	}
+}
+
+func TestWalkInPhoto(t *testing.T) {
+	h := newHarness(t)
+	desk := h.session(auth.Reception)
+	var buf bytes.Buffer
+	_ = jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, 40, 30)), nil)
+	form := url.Values{"name": {"Photo Guest"}, "mobile": {"13700137003"}, "host_id": {h.ids["{person}"]}, "reason": {"Visit"},
+		"until": {"23:30"}, "photo": {"data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())}}
+	if resp := h.do(req{method: "POST", path: "/desk/walkin", form: form, session: desk}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("walk-in with photo = %d", resp.StatusCode)
+	}
+	b := readBody(t, h.do(req{method: "GET", path: "/desk/today", session: desk}))
+	m := regexp.MustCompile(`src="/desk/visits/([0-9a-z]{16})/photo"`).FindStringSubmatch(b)
+	if m == nil {
+		t.Fatal("no photo on today's list")
+	}
+	resp := h.do(req{method: "GET", path: "/desk/visits/" + m[1] + "/photo", session: desk})
+	if got := readBody(t, resp); resp.Header.Get("Content-Type") != "image/jpeg" || got != buf.String() {
+		t.Fatalf("photo = %s, %d bytes", resp.Header.Get("Content-Type"), len(got))
+	}
+	form.Set("photo", "data:image/png;base64,AAAA")
+	if resp := h.do(req{method: "POST", path: "/desk/walkin", form: form, session: desk}); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("bad photo = %d", resp.StatusCode)
 	}
 }

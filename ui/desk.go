@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"strconv"
@@ -78,6 +79,10 @@ func (s *Server) walkIn(c echo.Context) error {
 	if !ok {
 		es.Add("party_size", "not_a_number")
 	}
+	photo, perr := decodePhoto(c.FormValue("photo"))
+	if perr != nil {
+		es.Add("photo", "invalid_photo")
+	}
 	if len(es) > 0 {
 		return fail(es)
 	}
@@ -92,6 +97,11 @@ func (s *Server) walkIn(c echo.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	if photo != nil {
+		if err := s.app.Visits.SetPhoto(c.Request().Context(), actor(c), v.ID, photo); err != nil {
+			return err
+		}
 	}
 	return s.passIssued(c, v, link, langOf(c).T("walkin.registered"))
 }
@@ -162,4 +172,30 @@ func (s *Server) invite(c echo.Context) error {
 		return err
 	}
 	return s.passIssued(c, v, link, langOf(c).T("invite.sent"))
+}
+
+// decodePhoto reads the camera's data URL; empty means no photo.
+func decodePhoto(dataURL string) ([]byte, error) {
+	if dataURL == "" {
+		return nil, nil
+	}
+	b64, ok := strings.CutPrefix(dataURL, "data:image/jpeg;base64,")
+	if !ok || len(b64) > visit.MaxPhotoBytes*4/3+4 {
+		return nil, errors.New("not a JPEG data URL")
+	}
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, err
+	}
+	return b, visit.CheckPhoto(b)
+}
+
+// visitPhoto shows a visitor's photo to the desk and the guards.
+func (s *Server) visitPhoto(c echo.Context) error {
+	b, err := s.app.Visits.Photo(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "image/jpeg", b)
 }

@@ -63,6 +63,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/desk/walkin", staff, s.walkIn},
 		{"GET", "/desk/hosts", staff, s.deskHosts},
 		{"POST", "/desk/visits/:id/badge-return", staff, s.badgeReturn},
+		{"GET", "/desk/visits/:id/photo", staff, s.visitPhoto},
 		{"GET", "/host/invite", hosts, s.invitePage},
 		{"POST", "/host/invite", hosts, s.invite},
 		{"GET", "/screening", staff, s.screening},

@@ -206,6 +206,7 @@ var routeAccess = []struct {
 	{"POST", "/desk/walkin", "admin manager reception"},
 	{"GET", "/desk/hosts", "admin manager reception"},
 	{"POST", "/desk/visits/{visit}/badge-return", "admin manager reception"},
+	{"GET", "/desk/visits/{visit}/photo", "admin manager reception"},
 	{"GET", "/host/invite", "host"},
 	{"POST", "/host/invite", "host"},
 	{"GET", "/screening", "admin manager reception"},

@@ -35,10 +35,25 @@ const (
 	KindVisitByLink    Kind = 0x34 // sha256(link token) -> visit id
 	KindVisitByVisitor Kind = 0x35 // blind(mobile) 0 from (u64) id
 	KindPass           Kind = 0x36 // pass id -> visit id
+	KindVisitPhoto     Kind = 0x37 // visit id -> sealed JPEG
 
 	KindScreen      Kind = 0x38 // entry id -> screening entry
 	KindScreenByKey Kind = 0x39 // list 0 match kind 0 value -> entry id
 	KindScreenHit   Kind = 0x3A // time (u64) id -> hit record
+
+	KindNotify         Kind = 0x40 // message id -> outbox record
+	KindNotifyDue      Kind = 0x41 // due (u64 BE ns) 0 message id, pending messages only
+	KindNotifyDead     Kind = 0x42 // message id, dead letters
+	KindNotifyTo       Kind = 0x43 // account id 0 message id, in-page messages
+	KindNotifySettings Kind = 0x44 // "settings" -> notification settings
+
+	KindConference       Kind = 0x50 // conference id -> conference record
+	KindConferenceByTime Kind = 0x51 // from (u64) id -> nil
+	KindConferenceOpen   Kind = 0x52 // until (u64) id -> nil, until the meeting's end has closed its passes
+	KindConferenceVisit  Kind = 0x53 // conference id 0 visit id -> nil (attendees, in list order)
+	KindConferenceMobile Kind = 0x54 // conference id 0 blind(mobile) -> visit id
+	KindConferenceStage  Kind = 0x55 // batch id 0 chunk seq -> staged attendee visits
+	KindConferenceBatch  Kind = 0x56 // batch id -> committed registration
 )
 
 // Sep separates variable-length parts of a key. Parts must not contain it.

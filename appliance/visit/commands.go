@@ -17,6 +17,7 @@ const (
 	CmdBadgeReturn = "visit.badge_return"
 	CmdOverstay    = "visit.overstay"
 	CmdEscalate    = "visit.escalate"
+	CmdPhoto       = "visit.photo"
 )
 
 // eventCommands: one command type per event, so the audit trail reads
@@ -44,6 +45,33 @@ func Register(reg store.Registrar) {
 	reg.Register(CmdBadgeReturn, applyBadge)
 	reg.Register(CmdOverstay, applyMark)
 	reg.Register(CmdEscalate, applyMark)
+	reg.Register(CmdPhoto, applyPhoto)
+}
+
+type photoPayload struct {
+	ID     string `json:"id"`
+	Sealed string `json:"sealed"` // the JPEG, sealed by the issuer
+}
+
+// applyPhoto stores the visitor's photo apart from the visit, so lists
+// never load it.
+func applyPhoto(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+	var p photoPayload
+	if err := cmd.Decode(&p); err != nil {
+		return store.Effect{}, err
+	}
+	v, err := get(&tx.Reader, p.ID)
+	if err != nil {
+		return store.Effect{}, err
+	}
+	if p.Sealed == "" || len(p.Sealed) > MaxPhotoBytes*2 {
+		return store.Effect{}, field.Errors{{Field: "photo", Code: "invalid_photo"}}
+	}
+	v.Photo = true
+	if err := tx.Set(store.Key(store.KindVisitPhoto, v.ID), []byte(p.Sealed)); err != nil {
+		return store.Effect{}, err
+	}
+	return store.Effect{Subject: "visit:" + v.ID, Note: "photo taken"}, tx.SetJSON(visitKey(v.ID), v)
 }
 
 type markPayload struct {

@@ -1,15 +1,18 @@
 package visit
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"image/jpeg"
 	"time"
 
 	"gatehouse/appliance/clock"
+	"gatehouse/appliance/field"
 	"gatehouse/appliance/pass"
 	"gatehouse/appliance/screen"
 	"gatehouse/appliance/secret"
@@ -327,4 +330,50 @@ func (s *Service) HistoryOf(id string, limit int) (vs []Visit, total int, err er
 		return err
 	})
 	return vs, total, err
+}
+
+// MaxPhotoBytes bounds a visitor photo (a JPEG from the tablet's camera).
+const MaxPhotoBytes = 300 << 10
+
+// SetPhoto seals and stores the visitor's photo. It must be a JPEG of at
+// most MaxPhotoBytes and 2000 pixels a side.
+func (s *Service) SetPhoto(ctx context.Context, actor, id string, jpegBytes []byte) error {
+	if err := CheckPhoto(jpegBytes); err != nil {
+		return err
+	}
+	sealed, err := s.keys.Seal(string(jpegBytes))
+	if err != nil {
+		return err
+	}
+	return s.apply(ctx, CmdPhoto, actor, photoPayload{ID: id, Sealed: sealed})
+}
+
+// CheckPhoto validates a photo before anything is registered with it.
+func CheckPhoto(jpegBytes []byte) error {
+	if len(jpegBytes) == 0 || len(jpegBytes) > MaxPhotoBytes {
+		return field.Errors{{Field: "photo", Code: "invalid_photo"}}
+	}
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(jpegBytes))
+	if err != nil || cfg.Width > 2000 || cfg.Height > 2000 || cfg.Width < 16 || cfg.Height < 16 {
+		return field.Errors{{Field: "photo", Code: "invalid_photo"}}
+	}
+	return nil
+}
+
+// Photo returns a visitor's photo as JPEG bytes.
+func (s *Service) Photo(id string) ([]byte, error) {
+	var sealed []byte
+	err := s.db.View(func(r *store.Reader) error {
+		var err error
+		sealed, err = r.Get(store.Key(store.KindVisitPhoto, id))
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	plain, err := s.keys.Open(string(sealed))
+	return []byte(plain), err
 }

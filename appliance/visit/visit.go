@@ -138,6 +138,7 @@ type Visit struct {
 	PassID       string       `json:"pass_id,omitempty"`
 	Conference   string       `json:"conference,omitempty"`
 	Flag         string       `json:"flag,omitempty"`      // screening: the guard should check this visitor
+	Photo        bool         `json:"photo,omitempty"`     // a sealed photo is stored apart (KindVisitPhoto)
 	Overstay     int64        `json:"overstay,omitempty"`  // when the desk was told the visitor stayed past the window
 	Escalated    int          `json:"escalated,omitempty"` // unanswered application: 1 host reminded, 2 desk told
 	Badge        string       `json:"badge,omitempty"`

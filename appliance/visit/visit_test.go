@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"strings"
 	"testing"
 	"time"
@@ -319,5 +321,39 @@ func TestRecordsSearchAndVisitorHistory(t *testing.T) {
 	vs, n, err := f.svc.VisitorHistory("138-0013-8000", 10)
 	if err != nil || n != 2 || len(vs) != 2 || vs[0].Visitor.Name != "Beta Wu" {
 		t.Fatalf("history = %d %d %v", len(vs), n, err)
+	}
+}
+
+func TestVisitorPhotoSealed(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	v, _, err := f.svc.Invite(ctx, "h", f.request())
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.SetPhoto(ctx, "desk", v.ID, []byte("GIF89a not a jpeg")); err == nil {
+		t.Fatal("non-JPEG accepted")
+	}
+	if err := f.svc.SetPhoto(ctx, "desk", v.ID, buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.svc.Photo(v.ID)
+	if err != nil || !bytes.Equal(got, buf.Bytes()) {
+		t.Fatalf("photo back: %d bytes, %v", len(got), err)
+	}
+	_ = f.st.View(func(r *store.Reader) error {
+		raw, _ := r.Get(store.Key(store.KindVisitPhoto, v.ID))
+		if bytes.Contains(raw, buf.Bytes()[:16]) {
+			t.Error("photo stored in clear")
+		}
+		return nil
+	})
+	if v, _ := f.svc.Get(v.ID); !v.Photo {
+		t.Fatal("visit does not know it has a photo")
 	}
 }
