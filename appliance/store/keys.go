@@ -56,6 +56,21 @@ const (
 	KindConferenceBatch  Kind = 0x56 // batch id -> committed registration
 )
 
+// Access (0x60..): gates, credentials, permissions, events.
+const (
+	KindZone         Kind = 0x60
+	KindLane         Kind = 0x61
+	KindGroup        Kind = 0x62
+	KindProfile      Kind = 0x63
+	KindHoliday      Kind = 0x64 // date "2006-01-02" -> holiday
+	KindCred         Kind = 0x65 // credential id -> credential
+	KindCredByNumber Kind = 0x66 // kind 0 number -> credential id
+	KindCredByHolder Kind = 0x67 // holder id 0 credential id
+	KindPresence     Kind = 0x68 // holder 0 zone -> inside since (u64)
+	KindUseDay       Kind = 0x69 // credential 0 local date -> count (u32)
+	KindUseTotal     Kind = 0x6A // credential -> count (u32)
+)
+
 // Sep separates variable-length parts of a key. Parts must not contain it.
 const Sep = 0x00
 

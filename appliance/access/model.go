@@ -1,0 +1,174 @@
+package access
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+
+	"gatehouse/appliance/field"
+	"gatehouse/appliance/store"
+)
+
+// ErrNotFound means no such zone, lane, group, profile or credential.
+var ErrNotFound = errors.New("access: not found")
+
+// Zone is an area behind doors: anti-passback and occupancy count per zone.
+type Zone struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Passback Passback `json:"passback"`
+}
+
+// Lane is a gate or door: entry and exit readers (configured as devices)
+// and a relay pulsed for PulseMs.
+type Lane struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	ZoneID   string `json:"zone_id"`            // the zone entered through this lane
+	FloorID  string `json:"floor_id,omitempty"` // a floor's door; empty for the building's entrance
+	Visitors bool   `json:"visitors"`           // visitor passes open it (lobby turnstiles)
+	PulseMs  int    `json:"pulse_ms"`
+}
+
+// Group is an access group: the lanes, zones and floors it opens.
+type Group struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	LaneIDs  []string `json:"lane_ids,omitempty"`
+	ZoneIDs  []string `json:"zone_ids,omitempty"`
+	FloorIDs []string `json:"floor_ids,omitempty"`
+}
+
+// Covers reports whether the group opens lane l.
+func (g Group) Covers(l Lane) bool {
+	return has(g.LaneIDs, l.ID) || has(g.ZoneIDs, l.ZoneID) || (l.FloorID != "" && has(g.FloorIDs, l.FloorID))
+}
+
+func has(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Holiday is a date (local) when profiles without Holidays are closed.
+type Holiday struct {
+	Date string `json:"date"` // 2006-01-02
+	Name string `json:"name"`
+}
+
+// CredKind is the kind of a credential.
+type CredKind string
+
+// Credential kinds.
+const (
+	Card  CredKind = "card"
+	PIN   CredKind = "pin"
+	Quick CredKind = "quick" // an employee's rotating QR (secret sealed)
+)
+
+// HolderKind says who holds a credential.
+type HolderKind string
+
+// Holder kinds.
+const (
+	HolderEmployee   HolderKind = "employee"
+	HolderVisitor    HolderKind = "visitor"
+	HolderContractor HolderKind = "contractor"
+	HolderCustomer   HolderKind = "customer"
+)
+
+// Credential is a card, PIN or quick pass with its holder and rights.
+type Credential struct {
+	ID         string     `json:"id"`
+	Kind       CredKind   `json:"kind"`
+	Number     string     `json:"number"` // card: normalised (see NormalizeCard); PIN: the digits; quick: empty
+	HolderKind HolderKind `json:"holder_kind"`
+	HolderID   string     `json:"holder_id,omitempty"` // directory person, for employees
+	HolderName string     `json:"holder_name"`
+	Company    string     `json:"company,omitempty"` // the holder's company, for contractors and customers
+	State      CredState  `json:"state"`
+	NotBefore  int64      `json:"not_before,omitempty"`
+	NotAfter   int64      `json:"not_after,omitempty"`
+	ProfileID  string     `json:"profile_id,omitempty"`
+	GroupIDs   []string   `json:"group_ids"`
+	LimitDay   int        `json:"limit_day,omitempty"`
+	LimitTotal int        `json:"limit_total,omitempty"`
+	Replaces   string     `json:"replaces,omitempty"`
+	Secret     string     `json:"secret,omitempty"` // quick pass: sealed TOTP secret
+	Created    int64      `json:"created"`
+	Updated    int64      `json:"updated"`
+}
+
+var (
+	hexRE  = regexp.MustCompile(`^[0-9A-F]{4,32}$`)
+	wiegRE = regexp.MustCompile(`^W(26|34):([0-9]{1,5}):([0-9]{1,5})$`)
+	pinRE  = regexp.MustCompile(`^[0-9]{4,8}$`)
+)
+
+// NormalizeCard turns what people type or readers send into one spelling:
+// a raw UID as upper-case hex without separators ("04:A2:...", "04a2..."),
+// or Wiegand as "W26:FC:NUMBER" / "W34:FC:NUMBER" (facility code and card
+// number in decimal, without leading zeros). It returns "" for neither.
+func NormalizeCard(s string) string {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	if m := wiegRE.FindStringSubmatch(u); m != nil {
+		return "W" + m[1] + ":" + strings.TrimLeft(m[2], "0") + ":" + strings.TrimLeft(m[3], "0")
+	}
+	u = strings.NewReplacer(":", "", "-", "", " ", "").Replace(u)
+	u = strings.TrimPrefix(u, "0X")
+	if hexRE.MatchString(u) && len(u)%2 == 0 {
+		return u
+	}
+	return ""
+}
+
+func checkCredential(c *Credential) field.Errors {
+	var es field.Errors
+	if !store.ValidID(c.ID) {
+		es.Add("id", "invalid")
+	}
+	switch c.Kind {
+	case Card:
+		if n := NormalizeCard(c.Number); n == "" {
+			es.Add("number", "invalid_card_number")
+		} else {
+			c.Number = n
+		}
+	case PIN:
+		if !pinRE.MatchString(c.Number) {
+			es.Add("number", "invalid_pin")
+		}
+	case Quick:
+		c.Number = ""
+		if c.Secret == "" {
+			es.Add("secret", "required")
+		}
+	default:
+		es.Add("kind", "invalid")
+	}
+	switch c.HolderKind {
+	case HolderEmployee, HolderVisitor, HolderContractor, HolderCustomer:
+	default:
+		es.Add("holder_kind", "invalid")
+	}
+	c.HolderName = es.Text("holder_name", c.HolderName, true, 64)
+	c.Company = es.Text("company", c.Company, false, 100)
+	if c.NotBefore != 0 && c.NotAfter != 0 && c.NotAfter <= c.NotBefore {
+		es.Add("not_after", "window_inverted")
+	}
+	if c.LimitDay < 0 || c.LimitDay > 1000 {
+		es.Add("limit_day", "out_of_range")
+	}
+	if c.LimitTotal < 0 || c.LimitTotal > 1000000 {
+		es.Add("limit_total", "out_of_range")
+	}
+	switch c.State {
+	case Active, StateSuspended, StateLost, StateReturned, StateRevoked:
+	default:
+		es.Add("state", "invalid")
+	}
+	return es
+}

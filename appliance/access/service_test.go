@@ -1,0 +1,189 @@
+package access
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"gatehouse/appliance/clock"
+	"gatehouse/appliance/directory"
+	"gatehouse/appliance/field"
+	"gatehouse/appliance/gate"
+	"gatehouse/appliance/secret"
+	"gatehouse/appliance/store"
+	"gatehouse/appliance/visit"
+)
+
+type world struct {
+	acc    *Service
+	visits *visit.Service
+	clk    *clock.Fake
+	lane   Lane
+	zone   Zone
+	group  Group
+	prof   Profile
+	host   directory.Person
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	directory.Register(st)
+	visit.Register(st)
+	Register(st)
+	keys, _ := secret.FromMaster(bytes.Repeat([]byte{3}, 32))
+	clk := clock.NewFake(time.Date(2026, 11, 23, 10, 0, 0, 0, shanghai)) // Monday
+	w := &world{clk: clk}
+	w.visits = visit.New(st, clk, keys)
+	w.acc = New(st, clk, shanghai, keys.Verifier(), w.visits)
+	ctx := context.Background()
+	dir := directory.New(st, clk)
+	fl, _ := dir.SaveFloor(ctx, "t", directory.Floor{Name: "1F", Level: 1})
+	co, _ := dir.SaveCompany(ctx, "t", directory.Company{Name: "Acme", FloorIDs: []string{fl.ID}})
+	w.host, _ = dir.SavePerson(ctx, "t", directory.Person{Kind: directory.Employee, Name: "Host", Mobile: "13800138000", CompanyID: co.ID, FloorID: fl.ID, EmployeeNo: "1", CanHost: true})
+	if w.zone, err = w.acc.SaveZone(ctx, "t", Zone{Name: "Lobby", Passback: PassbackHard}); err != nil {
+		t.Fatal(err)
+	}
+	if w.lane, err = w.acc.SaveLane(ctx, "t", Lane{Name: "Gate 1", ZoneID: w.zone.ID, Visitors: true, PulseMs: 800}); err != nil {
+		t.Fatal(err)
+	}
+	if w.group, err = w.acc.SaveGroup(ctx, "t", Group{Name: "Lobby staff", ZoneIDs: []string{w.zone.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if w.prof, err = w.acc.SaveProfile(ctx, "t", Profile{Name: "Working hours", Week: workingHours.Week}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *world) present(t *testing.T, kind gate.CredentialKind, value string, in bool) gate.Action {
+	t.Helper()
+	dir := gate.In
+	if !in {
+		dir = gate.Out
+	}
+	a, err := w.acc.Decide(context.Background(), gate.Presentation{Lane: w.lane.ID, Direction: dir, Kind: kind, Value: value, Device: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestCardThroughTheStore(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	c, err := w.acc.Enrol(ctx, "t", Credential{Kind: Card, Number: "04:a2:3b:1c", HolderKind: HolderEmployee, HolderID: w.host.ID,
+		HolderName: "Host", ProfileID: w.prof.ID, GroupIDs: []string{w.group.ID}, LimitDay: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Number != "04A23B1C" {
+		t.Fatalf("number = %s", c.Number)
+	}
+	steps := []struct {
+		advance time.Duration
+		in      bool
+		want    string
+	}{
+		{0, true, "granted"},
+		{time.Minute, true, "anti_passback"}, // hard anti-passback: inside already
+		{time.Minute, false, "granted"},
+		{time.Minute, true, "granted"},
+		{time.Minute, false, "granted"},
+		{time.Minute, true, "use_limit"}, // two entries a day
+		{30 * time.Minute, false, "anti_passback"}, // leaving without having entered
+	}
+	for i, st := range steps {
+		w.clk.Advance(st.advance)
+		a := w.present(t, gate.Card, "04A23B1C", st.in)
+		if a.Reason != st.want || a.Open != (st.want == "granted") {
+			t.Fatalf("step %d: %+v, want %s", i, a, st.want)
+		}
+		if a.Open && a.Pulse != 800*time.Millisecond {
+			t.Fatalf("pulse %v", a.Pulse)
+		}
+	}
+	// Outside working hours (19:xx) a fresh card is refused.
+	c2, _ := w.acc.Enrol(ctx, "t", Credential{Kind: Card, Number: "W26:12:3456", HolderKind: HolderContractor, HolderName: "Fixer",
+		ProfileID: w.prof.ID, GroupIDs: []string{w.group.ID}})
+	w.clk.Set(time.Date(2026, 11, 23, 19, 30, 0, 0, shanghai))
+	if a := w.present(t, gate.Card, "w26:012:3456", true); a.Reason != "outside_time_profile" {
+		t.Fatalf("evening: %+v", a)
+	}
+	// Lost is unusable at once; a replacement carries the rights over.
+	w.clk.Set(time.Date(2026, 11, 24, 9, 0, 0, 0, shanghai))
+	if err := w.acc.SetState(ctx, "t", c2.ID, StateLost, "reported by phone"); err != nil {
+		t.Fatal(err)
+	}
+	if a := w.present(t, gate.Card, "W26:12:3456", true); a.Reason != "lost" {
+		t.Fatalf("lost card: %+v", a)
+	}
+	n, err := w.acc.Replace(ctx, "t", c2.ID, Card, "W26:12:9999")
+	if err != nil || n.ProfileID != w.prof.ID || len(n.GroupIDs) != 1 || n.Replaces != c2.ID {
+		t.Fatalf("replace = %+v %v", n, err)
+	}
+	if a := w.present(t, gate.Card, "W26:12:9999", true); !a.Open {
+		t.Fatalf("replacement: %+v", a)
+	}
+	if err := w.acc.SetState(ctx, "t", c2.ID, Active, ""); err == nil {
+		t.Fatal("a lost card was reactivated")
+	}
+	if a := w.present(t, gate.Card, "DEADBEEF", true); a.Reason != "unknown" {
+		t.Fatalf("unknown card: %+v", a)
+	}
+	if _, err := w.acc.Enrol(ctx, "t", Credential{Kind: Card, Number: "04a23b1c", HolderKind: HolderEmployee, HolderName: "Dup"}); !errors.Is(err, field.ErrInvalid) {
+		t.Fatalf("duplicate card number: %v", err)
+	}
+}
+
+func TestVisitorPassThroughTheStore(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	now := w.clk.Now()
+	v, _, err := w.visits.Invite(ctx, "h", visit.Request{Name: "Guest", Mobile: "13700137000", HostID: w.host.ID, Reason: "x",
+		From: now.Add(-time.Minute), Until: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := w.visits.Token(v)
+	if a := w.present(t, gate.QR, tok, true); !a.Open {
+		t.Fatalf("entry: %+v", a)
+	}
+	if a := w.present(t, gate.QR, tok, true); a.Open || a.Reason != "anti_passback" {
+		t.Fatalf("replayed entry: %+v", a)
+	}
+	if got, _ := w.visits.Get(v.ID); got.State != visit.In {
+		t.Fatalf("visit state %s after entry", got.State)
+	}
+	if a := w.present(t, gate.QR, tok, false); !a.Open {
+		t.Fatalf("exit: %+v", a)
+	}
+	if got, _ := w.visits.Get(v.ID); got.State != visit.Out {
+		t.Fatalf("visit state %s after exit", got.State)
+	}
+	if err := w.visits.Move(ctx, "h", v.ID, visit.EvClose, ""); err != nil {
+		t.Fatal(err)
+	}
+	if a := w.present(t, gate.QR, tok, true); a.Reason != "revoked" {
+		t.Fatalf("closed visit: %+v", a)
+	}
+	if a := w.present(t, gate.QR, tok[:len(tok)-3]+"AAA", true); a.Reason != "pass_invalid" {
+		t.Fatalf("altered pass: %+v", a)
+	}
+	// A rejected visitor at the gate.
+	b, _, _ := w.visits.Book(ctx, visit.Request{Name: "Nope", Mobile: "13700137001", IDLast6: "123456", HostID: w.host.ID, Reason: "x",
+		From: now.Add(time.Minute), Until: now.Add(time.Hour)})
+	b, _ = w.visits.Decide(ctx, "h", b.ID, "", true, "")
+	btok, _ := w.visits.Token(b)
+	_ = w.visits.Move(ctx, "h", b.ID, visit.EvCancel, "")
+	w.clk.Advance(2 * time.Minute)
+	if a := w.present(t, gate.QR, btok, true); a.Reason != "revoked" {
+		t.Fatalf("cancelled visitor: %+v", a)
+	}
+}

@@ -1,0 +1,236 @@
+package access
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/binary"
+	"errors"
+	"time"
+
+	"gatehouse/appliance/clock"
+	"gatehouse/appliance/gate"
+	"gatehouse/appliance/pass"
+	"gatehouse/appliance/store"
+	"gatehouse/appliance/visit"
+)
+
+// Outcome is a decision with what it was about, for the event record.
+type Outcome struct {
+	Decision
+	Lane     Lane
+	CredID   string
+	Holder   string // credential holder ID, or "visit:<id>" for a visitor
+	Name     string // holder's name, for the guard station
+	VisitID  string
+	Presence bool // the passage changed presence (granted)
+}
+
+// Gather reads the local facts about p. It touches only the store.
+func Gather(r *store.Reader, p gate.Presentation, now time.Time, loc *time.Location, verifier ed25519.PublicKey) (Facts, Outcome, error) {
+	local := now.In(loc)
+	f := Facts{Now: local, Entry: p.Direction != gate.Out}
+	var o Outcome
+	lane, err := getJSON[Lane](r, store.Key(store.KindLane, p.Lane))
+	if errors.Is(err, ErrNotFound) {
+		return f, o, nil
+	} else if err != nil {
+		return f, o, err
+	}
+	f.LaneKnown, o.Lane = true, lane
+	zone, err := getJSON[Zone](r, store.Key(store.KindZone, lane.ZoneID))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return f, o, err
+	}
+	f.Passback = zone.Passback
+	day := local.Format("2006-01-02")
+	f.Holiday, err = r.Has(store.Key(store.KindHoliday, day))
+	if err != nil {
+		return f, o, err
+	}
+	f.PrevHol, err = r.Has(store.Key(store.KindHoliday, local.AddDate(0, 0, -1).Format("2006-01-02")))
+	if err != nil {
+		return f, o, err
+	}
+	inside := func(holder string) (bool, error) {
+		return r.Has(store.Key(store.KindPresence, holder, lane.ZoneID))
+	}
+
+	if p.Kind == gate.QR && len(p.Value) > 4 && p.Value[:4] == "GH1." {
+		return gatherVisitor(r, f, o, p.Value, now, lane, verifier, inside)
+	}
+	var number string
+	var kind CredKind
+	switch p.Kind {
+	case gate.Card:
+		number, kind = NormalizeCard(p.Value), Card
+	case gate.PIN:
+		number, kind = p.Value, PIN
+	}
+	if number == "" {
+		return f, o, nil
+	}
+	id, err := r.Get(store.Key(store.KindCredByNumber, string(kind), number))
+	if errors.Is(err, store.ErrNotFound) {
+		return f, o, nil
+	} else if err != nil {
+		return f, o, err
+	}
+	c, err := getJSON[Credential](r, store.Key(store.KindCred, string(id)))
+	if err != nil {
+		return f, o, err
+	}
+	o.CredID, o.Holder, o.Name = c.ID, holderKey(c), c.HolderName
+	f.Found, f.State = true, c.State
+	if c.NotBefore != 0 {
+		f.NotBefore = time.Unix(0, c.NotBefore)
+	}
+	if c.NotAfter != 0 {
+		f.NotAfter = time.Unix(0, c.NotAfter)
+	}
+	if c.ProfileID != "" {
+		prof, err := getJSON[Profile](r, store.Key(store.KindProfile, c.ProfileID))
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return f, o, err
+		}
+		if err == nil {
+			f.Profile = &prof
+		} else {
+			f.Profile = &Profile{} // a profile that was deleted admits nothing
+		}
+	}
+	for _, gid := range c.GroupIDs {
+		g, err := getJSON[Group](r, store.Key(store.KindGroup, gid))
+		if errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return f, o, err
+		}
+		if g.Covers(lane) {
+			f.Permitted = true
+			break
+		}
+	}
+	f.LimitDay, f.LimitTotal = c.LimitDay, c.LimitTotal
+	if c.LimitDay > 0 {
+		f.UsesToday, err = count(r, store.Key(store.KindUseDay, c.ID, day))
+		if err != nil {
+			return f, o, err
+		}
+	}
+	if c.LimitTotal > 0 {
+		if f.UsesTotal, err = count(r, store.Key(store.KindUseTotal, c.ID)); err != nil {
+			return f, o, err
+		}
+	}
+	f.Inside, err = inside(o.Holder)
+	return f, o, err
+}
+
+func holderKey(c Credential) string {
+	if c.HolderID != "" {
+		return c.HolderID
+	}
+	return "cred:" + c.ID
+}
+
+func count(r *store.Reader, k []byte) (int, error) {
+	b, err := r.Get(k)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil || len(b) != 4 {
+		return 0, err
+	}
+	return int(binary.BigEndian.Uint32(b)), nil
+}
+
+func gatherVisitor(r *store.Reader, f Facts, o Outcome, token string, now time.Time, lane Lane, verifier ed25519.PublicKey,
+	inside func(string) (bool, error)) (Facts, Outcome, error) {
+	f.IsVisitor = true
+	c, err := pass.Verify(verifier, token, now)
+	switch pass.ReasonOf(err) {
+	case "":
+	case pass.Expired:
+		f.PassProblem = Expired
+	case pass.NotYetValid:
+		f.PassProblem = NotYetValid
+	default:
+		f.PassProblem = PassInvalid
+		return f, o, nil
+	}
+	v, verr := visit.ByPass(r, c.PassID)
+	if errors.Is(verr, visit.ErrNotFound) || (verr == nil && v.ID != c.VisitID) {
+		f.PassProblem = PassInvalid
+		return f, o, nil
+	} else if verr != nil {
+		return f, o, verr
+	}
+	o.VisitID, o.Holder, o.Name = v.ID, "visit:"+v.ID, v.Visitor.Name
+	f.VisitUsable = v.State.PassValid()
+	f.VisitRejected = v.State == visit.Rejected
+	f.VisitPending = v.State == visit.Requested
+	f.Permitted = lane.Visitors && (lane.FloorID == "" || lane.FloorID == v.FloorID)
+	f.Inside, err = inside(o.Holder)
+	return f, o, err
+}
+
+// Service decides presentations and records the passages they allow. It
+// implements gate.Decider.
+type Service struct {
+	db       store.DB
+	clock    clock.Clock
+	loc      *time.Location
+	verifier ed25519.PublicKey
+	visits   *visit.Service
+}
+
+// New returns the access service.
+func New(db store.DB, c clock.Clock, loc *time.Location, verifier ed25519.PublicKey, visits *visit.Service) *Service {
+	return &Service{db: db, clock: c, loc: loc, verifier: verifier, visits: visits}
+}
+
+// Check decides a presentation without acting on it.
+func (s *Service) Check(p gate.Presentation) (Outcome, error) {
+	now := s.clock.Now()
+	var f Facts
+	var o Outcome
+	err := s.db.View(func(r *store.Reader) error {
+		var err error
+		f, o, err = Gather(r, p, now, s.loc, s.verifier)
+		return err
+	})
+	if err != nil {
+		return o, err
+	}
+	o.Decision = Decide(f)
+	return o, nil
+}
+
+// Decide decides a presentation and, when it is granted, records the
+// passage (presence, use counts, and the visit's in/out) before answering.
+func (s *Service) Decide(ctx context.Context, p gate.Presentation) (gate.Action, error) {
+	o, err := s.Check(p)
+	if err != nil {
+		return gate.Action{Feedback: gate.Deny, Reason: "error"}, err
+	}
+	a := gate.Action{Feedback: gate.Deny, Reason: string(o.Reason)}
+	if !o.Grant {
+		return a, nil
+	}
+	entry := p.Direction != gate.Out
+	day := s.clock.Now().In(s.loc).Format("2006-01-02")
+	if _, err := store.Issue(ctx, s.db, CmdPassage, "device:"+p.Device, s.clock.Now(),
+		passagePayload{CredID: o.CredID, Holder: o.Holder, ZoneID: o.Lane.ZoneID, Entry: entry, Day: day}); err != nil {
+		return gate.Action{Feedback: gate.Deny, Reason: "error"}, err
+	}
+	if o.VisitID != "" && s.visits != nil {
+		ev := visit.EvEnter
+		if !entry {
+			ev = visit.EvExit
+		}
+		if err := s.visits.Move(ctx, "device:"+p.Device, o.VisitID, ev, o.Lane.Name); err != nil && !errors.Is(err, visit.ErrTransition) {
+			return gate.Action{Feedback: gate.Deny, Reason: "error"}, err
+		}
+	}
+	return gate.Action{Open: true, Pulse: time.Duration(o.Lane.PulseMs) * time.Millisecond, Feedback: gate.Grant, Reason: string(o.Reason)}, nil
+}
