@@ -96,7 +96,7 @@ func TestCardThroughTheStore(t *testing.T) {
 		{time.Minute, false, "granted"},
 		{time.Minute, true, "granted"},
 		{time.Minute, false, "granted"},
-		{time.Minute, true, "use_limit"}, // two entries a day
+		{time.Minute, true, "use_limit"},           // two entries a day
 		{30 * time.Minute, false, "anti_passback"}, // leaving without having entered
 	}
 	for i, st := range steps {
