@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"time"
 
+	"gatehouse/appliance/access"
 	"gatehouse/appliance/auth"
 	"gatehouse/appliance/clock"
 	"gatehouse/appliance/config"
@@ -30,6 +31,7 @@ type App struct {
 	Auth      *auth.Service
 	Visits    *visit.Service
 	Screen    *screen.Service
+	Access    *access.Service
 	Keys      *secret.Keys
 	Clock     clock.Clock
 	Config    config.Config
@@ -56,12 +58,15 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	auth.Register(st)
 	visit.Register(st)
 	screen.Register(st)
+	access.Register(st)
 	scr := screen.New(st, clk, keys)
+	visits := visit.New(st, clk, keys).WithScreener(scr)
 	a := &App{
 		Store:     st,
 		Directory: directory.New(st, clk),
 		Auth:      auth.New(st, clk, cfg.LockFor()),
-		Visits:    visit.New(st, clk, keys).WithScreener(scr),
+		Visits:    visits,
+		Access:    access.New(st, clk, cfg.Location, keys.Verifier(), visits),
 		Screen:    scr,
 		Keys:      keys,
 		Clock:     clk,
