@@ -22,7 +22,7 @@ const (
 	CmdCredState   = "access.credential.state"
 	CmdCredReplace = "access.credential.replace"
 	CmdCredDelete  = "access.credential.delete"
-	CmdPassage     = "access.passage"
+	CmdEvent       = "access.event"
 )
 
 // Register installs the access command handlers.
@@ -63,7 +63,7 @@ func Register(reg store.Registrar) {
 	reg.Register(CmdCredState, applyCredState)
 	reg.Register(CmdCredReplace, applyCredReplace)
 	reg.Register(CmdCredDelete, applyCredDelete)
-	reg.Register(CmdPassage, applyPassage)
+	reg.Register(CmdEvent, applyEvent)
 }
 
 // saveJSON makes a handler for a simple record kept under kind by ID.
@@ -316,51 +316,86 @@ func applyCredDelete(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	return store.Effect{Subject: "credential:" + c.ID, Note: "deleted"}, tx.Delete(store.Key(store.KindCred, c.ID))
 }
 
-// passagePayload records a granted passage: presence and use counts.
-// (Every decision, granted or not, is also an event — see the events
-// store; this command keeps the state the next decision reads.)
-type passagePayload struct {
-	CredID string `json:"cred_id,omitempty"`
-	Holder string `json:"holder"`
-	ZoneID string `json:"zone_id"`
-	Entry  bool   `json:"entry"`
-	Day    string `json:"day"` // local date of the passage, stamped by the issuer
+// eventPayload is one decision; when it let someone through, the
+// passage updates presence (anti-passback, occupancy) and use counts in
+// the same transaction, so the next decision sees it.
+type eventPayload struct {
+	Time   int64  `json:"t"`
+	Lane   string `json:"lane"`
+	Entry  bool   `json:"in"`
+	Kind   byte   `json:"k"`
+	Grant  bool   `json:"g"`
+	Reason Reason `json:"r"`
+	Alarm  Alarm  `json:"a,omitempty"`
+	CredID string `json:"c,omitempty"`
+	Holder string `json:"h,omitempty"`
+	Rand   uint32 `json:"n"`
+	ZoneID string `json:"z,omitempty"` // set when the passage changes presence
+	Day    string `json:"d,omitempty"` // local date, for daily use counts
 }
 
-func applyPassage(tx *store.Tx, cmd store.Command) (store.Effect, error) {
-	var p passagePayload
+func applyEvent(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+	var p eventPayload
 	if err := cmd.Decode(&p); err != nil {
 		return store.Effect{}, err
 	}
-	if p.Holder == "" || p.ZoneID == "" {
-		return store.Effect{}, fmt.Errorf("%w: passage without holder or zone", field.ErrInvalid)
-	}
-	pk := store.Key(store.KindPresence, p.Holder, p.ZoneID)
-	if p.Entry {
-		if err := tx.Set(pk, store.U64(uint64(cmd.Time))); err != nil {
-			return store.Effect{}, err
-		}
-	} else if err := tx.Delete(pk); err != nil {
+	e := Event{Time: time.Unix(0, p.Time), Lane: p.Lane, Entry: p.Entry, Kind: p.Kind, Grant: p.Grant, Reason: p.Reason,
+		Alarm: p.Alarm, CredID: p.CredID, Holder: p.Holder, Rand: p.Rand}
+	k1, k2, k3 := e.keys()
+	if err := tx.Set(k1, e.encode()); err != nil {
 		return store.Effect{}, err
 	}
-	if p.CredID != "" && p.Entry {
-		for _, k := range [][]byte{store.Key(store.KindUseDay, p.CredID, p.Day), store.Key(store.KindUseTotal, p.CredID)} {
-			n := uint32(0)
-			if b, err := tx.Get(k); err == nil && len(b) == 4 {
-				n = binary.BigEndian.Uint32(b)
-			} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return store.Effect{}, err
+	if err := tx.Set(k3, nil); err != nil {
+		return store.Effect{}, err
+	}
+	if p.Holder != "" {
+		if err := tx.Set(k2, nil); err != nil {
+			return store.Effect{}, err
+		}
+	}
+	if p.Grant && p.ZoneID != "" && p.Holder != "" {
+		if err := recordPassage(tx, p, cmd.Time); err != nil {
+			return store.Effect{}, err
+		}
+	}
+	note := "deny " + string(p.Reason)
+	if p.Grant {
+		note = "grant"
+	}
+	return store.Effect{Subject: "lane:" + p.Lane, Note: note}, nil
+}
+
+func recordPassage(tx *store.Tx, p eventPayload, at int64) error {
+	pk := store.Key(store.KindPresence, p.Holder, p.ZoneID)
+	zk := store.Key(store.KindPresenceZone, p.ZoneID, p.Holder)
+	if p.Entry {
+		for _, k := range [][]byte{pk, zk} {
+			if err := tx.Set(k, store.U64(uint64(at))); err != nil {
+				return err
 			}
-			var b [4]byte
-			binary.BigEndian.PutUint32(b[:], n+1)
-			if err := tx.Set(k, b[:]); err != nil {
-				return store.Effect{}, err
+		}
+	} else {
+		for _, k := range [][]byte{pk, zk} {
+			if err := tx.Delete(k); err != nil {
+				return err
 			}
 		}
 	}
-	dir := "out"
-	if p.Entry {
-		dir = "in"
+	if p.CredID == "" || !p.Entry {
+		return nil
 	}
-	return store.Effect{Subject: "holder:" + p.Holder, Note: dir + " " + p.ZoneID}, nil
+	for _, k := range [][]byte{store.Key(store.KindUseDay, p.CredID, p.Day), store.Key(store.KindUseTotal, p.CredID)} {
+		n := uint32(0)
+		if b, err := tx.Get(k); err == nil && len(b) == 4 {
+			n = binary.BigEndian.Uint32(b)
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		var b [4]byte
+		binary.BigEndian.PutUint32(b[:], n+1)
+		if err := tx.Set(k, b[:]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"time"
@@ -182,6 +183,7 @@ type Service struct {
 	loc      *time.Location
 	verifier ed25519.PublicKey
 	visits   *visit.Service
+	onEvent  func(Outcome, eventPayload)
 }
 
 // New returns the access service.
@@ -206,31 +208,56 @@ func (s *Service) Check(p gate.Presentation) (Outcome, error) {
 	return o, nil
 }
 
-// Decide decides a presentation and, when it is granted, records the
-// passage (presence, use counts, and the visit's in/out) before answering.
+// Decide decides a presentation, records it as an event and, when it is
+// granted, the passage (presence, use counts, the visit's in/out), then
+// answers. The event is durable before the lane opens.
 func (s *Service) Decide(ctx context.Context, p gate.Presentation) (gate.Action, error) {
 	o, err := s.Check(p)
 	if err != nil {
 		return gate.Action{Feedback: gate.Deny, Reason: "error"}, err
 	}
-	a := gate.Action{Feedback: gate.Deny, Reason: string(o.Reason)}
-	if !o.Grant {
-		return a, nil
-	}
+	now := s.clock.Now()
 	entry := p.Direction != gate.Out
-	day := s.clock.Now().In(s.loc).Format("2006-01-02")
-	if _, err := store.Issue(ctx, s.db, CmdPassage, "device:"+p.Device, s.clock.Now(),
-		passagePayload{CredID: o.CredID, Holder: o.Holder, ZoneID: o.Lane.ZoneID, Entry: entry, Day: day}); err != nil {
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	ev := eventPayload{Time: now.UnixNano(), Lane: p.Lane, Entry: entry, Kind: kindByte(p.Kind), Grant: o.Grant,
+		Reason: o.Reason, Alarm: o.Alarm, CredID: o.CredID, Holder: o.Holder, Rand: binary.BigEndian.Uint32(rnd[:])}
+	if o.Grant {
+		ev.ZoneID, ev.Day = o.Lane.ZoneID, now.In(s.loc).Format("2006-01-02")
+	}
+	if _, err := store.Issue(ctx, s.db, CmdEvent, "device:"+p.Device, now, ev); err != nil {
 		return gate.Action{Feedback: gate.Deny, Reason: "error"}, err
 	}
+	if s.onEvent != nil {
+		s.onEvent(o, ev)
+	}
+	if !o.Grant {
+		return gate.Action{Feedback: gate.Deny, Reason: string(o.Reason)}, nil
+	}
 	if o.VisitID != "" && s.visits != nil {
-		ev := visit.EvEnter
+		evt := visit.EvEnter
 		if !entry {
-			ev = visit.EvExit
+			evt = visit.EvExit
 		}
-		if err := s.visits.Move(ctx, "device:"+p.Device, o.VisitID, ev, o.Lane.Name); err != nil && !errors.Is(err, visit.ErrTransition) {
+		if err := s.visits.Move(ctx, "device:"+p.Device, o.VisitID, evt, o.Lane.Name); err != nil && !errors.Is(err, visit.ErrTransition) {
 			return gate.Action{Feedback: gate.Deny, Reason: "error"}, err
 		}
 	}
 	return gate.Action{Open: true, Pulse: time.Duration(o.Lane.PulseMs) * time.Millisecond, Feedback: gate.Grant, Reason: string(o.Reason)}, nil
 }
+
+func kindByte(k gate.CredentialKind) byte {
+	switch k {
+	case gate.Card:
+		return 'c'
+	case gate.QR:
+		return 'q'
+	case gate.PIN:
+		return 'p'
+	}
+	return '?'
+}
+
+// OnEvent registers a listener for every decision (the guard station's
+// live feed). It must not block.
+func (s *Service) OnEvent(f func(Outcome, eventPayload)) { s.onEvent = f }

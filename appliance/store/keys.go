@@ -69,6 +69,10 @@ const (
 	KindPresence     Kind = 0x68 // holder 0 zone -> inside since (u64)
 	KindUseDay       Kind = 0x69 // credential 0 local date -> count (u32)
 	KindUseTotal     Kind = 0x6A // credential -> count (u32)
+	KindEvent        Kind = 0x6B // time (u64) rand (u32) -> compact event
+	KindEventByHold  Kind = 0x6C // holder (10 bytes) time rand
+	KindEventByLane  Kind = 0x6D // lane (10 bytes) time rand
+	KindPresenceZone Kind = 0x6E // zone 0 holder -> since (u64)
 )
 
 // Sep separates variable-length parts of a key. Parts must not contain it.
