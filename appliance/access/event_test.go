@@ -1,0 +1,70 @@
+package access
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"gatehouse/appliance/gate"
+)
+
+func TestEventRecordRoundTrip(t *testing.T) {
+	e := Event{Time: time.Unix(0, 1795420800123456789), Lane: "06h0ett402y008av", Entry: true, Kind: 'c', Grant: false,
+		Reason: AntiPassback, Alarm: AlarmPassback, CredID: "06h0ett400zmqm4y", Holder: "visit:06h0ett40340nsnv", Rand: 77}
+	b := e.encode()
+	if len(b) != eventLen {
+		t.Fatalf("record is %d bytes", len(b))
+	}
+	got, err := decodeEvent(b)
+	if err != nil || got != e {
+		t.Fatalf("round trip: %+v %v", got, err)
+	}
+	if _, err := decodeEvent(b[:10]); err == nil {
+		t.Fatal("short record accepted")
+	}
+}
+
+func FuzzDecodeEvent(f *testing.F) {
+	f.Add(Event{Time: time.Unix(0, 1), Lane: "06h0ett402y008av", Holder: "cred:06h0ett400zmqm4y"}.encode())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := decodeEvent(b)
+		if err != nil {
+			return
+		}
+		if got, err := decodeEvent(e.encode()); err != nil || got.Time != e.Time || got.Lane != e.Lane {
+			t.Fatalf("re-encode differs: %+v %+v", e, got)
+		}
+	})
+}
+
+func TestEventsOccupancyAndHistory(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	c, err := w.acc.Enrol(ctx, "t", Credential{Kind: Card, Number: "0A0B0C0D", HolderKind: HolderEmployee, HolderID: w.host.ID,
+		HolderName: "Host", GroupIDs: []string{w.group.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.present(t, gate.Card, "0A0B0C0D", true) // grant
+	w.clk.Advance(time.Second)
+	w.present(t, gate.Card, "0A0B0C0D", true) // anti-passback
+	w.clk.Advance(time.Second)
+	w.present(t, gate.Card, "FFFFFFFF", true) // unknown
+	inside, err := w.acc.Inside("")
+	if err != nil || len(inside) != 1 || inside[0].Holder != w.host.ID || inside[0].ZoneID != w.zone.ID {
+		t.Fatalf("inside = %+v %v", inside, err)
+	}
+	recent, _ := w.acc.Recent(10)
+	if len(recent) != 3 || recent[0].Reason != Unknown || recent[1].Reason != AntiPassback || !recent[2].Grant || recent[2].CredID != c.ID {
+		t.Fatalf("recent = %+v", recent)
+	}
+	hist, _ := w.acc.HolderEvents(w.host.ID, 10)
+	if len(hist) != 2 {
+		t.Fatalf("holder history = %d", len(hist))
+	}
+	w.clk.Advance(time.Second)
+	w.present(t, gate.Card, "0A0B0C0D", false)
+	if inside, _ := w.acc.Inside(w.zone.ID); len(inside) != 0 {
+		t.Fatalf("still inside after leaving: %+v", inside)
+	}
+}

@@ -1,0 +1,114 @@
+package access
+
+import (
+	"encoding/binary"
+	"time"
+
+	"gatehouse/appliance/store"
+)
+
+// Events lists events in [from, to), newest first, at most limit.
+func Events(r *store.Reader, from, to time.Time, limit int) ([]Event, error) {
+	var out []Event
+	prefix := []byte{byte(store.KindEvent)}
+	start := append(append([]byte(nil), prefix...), store.U64(uint64(to.UnixNano()))...)
+	lo := uint64(from.UnixNano())
+	err := r.Scan(prefix, store.ScanOptions{Reverse: true, Start: start}, func(k, v []byte) (bool, error) {
+		if len(k) < 9 || binary.BigEndian.Uint64(k[1:9]) < lo {
+			return false, nil
+		}
+		if binary.BigEndian.Uint64(k[1:9]) >= uint64(to.UnixNano()) {
+			return true, nil
+		}
+		e, err := decodeEvent(v)
+		if err != nil {
+			return true, nil // a damaged record is skipped, not fatal
+		}
+		out = append(out, e)
+		return len(out) < limit, nil
+	})
+	return out, err
+}
+
+// EventsForHolder lists a holder's events, newest first.
+func EventsForHolder(r *store.Reader, holder string, limit int) ([]Event, error) {
+	hk, hb := holderRaw(holder)
+	prefix := append([]byte{byte(store.KindEventByHold), hk}, hb...)
+	return eventsByIndex(r, prefix, limit)
+}
+
+// EventsForLane lists a lane's events, newest first.
+func EventsForLane(r *store.Reader, lane string, limit int) ([]Event, error) {
+	prefix := append([]byte{byte(store.KindEventByLane)}, idRaw(lane)...)
+	return eventsByIndex(r, prefix, limit)
+}
+
+func eventsByIndex(r *store.Reader, prefix []byte, limit int) ([]Event, error) {
+	var out []Event
+	err := r.Scan(prefix, store.ScanOptions{Reverse: true, KeysOnly: true}, func(k, _ []byte) (bool, error) {
+		tr := k[len(prefix):]
+		v, err := r.Get(append([]byte{byte(store.KindEvent)}, tr...))
+		if err != nil {
+			return true, nil
+		}
+		e, err := decodeEvent(v)
+		if err == nil {
+			out = append(out, e)
+		}
+		return len(out) < limit, nil
+	})
+	return out, err
+}
+
+// Presence is someone inside a zone.
+type Presence struct {
+	Holder string
+	ZoneID string
+	Since  time.Time
+}
+
+// Inside lists everyone inside, per zone ("" for all zones).
+func Inside(r *store.Reader, zoneID string) ([]Presence, error) {
+	prefix := store.Prefix(store.KindPresenceZone)
+	if zoneID != "" {
+		prefix = store.Prefix(store.KindPresenceZone, zoneID)
+	}
+	var out []Presence
+	err := r.Scan(prefix, store.ScanOptions{}, func(k, v []byte) (bool, error) {
+		rest := string(k[1:])
+		for i := 0; i < len(rest); i++ {
+			if rest[i] == store.Sep {
+				p := Presence{ZoneID: rest[:i], Holder: rest[i+1:]}
+				if len(v) == 8 {
+					p.Since = time.Unix(0, int64(binary.BigEndian.Uint64(v)))
+				}
+				out = append(out, p)
+				break
+			}
+		}
+		return true, nil
+	})
+	return out, err
+}
+
+// Recent lists the latest events, newest first.
+func (s *Service) Recent(limit int) (es []Event, err error) {
+	now := s.clock.Now()
+	err = s.db.View(func(r *store.Reader) error {
+		es, err = Events(r, now.AddDate(-1, 0, 0), now.Add(time.Second), limit)
+		return err
+	})
+	return es, err
+}
+
+// Inside lists everyone inside a zone ("" for every zone).
+func (s *Service) Inside(zoneID string) (ps []Presence, err error) {
+	err = s.db.View(func(r *store.Reader) error { ps, err = Inside(r, zoneID); return err })
+	return ps, err
+}
+
+// HolderEvents lists a holder's events, newest first.
+func (s *Service) HolderEvents(holder string, limit int) (es []Event, err error) {
+	err = s.db.View(func(r *store.Reader) error { es, err = EventsForHolder(r, holder, limit); return err })
+	return es, err
+}
