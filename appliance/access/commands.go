@@ -64,6 +64,8 @@ func Register(reg store.Registrar) {
 	reg.Register(CmdCredReplace, applyCredReplace)
 	reg.Register(CmdCredDelete, applyCredDelete)
 	reg.Register(CmdEvent, applyEvent)
+	reg.Register(CmdAlarmRaise, applyAlarmRaise)
+	reg.Register(CmdAlarmAck, applyAlarmAck)
 }
 
 // saveJSON makes a handler for a simple record kept under kind by ID.
@@ -330,8 +332,9 @@ type eventPayload struct {
 	CredID string `json:"c,omitempty"`
 	Holder string `json:"h,omitempty"`
 	Rand   uint32 `json:"n"`
-	ZoneID string `json:"z,omitempty"` // set when the passage changes presence
-	Day    string `json:"d,omitempty"` // local date, for daily use counts
+	Name   string `json:"nm,omitempty"` // holder's name, kept on the alarm for the guard
+	ZoneID string `json:"z,omitempty"`  // set when the passage changes presence
+	Day    string `json:"d,omitempty"`  // local date, for daily use counts
 }
 
 func applyEvent(tx *store.Tx, cmd store.Command) (store.Effect, error) {
@@ -355,6 +358,11 @@ func applyEvent(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	}
 	if p.Grant && p.ZoneID != "" && p.Holder != "" {
 		if err := recordPassage(tx, p, cmd.Time); err != nil {
+			return store.Effect{}, err
+		}
+	}
+	if p.Alarm != NoAlarm {
+		if err := putAlarm(tx, AlarmRecord{Kind: p.Alarm, Lane: p.Lane, Holder: p.Holder, Name: p.Name, Reason: p.Reason, At: cmd.Time}, p.Rand); err != nil {
 			return store.Effect{}, err
 		}
 	}

@@ -68,3 +68,40 @@ func TestEventsOccupancyAndHistory(t *testing.T) {
 		t.Fatalf("still inside after leaving: %+v", inside)
 	}
 }
+
+func TestAlarmsRaisedAndAcknowledged(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, err := w.acc.Enrol(ctx, "t", Credential{Kind: Card, Number: "0A0B0C0E", HolderKind: HolderEmployee, HolderName: "Twice",
+		GroupIDs: []string{w.group.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	w.present(t, gate.Card, "0A0B0C0E", true)
+	w.clk.Advance(time.Second)
+	w.present(t, gate.Card, "0A0B0C0E", true) // hard anti-passback: alarm
+	w.clk.Advance(time.Second)
+	if err := w.acc.Raise(ctx, "device:contact-1", AlarmDoorForced, w.lane.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	open, err := w.acc.Alarms(true, 10)
+	if err != nil || len(open) != 2 || open[1].Kind != AlarmPassback || open[1].Name != "Twice" || open[0].Kind != AlarmDoorForced {
+		t.Fatalf("open alarms = %+v %v", open, err)
+	}
+	if err := w.acc.Acknowledge(ctx, "account:guard", open[0].Key, " "); err == nil {
+		t.Fatal("acknowledged without a note")
+	}
+	if err := w.acc.Acknowledge(ctx, "account:guard", open[0].Key, "checked, wind"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.acc.Acknowledge(ctx, "account:guard", open[0].Key, "again"); err == nil {
+		t.Fatal("acknowledged twice")
+	}
+	if err := w.acc.Acknowledge(ctx, "account:guard", "nonsense", "x"); err == nil {
+		t.Fatal("unknown alarm acknowledged")
+	}
+	open, _ = w.acc.Alarms(true, 10)
+	all, _ := w.acc.Alarms(false, 10)
+	if len(open) != 1 || len(all) != 2 || all[0].AckNote != "checked, wind" || all[0].AckBy != "account:guard" {
+		t.Fatalf("after ack: open %d all %+v", len(open), all)
+	}
+}

@@ -222,6 +222,9 @@ func (s *Service) Decide(ctx context.Context, p gate.Presentation) (gate.Action,
 	_, _ = rand.Read(rnd[:])
 	ev := eventPayload{Time: now.UnixNano(), Lane: p.Lane, Entry: entry, Kind: kindByte(p.Kind), Grant: o.Grant,
 		Reason: o.Reason, Alarm: o.Alarm, CredID: o.CredID, Holder: o.Holder, Rand: binary.BigEndian.Uint32(rnd[:])}
+	if o.Alarm != NoAlarm {
+		ev.Name = o.Name
+	}
 	if o.Grant {
 		ev.ZoneID, ev.Day = o.Lane.ZoneID, now.In(s.loc).Format("2006-01-02")
 	}

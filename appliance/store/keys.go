@@ -73,6 +73,13 @@ const (
 	KindEventByHold  Kind = 0x6C // holder (10 bytes) time rand
 	KindEventByLane  Kind = 0x6D // lane (10 bytes) time rand
 	KindPresenceZone Kind = 0x6E // zone 0 holder -> since (u64)
+	KindAlarm        Kind = 0x6F // time (u64) rand (u32) -> alarm
+)
+
+// Devices (0x70..): the serial devices' configuration (appliance/device).
+const (
+	KindDevice       Kind = 0x70 // device id -> device
+	KindDeviceByName Kind = 0x71 // lower(name) -> device id
 )
 
 // Sep separates variable-length parts of a key. Parts must not contain it.

@@ -1,0 +1,172 @@
+package access
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"gatehouse/appliance/field"
+	"gatehouse/appliance/store"
+)
+
+// AlarmRecord is an alarm for the guard station, kept with its
+// acknowledgement.
+type AlarmRecord struct {
+	Key     string `json:"key"` // hex of time+rand, the alarm's identity
+	Kind    Alarm  `json:"kind"`
+	Lane    string `json:"lane,omitempty"`
+	Holder  string `json:"holder,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Reason  Reason `json:"reason,omitempty"`
+	At      int64  `json:"at"`
+	Acked   int64  `json:"acked,omitempty"`
+	AckBy   string `json:"ack_by,omitempty"`
+	AckNote string `json:"ack_note,omitempty"`
+}
+
+// More alarm kinds, raised by devices and sweeps rather than decisions.
+const (
+	AlarmDoorForced Alarm = "door_forced"
+	AlarmDoorHeld   Alarm = "door_held_open"
+	AlarmBadges     Alarm = "unreturned_badges"
+	AlarmManualOpen Alarm = "manual_open"
+)
+
+// Command types.
+const (
+	CmdAlarmRaise = "access.alarm.raise"
+	CmdAlarmAck   = "access.alarm.ack"
+)
+
+func alarmKey(at int64, rnd uint32) []byte {
+	k := make([]byte, 13)
+	k[0] = byte(store.KindAlarm)
+	binary.BigEndian.PutUint64(k[1:], uint64(at))
+	binary.BigEndian.PutUint32(k[9:], rnd)
+	return k
+}
+
+func alarmID(at int64, rnd uint32) string { return fmt.Sprintf("%016x%08x", uint64(at), rnd) }
+
+func parseAlarmID(id string) ([]byte, bool) {
+	var at uint64
+	var rnd uint32
+	if len(id) != 24 {
+		return nil, false
+	}
+	if _, err := fmt.Sscanf(id, "%016x%08x", &at, &rnd); err != nil {
+		return nil, false
+	}
+	return alarmKey(int64(at), rnd), true
+}
+
+func putAlarm(tx *store.Tx, a AlarmRecord, rnd uint32) error {
+	a.Key = alarmID(a.At, rnd)
+	return tx.SetJSON(alarmKey(a.At, rnd), a)
+}
+
+type raisePayload struct {
+	Kind   Alarm  `json:"kind"`
+	Lane   string `json:"lane,omitempty"`
+	Name   string `json:"name,omitempty"`
+	Reason Reason `json:"reason,omitempty"`
+	Rand   uint32 `json:"n"`
+}
+
+func applyAlarmRaise(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+	var p raisePayload
+	if err := cmd.Decode(&p); err != nil {
+		return store.Effect{}, err
+	}
+	if p.Kind == "" {
+		return store.Effect{}, fmt.Errorf("%w: alarm without kind", field.ErrInvalid)
+	}
+	a := AlarmRecord{Kind: p.Kind, Lane: p.Lane, Name: p.Name, Reason: p.Reason, At: cmd.Time}
+	return store.Effect{Subject: "lane:" + p.Lane, Note: "alarm " + string(p.Kind)}, putAlarm(tx, a, p.Rand)
+}
+
+type ackPayload struct {
+	ID   string `json:"id"`
+	Note string `json:"note"`
+}
+
+func applyAlarmAck(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+	var p ackPayload
+	if err := cmd.Decode(&p); err != nil {
+		return store.Effect{}, err
+	}
+	k, ok := parseAlarmID(p.ID)
+	if !ok {
+		return store.Effect{}, ErrNotFound
+	}
+	var a AlarmRecord
+	if err := tx.GetJSON(k, &a); errors.Is(err, store.ErrNotFound) {
+		return store.Effect{}, ErrNotFound
+	} else if err != nil {
+		return store.Effect{}, err
+	}
+	var es field.Errors
+	p.Note = es.Text("note", p.Note, true, 200)
+	if len(es) > 0 {
+		return store.Effect{}, es
+	}
+	if a.Acked != 0 {
+		return store.Effect{}, field.Errors{{Field: "note", Code: "already_acknowledged"}}
+	}
+	a.Acked, a.AckBy, a.AckNote = cmd.Time, cmd.Actor, p.Note
+	return store.Effect{Subject: "alarm:" + p.ID, Note: "acknowledged"}, tx.SetJSON(k, a)
+}
+
+// Raise records an alarm that no decision raised (doors, sweeps, manual
+// opens).
+func (s *Service) Raise(ctx context.Context, actor string, kind Alarm, lane, name string) error {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	_, err := store.Issue(ctx, s.db, CmdAlarmRaise, actor, s.clock.Now(),
+		raisePayload{Kind: kind, Lane: lane, Name: name, Rand: binary.BigEndian.Uint32(b[:])})
+	return err
+}
+
+// Acknowledge closes an alarm with the guard's note.
+func (s *Service) Acknowledge(ctx context.Context, actor, id, note string) error {
+	_, err := store.Issue(ctx, s.db, CmdAlarmAck, actor, s.clock.Now(), ackPayload{ID: id, Note: note})
+	return err
+}
+
+// Alarms lists alarms newest first; open only when unacked is set.
+func (s *Service) Alarms(unacked bool, limit int) ([]AlarmRecord, error) {
+	var out []AlarmRecord
+	err := s.db.View(func(r *store.Reader) error {
+		return r.Scan(store.Prefix(store.KindAlarm), store.ScanOptions{Reverse: true}, func(_, v []byte) (bool, error) {
+			var a AlarmRecord
+			if err := json.Unmarshal(v, &a); err != nil {
+				return true, nil
+			}
+			if !unacked || a.Acked == 0 {
+				out = append(out, a)
+			}
+			return len(out) < limit, nil
+		})
+	})
+	return out, err
+}
+
+// AlarmSince is for the live feed: alarms raised at or after t.
+func (s *Service) AlarmSince(t time.Time) ([]AlarmRecord, error) {
+	var out []AlarmRecord
+	err := s.db.View(func(r *store.Reader) error {
+		start := alarmKey(t.UnixNano(), 0)
+		return r.Scan(store.Prefix(store.KindAlarm), store.ScanOptions{Start: start}, func(_, v []byte) (bool, error) {
+			var a AlarmRecord
+			if json.Unmarshal(v, &a) == nil {
+				out = append(out, a)
+			}
+			return true, nil
+		})
+	})
+	return out, err
+}
