@@ -337,13 +337,17 @@ type eventPayload struct {
 	Day    string `json:"d,omitempty"`  // local date, for daily use counts
 }
 
+func (p eventPayload) event() Event {
+	return Event{Time: time.Unix(0, p.Time), Lane: p.Lane, Entry: p.Entry, Kind: p.Kind, Grant: p.Grant, Reason: p.Reason,
+		Alarm: p.Alarm, CredID: p.CredID, Holder: p.Holder, Rand: p.Rand}
+}
+
 func applyEvent(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var p eventPayload
 	if err := cmd.Decode(&p); err != nil {
 		return store.Effect{}, err
 	}
-	e := Event{Time: time.Unix(0, p.Time), Lane: p.Lane, Entry: p.Entry, Kind: p.Kind, Grant: p.Grant, Reason: p.Reason,
-		Alarm: p.Alarm, CredID: p.CredID, Holder: p.Holder, Rand: p.Rand}
+	e := p.event()
 	k1, k2, k3 := e.keys()
 	if err := tx.Set(k1, e.encode()); err != nil {
 		return store.Effect{}, err

@@ -183,7 +183,8 @@ type Service struct {
 	loc      *time.Location
 	verifier ed25519.PublicKey
 	visits   *visit.Service
-	onEvent  func(Outcome, eventPayload)
+	onEvent  func(Outcome, Event)
+	opener   Opener
 }
 
 // New returns the access service.
@@ -232,7 +233,7 @@ func (s *Service) Decide(ctx context.Context, p gate.Presentation) (gate.Action,
 		return gate.Action{Feedback: gate.Deny, Reason: "error"}, err
 	}
 	if s.onEvent != nil {
-		s.onEvent(o, ev)
+		s.onEvent(o, ev.event())
 	}
 	if !o.Grant {
 		return gate.Action{Feedback: gate.Deny, Reason: string(o.Reason)}, nil
@@ -263,4 +264,4 @@ func kindByte(k gate.CredentialKind) byte {
 
 // OnEvent registers a listener for every decision (the guard station's
 // live feed). It must not block.
-func (s *Service) OnEvent(f func(Outcome, eventPayload)) { s.onEvent = f }
+func (s *Service) OnEvent(f func(Outcome, Event)) { s.onEvent = f }
