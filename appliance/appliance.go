@@ -15,6 +15,7 @@ import (
 	"gatehouse/appliance/clock"
 	"gatehouse/appliance/config"
 	"gatehouse/appliance/directory"
+	"gatehouse/appliance/notify"
 	"gatehouse/appliance/screen"
 	"gatehouse/appliance/secret"
 	"gatehouse/appliance/store"
@@ -26,16 +27,18 @@ var Version = "dev"
 
 // App is one appliance's domain services over its store.
 type App struct {
-	Store     *store.Store
-	Directory *directory.Service
-	Auth      *auth.Service
-	Visits    *visit.Service
-	Screen    *screen.Service
-	Access    *access.Service
-	Keys      *secret.Keys
-	Clock     clock.Clock
-	Config    config.Config
-	Log       *slog.Logger
+	Store       *store.Store
+	Directory   *directory.Service
+	Auth        *auth.Service
+	Visits      *visit.Service
+	Conferences *visit.Conferences
+	Screen      *screen.Service
+	Access      *access.Service
+	Notify      *notify.Service // the notification outbox; serve runs its worker
+	Keys        *secret.Keys
+	Clock       clock.Clock
+	Config      config.Config
+	Log         *slog.Logger
 }
 
 // Open opens the data directory and finishes any work a crash interrupted.
@@ -57,38 +60,52 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	directory.Register(st)
 	auth.Register(st)
 	visit.Register(st)
+	visit.RegisterConference(st)
 	screen.Register(st)
 	access.Register(st)
+	notify.Register(st)
 	scr := screen.New(st, clk, keys)
 	visits := visit.New(st, clk, keys).WithScreener(scr)
 	a := &App{
-		Store:     st,
-		Directory: directory.New(st, clk),
-		Auth:      auth.New(st, clk, cfg.LockFor()),
-		Visits:    visits,
-		Access:    access.New(st, clk, cfg.Location, keys.Verifier(), visits),
-		Screen:    scr,
-		Keys:      keys,
-		Clock:     clk,
-		Config:    cfg,
-		Log:       log,
+		Store:       st,
+		Directory:   directory.New(st, clk),
+		Auth:        auth.New(st, clk, cfg.LockFor()),
+		Visits:      visits,
+		Conferences: visit.NewConferences(st, clk, keys).WithScreener(scr),
+		Access:      access.New(st, clk, cfg.Location, keys.Verifier(), visits),
+		Screen:      scr,
+		Notify:      notify.New(st, clk, keys, notify.Options{Log: log}),
+		Keys:        keys,
+		Clock:       clk,
+		Config:      cfg,
+		Log:         log,
 	}
+	visits.WithHook(notices{a}.hook)
 	if err := a.Directory.Recover(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("appliance: finish interrupted imports: %w", err)
+	}
+	if err := a.Conferences.Recover(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("appliance: finish interrupted conference registrations: %w", err)
 	}
 	return a, nil
 }
 
 // Run does the appliance's timed work until ctx ends: every minute it
-// applies the visit rules (no-shows, overstays, day end, escalation). The
-// caller owns it: serve starts it and waits for it on shutdown.
-func (a *App) Run(ctx context.Context, alert visit.Alerter) {
+// applies the visit rules (no-shows, overstays, day end, escalation) and
+// tells the desk and hosts through the notification outbox. The caller
+// owns it: serve starts it and waits for it on shutdown.
+func (a *App) Run(ctx context.Context) {
+	alert := notices{a}
 	rules := visit.SweepRules{Location: a.Config.Location, DayEnd: a.Config.DayEndDur,
 		EscalateAfter: time.Duration(a.Config.EscalateMin) * time.Minute}
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
+		if _, err := a.Conferences.CloseEnded(ctx, a.Clock.Now()); err != nil {
+			a.Log.Error("closing ended conferences failed", "err", err)
+		}
 		if res, err := a.Visits.Sweep(ctx, rules, alert); err != nil {
 			a.Log.Error("visit sweep failed", "err", err)
 		} else if res != (visit.SweepResult{}) {

@@ -105,11 +105,12 @@ func (s *Server) book(c echo.Context) error {
 		}
 		party = n
 	}
+	q := visit.Request{Name: f.Name, Title: f.Title, Mobile: f.Mobile,
+		IDLast6: f.IDLast6, Company: f.Company, HostID: f.HostID, Reason: f.Reason, From: from, Until: until, PartySize: party}
 	if len(es) > 0 {
-		return s.renderBook(c, http.StatusUnprocessableEntity, d, es)
+		return s.renderBook(c, http.StatusUnprocessableEntity, d, s.allErrors(es, q, true))
 	}
-	_, link, err := s.app.Visits.Book(c.Request().Context(), visit.Request{Name: f.Name, Title: f.Title, Mobile: f.Mobile,
-		IDLast6: f.IDLast6, Company: f.Company, HostID: f.HostID, Reason: f.Reason, From: from, Until: until, PartySize: party})
+	_, link, err := s.app.Visits.Book(c.Request().Context(), q)
 	if fe, ok := field.As(err); ok {
 		return s.renderBook(c, http.StatusUnprocessableEntity, d, fe)
 	}
@@ -180,4 +181,18 @@ func (s *Server) visitPassPNG(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Blob(http.StatusOK, "image/png", png)
+}
+
+// allErrors adds the request's own field problems to those found while
+// reading the form (dates, times, numbers), so a page names every problem
+// in one go rather than one round at a time.
+func (s *Server) allErrors(es field.Errors, q visit.Request, requireID bool) field.Errors {
+	now := s.app.Clock.Now()
+	q.From, q.Until = now.Add(time.Hour), now.Add(2*time.Hour)
+	for _, e := range visit.CheckRequest(&q, now, requireID) {
+		if es.For(e.Field).Code == "" {
+			es = append(es, e)
+		}
+	}
+	return es
 }

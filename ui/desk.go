@@ -83,12 +83,15 @@ func (s *Server) walkIn(c echo.Context) error {
 	if perr != nil {
 		es.Add("photo", "invalid_photo")
 	}
-	if len(es) > 0 {
-		return fail(es)
+	if len(es) == 0 && !until.After(now) {
+		until = until.Add(24 * time.Hour) // "leaves by 01:00" typed at 22:30 means tomorrow
 	}
-	v, link, err := s.app.Visits.WalkIn(c.Request().Context(), actor(c), visit.Request{Name: f.Name, Title: f.Title,
-		Mobile: f.Mobile, IDNumber: f.IDNumber, Company: f.Company, HostID: f.HostID, Reason: f.Reason,
-		From: now, Until: until, PartySize: party, Badge: f.Badge})
+	q := visit.Request{Name: f.Name, Title: f.Title, Mobile: f.Mobile, IDNumber: f.IDNumber, Company: f.Company,
+		HostID: f.HostID, Reason: f.Reason, From: now, Until: until, PartySize: party, Badge: f.Badge}
+	if len(es) > 0 {
+		return fail(s.allErrors(es, q, false))
+	}
+	v, link, err := s.app.Visits.WalkIn(c.Request().Context(), actor(c), q)
 	if fe, ok := field.As(err); ok {
 		return fail(fe)
 	}
@@ -129,6 +132,9 @@ func (s *Server) badgeReturn(c echo.Context) error {
 		return err
 	}
 	s.flash(c, "flash.saved")
+	if c.FormValue("back") == "badges" {
+		return s.redirect(c, "/desk/today?badges=out")
+	}
 	return s.redirect(c, "/desk/today")
 }
 
@@ -136,9 +142,10 @@ func (s *Server) invitePage(c echo.Context) error {
 	if accountOf(c).PersonID == "" {
 		return errForbidden
 	}
-	now := s.app.Clock.Now().In(s.app.Config.Location)
-	return s.render(c, http.StatusOK, views.Invite(views.InviteData{Form: views.InviteForm{Date: now.Format("2006-01-02"),
-		From: "10:00", Until: "12:00", Party: "1"}}))
+	// Suggest the next whole hour, for two hours.
+	from := s.app.Clock.Now().In(s.app.Config.Location).Truncate(time.Hour).Add(time.Hour)
+	return s.render(c, http.StatusOK, views.Invite(views.InviteData{Form: views.InviteForm{Date: from.Format("2006-01-02"),
+		From: from.Format("15:04"), Until: from.Add(2 * time.Hour).Format("15:04"), Party: "1"}}))
 }
 
 func (s *Server) invite(c echo.Context) error {
@@ -154,13 +161,13 @@ func (s *Server) invite(c echo.Context) error {
 	if !ok {
 		es.Add("party_size", "not_a_number")
 	}
+	q := visit.Request{Name: f.Name, Title: f.Title, Mobile: f.Mobile, Company: f.Company, HostID: a.PersonID,
+		Reason: f.Reason, Message: f.Message, From: from, Until: until, PartySize: party}
 	var v visit.Visit
 	var link string
-	var err error = es
+	var err error = s.allErrors(es, q, false)
 	if len(es) == 0 {
-		v, link, err = s.app.Visits.Invite(c.Request().Context(), actor(c), visit.Request{Name: f.Name, Title: f.Title,
-			Mobile: f.Mobile, Company: f.Company, HostID: a.PersonID, Reason: f.Reason, Message: f.Message,
-			From: from, Until: until, PartySize: party})
+		v, link, err = s.app.Visits.Invite(c.Request().Context(), actor(c), q)
 	}
 	if fe, ok := field.As(err); ok {
 		return s.render(c, http.StatusUnprocessableEntity, views.Invite(views.InviteData{Form: f, Errs: fe}))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"gatehouse/appliance/access"
 	"gatehouse/appliance/auth"
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/field"
@@ -36,7 +37,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case errors.Is(err, visit.ErrTransition):
 		status, key = http.StatusConflict, "error.transition"
 	case errors.Is(err, directory.ErrNotFound), errors.Is(err, auth.ErrNotFound), errors.Is(err, store.ErrNotFound),
-		errors.Is(err, visit.ErrNotFound), errors.Is(err, screen.ErrNotFound):
+		errors.Is(err, visit.ErrNotFound), errors.Is(err, screen.ErrNotFound), errors.Is(err, access.ErrNotFound):
 		status, key = http.StatusNotFound, "error.not_found"
 	case errors.Is(err, directory.ErrImportRunning):
 		status, key = http.StatusConflict, "error.import_running"

@@ -32,6 +32,7 @@ type Server struct {
 	log      *slog.Logger
 	sessions *sessionStore
 	imports  *importJobs
+	feed     *feed
 	assets   *static.Assets
 	secure   bool
 	lang     i18n.Lang
@@ -51,6 +52,7 @@ func New(app *appliance.App, o Options) *Server {
 		log:      app.Log,
 		sessions: newSessionStore(time.Duration(cfg.SessionIdleMin)*time.Minute, time.Duration(cfg.SessionMaxHrs)*time.Hour),
 		imports:  newImportJobs(),
+		feed:     newFeed(),
 		assets:   static.New(),
 		secure:   o.SecureCookies,
 		lang:     i18n.Lang(cfg.Language),
@@ -83,6 +85,7 @@ func New(app *appliance.App, o Options) *Server {
 		ErrorHandler:   func(err error, c echo.Context) error { return errCSRF },
 	}))
 	s.e.Use(s.withSession)
+	app.Access.OnEvent(s.feed.publish)
 	s.routes()
 	s.wg.Add(1)
 	go s.sweep()

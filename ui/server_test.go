@@ -98,7 +98,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h.ids = map[string]string{"{floor}": f.ID, "{company}": co.ID, "{person}": p.ID, "{account}": victim.ID, "{token}": vt.ID,
-		"{job}": "0000000000000000", "{visit}": v.ID, "{link}": link, "{screen}": "0000000000000000"}
+		"{job}": "0000000000000000", "{visit}": v.ID, "{link}": link, "{screen}": "0000000000000000", "{alarm}": "000000000000000000000000"}
 	return h
 }
 
@@ -191,6 +191,7 @@ var routeAccess = []struct {
 	{"GET", "/login", "public"},
 	{"POST", "/login", "public"},
 	{"POST", "/lang", "public"},
+	{"GET", "/events.js", "public"},
 	{"GET", "/book", "public"},
 	{"POST", "/book", "public"},
 	{"GET", "/book/hosts", "public"},
@@ -199,6 +200,11 @@ var routeAccess = []struct {
 	{"GET", "/host/visits", "host"},
 	{"POST", "/host/visits/{visit}/approve", "host"},
 	{"POST", "/host/visits/{visit}/reject", "host"},
+	{"GET", "/guard", "admin manager reception"},
+	{"GET", "/guard/stream", "admin manager reception"},
+	{"GET", "/guard/muster", "admin manager reception"},
+	{"POST", "/guard/open", "admin manager reception"},
+	{"POST", "/guard/alarms/{alarm}/ack", "admin manager reception"},
 	{"GET", "/desk/today", "admin manager reception"},
 	{"GET", "/desk/records", "admin manager reception"},
 	{"GET", "/desk/visits/{visit}/history", "admin manager reception"},
@@ -207,6 +213,17 @@ var routeAccess = []struct {
 	{"GET", "/desk/hosts", "admin manager reception"},
 	{"POST", "/desk/visits/{visit}/badge-return", "admin manager reception"},
 	{"GET", "/desk/visits/{visit}/photo", "admin manager reception"},
+	{"GET", "/desk/today.csv", "admin manager reception"},
+	{"GET", "/desk/today.xlsx", "admin manager reception"},
+	{"GET", "/desk/conferences", "admin manager reception"},
+	{"GET", "/desk/conferences/new", "admin manager reception"},
+	{"POST", "/desk/conferences", "admin manager reception"},
+	{"GET", "/desk/conferences/{visit}", "admin manager reception"},
+	{"GET", "/desk/conferences/{visit}/register", "admin manager reception"},
+	{"POST", "/desk/conferences/{visit}/register", "admin manager reception"},
+	{"GET", "/desk/conferences/{visit}/passes.pdf", "admin manager reception"},
+	{"GET", "/desk/conferences/{visit}/attendees.csv", "admin manager reception"},
+	{"GET", "/desk/conferences/{visit}/attendees.xlsx", "admin manager reception"},
 	{"GET", "/host/invite", "host"},
 	{"POST", "/host/invite", "host"},
 	{"GET", "/screening", "admin manager reception"},
@@ -252,6 +269,11 @@ var routeAccess = []struct {
 	{"POST", "/admin/tokens/{token}/revoke", "admin"},
 	{"GET", "/admin/audit", "admin"},
 	{"POST", "/admin/audit/verify", "admin"},
+	{"GET", "/admin/notify", "admin"},
+	{"POST", "/admin/notify", "admin"},
+	{"POST", "/admin/notify/test", "admin"},
+	{"POST", "/admin/notify/{visit}/retry", "admin"},
+	{"GET", "/events", "admin manager reception host"},
 	{"GET", "/api/v1/floors", "admin manager reception"},
 	{"POST", "/api/v1/floors", "admin manager"},
 	{"GET", "/api/v1/companies", "admin manager reception"},
@@ -276,7 +298,7 @@ func TestRouteRoleTable(t *testing.T) {
 	listed := map[string]bool{}
 	for _, ra := range routeAccess {
 		p := ra.path
-		for k, v := range map[string]string{"{person}": ":id", "{company}": ":id", "{account}": ":id", "{token}": ":id", "{job}": ":job", "{visit}": ":id", "{link}": ":token", "{screen}": ":id", "/static/app.css": "/static/*"} {
+		for k, v := range map[string]string{"{person}": ":id", "{company}": ":id", "{account}": ":id", "{token}": ":id", "{job}": ":job", "{visit}": ":id", "{link}": ":token", "{screen}": ":id", "{alarm}": ":id", "/static/app.css": "/static/*"} {
 			p = strings.ReplaceAll(p, k, v)
 		}
 		listed[ra.method+" "+p] = true

@@ -26,7 +26,39 @@ type Service struct {
 	clock  clock.Clock
 	keys   *secret.Keys
 	screen Screener
+	hook   Hook
 }
+
+// Hook hears about visit events after they are durable: the appliance
+// turns them into notifications. It must not block.
+type Hook func(ctx context.Context, kind string, v Visit)
+
+// Hook kinds.
+const (
+	HookRequested = "visit.requested"
+	HookApproved  = "visit.approved"
+	HookRejected  = "visit.rejected"
+	HookArrived   = "visit.arrived"
+	HookInvited   = "visit.invited"
+)
+
+// WithHook registers the listener for visit events.
+func (s *Service) WithHook(h Hook) *Service {
+	s.hook = h
+	return s
+}
+
+func (s *Service) tell(ctx context.Context, kind string, id string) {
+	if s.hook == nil {
+		return
+	}
+	if v, err := s.Get(id); err == nil {
+		s.hook(ctx, kind, v)
+	}
+}
+
+// StatusLink opens the sealed status-page token of v.
+func (s *Service) StatusLink(v Visit) (string, error) { return s.keys.Open(v.LinkSealed) }
 
 // Screener checks visitors against the black- and whitelists.
 type Screener interface {
@@ -102,10 +134,14 @@ func (s *Service) build(q Request, mode Mode, state State) (Visit, string, error
 		return Visit{}, "", err
 	}
 	link := newLinkToken()
+	linkSealed, err := s.keys.Seal(link)
+	if err != nil {
+		return Visit{}, "", err
+	}
 	v := Visit{
 		ID: store.NewID(now), Mode: mode, State: state, PartySize: q.PartySize,
 		HostID: q.HostID, Reason: q.Reason, Message: q.Message,
-		From: q.From.UnixNano(), Until: q.Until.UnixNano(), LinkHash: LinkHash(link),
+		From: q.From.UnixNano(), Until: q.Until.UnixNano(), LinkHash: LinkHash(link), LinkSealed: linkSealed,
 		Visitor: Visitor{Name: q.Name, Title: q.Title, MobileSealed: mob, MobileBlind: s.keys.Blind("mobile", q.Mobile),
 			MobileMasked: MaskMobile(q.Mobile), IDSealed: idSealed, Company: q.Company},
 	}
@@ -143,8 +179,11 @@ func (s *Service) Book(ctx context.Context, q Request) (Visit, string, error) {
 		if err := s.apply(ctx, CmdFor(EvApprove), "whitelist:"+verdict.EntryID, eventPayload{ID: v.ID, PassID: store.NewID(s.clock.Now()), Note: "whitelisted"}); err != nil {
 			return Visit{}, "", err
 		}
-		v, err = s.Get(v.ID)
+		s.tell(ctx, HookApproved, v.ID)
+	} else {
+		s.tell(ctx, HookRequested, v.ID)
 	}
+	v, err = s.Get(v.ID)
 	return v, link, err
 }
 
@@ -160,7 +199,11 @@ func (s *Service) Invite(ctx context.Context, actor string, q Request) (Visit, s
 	if _, err := s.screenVisitor(ctx, &v, "invitation"); err != nil {
 		return Visit{}, "", err
 	}
-	return v, link, s.apply(ctx, CmdCreate, actor, v)
+	if err := s.apply(ctx, CmdCreate, actor, v); err != nil {
+		return Visit{}, "", err
+	}
+	s.tell(ctx, HookInvited, v.ID)
+	return v, link, nil
 }
 
 // WalkIn registers a visitor at the desk once the host has agreed on the
@@ -220,6 +263,11 @@ func (s *Service) Decide(ctx context.Context, actor, id, asHost string, approve 
 	if err != nil {
 		return v, err
 	}
+	if approve {
+		s.tell(ctx, HookApproved, id)
+	} else {
+		s.tell(ctx, HookRejected, id)
+	}
 	return s.Get(id)
 }
 
@@ -228,7 +276,15 @@ func (s *Service) Move(ctx context.Context, actor, id string, ev Event, note str
 	if ev == EvApprove || ev == EvReject {
 		return errors.New("visit: use Decide")
 	}
-	return s.apply(ctx, CmdFor(ev), actor, eventPayload{ID: id, Note: note})
+	if err := s.apply(ctx, CmdFor(ev), actor, eventPayload{ID: id, Note: note}); err != nil {
+		return err
+	}
+	if ev == EvEnter && s.hook != nil {
+		if v, err := s.Get(id); err == nil && len(v.History) > 0 && countState(v.History, In) == 1 {
+			s.hook(ctx, HookArrived, v) // first entry only
+		}
+	}
+	return nil
 }
 
 // Token returns the QR pass of an approved visit.
@@ -376,4 +432,14 @@ func (s *Service) Photo(id string) ([]byte, error) {
 	}
 	plain, err := s.keys.Open(string(sealed))
 	return []byte(plain), err
+}
+
+func countState(h []Transition, st State) int {
+	n := 0
+	for _, t := range h {
+		if t.State == st {
+			n++
+		}
+	}
+	return n
 }

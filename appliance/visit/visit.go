@@ -134,7 +134,8 @@ type Visit struct {
 	From         int64        `json:"from"`              // expected window, Unix ns
 	Until        int64        `json:"until"`
 	RejectReason string       `json:"reject_reason,omitempty"`
-	LinkHash     string       `json:"link_hash"` // SHA-256 of the visitor's status-page token
+	LinkHash     string       `json:"link_hash"`             // SHA-256 of the visitor's status-page token
+	LinkSealed   string       `json:"link_sealed,omitempty"` // the token itself, sealed: notifications send it to the visitor
 	PassID       string       `json:"pass_id,omitempty"`
 	Conference   string       `json:"conference,omitempty"`
 	Flag         string       `json:"flag,omitempty"`      // screening: the guard should check this visitor

@@ -25,6 +25,7 @@ Package: gatehouse
 Version: $version
 Architecture: $arch
 Maintainer: Gatehouse <ops@gatehouse.invalid>
+Depends: fonts-droid-fallback, fonts-dejavu-core
 Section: misc
 Priority: optional
 Description: Gatehouse lobby appliance

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"os/signal"
@@ -13,7 +12,7 @@ import (
 
 	"gatehouse/appliance"
 	"gatehouse/appliance/demo"
-	"gatehouse/appliance/visit"
+	"gatehouse/appliance/notify"
 	"gatehouse/ui"
 )
 
@@ -66,8 +65,13 @@ func serve(args []string, env Env) error {
 	defer srv.Close()
 	runCtx, stopRun := context.WithCancel(ctx)
 	ran := make(chan struct{})
-	go func() { defer close(ran); a.Run(runCtx, logAlerter{a.Log}) }()
+	go func() { defer close(ran); a.Run(runCtx) }()
 	defer func() { stopRun(); <-ran }()
+	// The notification outbox's worker: email, webhooks, live pages, SMS.
+	worker := notify.NewWorker(a.Notify, notify.WorkerOptions{})
+	sent := make(chan struct{})
+	go func() { defer close(sent); _ = worker.Run(runCtx) }()
+	defer func() { stopRun(); <-sent }()
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -76,6 +80,9 @@ func serve(args []string, env Env) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+	// Open live streams (guard station, notifications) end when the server closes.
+	hs.RegisterOnShutdown(srv.Close)
+
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
@@ -111,12 +118,4 @@ func displayAddr(a net.Addr) string {
 		return fmt.Sprintf("localhost:%d", ta.Port)
 	}
 	return a.String()
-}
-
-// logAlerter reports visit alerts in the log until notifications reach the
-// desk; visit IDs only, never names or numbers.
-type logAlerter struct{ log *slog.Logger }
-
-func (l logAlerter) VisitAlert(_ context.Context, kind string, v visit.Visit) {
-	l.log.Warn("visit alert", "kind", kind, "visit", v.ID)
 }

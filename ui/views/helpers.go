@@ -2,6 +2,7 @@ package views
 
 import (
 	"context"
+	"gatehouse/appliance/access"
 	"gatehouse/appliance/auth"
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/field"
@@ -96,6 +97,14 @@ func titleOptions(ctx context.Context) []Option {
 	var out []Option
 	for _, t := range []string{"先生", "女士", "Mr", "Ms", "Mrs", "Dr"} {
 		out = append(out, Option{t, t})
+	}
+	return out
+}
+
+func laneOptions(ls []access.Lane) []Option {
+	out := make([]Option, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, Option{l.ID, l.Name})
 	}
 	return out
 }

@@ -1,0 +1,130 @@
+package appliance
+
+import (
+	"context"
+	"fmt"
+
+	"gatehouse/appliance/auth"
+	"gatehouse/appliance/notify"
+	"gatehouse/appliance/visit"
+)
+
+// notices turns visit events and alerts into notifications. The texts are
+// in Chinese and English together: the appliance does not know the
+// reader's language, and a bilingual line is what lobby systems send.
+// Failures are logged (without names or numbers) and never stop a visit.
+type notices struct{ a *App }
+
+func (n notices) accountsOf(personID string) []string {
+	as, err := n.a.Auth.Accounts()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range as {
+		if a.PersonID == personID && !a.Disabled && personID != "" {
+			out = append(out, a.ID)
+		}
+	}
+	return out
+}
+
+func (n notices) desk() []string {
+	as, err := n.a.Auth.Accounts()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range as {
+		if a.Role == auth.Reception && !a.Disabled {
+			out = append(out, a.ID)
+		}
+	}
+	return out
+}
+
+func (n notices) when(v visit.Visit) string {
+	from, until := v.Window()
+	loc := n.a.Config.Location
+	return from.In(loc).Format("01-02 15:04") + "–" + until.In(loc).Format("15:04")
+}
+
+func (n notices) send(ctx context.Context, accounts []string, note notify.Note, visitor string) {
+	for _, id := range accounts {
+		if err := n.a.Notify.Tell(ctx, "system", notify.Recipient{AccountID: id}, note); err != nil {
+			n.a.Log.Warn("notification not queued", "kind", note.Kind, "err", err)
+		}
+	}
+	if visitor != "" {
+		if err := n.a.Notify.Tell(ctx, "system", notify.Recipient{Phone: visitor}, note); err != nil {
+			n.a.Log.Warn("notification not queued", "kind", note.Kind, "err", err)
+		}
+	}
+	if err := n.a.Notify.Broadcast(ctx, "system", note); err != nil {
+		n.a.Log.Warn("webhook notification not queued", "kind", note.Kind, "err", err)
+	}
+}
+
+// hook is the visit service's listener.
+func (n notices) hook(ctx context.Context, kind string, v visit.Visit) {
+	name := v.Visitor.Name
+	var note notify.Note
+	var to []string
+	visitorPhone := ""
+	statusLink := ""
+	if link, err := n.a.Visits.StatusLink(v); err == nil && link != "" {
+		statusLink = "/v/" + link
+	}
+	switch kind {
+	case visit.HookRequested:
+		note = notify.Note{Kind: notify.KindVisitRequested, Subject: "访客申请 Visit request: " + name,
+			Body: fmt.Sprintf("%s 申请来访（%s），事由：%s。\n%s asks to visit (%s): %s.", name, n.when(v), v.Reason, name, n.when(v), v.Reason),
+			Link: "/host/visits"}
+		to = n.accountsOf(v.HostID)
+	case visit.HookApproved, visit.HookInvited:
+		note = notify.Note{Kind: notify.KindVisitApproved, Subject: "访问已确认 Visit confirmed",
+			Body: fmt.Sprintf("%s，您的访问（%s）已确认，请凭通行码入场。\n%s, your visit (%s) is confirmed; show your pass at the gate.", name, n.when(v), name, n.when(v)),
+			Link: statusLink}
+		visitorPhone, _ = n.a.Visits.Mobile(v)
+	case visit.HookRejected:
+		note = notify.Note{Kind: notify.KindVisitRejected, Subject: "访问未获批准 Visit declined",
+			Body: fmt.Sprintf("%s，您的访问申请未获批准：%s\n%s, your visit was declined: %s", name, v.RejectReason, name, v.RejectReason),
+			Link: statusLink}
+		visitorPhone, _ = n.a.Visits.Mobile(v)
+	case visit.HookArrived:
+		note = notify.Note{Kind: notify.KindVisitArrived, Subject: "访客已到达 Visitor arrived: " + name,
+			Body: fmt.Sprintf("您的访客 %s 已进入大楼。\nYour visitor %s has arrived.", name, name), Link: "/host/visits"}
+		to = n.accountsOf(v.HostID)
+	default:
+		return
+	}
+	n.send(ctx, to, note, visitorPhone)
+}
+
+// VisitAlert implements visit.Alerter for the timed rules.
+func (n notices) VisitAlert(ctx context.Context, kind string, v visit.Visit) {
+	name := v.Visitor.Name
+	var note notify.Note
+	var to []string
+	switch kind {
+	case visit.AlertOverstay:
+		note = notify.Note{Kind: kind, Subject: "访客超时 Visitor past their time: " + name,
+			Body: fmt.Sprintf("%s 仍在楼内，预约时间 %s 已过。\n%s is still inside after %s.", name, n.when(v), name, n.when(v)), Link: "/desk/today"}
+		to = n.desk()
+	case visit.AlertNoExit:
+		note = notify.Note{Kind: kind, Subject: "未记录离开 No exit recorded: " + name,
+			Body: fmt.Sprintf("%s 的访问已在日终关闭，未记录离开。\n%s's visit was closed at day end with no exit recorded.", name, name), Link: "/desk/records"}
+		to = n.desk()
+	case visit.AlertRemindHost:
+		note = notify.Note{Kind: kind, Subject: "请审批访客 Please answer: " + name,
+			Body: fmt.Sprintf("%s 的来访申请（%s）仍在等待您的答复。\n%s's visit request (%s) is waiting for your answer.", name, n.when(v), name, n.when(v)), Link: "/host/visits"}
+		to = n.accountsOf(v.HostID)
+	case visit.AlertEscalatedDesk:
+		note = notify.Note{Kind: kind, Subject: "被访人未答复 Host has not answered: " + name,
+			Body: fmt.Sprintf("%s 的来访申请（%s）被访人尚未答复，请联系被访人。\nThe host has not answered %s's request (%s); please call them.", name, n.when(v), name, n.when(v)), Link: "/desk/today"}
+		to = n.desk()
+	default:
+		return
+	}
+	n.send(ctx, to, note, "")
+}

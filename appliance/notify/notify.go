@@ -1,0 +1,130 @@
+// Package notify tells people what happened: a host that a visitor asks to
+// come, a visitor that the visit was approved, a guard's group chat that
+// someone arrived. It is a durable outbox: a message is first written to the
+// store (notify.enqueue) and then delivered by a Worker over its channel —
+// live in the page (server-sent events through a Hub), by email over SMTP,
+// by webhook (generic JSON, or the robot formats of WeCom, DingTalk and
+// Feishu), and later by SMS through the GSM modem — and every attempt is
+// recorded (notify.delivered, notify.failed with the next try computed by
+// exponential backoff, notify.dead after the last one). Enqueueing never
+// sends, so a failing channel never holds up a visit; failures are listed
+// for the administrator.
+//
+// What a message says may name a visitor, and its link may be a visitor's
+// status page (a bearer link), so subject, body, link and email or phone
+// recipients are sealed with the site key before they go into a command;
+// the outbox pages show only the kind, the channel and a masked recipient.
+// See DESIGN.md for the keys and the worker's shape.
+package notify
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors.
+var (
+	// ErrNotFound means no such message.
+	ErrNotFound = errors.New("notify: message not found")
+	// ErrState means the message is not in a state that allows the change
+	// (a delivered message cannot fail; only a dead one can be retried).
+	ErrState = errors.New("notify: not allowed in this state")
+	// ErrNoChannel means nothing can deliver the message's channel (no SMTP
+	// server set, no webhook of that name, no modem).
+	ErrNoChannel = errors.New("notify: channel not configured")
+)
+
+// ChannelName is how a message travels.
+type ChannelName string
+
+// Channels. The recipient (Message.To) depends on the channel.
+const (
+	InPage  ChannelName = "inpage"  // To: account ID; live in the page
+	Email   ChannelName = "email"   // To: address, optionally "Name <address>"
+	Webhook ChannelName = "webhook" // To: the webhook's name in the settings
+	SMS     ChannelName = "sms"     // To: mobile number
+)
+
+// Channels lists the channels in display order.
+var Channels = []ChannelName{InPage, Email, Webhook, SMS}
+
+// Message kinds the appliance sends. Kind is free text to the outbox
+// (lower-case words and dots); these are the ones webhooks subscribe to.
+const (
+	KindVisitRequested = "visit.requested" // to the host: a visitor applied
+	KindVisitApproved  = "visit.approved"  // to the visitor
+	KindVisitRejected  = "visit.rejected"  // to the visitor
+	KindVisitArrived   = "visit.arrived"   // to the host: the visitor is in
+	KindTest           = "notify.test"     // the administrator's test message
+)
+
+// Kinds lists the kinds a webhook may subscribe to.
+var Kinds = []string{KindVisitRequested, KindVisitApproved, KindVisitRejected, KindVisitArrived}
+
+// Message is one notification to one recipient over one channel.
+type Message struct {
+	ID      string      `json:"id"` // set by Enqueue
+	Channel ChannelName `json:"channel"`
+	To      string      `json:"to"`
+	Kind    string      `json:"kind"`
+	Subject string      `json:"subject"`
+	Body    string      `json:"body,omitempty"`
+	// Link is a path on this appliance ("/host/visits") or an absolute URL;
+	// email and robots get it made absolute with Settings.BaseURL.
+	Link    string    `json:"link,omitempty"`
+	Created time.Time `json:"created"` // set by Enqueue
+}
+
+// Channel delivers messages of one kind of channel. Send must return when
+// ctx ends; a failure should be a *SendError whose Reason is safe to keep.
+type Channel interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// SendError is a delivery failure with a reason fit for the outbox and the
+// administrator's page: an SMTP reply code, an HTTP status, "timeout" —
+// never an address, a token-bearing URL or the message text.
+type SendError struct {
+	Reason    string
+	Permanent bool // retrying cannot help (a malformed recipient)
+	Err       error
+}
+
+func (e *SendError) Error() string { return e.Reason }
+func (e *SendError) Unwrap() error { return e.Err }
+
+// Recipient is whom Tell reaches, over every channel it has an address for.
+type Recipient struct {
+	AccountID string // in-page, when the person has an account
+	Email     string
+	Phone     string // SMS, once a modem is attached
+}
+
+// Note is what Tell and Broadcast say.
+type Note struct {
+	Kind    string
+	Subject string
+	Body    string
+	Link    string
+}
+
+// Notifier is what the domain services (visits, keys, alarms) use to tell
+// people things. *Service implements it; Nop discards.
+type Notifier interface {
+	// Tell queues the note to one person on each channel they can be
+	// reached by.
+	Tell(ctx context.Context, actor string, to Recipient, n Note) error
+	// Broadcast queues the note to every webhook subscribed to its kind.
+	Broadcast(ctx context.Context, actor string, n Note) error
+}
+
+// Nop is a Notifier that tells no one, for tests and appliances without
+// notifications.
+type Nop struct{}
+
+// Tell does nothing.
+func (Nop) Tell(context.Context, string, Recipient, Note) error { return nil }
+
+// Broadcast does nothing.
+func (Nop) Broadcast(context.Context, string, Note) error { return nil }

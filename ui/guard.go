@@ -1,0 +1,319 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"gatehouse/appliance/access"
+	"gatehouse/appliance/field"
+	"gatehouse/ui/views"
+)
+
+// feed fans the gate's decisions out to the guard stations' live streams.
+// A station that cannot keep up loses rows rather than slowing the gates.
+type feed struct {
+	mu   sync.Mutex
+	subs map[chan feedItem]struct{}
+}
+
+type feedItem struct {
+	out access.Outcome
+	ev  access.Event
+}
+
+func newFeed() *feed { return &feed{subs: map[chan feedItem]struct{}{}} }
+
+func (f *feed) publish(o access.Outcome, e access.Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for ch := range f.subs {
+		select {
+		case ch <- feedItem{o, e}:
+		default:
+		}
+	}
+}
+
+func (f *feed) subscribe() (chan feedItem, func()) {
+	ch := make(chan feedItem, 64)
+	f.mu.Lock()
+	f.subs[ch] = struct{}{}
+	f.mu.Unlock()
+	return ch, func() {
+		f.mu.Lock()
+		delete(f.subs, ch)
+		f.mu.Unlock()
+	}
+}
+
+// who describes a holder for the guard: name, kind, company, floor, photo.
+type who struct {
+	name, kind, company, floor, photo string
+}
+
+func (s *Server) holderInfo(c echo.Context, holder, credID string) who {
+	l := langOf(c)
+	var w who
+	switch {
+	case strings.HasPrefix(holder, "visit:"):
+		v, err := s.app.Visits.Get(strings.TrimPrefix(holder, "visit:"))
+		if err != nil {
+			return w
+		}
+		w = who{name: v.Visitor.Name, kind: l.T("guard.visitor")}
+		if co, err := s.app.Directory.Company(v.CompanyID); err == nil {
+			w.company = co.Name
+		}
+		if f, err := s.app.Directory.Floor(v.FloorID); err == nil {
+			w.floor = f.Name
+		}
+		if v.Photo {
+			w.photo = "/desk/visits/" + v.ID + "/photo"
+		}
+	case holder != "" && !strings.HasPrefix(holder, "cred:"):
+		if p, err := s.app.Directory.Person(holder); err == nil {
+			w = who{name: p.Name, kind: l.T("kind." + string(p.Kind))}
+			if co, err := s.app.Directory.Company(p.CompanyID); err == nil {
+				w.company = co.Name
+			}
+			if f, err := s.app.Directory.Floor(p.FloorID); err == nil {
+				w.floor = f.Name
+			}
+		}
+	}
+	if w.name == "" && credID != "" {
+		if cr, err := s.app.Access.Credential(credID); err == nil {
+			w = who{name: cr.HolderName, kind: l.T("holder." + string(cr.HolderKind)), company: cr.Company}
+		}
+	}
+	return w
+}
+
+func (s *Server) laneNames() (map[string]string, []access.Lane, error) {
+	ls, err := s.app.Access.Lanes()
+	m := map[string]string{}
+	for _, l := range ls {
+		m[l.ID] = l.Name
+	}
+	return m, ls, err
+}
+
+func (s *Server) guardRow(c echo.Context, e access.Event, lanes map[string]string, name string) views.GuardRow {
+	r := views.GuardRow{Time: e.Time.UnixNano(), Lane: lanes[e.Lane], In: e.Entry, Grant: e.Grant, Reason: string(e.Reason)}
+	if e.Kind == 'm' {
+		r.Name, r.Who = name, langOf(c).T("guard.manual")
+		return r
+	}
+	w := s.holderInfo(c, e.Holder, e.CredID)
+	r.Name, r.Who, r.Photo = w.name, w.kind, w.photo
+	if r.Name == "" {
+		r.Name = "—"
+	}
+	return r
+}
+
+func (s *Server) guardData(c echo.Context) (views.GuardData, error) {
+	var d views.GuardData
+	lanes, ls, err := s.laneNames()
+	if err != nil {
+		return d, err
+	}
+	d.Lanes = ls
+	alarms, err := s.app.Access.Alarms(true, 50)
+	if err != nil {
+		return d, err
+	}
+	for _, a := range alarms {
+		d.Alarms = append(d.Alarms, views.GuardAlarm{Alarm: a, Lane: lanes[a.Lane]})
+	}
+	evs, err := s.app.Access.Recent(50)
+	if err != nil {
+		return d, err
+	}
+	for _, e := range evs {
+		d.Rows = append(d.Rows, s.guardRow(c, e, lanes, ""))
+	}
+	inside, err := s.app.Access.Inside("")
+	if err != nil {
+		return d, err
+	}
+	zones, err := s.app.Access.Zones()
+	if err != nil {
+		return d, err
+	}
+	perZone := map[string]int{}
+	people := map[string]bool{}
+	for _, p := range inside {
+		perZone[p.ZoneID]++
+		people[p.Holder] = true
+	}
+	d.Inside = len(people)
+	for _, z := range zones {
+		d.PerZone = append(d.PerZone, views.ZoneCount{Name: z.Name, Count: perZone[z.ID]})
+	}
+	return d, nil
+}
+
+func (s *Server) guard(c echo.Context) error {
+	d, err := s.guardData(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.Guard(d))
+}
+
+func (s *Server) guardOpen(c echo.Context) error {
+	err := s.app.Access.ManualOpen(c.Request().Context(), actor(c), c.FormValue("lane_id"), c.FormValue("reason"))
+	if err == nil {
+		s.flash(c, "flash.lane_opened")
+		return s.redirect(c, "/guard")
+	}
+	d, derr := s.guardData(c)
+	if derr != nil {
+		return derr
+	}
+	switch {
+	case errors.Is(err, access.ErrNoRelay):
+		d.OpenMsg = "guard.no_relay" // recorded, but nothing to pulse
+		return s.render(c, http.StatusConflict, views.Guard(d))
+	case errors.Is(err, access.ErrNotFound):
+		d.OpenErrs = field.Errors{{Field: "lane_id", Code: "required"}}
+	default:
+		es, ok := field.As(err)
+		if !ok {
+			return err
+		}
+		d.OpenErrs = es
+	}
+	return s.render(c, http.StatusUnprocessableEntity, views.Guard(d))
+}
+
+func (s *Server) guardAck(c echo.Context) error {
+	err := s.app.Access.Acknowledge(c.Request().Context(), actor(c), c.Param("id"), c.FormValue("note"))
+	if es, ok := field.As(err); ok {
+		s.flash(c, "flash.ack_needs_note")
+		_ = es
+		return s.redirect(c, "/guard")
+	}
+	if err != nil {
+		return err
+	}
+	s.flash(c, "flash.acknowledged")
+	return s.redirect(c, "/guard")
+}
+
+// guardStream is the live gate feed as server-sent events: "gate" events
+// carry a table row, "alarm" events an alarm card, both rendered in the
+// guard's language.
+func (s *Server) guardStream(c echo.Context) error {
+	ch, cancel := s.feed.subscribe()
+	defer cancel()
+	w := c.Response()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	// A stream outlives the server's write timeout.
+	_ = http.NewResponseController(w.Writer).SetWriteDeadline(time.Time{})
+	w.WriteHeader(http.StatusOK)
+	w.Flush()
+	lanes, _, err := s.laneNames()
+	if err != nil {
+		return nil
+	}
+	ping := time.NewTicker(25 * time.Second)
+	defer ping.Stop()
+	ctx := c.Request().Context()
+	send := func(event, html string) error {
+		var b strings.Builder
+		fmt.Fprintf(&b, "event: %s\n", event)
+		for _, line := range strings.Split(html, "\n") {
+			fmt.Fprintf(&b, "data: %s\n", line)
+		}
+		b.WriteString("\n")
+		if _, err := w.Write([]byte(b.String())); err != nil {
+			return err
+		}
+		w.Flush()
+		return nil
+	}
+	pctx := views.WithPage(ctx, s.pageFor(c))
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.ctx.Done():
+			return nil
+		case <-ping.C:
+			if _, err := w.Write([]byte(": ping\n\n")); err != nil {
+				return nil
+			}
+			w.Flush()
+		case it := <-ch:
+			if _, ok := lanes[it.ev.Lane]; !ok {
+				lanes, _, _ = s.laneNames()
+			}
+			var b strings.Builder
+			if err := views.GuardEventRow(s.guardRow(c, it.ev, lanes, it.out.Name)).Render(pctx, &b); err != nil {
+				return nil
+			}
+			if send("gate", b.String()) != nil {
+				return nil
+			}
+			if it.ev.Alarm != access.NoAlarm {
+				b.Reset()
+				a := access.AlarmRecord{Key: fmt.Sprintf("%016x%08x", uint64(it.ev.Time.UnixNano()), it.ev.Rand), Kind: it.ev.Alarm,
+					Lane: it.ev.Lane, Name: it.out.Name, At: it.ev.Time.UnixNano()}
+				if err := views.GuardAlarmRow(views.GuardAlarm{Alarm: a, Lane: lanes[a.Lane]}).Render(pctx, &b); err != nil {
+					return nil
+				}
+				if send("alarm", b.String()) != nil {
+					return nil
+				}
+			}
+		}
+	}
+}
+
+// muster is the evacuation list: everyone inside, by zone, printable.
+func (s *Server) muster(c echo.Context) error {
+	inside, err := s.app.Access.Inside("")
+	if err != nil {
+		return err
+	}
+	zones, err := s.app.Access.Zones()
+	if err != nil {
+		return err
+	}
+	zoneName := map[string]string{}
+	for _, z := range zones {
+		zoneName[z.ID] = z.Name
+	}
+	loc := s.app.Config.Location
+	groups := map[string]*views.MusterGroup{}
+	var order []string
+	for _, p := range inside {
+		g := groups[p.ZoneID]
+		if g == nil {
+			g = &views.MusterGroup{Zone: zoneName[p.ZoneID]}
+			groups[p.ZoneID] = g
+			order = append(order, p.ZoneID)
+		}
+		w := s.holderInfo(c, p.Holder, strings.TrimPrefix(p.Holder, "cred:"))
+		g.People = append(g.People, views.MusterPerson{Name: w.name, Who: w.kind, Company: w.company, Floor: w.floor,
+			Since: p.Since.In(loc).Format("01-02 15:04")})
+	}
+	d := views.MusterData{At: s.app.Clock.Now().In(loc).Format("2006-01-02 15:04"), Total: len(inside)}
+	for _, z := range order {
+		g := groups[z]
+		sort.Slice(g.People, func(i, j int) bool { return g.People[i].Name < g.People[j].Name })
+		d.Groups = append(d.Groups, *g)
+	}
+	return s.render(c, http.StatusOK, views.Muster(d))
+}
