@@ -67,7 +67,8 @@ func (s *Server) bookHosts(c echo.Context) error {
 			}
 		}
 	}
-	return s.render(c, http.StatusOK, views.HostChoices(out, searched))
+	// A late answer to an earlier keystroke must not undo the host picked.
+	return s.render(c, http.StatusOK, views.HostChoices(out, searched, c.QueryParam("host_id")))
 }
 
 // parseWindow reads a date and two clock times in the building's zone.

@@ -48,7 +48,8 @@ func (s *Server) deskHosts(c echo.Context) error {
 				Mobile: p.Mobile, Masked: visit.MaskMobile(p.Mobile)})
 		}
 	}
-	return s.render(c, http.StatusOK, views.DeskHosts(out, q != ""))
+	// A late answer to an earlier keystroke must not undo the host picked.
+	return s.render(c, http.StatusOK, views.DeskHosts(out, q != "", c.QueryParam("host_id")))
 }
 
 func atoiDefault(s string, def int) (int, bool) {

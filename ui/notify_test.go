@@ -338,8 +338,14 @@ func TestNotifyTestMessage(t *testing.T) {
 		})
 	}
 	ob, _ := svc.Outbox(10)
-	if len(ob.Recent) != 2 || ob.Recent[1].Channel != notify.InPage || ob.Recent[1].To != h.accounts[auth.Admin].ID || ob.Recent[0].Kind != notify.KindTest {
-		t.Errorf("outbox %+v", ob.Recent)
+	var tests2 []notify.Record // the harness's own booking told its host too
+	for _, r := range ob.Recent {
+		if r.Kind == notify.KindTest {
+			tests2 = append(tests2, r)
+		}
+	}
+	if len(tests2) != 2 || tests2[1].Channel != notify.InPage || tests2[1].To != h.accounts[auth.Admin].ID || tests2[0].Channel != notify.Email {
+		t.Errorf("outbox %+v", tests2)
 	}
 }
 

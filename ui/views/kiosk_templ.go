@@ -476,7 +476,7 @@ func KioskForm(d KioskFormData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "\" hx-get=\"/kiosk/hosts\" hx-trigger=\"change\" hx-target=\"#host-choices\" hx-include=\"#f-company_id,#f-host_q\"><option value=\"\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "\" hx-get=\"/kiosk/hosts\" hx-trigger=\"change\" hx-target=\"#host-choices\" hx-include=\"#f-company_id,#f-host_q,input[name=host_id]:checked\"><option value=\"\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -561,7 +561,7 @@ func KioskForm(d KioskFormData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "\" hx-get=\"/kiosk/hosts\" hx-trigger=\"input delay:300ms\" hx-target=\"#host-choices\" hx-include=\"#f-company_id,#f-host_q\"><div id=\"host-choices\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "\" hx-get=\"/kiosk/hosts\" hx-trigger=\"input delay:300ms\" hx-target=\"#host-choices\" hx-include=\"#f-company_id,#f-host_q,input[name=host_id]:checked\"><div id=\"host-choices\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
