@@ -14,6 +14,7 @@ import (
 	"gatehouse/appliance/auth"
 	"gatehouse/appliance/clock"
 	"gatehouse/appliance/config"
+	"gatehouse/appliance/device"
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/notify"
 	"gatehouse/appliance/screen"
@@ -34,6 +35,7 @@ type App struct {
 	Conferences *visit.Conferences
 	Screen      *screen.Service
 	Access      *access.Service
+	Devices     *device.Service // device configuration; serve attaches the driver runtime
 	Notify      *notify.Service // the notification outbox; serve runs its worker
 	Keys        *secret.Keys
 	Clock       clock.Clock
@@ -63,6 +65,7 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	visit.RegisterConference(st)
 	screen.Register(st)
 	access.Register(st)
+	device.Register(st)
 	notify.Register(st)
 	scr := screen.New(st, clk, keys)
 	visits := visit.New(st, clk, keys).WithScreener(scr)
@@ -74,6 +77,7 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 		Conferences: visit.NewConferences(st, clk, keys).WithScreener(scr),
 		Access:      access.New(st, clk, cfg.Location, keys.Verifier(), visits),
 		Screen:      scr,
+		Devices:     device.New(st, clk),
 		Notify:      notify.New(st, clk, keys, notify.Options{Log: log}),
 		Keys:        keys,
 		Clock:       clk,

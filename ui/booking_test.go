@@ -280,3 +280,18 @@ func TestWalkInPhoto(t *testing.T) {
 		t.Fatalf("bad photo = %d", resp.StatusCode)
 	}
 }
+
+func TestWalkInFilledFromDocument(t *testing.T) {
+	h := newHarness(t)
+	desk := h.session(auth.Reception)
+	td3 := "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"
+	b := readBody(t, h.do(req{method: "POST", path: "/desk/walkin/document", form: url.Values{"mrz": {td3}}, session: desk}))
+	if !strings.Contains(b, `value="ANNA MARIA ERIKSSON"`) || !strings.Contains(b, `value="L898902C3"`) {
+		t.Fatal("walk-in form not filled from the document")
+	}
+	bad := strings.Replace(td3, "7408122", "7408123", 1) // birth date check digit broken
+	resp := h.do(req{method: "POST", path: "/desk/walkin/document", form: url.Values{"mrz": {bad}}, session: desk})
+	if b := readBody(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b, `id="e-mrz"`) {
+		t.Fatalf("bad check digit = %d", resp.StatusCode)
+	}
+}

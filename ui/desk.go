@@ -14,6 +14,7 @@ import (
 	"gatehouse/appliance/field"
 	"gatehouse/appliance/pass"
 	"gatehouse/appliance/visit"
+	"gatehouse/drivers/mrz"
 	"gatehouse/ui/views"
 )
 
@@ -206,4 +207,33 @@ func (s *Server) visitPhoto(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Blob(http.StatusOK, "image/jpeg", b)
+}
+
+// walkInDocument fills the walk-in form from a travel document's machine
+// readable zone: typed, pasted, or sent by a document reader that types
+// like a keyboard. A serial document reader (drivers/mrz) hands its reads
+// to the same parser. The whole number and the check digits are verified;
+// the number is never logged.
+func (s *Server) walkInDocument(c echo.Context) error {
+	var lines []string
+	for _, l := range strings.Split(strings.ReplaceAll(c.FormValue("mrz"), "\r", ""), "\n") {
+		if l = strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(l), " ", "")); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	until := s.app.Clock.Now().In(s.app.Config.Location).Add(2 * time.Hour).Format("15:04")
+	d := views.WalkInData{Form: views.WalkInForm{Until: until, Party: "1"}}
+	doc, err := mrz.Parse(lines...)
+	if err != nil {
+		code := "invalid_mrz"
+		var ce *mrz.CheckError
+		if errors.As(err, &ce) {
+			code = "mrz_check_digit"
+		}
+		d.Errs = field.Errors{{Field: "mrz", Code: code}}
+		return s.render(c, http.StatusUnprocessableEntity, views.WalkIn(d))
+	}
+	d.Form.Name = strings.TrimSpace(strings.Join(strings.Fields(doc.Secondary+" "+doc.Primary), " "))
+	d.Form.IDNumber = doc.Number
+	return s.render(c, http.StatusOK, views.WalkIn(d))
 }

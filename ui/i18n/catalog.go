@@ -120,7 +120,7 @@ var en = map[string]string{
 	"walkin.id_number": "ID document number (optional)", "walkin.until": "Leaves by", "walkin.badge": "Temporary badge",
 	"walkin.register": "Register and issue pass", "walkin.call": "Call", "walkin.registered": "Visitor registered",
 	"walkin.send_link": "Send the visitor this link for the pass, or let them scan the code:", "walkin.blocked": "This visitor cannot be registered. Check the screening page.",
-	"today.badge_returned": "Returned", "today.badges_out": "Unreturned badges", "today.all": "All of today's visits", "walkin.photo": "Visitor photo (optional)", "walkin.photo_start": "Open camera", "walkin.photo_take": "Take photo", "walkin.photo_unavailable": "No camera available on this device.", "err.invalid_photo": "Not a usable photo (JPEG up to 300 KB).", "today.overstay": "Past their time", "today.flagged": "Check ID",
+	"today.badge_returned": "Returned", "today.badges_out": "Unreturned badges", "today.all": "All of today's visits", "walkin.photo": "Visitor photo (optional)", "walkin.mrz": "Fill in from an ID document", "walkin.mrz_help": "The machine-readable lines of the passport or ID card (typed, pasted or from the reader)", "walkin.mrz_fill": "Fill in", "err.invalid_mrz": "Not the machine-readable zone of a document (2 or 3 lines of A–Z, 0–9 and <).", "err.mrz_check_digit": "A check digit does not match: read the document again.", "walkin.photo_start": "Open camera", "walkin.photo_take": "Take photo", "walkin.photo_unavailable": "No camera available on this device.", "err.invalid_photo": "Not a usable photo (JPEG up to 300 KB).", "today.overstay": "Past their time", "today.flagged": "Check ID",
 	"invite.title": "Invite a visitor", "invite.message": "Message to the visitor", "invite.send": "Send invitation", "invite.sent": "Invitation created",
 	"records.title": "Visit records", "records.from": "From", "records.to": "To", "records.bad_range": "Choose a start date and an end date on or after it.",
 	"history.title": "Visitor history", "history.count": "%d visit(s) in all",
@@ -241,6 +241,7 @@ var en = map[string]string{
 	// devices (appliance/device, drivers/runner, ui/devices.go)
 	"devices.title":                 "Devices",
 	"devices.name":                  "Name",
+	"sim.no_visitor":                "No demo visitor could be invited (does an employee still receive visitors?).",
 	"devices.add":                   "Add device",
 	"devices.ports":                 "Serial ports on this machine",
 	"devices.no_ports":              "No serial ports found.",
@@ -453,7 +454,7 @@ var zh = map[string]string{
 	"walkin.id_number": "证件号码（可选）", "walkin.until": "预计离开", "walkin.badge": "临时访客证",
 	"walkin.register": "登记并发放通行码", "walkin.call": "拨打", "walkin.registered": "访客已登记",
 	"walkin.send_link": "把此链接发给访客查看通行码，或让访客扫描此码：", "walkin.blocked": "无法登记此访客，请查看黑白名单页面。",
-	"today.badge_returned": "已归还", "today.badges_out": "未归还访客证", "today.all": "今日全部访客", "walkin.photo": "访客照片（可选）", "walkin.photo_start": "打开摄像头", "walkin.photo_take": "拍照", "walkin.photo_unavailable": "此设备没有可用的摄像头。", "err.invalid_photo": "照片无法使用（JPEG，不超过 300 KB）。", "today.overstay": "已超时", "today.flagged": "请核验证件",
+	"today.badge_returned": "已归还", "today.badges_out": "未归还访客证", "today.all": "今日全部访客", "walkin.photo": "访客照片（可选）", "walkin.mrz": "从证件读取", "walkin.mrz_help": "护照或证件的机读码（输入、粘贴或读卡器读取）", "walkin.mrz_fill": "填入", "err.invalid_mrz": "不是证件的机读码（2 或 3 行，只含 A–Z、0–9 和 <）。", "err.mrz_check_digit": "校验位不符，请重新读取证件。", "walkin.photo_start": "打开摄像头", "walkin.photo_take": "拍照", "walkin.photo_unavailable": "此设备没有可用的摄像头。", "err.invalid_photo": "照片无法使用（JPEG，不超过 300 KB）。", "today.overstay": "已超时", "today.flagged": "请核验证件",
 	"invite.title": "邀请访客", "invite.message": "给访客的留言", "invite.send": "发送邀请", "invite.sent": "邀请已创建",
 	"records.title": "访问记录", "records.from": "从", "records.to": "到", "records.bad_range": "请选择开始日期和不早于它的结束日期。",
 	"history.title": "访客历史", "history.count": "共 %d 次来访",
@@ -574,6 +575,7 @@ var zh = map[string]string{
 	// devices (appliance/device, drivers/runner, ui/devices.go)
 	"devices.title":                 "设备",
 	"devices.name":                  "名称",
+	"sim.no_visitor":                "无法邀请演示访客（是否还有可接待访客的员工？）。",
 	"devices.add":                   "添加设备",
 	"devices.ports":                 "本机串口",
 	"devices.no_ports":              "没有找到串口。",

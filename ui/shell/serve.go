@@ -61,6 +61,17 @@ func serve(args []string, env Env) error {
 			"Sign in at /login and choose your own password. This password is not shown again.\n\n", user, pw)
 	}
 
+	// The device runtime (and in the demo the simulators), started before
+	// the pages so they find it; stopped before the store closes.
+	devs, err := startDevices(ctx, a, c.data, *demoMode)
+	if err != nil {
+		return err
+	}
+	defer devs.Close()
+	if *demoMode {
+		fmt.Fprintln(env.Stdout, "Two simulated gate lanes run on pseudo-terminals: sign in as admin and open /admin/devices/sim.")
+	}
+
 	srv := ui.New(a, ui.Options{SecureCookies: a.Config.TLSCert != ""})
 	defer srv.Close()
 	runCtx, stopRun := context.WithCancel(ctx)

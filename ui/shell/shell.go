@@ -50,6 +50,8 @@ usage:
   gatehouse token revoke ID
   gatehouse audit verify
   gatehouse import employees FILE.csv
+  gatehouse devices
+  gatehouse devices test NAME [--timeout 15s] [--show]
 
 Every subcommand takes --data DIR (default ./gatehouse-data) and --config FILE
 (default DIR/gatehouse.toml). Settings may also come from GATEHOUSE_*
@@ -75,6 +77,8 @@ func Main(args []string, env Env) int {
 		err = tokenCmd(args[1:], env)
 	case "audit":
 		err = auditCmd(args[1:], env)
+	case "devices":
+		err = devicesCmd(args[1:], env)
 	case "import":
 		err = importCmd(args[1:], env)
 	case "help", "-h", "--help":

@@ -1,0 +1,189 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"gatehouse/appliance"
+	"gatehouse/appliance/access"
+	"gatehouse/appliance/device"
+	"gatehouse/appliance/directory"
+	"gatehouse/appliance/gate"
+	"gatehouse/appliance/visit"
+)
+
+// Card is a demo employee card to print and present.
+type Card struct {
+	Number string
+	Holder string
+	Note   string
+}
+
+// Cards are the demo building's employee cards: one that opens at any
+// time, one limited to working hours, one suspended.
+var Cards = []Card{
+	{"04A1B2C3", "王伟 Wang Wei", "any time"},
+	{"04D4E5F6", "李芳 Li Fang", "working hours, Monday to Friday 08:00–18:00"},
+	{"04778899", "张磊 Zhang Lei", "suspended"},
+}
+
+// Lane names and the simulator files behind their devices.
+const (
+	LaneA = "Gate A"
+	LaneB = "Gate B"
+)
+
+// Lanes sets up the demo building's two gate lanes — zone "Lobby" with soft
+// anti-passback, lanes "Gate A" and "Gate B" open to visitors, a working
+// hours profile, a staff group, the demo cards — and configures the
+// devices of each lane on simulator paths in simDir: an entry and an exit
+// QR scanner, a card reader, one Modbus board with both lanes' relays and
+// door contacts, and at the desk an enrolment card reader and a passport
+// reader. What exists already (by name, or by card number) is kept, so a
+// demo building set up before has its lanes added once; a device whose
+// path differs (the data directory moved) is pointed at simDir again.
+func Lanes(ctx context.Context, a *appliance.App, simDir string) error {
+	const actor = "demo"
+	simDir, err := filepath.Abs(simDir)
+	if err != nil {
+		return err
+	}
+	zone, err := findOrSave(a.Access.Zones, func(z access.Zone) string { return z.Name }, "Lobby", func() (access.Zone, error) {
+		return a.Access.SaveZone(ctx, actor, access.Zone{Name: "Lobby", Passback: access.PassbackSoft})
+	})
+	if err != nil {
+		return fmt.Errorf("zone: %w", err)
+	}
+	lanes := map[string]access.Lane{}
+	for _, name := range []string{LaneA, LaneB} {
+		l, err := findOrSave(a.Access.Lanes, func(l access.Lane) string { return l.Name }, name, func() (access.Lane, error) {
+			return a.Access.SaveLane(ctx, actor, access.Lane{Name: name, ZoneID: zone.ID, Visitors: true, PulseMs: 1000})
+		})
+		if err != nil {
+			return fmt.Errorf("lane %s: %w", name, err)
+		}
+		lanes[name] = l
+	}
+	wd := []access.Range{{From: 8 * 60, To: 18 * 60}}
+	prof, err := findOrSave(a.Access.Profiles, func(p access.Profile) string { return p.Name }, "Working hours", func() (access.Profile, error) {
+		return a.Access.SaveProfile(ctx, actor, access.Profile{Name: "Working hours", Week: [7][]access.Range{1: wd, 2: wd, 3: wd, 4: wd, 5: wd}})
+	})
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	group, err := findOrSave(a.Access.Groups, func(g access.Group) string { return g.Name }, "Lobby staff", func() (access.Group, error) {
+		return a.Access.SaveGroup(ctx, actor, access.Group{Name: "Lobby staff", ZoneIDs: []string{zone.ID}})
+	})
+	if err != nil {
+		return fmt.Errorf("group: %w", err)
+	}
+	for i, c := range Cards {
+		if _, err := a.Access.CredentialByCard(c.Number); err == nil {
+			continue
+		} else if !errors.Is(err, access.ErrNotFound) {
+			return err
+		}
+		cred := access.Credential{Kind: access.Card, Number: c.Number, HolderKind: access.HolderEmployee, HolderName: c.Holder,
+			GroupIDs: []string{group.ID}}
+		if i == 1 {
+			cred.ProfileID = prof.ID
+		}
+		cred, err := a.Access.Enrol(ctx, actor, cred)
+		if err != nil {
+			return fmt.Errorf("card %s: %w", c.Number, err)
+		}
+		if i == 2 {
+			if err := a.Access.SetState(ctx, actor, cred.ID, access.StateSuspended, "demo"); err != nil {
+				return err
+			}
+		}
+	}
+	for _, d := range devices(simDir, lanes[LaneA].ID, lanes[LaneB].ID) {
+		old, err := a.Devices.ByName(d.Name)
+		switch {
+		case errors.Is(err, device.ErrNotFound):
+		case err != nil:
+			return err
+		case old.Port == d.Port:
+			continue
+		default:
+			old.Port = d.Port
+			d = old
+		}
+		if _, err := a.Devices.Save(ctx, actor, d); err != nil {
+			return fmt.Errorf("device %s: %w", d.Name, err)
+		}
+	}
+	return nil
+}
+
+// devices is the demo building's device configuration.
+func devices(dir, laneA, laneB string) []device.Device {
+	at := func(name string) string { return filepath.Join(dir, name) }
+	board := at("relay-board")
+	var out []device.Device
+	for i, l := range []struct{ name, id, file string }{{LaneA, laneA, "gate-a"}, {LaneB, laneB, "gate-b"}} {
+		out = append(out,
+			device.Device{Name: l.name + " entry scanner", Port: at(l.file + "-entry"), Protocol: device.Scanner, Role: device.EntryReader, LaneID: l.id},
+			device.Device{Name: l.name + " exit scanner", Port: at(l.file + "-exit"), Protocol: device.Scanner, Role: device.ExitReader, LaneID: l.id},
+			device.Device{Name: l.name + " card reader", Port: at(l.file + "-card"), Protocol: device.Scanner, Role: device.EntryReader, LaneID: l.id,
+				Options: device.Options{Reads: gate.Card}},
+			device.Device{Name: l.name + " relay", Port: board, Protocol: device.Modbus, Address: fmt.Sprintf("1:%d", i), Role: device.Relay, LaneID: l.id},
+			device.Device{Name: l.name + " door", Port: board, Protocol: device.Modbus, Address: fmt.Sprintf("1:%d", i), Role: device.DoorContact, LaneID: l.id},
+		)
+	}
+	out = append(out,
+		device.Device{Name: "Desk enrolment reader", Port: at("desk-card"), Protocol: device.Scanner, Role: device.EnrolmentReader,
+			Options: device.Options{Reads: gate.Card}},
+		device.Device{Name: "Desk passport reader", Port: at("desk-mrz"), Protocol: device.MRZ, Role: device.DocumentReader},
+	)
+	for i := range out {
+		out[i].Baud, out[i].Enabled = 9600, true
+	}
+	return out
+}
+
+// findOrSave returns the record named name, saving a new one if none is.
+func findOrSave[T any](list func() ([]T, error), nameOf func(T) string, name string, save func() (T, error)) (T, error) {
+	xs, err := list()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	for _, x := range xs {
+		if nameOf(x) == name {
+			return x, nil
+		}
+	}
+	return save()
+}
+
+// VisitorPass invites a demo visitor for the next two hours, hosted by the
+// first employee who receives visitors, and returns the pass's QR text: what
+// the demo page scans at a lane.
+func VisitorPass(ctx context.Context, a *appliance.App, actor string) (string, error) {
+	pg, err := a.Directory.Search(directory.Query{Kind: directory.Employee, Limit: 50})
+	if err != nil {
+		return "", err
+	}
+	host := ""
+	for _, p := range pg.People {
+		if p.CanHost && p.Active {
+			host = p.ID
+			break
+		}
+	}
+	if host == "" {
+		return "", fmt.Errorf("demo: no employee receives visitors: %w", directory.ErrNotFound)
+	}
+	now := a.Clock.Now()
+	v, _, err := a.Visits.Invite(ctx, actor, visit.Request{Name: "演示访客 Demo visitor", Mobile: "13700137000", HostID: host,
+		Reason: "Demo", From: now.Add(-time.Minute), Until: now.Add(2 * time.Hour)})
+	if err != nil {
+		return "", err
+	}
+	return a.Visits.Token(v)
+}

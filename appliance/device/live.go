@@ -1,0 +1,155 @@
+package device
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"gatehouse/appliance/gate"
+)
+
+// Health is what the device pages show about a device: its driver's state
+// and its line's counters (for devices sharing a bus, the bus's).
+type Health struct {
+	// Running says a driver runs for the device. When it does not, Note
+	// says why: "disabled", "not_supported" (no driver in this runtime for
+	// the protocol yet), "not_running" (no runtime: the shell, tests), or
+	// "failed" with the error in LastError.
+	Running bool
+	Note    string
+
+	Online     bool      // port open and, for devices that answer, answering
+	Changed    time.Time // when Online last changed: the start of an outage
+	LastSeen   time.Time // last byte received
+	Opens      uint64
+	Reconnects uint64
+	Errors     uint64 // garbled frames, bad lines, overflows
+	Timeouts   uint64 // requests without a reply
+	LastError  string // names fields and counts, never a card or document number
+
+	// The last decision on a lane reader's read.
+	Decided time.Time
+	Open    bool
+	Reason  string // the decision's reason code
+	ReadSeq uint64 // Seq of the Read decided
+}
+
+// Notes on a device without a running driver.
+const (
+	NoteDisabled     = "disabled"
+	NoteNotSupported = "not_supported"
+	NoteNotRunning   = "not_running"
+	NoteFailed       = "failed"
+)
+
+// Read is one credential read at a reader. Value opens doors: it is kept in
+// memory only and never logged.
+type Read struct {
+	Device string // device ID
+	Kind   gate.CredentialKind
+	Value  string
+	At     time.Time
+	Seq    uint64 // increases with every read or document of the runtime
+}
+
+// LogValue keeps the value out of structured logs.
+func (r Read) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("device", r.Device), slog.String("kind", string(r.Kind)), slog.Uint64("seq", r.Seq))
+}
+
+// Document is an identity document read at a document reader, for the
+// walk-in form. Problem names the fields whose check digits failed (the
+// document is then as read, and may be wrong); it never holds values.
+type Document struct {
+	Device      string // device ID
+	Format      string // TD1, TD2, TD3
+	Code        string // P, I, ID, V...
+	Issuer      string
+	Number      string // never logged
+	Surname     string
+	Given       string
+	Nationality string
+	Birth       string // YYMMDD as printed
+	Sex         string
+	Expiry      string // YYMMDD
+	Problem     string
+	At          time.Time
+	Seq         uint64
+}
+
+// LogValue keeps personal data out of structured logs.
+func (d Document) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("device", d.Device), slog.String("format", d.Format), slog.String("issuer", d.Issuer),
+		slog.Bool("problem", d.Problem != ""))
+}
+
+// TestResult is what a device test did.
+type TestResult struct {
+	Did      string        // "pulsed", "read", "door", "document"
+	Pulse    time.Duration // pulsed: how long the relay was on
+	Read     Read          // read: the read
+	DoorOpen bool          // door: the contact's state
+	Document Document      // document: the document
+}
+
+// Monitor is the running side of the configuration: the driver runtime
+// (drivers/runner) implements it and serve attaches it to the Service, so
+// the pages can show health and run tests without knowing about ports.
+type Monitor interface {
+	// Health of one device; false if the runtime does not know it.
+	Health(id string) (Health, bool)
+	// Test exercises a device: pulses a relay, reads a door contact,
+	// waits for a read or a document until ctx ends.
+	Test(ctx context.Context, id string) (TestResult, error)
+	// LastRead is the latest read at a reader.
+	LastRead(id string) (Read, bool)
+	// WaitRead waits for a read with Seq > after at reader id, or at any
+	// enrolment reader when id is "". Card pages wait on it for live
+	// enrolment.
+	WaitRead(ctx context.Context, id string, after uint64) (Read, error)
+	// LastDocument is the latest document at a document reader.
+	LastDocument(id string) (Document, bool)
+}
+
+// Switch is one write a simulated relay board obeyed.
+type Switch struct {
+	Point int // coil (Modbus, 0-based) or relay (USB board, 1-based)
+	On    bool
+}
+
+// Board is a simulated relay board's state and log.
+type Board struct {
+	Port   string
+	First  int // number of States[0]: 0 for Modbus coils, 1 for USB relays
+	States []bool
+	Log    []Switch
+}
+
+// Bench is simulated hardware behind the configured ports (serve --demo):
+// the demo page presents codes and cards through it and shows what the
+// relay boards were told, so the whole loop runs without hardware.
+type Bench interface {
+	// Present makes the simulated device behind d's port deliver text:
+	// one scanned line for a scanner, the lines of a document for an MRZ
+	// reader. ErrNotSimulated when no simulator sits behind the port.
+	Present(d Device, text string) error
+	// SetInput sets a simulated door contact's input.
+	SetInput(d Device, on bool) error
+	// Boards lists the simulated relay boards.
+	Boards() []Board
+	// Simulates reports whether a simulator sits behind d's port.
+	Simulates(d Device) bool
+}
+
+// stopped is the Monitor of a Service with no runtime attached.
+type stopped struct{}
+
+func (stopped) Health(string) (Health, bool) { return Health{Note: NoteNotRunning}, true }
+func (stopped) Test(context.Context, string) (TestResult, error) {
+	return TestResult{}, ErrNotRunning
+}
+func (stopped) LastRead(string) (Read, bool) { return Read{}, false }
+func (stopped) WaitRead(context.Context, string, uint64) (Read, error) {
+	return Read{}, ErrNotRunning
+}
+func (stopped) LastDocument(string) (Document, bool) { return Document{}, false }

@@ -1,0 +1,151 @@
+package device
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+
+	"gatehouse/appliance/clock"
+	"gatehouse/appliance/store"
+)
+
+// Service keeps the device configuration, and hands out the runtime's view
+// of the devices once serve has attached it.
+type Service struct {
+	db    store.DB
+	clock clock.Clock
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced on every change made here
+	monitor Monitor
+	bench   Bench
+}
+
+// New returns the device service.
+func New(db store.DB, c clock.Clock) *Service {
+	return &Service{db: db, clock: c, changed: make(chan struct{}), monitor: stopped{}}
+}
+
+// Save adds (empty ID) or updates a device. Invalid input comes back as
+// field.Errors.
+func (s *Service) Save(ctx context.Context, actor string, d Device) (Device, error) {
+	if d.ID == "" {
+		d.ID = store.NewID(s.clock.Now())
+	}
+	if _, err := store.Issue(ctx, s.db, CmdSave, actor, s.clock.Now(), d); err != nil {
+		return d, err
+	}
+	s.signal()
+	return s.Get(d.ID)
+}
+
+// Delete removes a device.
+func (s *Service) Delete(ctx context.Context, actor, id string) error {
+	if _, err := store.Issue(ctx, s.db, CmdDelete, actor, s.clock.Now(), deletePayload{ID: id}); err != nil {
+		return err
+	}
+	s.signal()
+	return nil
+}
+
+// Get returns one device.
+func (s *Service) Get(id string) (d Device, err error) {
+	err = s.db.View(func(r *store.Reader) error {
+		d, err = get(r, id)
+		return err
+	})
+	return d, err
+}
+
+// ByName finds a device by its name, in any letter case.
+func (s *Service) ByName(name string) (d Device, err error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return d, ErrNotFound
+	}
+	err = s.db.View(func(r *store.Reader) error {
+		id, err := r.Get(nameKey(name))
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		d, err = get(r, string(id))
+		return err
+	})
+	return d, err
+}
+
+// Devices lists every device, by name.
+func (s *Service) Devices() (ds []Device, err error) {
+	err = s.db.View(func(r *store.Reader) error {
+		ds, err = all(r)
+		return err
+	})
+	slices.SortFunc(ds, func(a, b Device) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	return ds, err
+}
+
+// Changes is closed at the next change of the configuration made through
+// this service: the runtime takes it before reading the configuration and
+// reads again when it closes.
+func (s *Service) Changes() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+func (s *Service) signal() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// Attach makes m the running side of the devices until the returned
+// function detaches it. serve attaches the driver runtime.
+func (s *Service) Attach(m Monitor) (detach func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.monitor = m
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.monitor == m {
+			s.monitor = stopped{}
+		}
+	}
+}
+
+// Live is the attached runtime, or one that reports nothing running.
+func (s *Service) Live() Monitor {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.monitor
+}
+
+// AttachBench makes b the simulated hardware (serve --demo) until the
+// returned function detaches it.
+func (s *Service) AttachBench(b Bench) (detach func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bench = b
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.bench == b {
+			s.bench = nil
+		}
+	}
+}
+
+// Bench is the simulated hardware, or nil outside the demo.
+func (s *Service) Bench() Bench {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bench
+}

@@ -1,0 +1,240 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"gatehouse/appliance/device"
+	"gatehouse/drivers/modbus"
+	"gatehouse/drivers/mrz"
+	"gatehouse/drivers/scanner"
+	"gatehouse/drivers/serial"
+	"gatehouse/drivers/usbrelay"
+)
+
+// boundRelay is a relay device's driver; a pointer, so the runner can tell
+// whose relay a lane holds when a port stops.
+type boundRelay struct {
+	dev string
+	Relay
+}
+
+// group is the drivers of one port: one line, and every device on it.
+type group struct {
+	port   string
+	key    string
+	devs   []device.Device
+	health func() serial.Health
+	relays map[string]*boundRelay // lane → relay on this port
+	byDev  map[string]*boundRelay // device → relay
+	master *modbus.Master         // Modbus ports
+
+	cancel  context.CancelFunc
+	closers []func() error // in order
+	wg      sync.WaitGroup // the group's own goroutines
+}
+
+func (g *group) has(id string) bool {
+	for _, d := range g.devs {
+		if d.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// close stops the group's drivers and goroutines and waits for them.
+func (g *group) close() {
+	g.cancel()
+	for _, c := range g.closers {
+		_ = c()
+	}
+	g.wg.Wait()
+}
+
+// waitOnline waits until the port is open (and, for devices that answer,
+// answering), or ctx ends.
+func (g *group) waitOnline(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for !g.health().Online {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%w)", serial.ErrOffline, ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// readContact reads a door contact once.
+func (g *group) readContact(ctx context.Context, d device.Device) (open bool, err error) {
+	pt, err := device.ModbusPoint(d.Address)
+	if err != nil || g.master == nil {
+		return false, device.ErrNotSupported
+	}
+	in, err := g.master.ReadDiscreteInputs(ctx, pt.Slave, pt.N, 1)
+	if err != nil {
+		return false, err
+	}
+	return in[0] != d.Options.Invert, nil
+}
+
+// startGroup starts the drivers of one port.
+func (r *Runner) startGroup(ds []device.Device) (*group, error) {
+	first := ds[0]
+	for _, d := range ds[1:] {
+		if d.Protocol != first.Protocol || d.Baud != first.Baud {
+			return nil, fmt.Errorf("runner: devices on %s disagree about protocol or baud", first.Port)
+		}
+	}
+	if !first.Protocol.Bus() && len(ds) > 1 {
+		return nil, fmt.Errorf("runner: %d devices on line port %s", len(ds), first.Port)
+	}
+	ctx, cancel := context.WithCancel(r.ctx)
+	g := &group{port: first.Port, key: fingerprint(ds), devs: ds, cancel: cancel,
+		relays: map[string]*boundRelay{}, byDev: map[string]*boundRelay{}}
+	var err error
+	switch first.Protocol {
+	case device.Scanner:
+		err = r.startScanner(ctx, g, first)
+	case device.MRZ:
+		err = r.startMRZ(ctx, g, first)
+	case device.Modbus:
+		err = r.startModbus(ctx, g, ds)
+	case device.USBRelay:
+		err = r.startUSBRelay(ctx, g, ds)
+	default:
+		err = errors.New("runner: no driver for " + string(first.Protocol))
+	}
+	if err != nil {
+		g.close()
+		return nil, err
+	}
+	return g, nil
+}
+
+func (r *Runner) startScanner(ctx context.Context, g *group, d device.Device) error {
+	cfg := scanner.Config{
+		Line:      r.lineConfig(d),
+		Lane:      d.LaneID,
+		Direction: d.Direction(),
+		Device:    d.Name,
+		Prefix:    d.Options.Prefix,
+		Suffix:    d.Options.Suffix,
+		Decider:   reader{r: r, dev: d},
+		Logger:    r.log,
+	}
+	if d.Role != device.EnrolmentReader {
+		// Enrolment reads are only recorded: a card held to the desk
+		// reader to enrol it must not open a gate or count as a passage.
+		cfg.Decider = reader{r: r, dev: d, next: r.cfg.Decider}
+		cfg.Relay = laneRelay{r: r, lane: d.LaneID}
+	}
+	s, err := scanner.Open(ctx, cfg)
+	if err != nil {
+		return errorf(d, err)
+	}
+	g.health = s.Health
+	g.closers = append(g.closers, s.Close)
+	return nil
+}
+
+func (r *Runner) startMRZ(ctx context.Context, g *group, d device.Device) error {
+	rd, err := mrz.Open(ctx, mrz.Config{Line: r.lineConfig(d), Logger: r.log})
+	if err != nil {
+		return errorf(d, err)
+	}
+	g.health = rd.Health
+	g.closers = append(g.closers, rd.Close)
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		for res := range rd.Documents() { // closed by rd.Close
+			r.noteDocument(document(d, res))
+		}
+	}()
+	return nil
+}
+
+// document turns a parsed MRZ into the appliance's Document.
+func document(d device.Device, res mrz.Result) device.Document {
+	doc := device.Document{Device: d.ID, Code: res.Doc.Code, Issuer: res.Doc.Issuer, Number: res.Doc.Number,
+		Surname: res.Doc.Primary, Given: res.Doc.Secondary, Nationality: res.Doc.Nationality, Birth: res.Doc.Birth,
+		Sex: res.Doc.Sex, Expiry: res.Doc.Expiry, At: res.At}
+	if res.Doc.Format != 0 {
+		doc.Format = res.Doc.Format.String()
+	}
+	if res.Err != nil {
+		doc.Problem = res.Err.Error() // names fields, never values
+	}
+	return doc
+}
+
+func (r *Runner) startModbus(ctx context.Context, g *group, ds []device.Device) error {
+	m, err := modbus.Open(ctx, modbus.Config{Line: r.lineConfig(ds[0]), Timeout: r.cfg.ModbusTimeout, Logger: r.log})
+	if err != nil {
+		return errorf(ds[0], err)
+	}
+	g.master, g.health = m, m.Health
+	// Pollers stop (cancel, then wait) before the master closes under them.
+	g.closers = append(g.closers, func() error { g.wg.Wait(); return m.Close() })
+	for _, d := range ds {
+		pt, err := device.ModbusPoint(d.Address)
+		if err != nil {
+			return errorf(d, err)
+		}
+		switch d.Role {
+		case device.Relay:
+			rl := &boundRelay{dev: d.ID, Relay: modbus.Relay{Master: m, Slave: pt.Slave, Coil: pt.N}}
+			g.relays[d.LaneID], g.byDev[d.ID] = rl, rl
+		case device.DoorContact:
+			// One poller per contact: its events carry the contact's own
+			// device name. A lobby has a few doors; the bus has room.
+			p, err := modbus.NewPoller(m, modbus.PollerConfig{
+				Slave:    pt.Slave,
+				Contacts: []modbus.Contact{{Input: pt.N, Lane: d.LaneID, Invert: d.Options.Invert}},
+				Interval: r.cfg.PollInterval,
+				Device:   d.Name,
+				Watcher:  r.cfg.Doors,
+				Clock:    r.cfg.Clock,
+				Logger:   r.log,
+			})
+			if err != nil {
+				return errorf(d, err)
+			}
+			g.wg.Add(1)
+			go func() {
+				defer g.wg.Done()
+				_ = p.Run(ctx) // ends with ctx
+			}()
+		}
+	}
+	return nil
+}
+
+func (r *Runner) startUSBRelay(ctx context.Context, g *group, ds []device.Device) error {
+	n := 1
+	nums := map[string]int{}
+	for _, d := range ds {
+		k, err := device.RelayNumber(d.Address)
+		if err != nil {
+			return errorf(d, err)
+		}
+		nums[d.ID], n = k, max(n, k)
+	}
+	b, err := usbrelay.Open(ctx, usbrelay.Config{Line: r.lineConfig(ds[0]), Relays: n, Logger: r.log})
+	if err != nil {
+		return errorf(ds[0], err)
+	}
+	g.health = b.Health
+	g.closers = append(g.closers, b.Close)
+	for _, d := range ds {
+		rl := &boundRelay{dev: d.ID, Relay: usbrelay.Relay{Board: b, N: nums[d.ID]}}
+		g.relays[d.LaneID], g.byDev[d.ID] = rl, rl
+	}
+	return nil
+}

@@ -1,0 +1,373 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"gatehouse/appliance/access"
+	"gatehouse/appliance/demo"
+	"gatehouse/appliance/device"
+	"gatehouse/appliance/field"
+	"gatehouse/appliance/gate"
+	"gatehouse/ui/views"
+)
+
+// The devices pages: the configuration of the serial devices with their
+// health, a test button for relays and door contacts, and (serve --demo)
+// the simulator page that plays the person at the lane.
+
+// machineRoot is where the serial ports are looked for.
+const machineRoot = "/"
+
+// deviceErr turns the device service's sentinels into HTTP errors at the
+// boundary; the error handler does not know them.
+func deviceErr(err error) error {
+	switch {
+	case errors.Is(err, device.ErrNotFound):
+		return echo.ErrNotFound
+	case errors.Is(err, device.ErrNotSimulated), errors.Is(err, device.ErrNotSupported):
+		return echo.NewHTTPError(http.StatusUnprocessableEntity)
+	}
+	return err
+}
+
+func (s *Server) deviceLanes() (map[string]string, []views.Option, error) {
+	ls, err := s.app.Access.Lanes()
+	if err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(ls, func(a, b access.Lane) int { return strings.Compare(a.Name, b.Name) })
+	names := map[string]string{}
+	opts := make([]views.Option, 0, len(ls))
+	for _, l := range ls {
+		names[l.ID] = l.Name
+		opts = append(opts, views.Option{Value: l.ID, Label: l.Name})
+	}
+	return names, opts, nil
+}
+
+func (s *Server) devicesData() (views.DevicesData, error) {
+	ds, err := s.app.Devices.Devices()
+	if err != nil {
+		return views.DevicesData{}, err
+	}
+	names, _, err := s.deviceLanes()
+	if err != nil {
+		return views.DevicesData{}, err
+	}
+	live := s.app.Devices.Live()
+	d := views.DevicesData{Ports: device.Ports(machineRoot), Bench: s.app.Devices.Bench() != nil}
+	for _, dev := range ds {
+		h, ok := live.Health(dev.ID)
+		if !ok {
+			h = device.Health{Note: device.NoteNotRunning} // saved a moment ago: the runtime has not read it yet
+		}
+		d.Rows = append(d.Rows, views.DeviceRow{Device: dev, Lane: names[dev.LaneID], Health: h})
+	}
+	return d, nil
+}
+
+func (s *Server) devicesPage(c echo.Context) error {
+	d, err := s.devicesData()
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.Devices(d))
+}
+
+func (s *Server) deviceFormPage(c echo.Context, status int, d views.DeviceFormData) error {
+	_, opts, err := s.deviceLanes()
+	if err != nil {
+		return err
+	}
+	d.Lanes, d.Ports = opts, device.Ports(machineRoot)
+	return s.render(c, status, views.DeviceForm(d))
+}
+
+func (s *Server) deviceNew(c echo.Context) error {
+	return s.deviceFormPage(c, http.StatusOK, views.DeviceFormData{New: true,
+		Device: device.Device{Baud: 9600, Protocol: device.Scanner, Role: device.EntryReader, Enabled: true}})
+}
+
+func (s *Server) deviceEdit(c echo.Context) error {
+	d, err := s.app.Devices.Get(c.Param("id"))
+	if err != nil {
+		return deviceErr(err)
+	}
+	return s.deviceFormPage(c, http.StatusOK, views.DeviceFormData{Device: d})
+}
+
+// formDevice reads the form into d. A baud that is not a number becomes
+// -1, which validation reports like any rate it does not know.
+func formDevice(c echo.Context, d device.Device) device.Device {
+	d.Name, d.Port, d.Address = c.FormValue("name"), c.FormValue("port"), c.FormValue("address")
+	d.Protocol, d.Role, d.LaneID = device.Protocol(c.FormValue("protocol")), device.Role(c.FormValue("role")), c.FormValue("lane_id")
+	d.Baud = -1
+	if b, err := strconv.Atoi(strings.TrimSpace(c.FormValue("baud"))); err == nil {
+		d.Baud = b
+	}
+	d.Options = device.Options{
+		Prefix: c.FormValue("prefix"), Suffix: c.FormValue("suffix"), Reads: gate.CredentialKind(c.FormValue("reads")),
+		Invert: c.FormValue("invert") == "1", Secure: c.FormValue("secure") == "1",
+	}
+	d.Enabled = c.FormValue("enabled") == "1"
+	return d
+}
+
+func (s *Server) deviceSave(c echo.Context, d device.Device, isNew bool) error {
+	saved, err := s.app.Devices.Save(c.Request().Context(), actor(c), d)
+	if fe, ok := field.As(err); ok {
+		return s.deviceFormPage(c, http.StatusUnprocessableEntity, views.DeviceFormData{Device: d, New: isNew, Errs: fe})
+	}
+	if err != nil {
+		return deviceErr(err)
+	}
+	s.log.Info("device saved", "device", saved.ID, "protocol", saved.Protocol, "role", saved.Role, "by", actor(c))
+	s.flash(c, "flash.saved")
+	return s.redirect(c, "/admin/devices")
+}
+
+func (s *Server) deviceCreate(c echo.Context) error {
+	return s.deviceSave(c, formDevice(c, device.Device{}), true)
+}
+
+func (s *Server) deviceUpdate(c echo.Context) error {
+	old, err := s.app.Devices.Get(c.Param("id"))
+	if err != nil {
+		return deviceErr(err)
+	}
+	return s.deviceSave(c, formDevice(c, old), false)
+}
+
+func (s *Server) deviceDelete(c echo.Context) error {
+	id := c.Param("id")
+	if err := s.app.Devices.Delete(c.Request().Context(), actor(c), id); err != nil {
+		return deviceErr(err)
+	}
+	s.log.Info("device deleted", "device", id, "by", actor(c))
+	s.flash(c, "flash.device_deleted")
+	return s.redirect(c, "/admin/devices")
+}
+
+// deviceTest pulses a relay or reads a door contact and shows the list with
+// what happened. A device that fails its test is not a server error: the
+// page says what the driver said.
+func (s *Server) deviceTest(c echo.Context) error {
+	dev, err := s.app.Devices.Get(c.Param("id"))
+	if err != nil {
+		return deviceErr(err)
+	}
+	l := langOf(c)
+	r := &views.DeviceTestResult{Name: dev.Name}
+	status := http.StatusOK
+	if dev.Role != device.Relay && dev.Role != device.DoorContact {
+		status, r.Message = http.StatusUnprocessableEntity, l.T("devices.test_not_here")
+	} else {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
+		res, err := s.app.Devices.Live().Test(ctx, dev.ID)
+		cancel()
+		switch {
+		case errors.Is(err, device.ErrNotRunning):
+			r.Message = l.T("devices.test_not_running")
+		case err != nil:
+			r.Message, r.Detail = l.T("devices.test_failed"), err.Error()
+		case res.Did == "pulsed":
+			r.OK, r.Message = true, l.T("devices.test_pulsed", res.Pulse.String())
+		case res.Did == "door" && res.DoorOpen:
+			r.OK, r.Message = true, l.T("devices.test_door_open")
+		default:
+			r.OK, r.Message = true, l.T("devices.test_door_closed")
+		}
+		s.log.Info("device tested", "device", dev.ID, "ok", r.OK, "by", actor(c))
+	}
+	d, err := s.devicesData()
+	if err != nil {
+		return err
+	}
+	d.Result = r
+	return s.render(c, status, views.Devices(d))
+}
+
+// mrzSample is ICAO 9303's specimen passport, laid on the demo reader.
+const mrzSample = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"
+
+func (s *Server) simData() (views.SimData, error) {
+	d := views.SimData{Sample: mrzSample}
+	bench := s.app.Devices.Bench()
+	if bench == nil {
+		return d, nil
+	}
+	d.Running = true
+	for _, c := range demo.Cards {
+		d.Cards = append(d.Cards, views.Option{Value: c.Number, Label: c.Holder + " · " + c.Note})
+	}
+	ds, err := s.app.Devices.Devices()
+	if err != nil {
+		return d, err
+	}
+	ls, err := s.app.Access.Lanes()
+	if err != nil {
+		return d, err
+	}
+	slices.SortFunc(ls, func(a, b access.Lane) int { return strings.Compare(a.Name, b.Name) })
+	live := s.app.Devices.Live()
+	reader := func(dev device.Device) views.SimReader {
+		r := views.SimReader{Device: dev}
+		r.Health, _ = live.Health(dev.ID)
+		r.Last, r.HasLast = live.LastRead(dev.ID)
+		return r
+	}
+	lanes := map[string]*views.SimLane{}
+	for _, l := range ls {
+		d.Lanes = append(d.Lanes, views.SimLane{Name: l.Name})
+	}
+	for i, l := range ls {
+		lanes[l.ID] = &d.Lanes[i]
+	}
+	labels := map[string]map[int]string{} // port → point → relay device
+	for _, dev := range ds {
+		if !dev.Enabled || !bench.Simulates(dev) {
+			continue
+		}
+		lane := lanes[dev.LaneID]
+		switch {
+		case dev.Role == device.EnrolmentReader:
+			d.Desk = append(d.Desk, reader(dev))
+		case dev.Role.Reader() && lane != nil:
+			lane.Readers = append(lane.Readers, reader(dev))
+		case dev.Role == device.DoorContact && lane != nil:
+			lane.Doors = append(lane.Doors, dev)
+		case dev.Role == device.DocumentReader:
+			dr := views.SimDocReader{Device: dev}
+			dr.Doc, dr.Has = live.LastDocument(dev.ID)
+			d.Docs = append(d.Docs, dr)
+		case dev.Role == device.Relay:
+			n := 0
+			if dev.Protocol == device.Modbus {
+				pt, err := device.ModbusPoint(dev.Address)
+				if err != nil {
+					continue
+				}
+				n = int(pt.N)
+			} else if k, err := device.RelayNumber(dev.Address); err == nil {
+				n = k
+			}
+			if labels[dev.Port] == nil {
+				labels[dev.Port] = map[int]string{}
+			}
+			labels[dev.Port][n] = dev.Name
+		}
+	}
+	for _, b := range bench.Boards() {
+		sb := views.SimBoard{Port: b.Port, Total: len(b.Log)}
+		for i, on := range b.States {
+			sb.Points = append(sb.Points, views.SimPoint{N: i + b.First, On: on, Label: labels[b.Port][i+b.First]})
+		}
+		for i := len(b.Log) - 1; i >= 0 && len(sb.Log) < 40; i-- {
+			w := b.Log[i]
+			sb.Log = append(sb.Log, views.SimPoint{N: w.Point, On: w.On, Label: labels[b.Port][w.Point]})
+		}
+		d.Boards = append(d.Boards, sb)
+	}
+	return d, nil
+}
+
+func (s *Server) simPage(c echo.Context, status int, errKey string) error {
+	d, err := s.simData()
+	if err != nil {
+		return err
+	}
+	if errKey != "" {
+		d.Error = langOf(c).T(errKey)
+	}
+	return s.render(c, status, views.Sim(d))
+}
+
+func (s *Server) devicesSim(c echo.Context) error { return s.simPage(c, http.StatusOK, "") }
+
+// simDevice is the simulated device a demo form names.
+func (s *Server) simDevice(c echo.Context) (device.Device, device.Bench, error) {
+	bench := s.app.Devices.Bench()
+	if bench == nil {
+		return device.Device{}, nil, echo.ErrNotFound
+	}
+	d, err := s.app.Devices.Get(c.FormValue("device"))
+	if err != nil {
+		return d, nil, deviceErr(err)
+	}
+	return d, bench, nil
+}
+
+// simPresent writes a scan, a card number or a document into a simulator:
+// the driver reads it off its port like a real device's bytes.
+func (s *Server) simPresent(c echo.Context) error {
+	d, bench, err := s.simDevice(c)
+	if err != nil {
+		return err
+	}
+	text := strings.TrimSpace(c.FormValue("text"))
+	if text == "" || len(text) > 1024 {
+		return s.simPage(c, http.StatusUnprocessableEntity, "sim.bad_text")
+	}
+	if d.Role != device.DocumentReader && strings.ContainsAny(text, "\r\n") {
+		return s.simPage(c, http.StatusUnprocessableEntity, "sim.bad_text")
+	}
+	if err := bench.Present(d, text); err != nil {
+		if errors.Is(err, device.ErrNotSimulated) || errors.Is(err, device.ErrNotSupported) {
+			return s.simPage(c, http.StatusUnprocessableEntity, "sim.not_simulated")
+		}
+		return err
+	}
+	s.flash(c, "flash.sim_sent")
+	return s.redirect(c, "/admin/devices/sim")
+}
+
+// simVisitor invites a demo visitor and scans the new pass at a reader.
+func (s *Server) simVisitor(c echo.Context) error {
+	d, bench, err := s.simDevice(c)
+	if err != nil {
+		return err
+	}
+	if !d.Role.Reader() || d.Reads() != gate.QR {
+		return s.simPage(c, http.StatusUnprocessableEntity, "sim.not_simulated")
+	}
+	tok, err := demo.VisitorPass(c.Request().Context(), s.app, actor(c))
+	if err != nil {
+		// No employee receives visitors any more, or screening refused the
+		// demo visitor: the demo building was changed, not broken.
+		s.log.Warn("demo visitor not invited", "err", err)
+		return s.simPage(c, http.StatusUnprocessableEntity, "sim.no_visitor")
+	}
+	if err := bench.Present(d, tok); err != nil {
+		if errors.Is(err, device.ErrNotSimulated) {
+			return s.simPage(c, http.StatusUnprocessableEntity, "sim.not_simulated")
+		}
+		return err
+	}
+	s.flash(c, "flash.sim_sent")
+	return s.redirect(c, "/admin/devices/sim")
+}
+
+// simDoor opens or shuts a simulated door (a door-contact input).
+func (s *Server) simDoor(c echo.Context) error {
+	d, bench, err := s.simDevice(c)
+	if err != nil {
+		return err
+	}
+	open := c.FormValue("open") == "1"
+	if err := bench.SetInput(d, open != d.Options.Invert); err != nil {
+		if errors.Is(err, device.ErrNotSimulated) {
+			return s.simPage(c, http.StatusUnprocessableEntity, "sim.not_simulated")
+		}
+		return err
+	}
+	s.flash(c, "flash.sim_sent")
+	return s.redirect(c, "/admin/devices/sim")
+}

@@ -1,0 +1,260 @@
+package shell
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"gatehouse/appliance"
+	"gatehouse/appliance/demo"
+	"gatehouse/appliance/device"
+	"gatehouse/appliance/gate"
+	"gatehouse/drivers/runner"
+)
+
+// devicesCmd is `gatehouse devices` (list the configured devices and the
+// serial ports found) and `gatehouse devices test NAME`.
+func devicesCmd(args []string, env Env) error {
+	sub := "list"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
+	}
+	var c common
+	fs := newFlags("devices "+sub, env)
+	c.register(fs, "./gatehouse-data")
+	timeout := fs.Duration("timeout", 15*time.Second, "how long a test waits for the device (a read, the port to open)")
+	show := fs.Bool("show", false, "print a test read in full (it may open doors: by default it is shortened)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "list":
+		if len(pos) != 0 {
+			return usagef("devices [--data DIR]")
+		}
+	case "test":
+		if len(pos) != 1 {
+			return usagef("devices test NAME [--timeout 15s] [--show]")
+		}
+	default:
+		return usagef("devices: list or test NAME")
+	}
+	ctx := context.Background()
+	a, err := c.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if sub == "list" {
+		return listDevices(a, env)
+	}
+	return testDevice(ctx, a, env, pos[0], *timeout, *show)
+}
+
+func listDevices(a *appliance.App, env Env) error {
+	ds, err := a.Devices.Devices()
+	if err != nil {
+		return err
+	}
+	lanes := map[string]string{}
+	if ls, err := a.Access.Lanes(); err == nil {
+		for _, l := range ls {
+			lanes[l.ID] = l.Name
+		}
+	}
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROLE\tLANE\tPROTOCOL\tPORT\tADDRESS\tBAUD\tSTATE")
+	for _, d := range ds {
+		st := "enabled"
+		if !d.Enabled {
+			st = "disabled"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", d.Name, d.Role, dash(lanes[d.LaneID]), d.Protocol, d.Port, dash(d.Address), d.Baud, st)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(ds) == 0 {
+		fmt.Fprintln(env.Stdout, "(no devices configured: add them on the Devices page, /admin/devices)")
+	}
+	fmt.Fprintln(env.Stdout, "\nSerial ports found:")
+	ports := device.Ports("/")
+	for _, p := range ports {
+		if p.Target != "" {
+			fmt.Fprintf(env.Stdout, "  %s -> %s\n", p.Path, p.Target)
+		} else {
+			fmt.Fprintf(env.Stdout, "  %s\n", p.Path)
+		}
+	}
+	if len(ports) == 0 {
+		fmt.Fprintln(env.Stdout, "  (none)")
+	}
+	return nil
+}
+
+// oneDevice is a configuration of one device, for a test.
+type oneDevice struct{ d device.Device }
+
+func (o oneDevice) Devices() ([]device.Device, error) { return []device.Device{o.d}, nil }
+func (o oneDevice) Changes() <-chan struct{}          { return nil } // never changes
+
+// testDevice runs the device's driver alone — no decisions, so a read at a
+// gate reader opens nothing — and exercises it: a relay is pulsed for its
+// lane's pulse, a door contact read, a reader waits for one read.
+func testDevice(ctx context.Context, a *appliance.App, env Env, name string, timeout time.Duration, show bool) error {
+	d, err := a.Devices.ByName(name)
+	if errors.Is(err, device.ErrNotFound) {
+		return fmt.Errorf("no device named %q (see gatehouse devices)", name)
+	} else if err != nil {
+		return err
+	}
+	d.Enabled = true // a disabled device may be tested before it is put to use
+	// The driver logs from its own goroutine while this one talks to the
+	// operator: one writer, taken in turns.
+	stderr := &lockedWriter{w: env.Stderr}
+	rt, err := runner.Start(ctx, runner.Config{Source: oneDevice{d}, Lanes: a.Access, Clock: a.Clock, Logger: logger(stderr)})
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	if h, _ := rt.Health(d.ID); !h.Running {
+		return fmt.Errorf("%s: %s devices are not run by this appliance yet", d.Name, d.Protocol)
+	}
+	if d.Role.Reader() || d.Role == device.DocumentReader {
+		fmt.Fprintf(stderr, "Waiting up to %s for a read at %s (%s)…\n", timeout, d.Name, d.Port)
+	}
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	res, err := rt.Test(tctx, d.ID)
+	if err != nil {
+		h, _ := rt.Health(d.ID)
+		if h.LastError != "" {
+			return fmt.Errorf("%s: %w (last error on the line: %s)", d.Name, err, h.LastError)
+		}
+		return fmt.Errorf("%s: %w", d.Name, err)
+	}
+	switch res.Did {
+	case "pulsed":
+		fmt.Fprintf(env.Stdout, "%s: relay pulsed for %s\n", d.Name, res.Pulse)
+	case "door":
+		st := "closed"
+		if res.DoorOpen {
+			st = "open"
+		}
+		fmt.Fprintf(env.Stdout, "%s: door %s\n", d.Name, st)
+	case "read":
+		v := res.Read.Value
+		if !show {
+			v = shorten(v)
+		}
+		fmt.Fprintf(env.Stdout, "%s: read %s %s (%d characters)\n", d.Name, res.Read.Kind, v, len(res.Read.Value))
+	case "document":
+		doc := res.Document
+		fmt.Fprintf(env.Stdout, "%s: read a %s %s document from %s", d.Name, doc.Format, doc.Code, doc.Issuer)
+		if doc.Problem != "" {
+			fmt.Fprintf(env.Stdout, " — %s", doc.Problem)
+		}
+		fmt.Fprintln(env.Stdout)
+	}
+	return nil
+}
+
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// shorten keeps the first and last characters of a read: enough to tell
+// which card or code it was, not enough to copy it.
+func shorten(s string) string {
+	r := []rune(s)
+	if len(r) <= 6 {
+		return strings.Repeat("*", len(r))
+	}
+	return string(r[:3]) + strings.Repeat("*", len(r)-5) + string(r[len(r)-2:])
+}
+
+// devices is what serve runs for the devices: the driver runtime, and in
+// the demo the simulators behind the demo building's ports.
+type devices struct {
+	run    *runner.Runner
+	bench  *runner.Bench
+	detach []func()
+}
+
+// startDevices starts the device runtime on a's configuration. In the demo
+// it first sets up the demo lanes and their devices (idempotent) and plugs
+// the simulators in under DATA/sim, recreated at every start.
+func startDevices(ctx context.Context, a *appliance.App, dataDir string, demoMode bool) (*devices, error) {
+	d := &devices{}
+	if demoMode {
+		sims := filepath.Join(dataDir, "sim")
+		if err := os.MkdirAll(sims, 0o700); err != nil {
+			return nil, err
+		}
+		if err := demo.Lanes(ctx, a, sims); err != nil {
+			return nil, fmt.Errorf("demo lanes: %w", err)
+		}
+		ds, err := a.Devices.Devices()
+		if err != nil {
+			return nil, err
+		}
+		abs, err := filepath.Abs(sims)
+		if err != nil {
+			return nil, err
+		}
+		if d.bench, err = runner.NewBench(abs, ds); err != nil {
+			return nil, fmt.Errorf("demo simulators: %w", err)
+		}
+		d.detach = append(d.detach, a.Devices.AttachBench(d.bench))
+	}
+	cfg := runner.Config{Source: a.Devices, Decider: a.Access, Lanes: a.Access, Clock: a.Clock, Logger: a.Log}
+	// Door contacts go to the access service once it watches doors
+	// (forced and held-open alarms); until then the runtime logs them.
+	if w, ok := any(a.Access).(gate.DoorWatcher); ok {
+		cfg.Doors = w
+	}
+	rt, err := runner.Start(ctx, cfg)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	d.run = rt
+	d.detach = append(d.detach, a.Devices.Attach(rt))
+	a.Access.SetOpener(rt) // the guard station's manual open
+	return d, nil
+}
+
+// Close stops the drivers, then the simulators.
+func (d *devices) Close() {
+	for _, f := range d.detach {
+		f()
+	}
+	if d.run != nil {
+		d.run.Close()
+	}
+	if d.bench != nil {
+		d.bench.Close()
+	}
+}

@@ -1,0 +1,115 @@
+package shell
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/appliance"
+	"gatehouse/appliance/access"
+	"gatehouse/appliance/config"
+	"gatehouse/appliance/device"
+	"gatehouse/appliance/gate"
+	"gatehouse/drivers/sim"
+)
+
+func TestDevicesCommands(t *testing.T) {
+	d := t.TempDir()
+	sims := t.TempDir()
+	ctx := context.Background()
+	cfg, _ := config.Load("", nil)
+	a, err := appliance.Open(ctx, d, cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, _ := a.Access.SaveZone(ctx, "t", access.Zone{Name: "Lobby"})
+	lane, err := a.Access.SaveLane(ctx, "t", access.Lane{Name: "Gate A", ZoneID: z.ID, PulseMs: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dev := range []device.Device{
+		{Name: "Gate A relay", Port: filepath.Join(sims, "board"), Protocol: device.Modbus, Address: "1:2", Role: device.Relay, LaneID: lane.ID, Enabled: true},
+		{Name: "Gate A cards", Port: filepath.Join(sims, "cards"), Protocol: device.Scanner, Role: device.EntryReader, LaneID: lane.ID,
+			Options: device.Options{Reads: gate.Card}}, // disabled: a test may try it before it is put to use
+		{Name: "Gate A OSDP", Port: filepath.Join(sims, "rs485"), Protocol: device.OSDP, Address: "0", Role: device.ExitReader, LaneID: lane.ID},
+	} {
+		if _, err := a.Devices.Save(ctx, "t", dev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Close()
+
+	code, out, errs := run(t, "", "devices", "--data", d)
+	if code != 0 || !strings.Contains(out, "Gate A relay") || !strings.Contains(out, "1:2") || !strings.Contains(out, "Serial ports found:") {
+		t.Fatalf("devices = %d %q %q", code, out, errs)
+	}
+
+	board, err := sim.NewModbusBoard(filepath.Join(sims, "board"), sim.ModbusBoardConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer board.Close()
+	code, out, errs = run(t, "", "devices", "test", "gate a relay", "--data", d)
+	if code != 0 || !strings.Contains(out, "relay pulsed for 100ms") {
+		t.Fatalf("test relay = %d %q %q", code, out, errs)
+	}
+	if got := board.CoilLog(); !reflect.DeepEqual(got, []sim.CoilWrite{{Coil: 2, On: true}, {Coil: 2, On: false}}) {
+		t.Fatalf("coil writes %v", got)
+	}
+
+	// A reader test waits for one read, and shortens it unless told.
+	cards, err := sim.NewScanner(filepath.Join(sims, "cards"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cards.Close()
+	for _, show := range []bool{false, true} {
+		stop := make(chan struct{})
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(20 * time.Millisecond):
+					cards.Scan("04A23B1C") // until the test has read one
+				}
+			}
+		}()
+		args := []string{"devices", "test", "Gate A cards", "--data", d}
+		if show {
+			args = append(args, "--show")
+		}
+		code, out, errs = run(t, "", args...)
+		close(stop)
+		want := "read card 04A***1C (8 characters)"
+		if show {
+			want = "read card 04A23B1C (8 characters)"
+		}
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("test reader (show %v) = %d %q %q", show, code, out, errs)
+		}
+	}
+
+	if code, _, errs := run(t, "", "devices", "test", "Gate A OSDP", "--data", d); code != 1 || !strings.Contains(errs, "not run by this appliance yet") {
+		t.Fatalf("test osdp = %d %q", code, errs)
+	}
+	if code, _, errs := run(t, "", "devices", "test", "nothing", "--data", d); code != 1 || !strings.Contains(errs, "no device named") {
+		t.Fatalf("test unknown = %d %q", code, errs)
+	}
+	if code, _, _ := run(t, "", "devices", "test", "--data", d); code != 2 {
+		t.Fatalf("test without a name = %d, want 2", code)
+	}
+	if code, _, _ := run(t, "", "devices", "frob", "--data", d); code != 2 {
+		t.Fatalf("unknown subcommand = %d, want 2", code)
+	}
+	// A relay that is not there: the test gives up after its timeout.
+	board.Unplug()
+	if code, _, errs := run(t, "", "devices", "test", "Gate A relay", "--data", d, "--timeout", "300ms"); code != 1 || !strings.Contains(errs, "offline") {
+		t.Fatalf("test of an unplugged relay = %d %q", code, errs)
+	}
+}
