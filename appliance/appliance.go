@@ -106,6 +106,8 @@ func (a *App) Run(ctx context.Context) {
 		EscalateAfter: time.Duration(a.Config.EscalateMin) * time.Minute}
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
+	doors := time.NewTicker(5 * time.Second)
+	defer doors.Stop()
 	for {
 		if _, err := a.Conferences.CloseEnded(ctx, a.Clock.Now()); err != nil {
 			a.Log.Error("closing ended conferences failed", "err", err)
@@ -116,10 +118,15 @@ func (a *App) Run(ctx context.Context) {
 			a.Log.Info("visit sweep", "no_shows", res.NoShows, "expired", res.Expired, "overstays", res.Overstays,
 				"closed", res.Closed, "reminders", res.Reminders, "escalations", res.Escalations)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		for waiting := true; waiting; {
+			select {
+			case <-ctx.Done():
+				return
+			case <-doors.C:
+				a.Access.CheckDoors(ctx) // held-open doors, every 5 s
+			case <-t.C:
+				waiting = false
+			}
 		}
 	}
 }

@@ -210,6 +210,7 @@ func (s *Service) ManualOpen(ctx context.Context, actor, laneID, reason string) 
 	if s.onEvent != nil {
 		s.onEvent(Outcome{Decision: Decision{Grant: true, Reason: "manual_open"}, Lane: lane, Name: reason}, ev.event())
 	}
+	s.doors.granted(lane.ID, now)
 	if s.opener == nil {
 		return ErrNoRelay
 	}

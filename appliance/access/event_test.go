@@ -105,3 +105,45 @@ func TestAlarmsRaisedAndAcknowledged(t *testing.T) {
 		t.Fatalf("after ack: open %d all %+v", len(open), all)
 	}
 }
+
+func TestDoorForcedAndHeldOpen(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	door := func(open bool) {
+		w.acc.DoorChanged(ctx, gate.DoorState{Lane: w.lane.ID, Open: open, Device: "contact"})
+	}
+	kinds := func() []Alarm {
+		as, _ := w.acc.Alarms(false, 10)
+		var out []Alarm
+		for _, a := range as {
+			out = append(out, a.Kind)
+		}
+		return out
+	}
+	// Opened with no grant: forced.
+	door(true)
+	door(true) // the same opening reported again raises nothing new
+	if k := kinds(); len(k) != 1 || k[0] != AlarmDoorForced {
+		t.Fatalf("alarms = %v", k)
+	}
+	door(false)
+	// A grant, then the door opens: fine; left open past a minute: held.
+	if _, err := w.acc.Enrol(ctx, "t", Credential{Kind: Card, Number: "01020304", HolderKind: HolderEmployee, HolderName: "P", GroupIDs: []string{w.group.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	w.clk.Advance(time.Second)
+	w.present(t, gate.Card, "01020304", true)
+	w.clk.Advance(2 * time.Second)
+	door(true)
+	w.clk.Advance(30 * time.Second)
+	w.acc.CheckDoors(ctx)
+	if k := kinds(); len(k) != 1 {
+		t.Fatalf("alarms after a granted opening = %v", k)
+	}
+	w.clk.Advance(31 * time.Second)
+	w.acc.CheckDoors(ctx)
+	w.acc.CheckDoors(ctx)
+	if k := kinds(); len(k) != 2 || k[0] != AlarmDoorHeld {
+		t.Fatalf("alarms after a minute open = %v", k)
+	}
+}

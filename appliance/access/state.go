@@ -185,6 +185,7 @@ type Service struct {
 	visits   *visit.Service
 	onEvent  func(Outcome, Event)
 	opener   Opener
+	doors    doors
 }
 
 // New returns the access service.
@@ -238,6 +239,7 @@ func (s *Service) Decide(ctx context.Context, p gate.Presentation) (gate.Action,
 	if !o.Grant {
 		return gate.Action{Feedback: gate.Deny, Reason: string(o.Reason)}, nil
 	}
+	s.doors.granted(p.Lane, now)
 	if o.VisitID != "" && s.visits != nil {
 		evt := visit.EvEnter
 		if !entry {
