@@ -3,6 +3,7 @@ package ui
 import (
 	"github.com/labstack/echo/v4"
 
+	"gatehouse/appliance/access"
 	"gatehouse/appliance/auth"
 )
 
@@ -88,6 +89,32 @@ func (s *Server) routeTable() []route {
 		{"GET", "/screening", staff, s.screening},
 		{"POST", "/screening", directors, s.screeningAdd},
 		{"POST", "/screening/:id/remove", directors, s.screeningRemove},
+
+		{"GET", "/access/zones", directors, s.accessZones},
+		{"POST", "/access/zones", directors, s.accessZoneSave},
+		{"GET", "/access/lanes", directors, s.accessLanes},
+		{"POST", "/access/lanes", directors, s.accessLaneSave},
+		{"GET", "/access/groups", directors, s.accessGroups},
+		{"POST", "/access/groups", directors, s.accessGroupSave},
+		{"GET", "/access/profiles", directors, s.accessProfiles},
+		{"POST", "/access/profiles", directors, s.accessProfileSave},
+		{"GET", "/access/holidays", directors, s.accessHolidays},
+		{"POST", "/access/holidays", directors, s.accessHolidaySave},
+		{"POST", "/access/holidays/:id/delete", directors, s.accessHolidayDelete},
+		{"GET", "/access/credentials", staff, s.accessCredentials},
+		{"GET", "/access/credentials/new", directors, s.credentialNew},
+		{"POST", "/access/credentials", directors, s.credentialCreate},
+		{"GET", "/access/credentials/enrol-read", directors, s.enrolRead},
+		{"GET", "/access/credentials/:id", staff, s.credentialShow},
+		{"GET", "/access/credentials/:id/edit", directors, s.credentialEdit},
+		{"POST", "/access/credentials/:id", directors, s.credentialUpdate},
+		{"POST", "/access/credentials/:id/suspend", staff, s.credentialState(access.StateSuspended)},
+		{"POST", "/access/credentials/:id/lost", staff, s.credentialState(access.StateLost)},
+		{"POST", "/access/credentials/:id/reactivate", directors, s.credentialState(access.Active)},
+		{"POST", "/access/credentials/:id/return", directors, s.credentialState(access.StateReturned)},
+		{"POST", "/access/credentials/:id/revoke", directors, s.credentialState(access.StateRevoked)},
+		{"POST", "/access/credentials/:id/replace", directors, s.credentialReplace},
+		{"POST", "/access/credentials/:id/delete", directors, s.credentialDelete},
 
 		{"GET", "/directory/people", staff, s.people},
 		{"GET", "/directory/people/new", directors, s.personNew},

@@ -141,3 +141,12 @@ func (s *Service) Profiles() ([]Profile, error) { return list[Profile](s.db, sto
 
 // Holidays lists holidays by date.
 func (s *Service) Holidays() ([]Holiday, error) { return list[Holiday](s.db, store.KindHoliday) }
+
+// Credentials lists every credential. A building holds tens of thousands at
+// most, small beside the events.
+func (s *Service) Credentials() ([]Credential, error) { return list[Credential](s.db, store.KindCred) }
+
+// DeleteHoliday removes a holiday.
+func (s *Service) DeleteHoliday(ctx context.Context, actor, date string) error {
+	return s.issue(ctx, CmdHolidayDel, actor, Holiday{Date: date})
+}
