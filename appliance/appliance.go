@@ -75,7 +75,7 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 		Auth:        auth.New(st, clk, cfg.LockFor()),
 		Visits:      visits,
 		Conferences: visit.NewConferences(st, clk, keys).WithScreener(scr),
-		Access:      access.New(st, clk, cfg.Location, keys.Verifier(), visits),
+		Access:      access.New(st, clk, cfg.Location, keys.Verifier(), visits).WithSecrets(keys),
 		Screen:      scr,
 		Devices:     device.New(st, clk),
 		Notify:      notify.New(st, clk, keys, notify.Options{Log: log}),
@@ -108,10 +108,12 @@ func (a *App) Run(ctx context.Context) {
 	defer t.Stop()
 	doors := time.NewTicker(5 * time.Second)
 	defer doors.Stop()
+	badgeDay := ""
 	for {
 		if _, err := a.Conferences.CloseEnded(ctx, a.Clock.Now()); err != nil {
 			a.Log.Error("closing ended conferences failed", "err", err)
 		}
+		badgeDay = a.badgeAlarm(ctx, badgeDay)
 		if res, err := a.Visits.Sweep(ctx, rules, alert); err != nil {
 			a.Log.Error("visit sweep failed", "err", err)
 		} else if res != (visit.SweepResult{}) {
@@ -138,4 +140,34 @@ func (a *App) Close() error { return a.Store.Close() }
 func (a *App) VerifyAudit() (n uint64, err error) {
 	err = a.Store.View(func(r *store.Reader) error { n, err = store.VerifyAudit(r); return err })
 	return n, err
+}
+
+// badgeAlarm raises, once a day after the day's end, an alarm for the
+// temporary badges handed out that day and not returned. It returns the
+// day it has dealt with.
+func (a *App) badgeAlarm(ctx context.Context, done string) string {
+	loc := a.Config.Location
+	now := a.Clock.Now().In(loc)
+	y, m, d := now.Date()
+	end := time.Date(y, m, d, 0, 0, 0, 0, loc).Add(a.Config.DayEndDur)
+	day := now
+	if now.Before(end) {
+		day = now.AddDate(0, 0, -1) // today's end not reached: yesterday's is the last one passed
+	}
+	key := day.Format("2006-01-02")
+	if key == done {
+		return done
+	}
+	out, err := a.Visits.UnreturnedBadges(day, loc)
+	if err != nil {
+		a.Log.Error("unreturned badges", "err", err)
+		return done
+	}
+	if len(out) > 0 {
+		if err := a.Access.Raise(ctx, "system", access.AlarmBadges, "", fmt.Sprintf("%s: %d", key, len(out))); err != nil {
+			a.Log.Error("unreturned badges alarm", "err", err)
+			return done
+		}
+	}
+	return key
 }

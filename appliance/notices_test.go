@@ -73,3 +73,33 @@ func TestVisitEventsBecomeNotifications(t *testing.T) {
 		t.Fatal("the host was not told of the arrival")
 	}
 }
+
+func TestUnreturnedBadgesAlarmAtDayEnd(t *testing.T) {
+	cfg, _ := config.Load("", []string{"GATEHOUSE_TIME_ZONE=UTC"})
+	clk := clock.NewFake(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	a, err := Open(ctx, t.TempDir(), cfg, clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	f, _ := a.Directory.SaveFloor(ctx, "t", directory.Floor{Name: "2F", Level: 2})
+	co, _ := a.Directory.SaveCompany(ctx, "t", directory.Company{Name: "Acme", FloorIDs: []string{f.ID}})
+	host, _ := a.Directory.SavePerson(ctx, "t", directory.Person{Kind: directory.Employee, Name: "Host", Mobile: "13800138000",
+		CompanyID: co.ID, FloorID: f.ID, EmployeeNo: "H1", CanHost: true})
+	if _, _, err := a.Visits.WalkIn(ctx, "desk", visit.Request{Name: "W", Mobile: "13700137000", HostID: host.ID, Reason: "x",
+		From: clk.Now(), Until: clk.Now().Add(time.Hour), Badge: "T-1"}); err != nil {
+		t.Fatal(err)
+	}
+	done := a.badgeAlarm(ctx, "2026-11-22") // yesterday already dealt with
+	if as, _ := a.Access.Alarms(true, 10); len(as) != 0 || done != "2026-11-22" {
+		t.Fatalf("alarm before the day's end: %+v %s", as, done)
+	}
+	clk.Set(time.Date(2026, 11, 23, 23, 59, 30, 0, time.UTC))
+	done = a.badgeAlarm(ctx, done)
+	done = a.badgeAlarm(ctx, done) // once only
+	as, _ := a.Access.Alarms(true, 10)
+	if len(as) != 1 || as[0].Kind != "unreturned_badges" || done != "2026-11-23" {
+		t.Fatalf("alarms at day end: %+v %s", as, done)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/appliance/access"
 	"gatehouse/appliance/auth"
 )
 
@@ -293,5 +294,30 @@ func TestWalkInFilledFromDocument(t *testing.T) {
 	resp := h.do(req{method: "POST", path: "/desk/walkin/document", form: url.Values{"mrz": {bad}}, session: desk})
 	if b := readBody(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b, `id="e-mrz"`) {
 		t.Fatalf("bad check digit = %d", resp.StatusCode)
+	}
+}
+
+func TestMyQuickPassPage(t *testing.T) {
+	h := newHarness(t)
+	host := h.session(auth.Host)
+	if b := readBody(t, h.do(req{method: "GET", path: "/my/pass", session: host})); !strings.Contains(b, "mypass") && strings.Contains(b, `id="get-pass"`) {
+		t.Fatal("offered a quick pass without a card")
+	}
+	ctx := context.Background()
+	z, _ := h.app.Access.SaveZone(ctx, "t", access.Zone{Name: "Lobby"})
+	g, _ := h.app.Access.SaveGroup(ctx, "t", access.Group{Name: "All", ZoneIDs: []string{z.ID}})
+	if _, err := h.app.Access.Enrol(ctx, "t", access.Credential{Kind: access.Card, Number: "CAFEBABE", HolderKind: access.HolderEmployee,
+		HolderID: h.ids["{person}"], HolderName: "Wang", GroupIDs: []string{g.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if b := readBody(t, h.do(req{method: "GET", path: "/my/pass", session: host})); !strings.Contains(b, `id="get-pass"`) {
+		t.Fatal("no offer of a quick pass with a card")
+	}
+	if resp := h.do(req{method: "POST", path: "/my/pass", session: host}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("get pass = %d", resp.StatusCode)
+	}
+	b := readBody(t, h.do(req{method: "GET", path: "/my/pass", session: host}))
+	if !strings.Contains(b, `id="pass-qr"`) || !strings.Contains(b, `hx-trigger="every 5s"`) {
+		t.Fatal("quick pass page shows no rotating code")
 	}
 }

@@ -53,6 +53,8 @@ func (s *Server) routeTable() []route {
 		{"POST", "/logout", anyone, s.logout},
 		{"GET", "/", anyone, s.home},
 		{"GET", "/account/password", anyone, s.passwordPage},
+		{"GET", "/my/pass", anyone, s.myPass},
+		{"POST", "/my/pass", anyone, s.myPassIssue},
 		{"POST", "/account/password", anyone, s.changePassword},
 		{"GET", "/events", anyone, s.events},
 

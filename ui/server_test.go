@@ -239,6 +239,8 @@ var routeAccess = []struct {
 	{"POST", "/logout", "admin manager reception host"},
 	{"GET", "/", "admin manager reception host"},
 	{"GET", "/account/password", "admin manager reception host"},
+	{"GET", "/my/pass", "admin manager reception host"},
+	{"POST", "/my/pass", "admin manager reception host"},
 	{"POST", "/account/password", "admin manager reception host"},
 	{"GET", "/directory/people", "admin manager reception"},
 	{"GET", "/directory/people/new", "admin manager"},

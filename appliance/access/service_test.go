@@ -187,3 +187,56 @@ func TestVisitorPassThroughTheStore(t *testing.T) {
 		t.Fatalf("cancelled visitor: %+v", a)
 	}
 }
+
+func TestQuickPassRotates(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	keys, _ := secret.FromMaster(bytes.Repeat([]byte{3}, 32))
+	w.acc.WithSecrets(keys)
+	card, err := w.acc.Enrol(ctx, "t", Credential{Kind: Card, Number: "AABBCCDD", HolderKind: HolderEmployee, HolderID: w.host.ID,
+		HolderName: "Host", GroupIDs: []string{w.group.ID}, ProfileID: w.prof.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := w.acc.IssueQuickPass(ctx, "t", keys, card)
+	if err != nil || q.Kind != Quick || q.Secret == "" || q.Number != "" {
+		t.Fatalf("quick pass = %+v %v", q, err)
+	}
+	if got, err := w.acc.QuickPassOf(w.host.ID); err != nil || got.ID != q.ID {
+		t.Fatalf("QuickPassOf = %+v %v", got, err)
+	}
+	raw, err := QuickSecret(keys, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := QuickText(q.ID, raw, w.clk.Now())
+	if a := w.present(t, gate.QR, shown, true); !a.Open {
+		t.Fatalf("current code: %+v", a)
+	}
+	w.clk.Advance(40 * time.Second) // the previous step is still accepted
+	if a := w.present(t, gate.QR, shown, false); !a.Open {
+		t.Fatalf("code from the previous step: %+v", a)
+	}
+	w.clk.Advance(60 * time.Second) // a screenshot a minute and a half old
+	if a := w.present(t, gate.QR, shown, true); a.Open || a.Reason != "unknown" {
+		t.Fatalf("stale code: %+v", a)
+	}
+	if a := w.present(t, gate.QR, "GQ1."+q.ID+".12345678", true); a.Open {
+		t.Fatalf("guessed code: %+v", a)
+	}
+	// The quick pass has the card's rights: outside working hours, no.
+	w.clk.Set(time.Date(2026, 11, 23, 20, 0, 0, 0, shanghai))
+	if a := w.present(t, gate.QR, QuickText(q.ID, raw, w.clk.Now()), true); a.Reason != "outside_time_profile" {
+		t.Fatalf("evening: %+v", a)
+	}
+}
+
+func TestTOTPKnownAnswer(t *testing.T) {
+	// RFC 6238 appendix B, SHA-1, 8 digits: T = 59 s -> 94287082.
+	if got := totp([]byte("12345678901234567890"), 59/30); got != "94287082" {
+		t.Fatalf("TOTP = %s", got)
+	}
+	if got := totp([]byte("12345678901234567890"), 1111111109/30); got != "07081804" {
+		t.Fatalf("TOTP = %s", got)
+	}
+}
