@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -18,6 +19,7 @@ import (
 
 	"gatehouse/appliance/access"
 	"gatehouse/appliance/auth"
+	"gatehouse/appliance/gate"
 )
 
 // TestBookingFlowOverHTTP walks a pre-booked visit through the real router:
@@ -319,5 +321,96 @@ func TestMyQuickPassPage(t *testing.T) {
 	b := readBody(t, h.do(req{method: "GET", path: "/my/pass", session: host}))
 	if !strings.Contains(b, `id="pass-qr"`) || !strings.Contains(b, `hx-trigger="every 5s"`) {
 		t.Fatal("quick pass page shows no rotating code")
+	}
+}
+
+func TestGuardStationCountsAndMuster(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	z, _ := h.app.Access.SaveZone(ctx, "t", access.Zone{Name: "Lobby", Passback: access.PassbackHard})
+	l, _ := h.app.Access.SaveLane(ctx, "t", access.Lane{Name: "Gate 1", ZoneID: z.ID, Visitors: true})
+	g, _ := h.app.Access.SaveGroup(ctx, "t", access.Group{Name: "All", ZoneIDs: []string{z.ID}})
+	if _, err := h.app.Access.Enrol(ctx, "t", access.Credential{Kind: access.Card, Number: "0BADF00D", HolderKind: access.HolderEmployee,
+		HolderID: h.ids["{person}"], HolderName: "Wang", GroupIDs: []string{g.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"0BADF00D", "0BADF00D", "FFFF0000"} { // grant, anti-passback (alarm), unknown
+		if _, err := h.app.Access.Decide(ctx, gate.Presentation{Lane: l.ID, Direction: gate.In, Kind: gate.Card, Value: v, Device: "t"}); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(time.Second)
+	}
+	guard := h.session(auth.Reception)
+	b := readBody(t, h.do(req{method: "GET", path: "/guard", session: guard}))
+	for _, want := range []string{`id="inside-count">1<`, `id="inside-companies"`, "Acme", `id="inside-floors"`, "alarm-"} {
+		if !strings.Contains(b, want) {
+			t.Errorf("guard station lacks %s", want)
+		}
+	}
+	b = readBody(t, h.do(req{method: "GET", path: "/guard/muster", session: guard}))
+	if !strings.Contains(b, "Wang") || !strings.Contains(b, `id="muster-total"`) {
+		t.Fatal("muster list lacks the person inside")
+	}
+	// Acknowledging needs a note; with one, the alarm leaves the station.
+	m := regexp.MustCompile(`id="ack-([0-9a-f]{24})"`).FindStringSubmatch(readBody(t, h.do(req{method: "GET", path: "/guard", session: guard})))
+	if m == nil {
+		t.Fatal("no alarm to acknowledge")
+	}
+	h.do(req{method: "POST", path: "/guard/alarms/" + m[1] + "/ack", session: guard, form: url.Values{"note": {""}}})
+	if as, _ := h.app.Access.Alarms(true, 10); len(as) != 1 {
+		t.Fatal("acknowledged without a note")
+	}
+	h.do(req{method: "POST", path: "/guard/alarms/" + m[1] + "/ack", session: guard, form: url.Values{"note": {"spoke to him"}}})
+	if as, _ := h.app.Access.Alarms(true, 10); len(as) != 0 {
+		t.Fatal("alarm still open after acknowledgement")
+	}
+	// Manual opening needs a reason; without a relay it is logged and said.
+	resp := h.do(req{method: "POST", path: "/guard/open", session: guard, form: url.Values{"lane_id": {l.ID}}})
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("manual open without reason = %d", resp.StatusCode)
+	}
+	resp = h.do(req{method: "POST", path: "/guard/open", session: guard, form: url.Values{"lane_id": {l.ID}, "reason": {"delivery trolley"}}})
+	if b := readBody(t, resp); resp.StatusCode != http.StatusConflict || !strings.Contains(b, `id="open-msg"`) {
+		t.Fatalf("manual open without relay = %d", resp.StatusCode)
+	}
+}
+
+func TestGuardStreamLiveRows(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	z, _ := h.app.Access.SaveZone(ctx, "t", access.Zone{Name: "Lobby"})
+	l, _ := h.app.Access.SaveLane(ctx, "t", access.Lane{Name: "Gate 9", ZoneID: z.ID})
+	resp := h.do(req{method: "GET", path: "/guard/stream", session: h.session(auth.Reception)})
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("stream = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	got := make(chan string, 1)
+	go func() {
+		br := bufio.NewReader(resp.Body)
+		var b strings.Builder
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				got <- b.String()
+				return
+			}
+			b.WriteString(line)
+			if strings.Contains(b.String(), "event: gate") && line == "\n" {
+				got <- b.String()
+				return
+			}
+		}
+	}()
+	// The handler subscribes before it answers, so a presentation now is seen.
+	if _, err := h.app.Access.Decide(ctx, gate.Presentation{Lane: l.ID, Direction: gate.In, Kind: gate.Card, Value: "DEADBEEF", Device: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-got:
+		if !strings.Contains(s, "event: gate") || !strings.Contains(s, "Gate 9") {
+			t.Fatalf("stream said %q", s)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no live row")
 	}
 }

@@ -150,14 +150,26 @@ func (s *Server) guardData(c echo.Context) (views.GuardData, error) {
 	}
 	perZone := map[string]int{}
 	people := map[string]bool{}
+	perFloor, perCompany := map[string]int{}, map[string]int{}
 	for _, p := range inside {
 		perZone[p.ZoneID]++
+		if people[p.Holder] {
+			continue
+		}
 		people[p.Holder] = true
+		w := s.holderInfo(c, p.Holder, strings.TrimPrefix(p.Holder, "cred:"))
+		if w.floor != "" {
+			perFloor[w.floor]++
+		}
+		if w.company != "" {
+			perCompany[w.company]++
+		}
 	}
 	d.Inside = len(people)
 	for _, z := range zones {
 		d.PerZone = append(d.PerZone, views.ZoneCount{Name: z.Name, Count: perZone[z.ID]})
 	}
+	d.PerFloor, d.PerCompany = counts(perFloor), counts(perCompany)
 	return d, nil
 }
 
@@ -316,4 +328,19 @@ func (s *Server) muster(c echo.Context) error {
 		d.Groups = append(d.Groups, *g)
 	}
 	return s.render(c, http.StatusOK, views.Muster(d))
+}
+
+// counts turns a tally into rows, largest first.
+func counts(m map[string]int) []views.ZoneCount {
+	out := make([]views.ZoneCount, 0, len(m))
+	for k, n := range m {
+		out = append(out, views.ZoneCount{Name: k, Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
 }
