@@ -1,0 +1,351 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"gatehouse/appliance/gate"
+	"gatehouse/drivers/modbus"
+	"gatehouse/drivers/scanner"
+	"gatehouse/drivers/sim/pty"
+)
+
+// The latency benchmarks time one presentation from the last byte of the
+// scan or card read on the wire to the first byte of the relay command at
+// the relay board, through the real drivers and the real appliance (every
+// decision a durable event in the store). Run them with
+//
+//	go test -run '^$' -bench Latency -benchtime 10000x ./drivers/e2e/
+//
+// Presentations alternate between the lane's entry and exit device, so
+// hard anti-passback grants every one. A pseudo-terminal has no baud rate:
+// the bytes take no time on this "wire", where 9600 baud takes about 1 ms a
+// byte. The lane waits settle after each pulse, so every presentation meets
+// an idle lane (and the Modbus master's 3.5-character gap, 4 ms at 9600
+// baud, has passed); the pulse itself is shortened to 1 ms, which changes
+// nothing before the relay command and keeps 10,000 presentations short.
+
+const (
+	settle      = 5 * time.Millisecond
+	benchPulse  = time.Millisecond
+	defaultPoll = 2 * time.Millisecond
+)
+
+// coilWrite is a coil write seen by the tap board, with the arrival of the
+// request's first byte.
+type coilWrite struct {
+	at time.Time
+	on bool
+}
+
+// tapBoard is a Modbus RTU relay board, like sim.ModbusBoard, that notes
+// when the first byte of each request arrived: the benchmarks' stopwatch.
+// It answers coil writes for any coil of its slave address.
+type tapBoard struct {
+	dev    *pty.Device
+	writes chan coilWrite
+	done   chan struct{}
+}
+
+func newTapBoard(tb testing.TB) *tapBoard {
+	tb.Helper()
+	dev, err := pty.New(filepath.Join(tb.TempDir(), "ttyRELAY"))
+	if err != nil {
+		tb.Skipf("no pseudo-terminal here: %v", err)
+	}
+	b := &tapBoard{dev: dev, writes: make(chan coilWrite, 64), done: make(chan struct{})}
+	go b.run()
+	tb.Cleanup(func() { dev.Close(); <-b.done })
+	return b
+}
+
+func (b *tapBoard) Path() string { return b.dev.Path() }
+
+func (b *tapBoard) run() {
+	defer close(b.done)
+	var buf []byte
+	var first time.Time
+	chunk := make([]byte, 256)
+	for {
+		n, err := b.dev.ReadTimeout(chunk, 50*time.Millisecond)
+		now := time.Now()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			buf = buf[:0] // silence ends a frame
+			continue
+		}
+		if err != nil {
+			return // closed
+		}
+		if len(buf) == 0 {
+			first = now
+		}
+		buf = append(buf, chunk[:n]...)
+		for len(buf) > 0 {
+			req, used, err := modbus.ParseRequest(buf)
+			if errors.Is(err, modbus.ErrIncomplete) {
+				break
+			}
+			if errors.Is(err, modbus.ErrGarbled) {
+				buf = buf[1:]
+				continue
+			}
+			buf = buf[used:]
+			if req.Slave != relaySlave {
+				continue
+			}
+			var ex modbus.Exception
+			switch {
+			case errors.As(err, &ex):
+				b.dev.Write(modbus.EncodeException(req.Slave, req.Function, ex))
+			case req.Function != modbus.FuncWriteSingleCoil:
+				b.dev.Write(modbus.EncodeException(req.Slave, req.Function, modbus.IllegalFunction))
+			default:
+				b.dev.Write(modbus.EncodeReply(req, nil))
+				select {
+				case b.writes <- coilWrite{at: first, on: req.Values[0]}:
+				default:
+				}
+			}
+			first = now // what is left of this chunk arrived now
+		}
+	}
+}
+
+// next waits for the next coil write.
+func (b *tapBoard) next(tb testing.TB) coilWrite {
+	tb.Helper()
+	select {
+	case w := <-b.writes:
+		return w
+	case <-time.After(patience):
+		tb.Fatal("no relay command reached the board")
+		return coilWrite{}
+	}
+}
+
+// fixedPulse pulses a relay for a fixed time whatever the lane asks.
+type fixedPulse struct {
+	relay scanner.Relay
+	d     time.Duration
+}
+
+func (f fixedPulse) Pulse(ctx context.Context, _ time.Duration) error { return f.relay.Pulse(ctx, f.d) }
+
+func drain[T any](ch <-chan T) {
+	for {
+		select {
+		case <-ch:
+		default:
+			return
+		}
+	}
+}
+
+func recv[T any](tb testing.TB, ch <-chan T, what string) T {
+	tb.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(patience):
+		tb.Fatalf("gave up waiting for %s", what)
+		var zero T
+		return zero
+	}
+}
+
+// timed is a Decider that notes when each decision began and ended, so a
+// presentation's time splits into the drivers' share before the decision,
+// the appliance's (store reads, the event's synced write, a visit's move)
+// and the drivers' share after it. It also keeps the Presentation's At:
+// the scanner driver stamps it when the read that completed the line
+// returned, the CP when it hands the card read over.
+type timed struct {
+	next gate.Decider
+	mu   sync.Mutex
+	last [3]time.Time // Presentation.At, start, end
+	n    int
+}
+
+func (d *timed) Decide(ctx context.Context, p gate.Presentation) (gate.Action, error) {
+	start := time.Now()
+	a, err := d.next.Decide(ctx, p)
+	end := time.Now()
+	d.mu.Lock()
+	d.last, d.n = [3]time.Time{p.At, start, end}, d.n+1
+	d.mu.Unlock()
+	return a, err
+}
+
+// span returns the latest decision's times, and how many there were.
+func (d *timed) span() ([3]time.Time, int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.last, d.n
+}
+
+// latencies are one benchmark's measurements, in presentation order.
+type latencies struct {
+	total, at, in, decide, out []time.Duration
+	dec                        *timed
+}
+
+func newLatencies(n int, dec *timed) *latencies {
+	mk := func() []time.Duration { return make([]time.Duration, 0, n) }
+	return &latencies{total: mk(), at: mk(), in: mk(), decide: mk(), out: mk(), dec: dec}
+}
+
+// add records presentation i: last byte on the wire at wire, first byte
+// of the relay command at relay.
+func (l *latencies) add(tb testing.TB, i int, wire, relay time.Time) {
+	span, n := l.dec.span()
+	if n != i+1 {
+		tb.Fatalf("presentation %d: %d decisions", i, n)
+	}
+	at, start, end := span[0], span[1], span[2]
+	l.total = append(l.total, relay.Sub(wire))
+	l.at = append(l.at, at.Sub(wire))
+	l.in = append(l.in, start.Sub(wire))
+	l.decide = append(l.decide, end.Sub(start))
+	l.out = append(l.out, relay.Sub(end))
+}
+
+func quantile(sorted []time.Duration, p float64) time.Duration {
+	i := int(p*float64(len(sorted))+0.999999) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func sorted(ds []time.Duration) []time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s
+}
+
+// report adds p50, p99 and max of the whole time in microseconds to the
+// benchmark's line, and the decision's own p50 and p99. It logs the parts
+// and the p50 of the first and the last tenth of the presentations (a lane
+// that slows as the store fills shows there) for runs of 100 or more.
+func (l *latencies) report(b *testing.B) {
+	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	total, decide := sorted(l.total), sorted(l.decide)
+	b.ReportMetric(us(quantile(total, 0.50)), "p50-µs")
+	b.ReportMetric(us(quantile(total, 0.99)), "p99-µs")
+	b.ReportMetric(us(total[len(total)-1]), "max-µs")
+	b.ReportMetric(us(quantile(decide, 0.50)), "decide-p50-µs")
+	b.ReportMetric(us(quantile(decide, 0.99)), "decide-p99-µs")
+	n := len(total)
+	if n < 100 {
+		return
+	}
+	tenth := n / 10
+	b.Logf("%d presentations; p50 of the first %d %v, of the last %d %v", n,
+		tenth, quantile(sorted(l.total[:tenth]), 0.5), tenth, quantile(sorted(l.total[n-tenth:]), 0.5))
+	for _, part := range []struct {
+		what string
+		ds   []time.Duration
+	}{
+		{"wire to relay command", l.total},
+		{"  wire to Presentation.At", l.at},
+		{"  wire to the Decider", l.in},
+		{"  the Decider (appliance)", l.decide},
+		{"  Decider to relay command at the board", l.out},
+	} {
+		s := sorted(part.ds)
+		b.Logf("%-40s min %9v  p50 %9v  p90 %9v  p99 %9v  max %9v", part.what,
+			s[0], quantile(s, 0.5), quantile(s, 0.9), quantile(s, 0.99), s[n-1])
+	}
+}
+
+// BenchmarkLatencyCardToRelay: an enrolled card at OSDP readers with the
+// secure channel on (entry and exit reader on one bus, polled every 2 ms,
+// the CP's default 200 ms reply timeout), the CP on a tarm port through
+// osdp.SerialLine, the appliance's access service deciding, and the grant
+// pulsing a Modbus relay. From the last byte of the reader's osdp_RAW reply
+// to the first byte of the coil-on request.
+func BenchmarkLatencyCardToRelay(b *testing.B) { cardToRelay(b, defaultPoll) }
+
+// BenchmarkLatencyCardToRelayPoll50ms is the same with the CP's production
+// poll interval: a bus that is quiet between rounds.
+func BenchmarkLatencyCardToRelayPoll50ms(b *testing.B) { cardToRelay(b, 50*time.Millisecond) }
+
+func cardToRelay(b *testing.B, poll time.Duration) {
+	l := newLobby(b)
+	board := newTapBoard(b)
+	relay := openRelay(b, board.Path())
+	dec := &timed{next: l.app.Access}
+	bus := newReaderBus(b, l.lane.ID, newPulseOnGrant(b, dec, relay, benchPulse),
+		busOptions{pollEvery: poll, replyTimeout: 200 * time.Millisecond})
+	lat := newLatencies(b.N, dec)
+	b.ResetTimer()
+	for i := range b.N {
+		pd := bus.entry
+		if i%2 == 1 {
+			pd = bus.exit
+		}
+		beeps := len(pd.Buzzers())
+		drain(bus.cardAt)
+		pd.PresentUID(cardBytes)
+		read := recv(b, bus.cardAt, "the card read on the wire")
+		on := board.next(b)
+		off := board.next(b)
+		if !on.on || off.on {
+			b.Fatalf("presentation %d: coil writes on=%v then on=%v", i, on.on, off.on)
+		}
+		lat.add(b, i, read, on.at)
+		eventually(b, "the reader's beep", func() bool { return len(pd.Buzzers()) > beeps })
+		time.Sleep(settle)
+	}
+	b.StopTimer()
+	lat.report(b)
+}
+
+// BenchmarkLatencyScanToRelay: a visitor's QR pass at the lane's entry and
+// exit scanners (real scanner driver on a tarm port), the appliance
+// verifying the pass, recording the event and moving the visit in or out,
+// and the grant pulsing a Modbus relay. From the last byte of the scanned
+// line (its LF) to the first byte of the coil-on request.
+func BenchmarkLatencyScanToRelay(b *testing.B) {
+	l := newLobby(b)
+	board := newTapBoard(b)
+	relay := fixedPulse{openRelay(b, board.Path()), benchPulse}
+	dec := &timed{next: l.app.Access}
+	in := openScanner(b, "in-qr", l.lane.ID, gate.In, dec, relay)
+	out := openScanner(b, "out-qr", l.lane.ID, gate.Out, dec, relay)
+	// A visitor per entry and exit: a pass used 10,000 times would measure
+	// its visit's history (one transition per passage, decoded and
+	// rewritten by every decision) rather than the lane.
+	passes := make([]string, 0, (b.N+1)/2)
+	for i := range (b.N + 1) / 2 {
+		passes = append(passes, l.inviteNo(b, i))
+	}
+	lat := newLatencies(b.N, dec)
+	b.ResetTimer()
+	for i := range b.N {
+		s := in
+		if i%2 == 1 {
+			s = out
+		}
+		// Stamped before the write: the last byte is on the wire when the
+		// write returns, and a goroutine descheduled after the write could
+		// otherwise stamp it after the relay command (on a loaded machine
+		// that gave "negative" latencies).
+		scanned := time.Now()
+		if err := s.Scan(passes[i/2]); err != nil {
+			b.Fatal(err)
+		}
+		on := board.next(b)
+		off := board.next(b)
+		if !on.on || off.on {
+			b.Fatalf("presentation %d: coil writes on=%v then on=%v", i, on.on, off.on)
+		}
+		lat.add(b, i, scanned, on.at)
+		time.Sleep(settle)
+	}
+	b.StopTimer()
+	lat.report(b)
+}
