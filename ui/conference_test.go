@@ -429,19 +429,26 @@ func TestBrowserConference(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "passes.pdf"), pdf, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("pdftoppm", "-r", "150", "-png", filepath.Join(dir, "passes.pdf"), filepath.Join(dir, "page")).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v %s", err, out)
-	}
-	pages, _ := filepath.Glob(filepath.Join(dir, "page*.png"))
-	if len(pages) != 7 { // 8 cards a page
-		t.Fatalf("%d pages, want 7", len(pages))
-	}
-	out, err := exec.Command("zbarimg", append([]string{"--quiet", "--raw", "-Sdisable", "-Sqrcode.enable"}, pages...)...).Output()
-	if err != nil {
-		t.Fatalf("zbarimg: %v", err)
+	// zbarimg, reading eight codes off a whole page, now and then misses
+	// one; two renderings, unioned, read every code that scans.
+	var tokens []string
+	for _, dpi := range []string{"150", "300"} {
+		prefix := filepath.Join(dir, "page"+dpi)
+		if out, err := exec.Command("pdftoppm", "-r", dpi, "-png", filepath.Join(dir, "passes.pdf"), prefix).CombinedOutput(); err != nil {
+			t.Fatalf("pdftoppm: %v %s", err, out)
+		}
+		pages, _ := filepath.Glob(prefix + "*.png")
+		if len(pages) != 7 { // 8 cards a page
+			t.Fatalf("%d pages, want 7", len(pages))
+		}
+		out, err := exec.Command("zbarimg", append([]string{"--quiet", "--raw", "-Sdisable", "-Sqrcode.enable"}, pages...)...).Output()
+		if err != nil {
+			t.Fatalf("zbarimg: %v", err)
+		}
+		tokens = append(tokens, strings.Fields(string(out))...)
 	}
 	seen := map[string]bool{}
-	for _, tok := range strings.Fields(string(out)) {
+	for _, tok := range tokens {
 		v, err := app.Visits.CheckPass(tok, true)
 		if err != nil || v.Mode != visit.Conference {
 			t.Fatalf("decoded pass refused at the gate: %v", err)

@@ -170,3 +170,36 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 }
+
+func TestNormalizeCard(t *testing.T) {
+	tests := map[string]string{
+		"04:a2:3b:1c":  "04A23B1C",
+		"04-A2-3B-1C":  "04A23B1C",
+		"04a23b1c":     "04A23B1C",
+		"0x04A23B1C":   "04A23B1C",
+		"W26:012:3456": "W:12:3456",
+		"w34:1:23456":  "W:1:23456",
+		"12:3456":      "W:12:3456", // a reader's FC:NUMBER
+		"1:23456":      "W:1:23456", // not the UID 12:34:56
+		"12:34:56":     "123456",
+		"0:0":          "W:0:0",
+		"12:345:6":     "",
+		"123:45":       "W:123:45",
+		"04A":          "",
+		"hello":        "",
+		"":             "",
+		"04:A2":        "W:4:2" + "",
+	}
+	delete(tests, "04:A2") // two hex-looking bytes with a letter are neither
+	if got := NormalizeCard("04:A2"); got != "" {
+		t.Errorf("NormalizeCard(04:A2) = %q", got)
+	}
+	for in, want := range tests {
+		if got := NormalizeCard(in); got != want {
+			t.Errorf("NormalizeCard(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if NormalizeCard("12:3456") == NormalizeCard("1:23456") {
+		t.Error("two Wiegand cards share a spelling")
+	}
+}

@@ -104,25 +104,58 @@ type Credential struct {
 
 var (
 	hexRE  = regexp.MustCompile(`^[0-9A-F]{4,32}$`)
-	wiegRE = regexp.MustCompile(`^W(26|34):([0-9]{1,5}):([0-9]{1,5})$`)
+	wiegRE = regexp.MustCompile(`^W(26|34)?:([0-9]{1,5}):([0-9]{1,5})$`)
+	fcRE   = regexp.MustCompile(`^([0-9]{1,5}):([0-9]{1,5})$`)
 	pinRE  = regexp.MustCompile(`^[0-9]{4,8}$`)
 )
 
 // NormalizeCard turns what people type or readers send into one spelling:
-// a raw UID as upper-case hex without separators ("04:A2:...", "04a2..."),
-// or Wiegand as "W26:FC:NUMBER" / "W34:FC:NUMBER" (facility code and card
-// number in decimal, without leading zeros). It returns "" for neither.
+//
+//   - Wiegand as "W:FC:NUMBER" (facility code and card number in decimal,
+//     without leading zeros), from "W26:FC:NUMBER", "W34:FC:NUMBER", or the
+//     readers' "FC:NUMBER" (one colon, two decimal parts). The bit length is
+//     dropped: readers do not report it, and a card must match however it
+//     was enrolled.
+//   - a raw UID as upper-case hex without separators, from "04A23B1C",
+//     "04:a2:3b:1c" or "04-A2-3B-1C" (separators only between whole bytes,
+//     at least three bytes), so "12:345" can never be read as hex.
+//
+// It returns "" for neither.
 func NormalizeCard(s string) string {
 	u := strings.ToUpper(strings.TrimSpace(s))
 	if m := wiegRE.FindStringSubmatch(u); m != nil {
-		return "W" + m[1] + ":" + strings.TrimLeft(m[2], "0") + ":" + strings.TrimLeft(m[3], "0")
+		return wiegand(m[2], m[3])
 	}
-	u = strings.NewReplacer(":", "", "-", "", " ", "").Replace(u)
+	if m := fcRE.FindStringSubmatch(u); m != nil {
+		return wiegand(m[1], m[2])
+	}
 	u = strings.TrimPrefix(u, "0X")
+	if strings.ContainsAny(u, ":- ") {
+		parts := strings.FieldsFunc(u, func(r rune) bool { return r == ':' || r == '-' || r == ' ' })
+		if len(parts) < 3 {
+			return ""
+		}
+		for _, p := range parts {
+			if len(p) != 2 {
+				return ""
+			}
+		}
+		u = strings.Join(parts, "")
+	}
 	if hexRE.MatchString(u) && len(u)%2 == 0 {
 		return u
 	}
 	return ""
+}
+
+func wiegand(fc, num string) string {
+	trim := func(d string) string {
+		if t := strings.TrimLeft(d, "0"); t != "" {
+			return t
+		}
+		return "0"
+	}
+	return "W:" + trim(fc) + ":" + trim(num)
 }
 
 func checkCredential(c *Credential) field.Errors {

@@ -21,7 +21,8 @@ import (
 // the relay board, through the real drivers and the real appliance (every
 // decision a durable event in the store). Run them with
 //
-//	go test -run '^$' -bench Latency -benchtime 10000x ./drivers/e2e/
+//	go test -run '^$' -bench 'Latency(CardToRelay|ScanToRelay)$' -benchtime 10000x ./drivers/e2e/
+//	go test -run '^$' -bench Poll50ms -benchtime 10000x ./drivers/e2e/  # 8.5 minutes
 //
 // Presentations alternate between the lane's entry and exit device, so
 // hard anti-passback grants every one. A pseudo-terminal has no baud rate:
