@@ -116,6 +116,10 @@ type Options struct {
 	// Secure switches the OSDP secure channel on. The keys are the OSDP
 	// driver's business and are never stored here.
 	Secure bool `json:"secure,omitempty"`
+	// Output is the OSDP reader's own output (0..255) that switches the
+	// lane's lock or turnstile on a grant (osdp_OUT); nil: the lane's
+	// relay device is pulsed instead.
+	Output *int `json:"output,omitempty"`
 }
 
 // Device is one configured device.
@@ -280,6 +284,11 @@ func Check(d *Device) field.Errors {
 	}
 	if d.Protocol != OSDP {
 		o.Secure = false
+	}
+	if d.Protocol != OSDP || d.Role == EnrolmentReader {
+		o.Output = nil
+	} else if o.Output != nil && (*o.Output < 0 || *o.Output > 255) {
+		es.Add("output", "invalid")
 	}
 	return es
 }
