@@ -66,7 +66,7 @@ type Service struct {
 	hub     *Hub
 	backoff Backoff
 	log     *slog.Logger
-	sms     atomic.Bool // SMS to phones: a modem is attached
+	sms     atomic.Bool   // SMS to phones: a modem is attached
 	wake    chan struct{} // a worker's doorbell: something new is due
 
 	idMu   sync.Mutex
