@@ -90,6 +90,10 @@ type Config struct {
 	OSDP func(*osdp.Config)
 	// Base is the appliance's public address, for links in SMS.
 	Base string
+	// Reconciled, if set, is called by the supervisor after every look at
+	// the configuration: serve tells the notification outbox whether a
+	// modem runs.
+	Reconciled func(*Runner)
 }
 
 // Runner runs the configured devices. It implements device.Monitor.
@@ -310,6 +314,9 @@ func (r *Runner) reconcile() error {
 			}
 		}
 		r.mu.Unlock()
+	}
+	if r.cfg.Reconciled != nil {
+		r.cfg.Reconciled(r)
 	}
 	return nil
 }
