@@ -287,7 +287,27 @@ func (s *Server) simData() (views.SimData, error) {
 		}
 		d.Boards = append(d.Boards, sb)
 	}
+	if out, ok := bench.(device.BenchOutputs); ok {
+		slips, sms := out.Printouts(), out.SentSMS()
+		for i := len(slips) - 1; i >= 0 && len(d.Slips) < 3; i-- {
+			d.Slips = append(d.Slips, slips[i])
+		}
+		for i := len(sms) - 1; i >= 0 && len(d.SMS) < 10; i-- {
+			m := sms[i]
+			m.Number = maskNumber(m.Number)
+			d.SMS = append(d.SMS, m)
+		}
+	}
 	return d, nil
+}
+
+// maskNumber keeps a phone number's last four digits.
+func maskNumber(n string) string {
+	r := []rune(n)
+	if len(r) <= 4 {
+		return "****"
+	}
+	return "****" + string(r[len(r)-4:])
 }
 
 func (s *Server) simPage(c echo.Context, status int, errKey string) error {

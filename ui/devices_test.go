@@ -367,6 +367,11 @@ func TestDeskPrintsAVisitorSlip(t *testing.T) {
 		t.Fatalf("slip %q, QR %d", job.Text(), len(job.QR))
 	}
 
+	// The demo page shows the slip the simulated printer printed.
+	if _, b := l.admin("GET", "/admin/devices/sim", nil); !strings.Contains(b, `id="slip-0"`) || !strings.Contains(b, "Walk In") {
+		t.Fatal("the demo page does not show the slip")
+	}
+
 	// Out of paper: the page says so, nothing is sent, nothing fails.
 	sp.SetPaper(sim.PaperOut)
 	resp = l.do(req{method: "POST", path: "/desk/visits/" + m[1] + "/slip", session: desk, header: map[string]string{"Accept-Language": "en"}})

@@ -184,3 +184,24 @@ type SlipPrinter interface {
 	// PrintSlip prints s on the first running printer.
 	PrintSlip(ctx context.Context, s Slip) error
 }
+
+// Printout is a slip a simulated printer printed.
+type Printout struct {
+	Port string
+	Text string   // the slip's lines
+	QR   []string // the QR codes' contents
+}
+
+// SentSMS is a text message a simulated modem sent.
+type SentSMS struct {
+	Port   string
+	Number string
+	Text   string
+}
+
+// BenchOutputs is a Bench whose simulated printers and modems show what
+// they were given, so the demo page can show the slip and the SMS.
+type BenchOutputs interface {
+	Printouts() []Printout // oldest first
+	SentSMS() []SentSMS    // oldest first
+}

@@ -40,6 +40,8 @@ type Bench struct {
 	closers []func() error
 }
 
+var _ device.BenchOutputs = (*Bench)(nil)
+
 // NewBench starts a simulator behind every enabled device whose port lies
 // in dir, replacing whatever an earlier run left at the path.
 func NewBench(dir string, devs []device.Device) (*Bench, error) {
@@ -355,4 +357,44 @@ func presentOSDP(pd *osdpsim.PD, text string) error {
 	}
 	pd.PresentUID(uid)
 	return nil
+}
+
+// Printouts implements device.BenchOutputs.
+func (b *Bench) Printouts() []device.Printout {
+	b.mu.Lock()
+	ports := make([]string, 0, len(b.prints))
+	for port := range b.prints {
+		ports = append(ports, port)
+	}
+	b.mu.Unlock()
+	slices.Sort(ports)
+	var out []device.Printout
+	for _, port := range ports {
+		for _, j := range b.prints[port].Jobs() {
+			p := device.Printout{Port: port, Text: j.Text()}
+			for _, q := range j.QR {
+				p.QR = append(p.QR, q.Data)
+			}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// SentSMS implements device.BenchOutputs.
+func (b *Bench) SentSMS() []device.SentSMS {
+	b.mu.Lock()
+	ports := make([]string, 0, len(b.modems))
+	for port := range b.modems {
+		ports = append(ports, port)
+	}
+	b.mu.Unlock()
+	slices.Sort(ports)
+	var out []device.SentSMS
+	for _, port := range ports {
+		for _, m := range b.modems[port].Messages() {
+			out = append(out, device.SentSMS{Port: port, Number: m.Number, Text: m.Text})
+		}
+	}
+	return out
 }
