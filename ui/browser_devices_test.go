@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"gatehouse/appliance/access"
 	"gatehouse/appliance/device"
@@ -107,5 +110,19 @@ func TestBrowserDevicesHealthUnplugAndTest(t *testing.T) {
 	}
 	if got := bench.Boards()[0].Log; !reflect.DeepEqual(got, []device.Switch{{Point: 0, On: true}, {Point: 0, On: false}}) {
 		b.fatalf("relay board saw %v", got)
+	}
+
+	// For a person to look at (see TestScreenshots).
+	if dir := os.Getenv("GATEHOUSE_SCREENSHOTS"); dir != "" {
+		for _, p := range []string{"/admin/devices", "/admin/devices/sim"} {
+			b.do("nav", chromedp.EmulateViewport(1024, 768), chromedp.Navigate(base+p))
+			buf, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dir, "tablet"+sanitize(p)+".png"), buf, 0o644)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

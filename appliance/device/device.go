@@ -149,8 +149,12 @@ func (d Device) Direction() gate.Direction {
 	return gate.In
 }
 
-// Reads is the kind of credential a reader delivers.
+// Reads is the kind of credential a reader delivers. An OSDP reader
+// delivers cards (and keypad PINs, which its driver tells apart).
 func (d Device) Reads() gate.CredentialKind {
+	if d.Protocol == OSDP {
+		return gate.Card
+	}
 	if d.Options.Reads == "" {
 		return gate.QR
 	}
