@@ -4,12 +4,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"gatehouse/appliance/device"
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/field"
 	"gatehouse/appliance/pass"
@@ -125,8 +127,60 @@ func (s *Server) passIssued(c echo.Context, v visit.Visit, link, title string) e
 	if c.IsTLS() {
 		scheme = "https"
 	}
-	return s.render(c, http.StatusOK, views.PassIssued(views.PassIssuedData{Title: title, Name: v.Visitor.Name,
-		Link: scheme + "://" + c.Request().Host + "/v/" + link, QRSVG: svg, Badge: v.Badge}))
+	d := views.PassIssuedData{Title: title, Name: v.Visitor.Name, VisitID: v.ID,
+		Link: scheme + "://" + c.Request().Host + "/v/" + link, QRSVG: svg, Badge: v.Badge}
+	// The desk's receipt printer, when one runs, prints the slip; hosts
+	// inviting from their desks have none.
+	if u := userOf(c); u != nil && slices.Contains(staff, u.Role) {
+		d.Printer = s.app.Devices.Printer() != nil
+	}
+	return s.render(c, http.StatusOK, views.PassIssued(d))
+}
+
+// printSlip prints a visitor slip (name, host, floor, validity and the QR
+// pass) on the desk's receipt printer, and shows the pass again with the
+// outcome.
+func (s *Server) printSlip(c echo.Context) error {
+	v, err := s.app.Visits.Get(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	tok, err := s.app.Visits.Token(v)
+	if err != nil {
+		return err
+	}
+	l := langOf(c)
+	slip := device.Slip{Site: s.app.Config.SiteName, Visitor: v.Visitor.Name, Pass: tok, Lang: string(l)}
+	from, until := v.Window()
+	slip.From, slip.Until = from.In(s.app.Config.Location), until.In(s.app.Config.Location)
+	if p, err := s.app.Directory.Person(v.HostID); err == nil {
+		slip.Host = p.Name
+	}
+	if f, err := s.app.Directory.Floor(v.FloorID); err == nil {
+		slip.Floor = f.Name
+	}
+	status, msg := http.StatusOK, "desk.slip_printed"
+	if p := s.app.Devices.Printer(); p == nil {
+		status, msg = http.StatusConflict, "desk.slip_no_printer"
+	} else if err := p.PrintSlip(c.Request().Context(), slip); err != nil {
+		s.log.Warn("desk: slip not printed", "err", err) // the printer's state, never the slip
+		status, msg = http.StatusServiceUnavailable, "desk.slip_failed"
+	}
+	link, err := s.app.Visits.StatusLink(v)
+	if err != nil {
+		return err
+	}
+	svg, err := pass.SVG(tok)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if c.IsTLS() {
+		scheme = "https"
+	}
+	return s.render(c, status, views.PassIssued(views.PassIssuedData{Title: v.Visitor.Name, Name: v.Visitor.Name, VisitID: v.ID,
+		Link: scheme + "://" + c.Request().Host + "/v/" + link, QRSVG: svg, Badge: v.Badge,
+		Printer: s.app.Devices.Printer() != nil, Printed: l.T(msg), PrintFailed: status != http.StatusOK}))
 }
 
 func (s *Server) badgeReturn(c echo.Context) error {

@@ -117,6 +117,13 @@ func formDevice(c echo.Context, d device.Device) device.Device {
 		Prefix: c.FormValue("prefix"), Suffix: c.FormValue("suffix"), Reads: gate.CredentialKind(c.FormValue("reads")),
 		Invert: c.FormValue("invert") == "1", Secure: c.FormValue("secure") == "1",
 	}
+	if o := strings.TrimSpace(c.FormValue("output")); o != "" {
+		n, err := strconv.Atoi(o)
+		if err != nil || n < 0 || n > 255 {
+			n = -1 // reported by validation
+		}
+		d.Options.Output = &n
+	}
 	d.Enabled = c.FormValue("enabled") == "1"
 	return d
 }
@@ -167,7 +174,7 @@ func (s *Server) deviceTest(c echo.Context) error {
 	l := langOf(c)
 	r := &views.DeviceTestResult{Name: dev.Name}
 	status := http.StatusOK
-	if dev.Role != device.Relay && dev.Role != device.DoorContact {
+	if dev.Role != device.Relay && dev.Role != device.DoorContact && dev.Role != device.Printer && dev.Role != device.ModemRole {
 		status, r.Message = http.StatusUnprocessableEntity, l.T("devices.test_not_here")
 	} else {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
@@ -180,6 +187,10 @@ func (s *Server) deviceTest(c echo.Context) error {
 			r.Message, r.Detail = l.T("devices.test_failed"), err.Error()
 		case res.Did == "pulsed":
 			r.OK, r.Message = true, l.T("devices.test_pulsed", res.Pulse.String())
+		case res.Did == "printed":
+			r.OK, r.Message = true, l.T("devices.test_printed")
+		case res.Did == "signal":
+			r.OK, r.Message = true, l.T("devices.test_signal", res.Signal)
 		case res.Did == "door" && res.DoorOpen:
 			r.OK, r.Message = true, l.T("devices.test_door_open")
 		default:
@@ -276,7 +287,27 @@ func (s *Server) simData() (views.SimData, error) {
 		}
 		d.Boards = append(d.Boards, sb)
 	}
+	if out, ok := bench.(device.BenchOutputs); ok {
+		slips, sms := out.Printouts(), out.SentSMS()
+		for i := len(slips) - 1; i >= 0 && len(d.Slips) < 3; i-- {
+			d.Slips = append(d.Slips, slips[i])
+		}
+		for i := len(sms) - 1; i >= 0 && len(d.SMS) < 10; i-- {
+			m := sms[i]
+			m.Number = maskNumber(m.Number)
+			d.SMS = append(d.SMS, m)
+		}
+	}
 	return d, nil
+}
+
+// maskNumber keeps a phone number's last four digits.
+func maskNumber(n string) string {
+	r := []rune(n)
+	if len(r) <= 4 {
+		return "****"
+	}
+	return "****" + string(r[len(r)-4:])
 }
 
 func (s *Server) simPage(c echo.Context, status int, errKey string) error {

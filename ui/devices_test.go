@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"gatehouse/appliance/device"
 	"gatehouse/appliance/gate"
 	"gatehouse/drivers/runner"
+	"gatehouse/drivers/sim"
 )
 
 // waitFor waits for cond; the deadline only stops a broken test.
@@ -60,6 +62,7 @@ func newLobby(t *testing.T) *lobby {
 		"door":  {Name: "Gate A door", Port: filepath.Join(sims, "board"), Protocol: device.Modbus, Address: "1:1", Role: device.DoorContact, LaneID: lane.ID},
 		"docs":  {Name: "Desk passports", Port: filepath.Join(sims, "mrz"), Protocol: device.MRZ, Role: device.DocumentReader},
 		"osdp":  {Name: "Gate A OSDP", Port: filepath.Join(sims, "rs485"), Protocol: device.OSDP, Address: "0", Role: device.ExitReader, LaneID: lane.ID},
+		"print": {Name: "Desk printer", Port: filepath.Join(sims, "printer"), Protocol: device.ESCPOS, Role: device.Printer},
 	} {
 		d.Enabled = true
 		if l.dev[short], err = h.app.Devices.Save(ctx, "t", d); err != nil {
@@ -78,7 +81,7 @@ func newLobby(t *testing.T) *lobby {
 	}
 	t.Cleanup(func() { l.run.Close() })
 	t.Cleanup(h.app.Devices.Attach(l.run))
-	for _, short := range []string{"entry", "card", "relay", "docs"} {
+	for _, short := range []string{"entry", "card", "relay", "docs", "print"} {
 		waitFor(t, short+" online", func() bool { hl, _ := l.run.Health(l.dev[short].ID); return hl.Online })
 	}
 	return l
@@ -100,7 +103,7 @@ func TestDevicesPageShowsHealth(t *testing.T) {
 	}
 	for _, want := range []string{
 		`id="device-` + l.dev["entry"].ID + `"`, "Gate A entry", "Gate A", "Online", // online scanner on its lane
-		"No driver yet",                        // OSDP is not run by this runtime
+		`id="test-` + l.dev["print"].ID + `"`,  // a printer prints a test slip
 		`hx-trigger="every 2s"`,                // refreshes itself
 		`id="test-` + l.dev["relay"].ID + `"`,  // a relay has a test button
 		"errors 0 · timeouts 0 · reconnects 0", // counters
@@ -334,5 +337,58 @@ func TestDeviceRequestsNeverFail500(t *testing.T) {
 	resp = h.do(req{method: "GET", path: "/admin/devices", session: h.session(auth.Admin)})
 	if body := readBody(t, resp); resp.StatusCode != 200 || !strings.Contains(body, `id="no-devices"`) {
 		t.Fatalf("empty devices page: %d", resp.StatusCode)
+	}
+}
+
+func TestDeskPrintsAVisitorSlip(t *testing.T) {
+	l := newLobby(t)
+	desk := l.session(auth.Reception)
+	form := url.Values{"name": {"Walk In"}, "mobile": {"13700137002"}, "host_id": {l.ids["{person}"]}, "reason": {"Delivery"},
+		"until": {"23:30"}}
+	resp := l.do(req{method: "POST", path: "/desk/walkin", form: form, session: desk, header: map[string]string{"Accept-Language": "en"}})
+	b := readBody(t, resp)
+	m := regexp.MustCompile(`action="/desk/visits/([0-9a-z]{16})/slip"`).FindStringSubmatch(b)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("walk-in = %d, print button: %v", resp.StatusCode, m != nil)
+	}
+	resp = l.do(req{method: "POST", path: "/desk/visits/" + m[1] + "/slip", session: desk, header: map[string]string{"Accept-Language": "en"}})
+	if b := readBody(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(b, "Slip printed.") || !strings.Contains(b, `id="pass-qr"`) {
+		t.Fatalf("print = %d", resp.StatusCode)
+	}
+	sp := l.bench.Printer(l.dev["print"])
+	waitFor(t, "slip at the printer", func() bool { return len(sp.Jobs()) == 1 })
+	job := sp.Jobs()[0]
+	v, err := l.app.Visits.Get(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := l.app.Visits.Token(v)
+	if len(job.QR) != 1 || job.QR[0].Data != tok || !strings.Contains(job.Text(), "Walk In") || !strings.Contains(job.Text(), "Host: ") {
+		t.Fatalf("slip %q, QR %d", job.Text(), len(job.QR))
+	}
+
+	// The demo page shows the slip the simulated printer printed.
+	if _, b := l.admin("GET", "/admin/devices/sim", nil); !strings.Contains(b, `id="slip-0"`) || !strings.Contains(b, "Walk In") {
+		t.Fatal("the demo page does not show the slip")
+	}
+
+	// Out of paper: the page says so, nothing is sent, nothing fails.
+	sp.SetPaper(sim.PaperOut)
+	resp = l.do(req{method: "POST", path: "/desk/visits/" + m[1] + "/slip", session: desk, header: map[string]string{"Accept-Language": "en"}})
+	if b := readBody(t, resp); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(b, "The slip was not printed") {
+		t.Fatalf("print without paper = %d", resp.StatusCode)
+	}
+	if n := len(sp.Jobs()); n != 1 {
+		t.Fatalf("%d jobs", n)
+	}
+}
+
+func TestNoPrintButtonWithoutAPrinter(t *testing.T) {
+	h := newHarness(t)
+	desk := h.session(auth.Reception)
+	form := url.Values{"name": {"Walk In"}, "mobile": {"13700137002"}, "host_id": {h.ids["{person}"]}, "reason": {"Delivery"}, "until": {"23:30"}}
+	b := readBody(t, h.do(req{method: "POST", path: "/desk/walkin", form: form, session: desk}))
+	if strings.Contains(b, `id="print-slip"`) {
+		t.Fatal("print button without a printer")
 	}
 }

@@ -74,6 +74,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/desk/hosts", staff, s.deskHosts},
 		{"POST", "/desk/walkin/document", staff, s.walkInDocument},
 		{"POST", "/desk/visits/:id/badge-return", staff, s.badgeReturn},
+		{"POST", "/desk/visits/:id/slip", staff, s.printSlip},
 		{"GET", "/desk/visits/:id/photo", staff, s.visitPhoto},
 		{"GET", "/desk/today.csv", staff, s.todayExport(formatCSV)},
 		{"GET", "/desk/today.xlsx", staff, s.todayExport(formatXLSX)},

@@ -213,6 +213,7 @@ var routeAccess = []struct {
 	{"GET", "/desk/hosts", "admin manager reception"},
 	{"POST", "/desk/walkin/document", "admin manager reception"},
 	{"POST", "/desk/visits/{visit}/badge-return", "admin manager reception"},
+	{"POST", "/desk/visits/{visit}/slip", "admin manager reception"},
 	{"GET", "/desk/visits/{visit}/photo", "admin manager reception"},
 	{"GET", "/desk/today.csv", "admin manager reception"},
 	{"GET", "/desk/today.xlsx", "admin manager reception"},

@@ -41,8 +41,9 @@ const (
 // hours profile, a staff group, the demo cards — and configures the
 // devices of each lane on simulator paths in simDir: an entry and an exit
 // QR scanner, a card reader, one Modbus board with both lanes' relays and
-// door contacts, and at the desk an enrolment card reader and a passport
-// reader. What exists already (by name, or by card number) is kept, so a
+// door contacts, an OSDP card reader with the secure channel at Gate B,
+// and at the desk an enrolment card reader, a passport reader, a receipt
+// printer, and a GSM modem for SMS. What exists already (by name, or by card number) is kept, so a
 // demo building set up before has its lanes added once; a device whose
 // path differs (the data directory moved) is pointed at simDir again.
 func Lanes(ctx context.Context, a *appliance.App, simDir string) error {
@@ -139,6 +140,12 @@ func devices(dir, laneA, laneB string) []device.Device {
 		device.Device{Name: "Desk enrolment reader", Port: at("desk-card"), Protocol: device.Scanner, Role: device.EnrolmentReader,
 			Options: device.Options{Reads: gate.Card}},
 		device.Device{Name: "Desk passport reader", Port: at("desk-mrz"), Protocol: device.MRZ, Role: device.DocumentReader},
+		// An OSDP card reader on an RS-485 bus, on the secure channel: it
+		// starts in install mode and the appliance gives it its own key.
+		device.Device{Name: LaneB + " OSDP reader", Port: at("rs485"), Protocol: device.OSDP, Address: "1", Role: device.EntryReader,
+			LaneID: laneB, Options: device.Options{Secure: true}},
+		device.Device{Name: "Desk printer", Port: at("desk-printer"), Protocol: device.ESCPOS, Role: device.Printer},
+		device.Device{Name: "SMS modem", Port: at("modem"), Protocol: device.Modem, Role: device.ModemRole},
 	)
 	for i := range out {
 		out[i].Baud, out[i].Enabled = 9600, true

@@ -29,8 +29,8 @@ func TestLanesOnceAndRepointed(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds, _ := a.Devices.Devices()
-	if len(ds) != 12 {
-		t.Fatalf("%d devices, want 12", len(ds))
+	if len(ds) != 15 {
+		t.Fatalf("%d devices, want 15", len(ds))
 	}
 	// Again, from a moved data directory: nothing doubles, the devices
 	// point at the new simulator paths.
@@ -39,7 +39,7 @@ func TestLanesOnceAndRepointed(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds, _ = a.Devices.Devices()
-	if len(ds) != 12 {
+	if len(ds) != 15 {
 		t.Fatalf("%d devices after the second run", len(ds))
 	}
 	for _, d := range ds {

@@ -19,6 +19,7 @@ const (
 func Register(reg store.Registrar) {
 	reg.Register(CmdSave, applySave)
 	reg.Register(CmdDelete, applyDelete)
+	reg.Register(CmdKey, applyKey)
 }
 
 func nameKey(name string) []byte { return store.Key(store.KindDeviceByName, strings.ToLower(name)) }
@@ -140,6 +141,11 @@ func applyDelete(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 		return store.Effect{}, err
 	}
 	if err := tx.Delete(nameKey(d.Name)); err != nil {
+		return store.Effect{}, err
+	}
+	// A reader's secure channel key goes with the reader: a device saved
+	// again under the same port starts over in install mode.
+	if err := tx.Delete(store.Key(store.KindDeviceKey, d.ID)); err != nil {
 		return store.Effect{}, err
 	}
 	return store.Effect{Subject: "device:" + d.ID, Note: "deleted"}, tx.Delete(store.Key(store.KindDevice, d.ID))

@@ -116,6 +116,10 @@ type Options struct {
 	// Secure switches the OSDP secure channel on. The keys are the OSDP
 	// driver's business and are never stored here.
 	Secure bool `json:"secure,omitempty"`
+	// Output is the OSDP reader's own output (0..255) that switches the
+	// lane's lock or turnstile on a grant (osdp_OUT); nil: the lane's
+	// relay device is pulsed instead.
+	Output *int `json:"output,omitempty"`
 }
 
 // Device is one configured device.
@@ -145,8 +149,12 @@ func (d Device) Direction() gate.Direction {
 	return gate.In
 }
 
-// Reads is the kind of credential a reader delivers.
+// Reads is the kind of credential a reader delivers. An OSDP reader
+// delivers cards (and keypad PINs, which its driver tells apart).
 func (d Device) Reads() gate.CredentialKind {
+	if d.Protocol == OSDP {
+		return gate.Card
+	}
 	if d.Options.Reads == "" {
 		return gate.QR
 	}
@@ -280,6 +288,11 @@ func Check(d *Device) field.Errors {
 	}
 	if d.Protocol != OSDP {
 		o.Secure = false
+	}
+	if d.Protocol != OSDP || d.Role == EnrolmentReader {
+		o.Output = nil
+	} else if o.Output != nil && (*o.Output < 0 || *o.Output > 255) {
+		es.Add("output", "invalid")
 	}
 	return es
 }

@@ -2,6 +2,7 @@ package device
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -26,6 +27,10 @@ type Health struct {
 	Errors     uint64 // garbled frames, bad lines, overflows
 	Timeouts   uint64 // requests without a reply
 	LastError  string // names fields and counts, never a card or document number
+
+	// OSDP readers: the secure channel is up, on the install-mode key
+	// (before the reader got its own), the reader reports tampering.
+	Secure, DefaultKey, Tamper bool
 
 	// The last decision on a lane reader's read.
 	Decided time.Time
@@ -85,11 +90,12 @@ func (d Document) LogValue() slog.Value {
 
 // TestResult is what a device test did.
 type TestResult struct {
-	Did      string        // "pulsed", "read", "door", "document"
+	Did      string        // "pulsed", "read", "door", "document", "printed", "signal"
 	Pulse    time.Duration // pulsed: how long the relay was on
 	Read     Read          // read: the read
 	DoorOpen bool          // door: the contact's state
 	Document Document      // document: the document
+	Signal   int           // signal: the modem's signal strength, 0–31 (99: unknown)
 }
 
 // Monitor is the running side of the configuration: the driver runtime
@@ -153,3 +159,49 @@ func (stopped) WaitRead(context.Context, string, uint64) (Read, error) {
 	return Read{}, ErrNotRunning
 }
 func (stopped) LastDocument(string) (Document, bool) { return Document{}, false }
+
+// Slip is a visitor slip for the desk's receipt printer: who, whom they
+// visit, where, when, and the QR pass, printed by the printer's own QR
+// command.
+type Slip struct {
+	Site        string
+	Visitor     string
+	Host, Floor string
+	From, Until time.Time // in the site's time zone
+	Pass        string    // the QR token
+	Lang        string    // "zh…" for Chinese captions, English otherwise
+}
+
+// ErrNoPrinter: no receipt printer is configured and running.
+var ErrNoPrinter = errors.New("device: no receipt printer running")
+
+// SlipPrinter is the runtime's receipt printer. A Monitor that has one
+// implements it.
+type SlipPrinter interface {
+	// HasPrinter reports whether a receipt printer is configured and its
+	// driver runs (the desk shows its print button then).
+	HasPrinter() bool
+	// PrintSlip prints s on the first running printer.
+	PrintSlip(ctx context.Context, s Slip) error
+}
+
+// Printout is a slip a simulated printer printed.
+type Printout struct {
+	Port string
+	Text string   // the slip's lines
+	QR   []string // the QR codes' contents
+}
+
+// SentSMS is a text message a simulated modem sent.
+type SentSMS struct {
+	Port   string
+	Number string
+	Text   string
+}
+
+// BenchOutputs is a Bench whose simulated printers and modems show what
+// they were given, so the demo page can show the slip and the SMS.
+type BenchOutputs interface {
+	Printouts() []Printout // oldest first
+	SentSMS() []SentSMS    // oldest first
+}

@@ -149,3 +149,13 @@ func (s *Service) Bench() Bench {
 	defer s.mu.Unlock()
 	return s.bench
 }
+
+// Printer is the runtime's receipt printer, or nil when the attached
+// runtime has none running (or none is attached).
+func (s *Service) Printer() SlipPrinter {
+	p, ok := s.Live().(SlipPrinter)
+	if !ok || !p.HasPrinter() {
+		return nil
+	}
+	return p
+}

@@ -557,7 +557,7 @@ func TestTellAndBroadcastPickChannels(t *testing.T) {
 	account := store.NewID(f.clk.Now())
 	to := Recipient{AccountID: account, Email: "host@example.com", Phone: "13800138000"}
 	n := Note{Kind: KindVisitRequested, Subject: "访客申请", Body: "b", Link: "/host/visits"}
-	f.svc.sms = true // a modem is attached
+	f.svc.EnableSMS(true) // a modem is attached
 	count := func() map[ChannelName]int {
 		out := map[ChannelName]int{}
 		_ = f.st.View(func(r *store.Reader) error {
@@ -596,7 +596,7 @@ func TestTellAndBroadcastPickChannels(t *testing.T) {
 	if err := f.svc.Tell(ctx, "test", Recipient{}, n); err != nil {
 		t.Errorf("telling nobody: %v", err)
 	}
-	f.svc.sms = false // no modem: no SMS queued
+	f.svc.EnableSMS(false) // no modem: no SMS queued
 	if err := f.svc.Tell(ctx, "test", to, n); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gatehouse/appliance/clock"
@@ -65,7 +66,7 @@ type Service struct {
 	hub     *Hub
 	backoff Backoff
 	log     *slog.Logger
-	sms     bool
+	sms     atomic.Bool   // SMS to phones: a modem is attached
 	wake    chan struct{} // a worker's doorbell: something new is due
 
 	idMu   sync.Mutex
@@ -86,8 +87,10 @@ func New(db store.DB, clk clock.Clock, keys *secret.Keys, o Options) *Service {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	return &Service{db: db, clock: clk, keys: keys, hub: NewHub(o.HubBuffer), backoff: o.Backoff, log: o.Log,
-		sms: o.SMS, wake: make(chan struct{}, 1)}
+	s := &Service{db: db, clock: clk, keys: keys, hub: NewHub(o.HubBuffer), backoff: o.Backoff, log: o.Log,
+		wake: make(chan struct{}, 1)}
+	s.sms.Store(o.SMS)
+	return s
 }
 
 // Hub is where in-page messages go live.
@@ -310,6 +313,10 @@ func maskPhone(p string) string {
 	return "****"
 }
 
+// EnableSMS says whether a modem is attached: serve sets it when the
+// device runtime runs a GSM modem (Options.SMS at start).
+func (s *Service) EnableSMS(on bool) { s.sms.Store(on) }
+
 // Tell queues n to one person: in the page if they have an account, by
 // email if they have an address and email is set up, by SMS if they have
 // a phone and the appliance a modem (Options.SMS).
@@ -330,7 +337,7 @@ func (s *Service) Tell(ctx context.Context, actor string, to Recipient, n Note) 
 			ms = append(ms, msg(Email, to.Email))
 		}
 	}
-	if to.Phone != "" && s.sms {
+	if to.Phone != "" && s.sms.Load() {
 		ms = append(ms, msg(SMS, to.Phone))
 	}
 	_, err := s.Enqueue(ctx, actor, ms...)

@@ -80,6 +80,7 @@ const (
 const (
 	KindDevice       Kind = 0x70 // device id -> device
 	KindDeviceByName Kind = 0x71 // lower(name) -> device id
+	KindDeviceKey    Kind = 0x72 // device id -> sealed OSDP secure channel key (SCBK)
 )
 
 // Sep separates variable-length parts of a key. Parts must not contain it.

@@ -1,15 +1,20 @@
 package runner
 
 import (
+	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
 	"gatehouse/appliance/device"
+	"gatehouse/drivers/osdp"
+	osdpsim "gatehouse/drivers/osdp/sim"
 	"gatehouse/drivers/sim"
 )
 
@@ -27,19 +32,33 @@ type Bench struct {
 	docs    map[string]*sim.MRZReader   // document reader ports
 	modbus  map[string]*sim.ModbusBoard // Modbus ports
 	relays  map[string]*sim.USBRelay    // USB relay ports
+	osdp    map[string]*sim.OSDPBus     // OSDP buses
+	prints  map[string]*sim.Printer     // receipt printer ports
+	modems  map[string]*sim.Modem       // GSM modem ports
+	keys    KeyStore                    // keys the simulated OSDP readers already hold
 	inputs  map[string]int              // Modbus ports: how many inputs the board has
 	closers []func() error
 }
 
+var _ device.BenchOutputs = (*Bench)(nil)
+
 // NewBench starts a simulator behind every enabled device whose port lies
 // in dir, replacing whatever an earlier run left at the path.
 func NewBench(dir string, devs []device.Device) (*Bench, error) {
+	return NewBenchKeys(dir, devs, nil)
+}
+
+// NewBenchKeys is NewBench whose simulated OSDP readers hold the keys the
+// key store has for them (a reader keyed at an earlier run keeps its key,
+// as hardware does); readers without one start in install mode.
+func NewBenchKeys(dir string, devs []device.Device, keys KeyStore) (*Bench, error) {
 	dir = filepath.Clean(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	b := &Bench{dir: dir, lines: map[string]*sim.Scanner{}, docs: map[string]*sim.MRZReader{},
-		modbus: map[string]*sim.ModbusBoard{}, relays: map[string]*sim.USBRelay{}, inputs: map[string]int{}}
+		modbus: map[string]*sim.ModbusBoard{}, relays: map[string]*sim.USBRelay{}, inputs: map[string]int{},
+		osdp: map[string]*sim.OSDPBus{}, prints: map[string]*sim.Printer{}, modems: map[string]*sim.Modem{}, keys: keys}
 	ports := map[string][]device.Device{}
 	var order []string
 	for _, d := range devs {
@@ -115,8 +134,72 @@ func (b *Bench) plug(port string, ds []device.Device) error {
 		}
 		b.relays[port] = s
 		b.closers = append(b.closers, s.Close)
+	case device.OSDP:
+		var pds []*osdpsim.PD
+		for _, d := range ds {
+			addr, err := device.OSDPAddress(d.Address)
+			if err != nil {
+				continue
+			}
+			cfg := osdpsim.Config{Address: byte(addr), Secure: d.Options.Secure, Install: true,
+				ID: osdp.PDID{Vendor: [3]byte{0x0A, 0x0B, 0x0C}, Model: 1, Version: 1, Serial: uint32(1000 + addr)}}
+			if b.keys != nil {
+				if k, err := b.keys.LoadKey(context.Background(), d.ID); err == nil {
+					if cfg.Key, err = osdp.NewKey(k); err == nil {
+						cfg.Install = false
+					}
+				}
+			}
+			pds = append(pds, osdpsim.New(cfg))
+		}
+		s, err := sim.NewOSDPBus(port, pds...)
+		if err != nil {
+			return err
+		}
+		b.osdp[port] = s
+		b.closers = append(b.closers, s.Close)
+	case device.ESCPOS:
+		s, err := sim.NewPrinter(port)
+		if err != nil {
+			return err
+		}
+		b.prints[port] = s
+		b.closers = append(b.closers, s.Close)
+	case device.Modem:
+		s, err := sim.NewModem(port, sim.ModemConfig{})
+		if err != nil {
+			return err
+		}
+		b.modems[port] = s
+		b.closers = append(b.closers, s.Close)
 	}
 	return nil
+}
+
+// OSDPReader is the simulated reader behind d, or nil.
+func (b *Bench) OSDPReader(d device.Device) *osdpsim.PD {
+	b.mu.Lock()
+	bus := b.osdp[d.Port]
+	b.mu.Unlock()
+	addr, err := device.OSDPAddress(d.Address)
+	if bus == nil || err != nil {
+		return nil
+	}
+	return bus.Reader(byte(addr))
+}
+
+// Printer is the simulated printer behind d, or nil.
+func (b *Bench) Printer(d device.Device) *sim.Printer {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.prints[d.Port]
+}
+
+// Modem is the simulated modem behind d, or nil.
+func (b *Bench) Modem(d device.Device) *sim.Modem {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.modems[d.Port]
 }
 
 // Close unplugs every simulator and stops their goroutines.
@@ -136,7 +219,8 @@ func (b *Bench) Close() error {
 func (b *Bench) Simulates(d device.Device) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.lines[d.Port] != nil || b.docs[d.Port] != nil || b.modbus[d.Port] != nil || b.relays[d.Port] != nil
+	return b.lines[d.Port] != nil || b.docs[d.Port] != nil || b.modbus[d.Port] != nil || b.relays[d.Port] != nil ||
+		b.osdp[d.Port] != nil || b.prints[d.Port] != nil || b.modems[d.Port] != nil
 }
 
 // Present implements device.Bench: a scanner sends text as one line (a
@@ -160,6 +244,9 @@ func (b *Bench) Present(d device.Device, text string) error {
 			}
 		}
 		return doc.PresentDocument(lines...)
+	}
+	if pd := b.OSDPReader(d); pd != nil {
+		return presentOSDP(pd, strings.TrimSpace(text))
 	}
 	return device.ErrNotSimulated
 }
@@ -219,6 +306,12 @@ func (b *Bench) plugAt(port string) plugged {
 		return b.modbus[port]
 	case b.relays[port] != nil:
 		return b.relays[port]
+	case b.osdp[port] != nil:
+		return b.osdp[port]
+	case b.prints[port] != nil:
+		return b.prints[port]
+	case b.modems[port] != nil:
+		return b.modems[port]
 	}
 	return nil
 }
@@ -240,4 +333,68 @@ func (b *Bench) Replug(d device.Device) error {
 		return device.ErrNotSimulated
 	}
 	return p.Replug()
+}
+
+// presentOSDP makes a simulated reader deliver text: keypad digits ending
+// in "#" as key presses, "FC:NUMBER" as a 26-bit Wiegand card, anything
+// else as a card UID in hex.
+func presentOSDP(pd *osdpsim.PD, text string) error {
+	if strings.HasSuffix(text, "#") && strings.Trim(text, "0123456789*#") == "" {
+		pd.PressKeys(text)
+		return nil
+	}
+	if fc, n, ok := strings.Cut(text, ":"); ok {
+		f, err1 := strconv.Atoi(fc)
+		c, err2 := strconv.Atoi(n)
+		if err1 != nil || err2 != nil || f < 0 || c < 0 {
+			return fmt.Errorf("runner: want FC:NUMBER: %w", device.ErrNotSupported)
+		}
+		return pd.PresentWiegand(26, uint(f), uint(c))
+	}
+	uid, err := hex.DecodeString(text)
+	if err != nil || len(uid) == 0 || len(uid) > 16 {
+		return fmt.Errorf("runner: want a card UID in hex: %w", device.ErrNotSupported)
+	}
+	pd.PresentUID(uid)
+	return nil
+}
+
+// Printouts implements device.BenchOutputs.
+func (b *Bench) Printouts() []device.Printout {
+	b.mu.Lock()
+	ports := make([]string, 0, len(b.prints))
+	for port := range b.prints {
+		ports = append(ports, port)
+	}
+	b.mu.Unlock()
+	slices.Sort(ports)
+	var out []device.Printout
+	for _, port := range ports {
+		for _, j := range b.prints[port].Jobs() {
+			p := device.Printout{Port: port, Text: j.Text()}
+			for _, q := range j.QR {
+				p.QR = append(p.QR, q.Data)
+			}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// SentSMS implements device.BenchOutputs.
+func (b *Bench) SentSMS() []device.SentSMS {
+	b.mu.Lock()
+	ports := make([]string, 0, len(b.modems))
+	for port := range b.modems {
+		ports = append(ports, port)
+	}
+	b.mu.Unlock()
+	slices.Sort(ports)
+	var out []device.SentSMS
+	for _, port := range ports {
+		for _, m := range b.modems[port].Messages() {
+			out = append(out, device.SentSMS{Port: port, Number: m.Number, Text: m.Text})
+		}
+	}
+	return out
 }

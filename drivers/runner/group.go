@@ -8,8 +8,11 @@ import (
 	"time"
 
 	"gatehouse/appliance/device"
+	"gatehouse/drivers/escpos"
 	"gatehouse/drivers/modbus"
+	"gatehouse/drivers/modem"
 	"gatehouse/drivers/mrz"
+	"gatehouse/drivers/osdp"
 	"gatehouse/drivers/scanner"
 	"gatehouse/drivers/serial"
 	"gatehouse/drivers/usbrelay"
@@ -31,6 +34,9 @@ type group struct {
 	relays map[string]*boundRelay // lane → relay on this port
 	byDev  map[string]*boundRelay // device → relay
 	master *modbus.Master         // Modbus ports
+	cp     *osdp.CP               // OSDP buses
+	print  *escpos.Printer        // receipt printers
+	modem  *modem.Sender          // GSM modems
 
 	cancel  context.CancelFunc
 	closers []func() error // in order
@@ -107,6 +113,12 @@ func (r *Runner) startGroup(ds []device.Device) (*group, error) {
 		err = r.startModbus(ctx, g, ds)
 	case device.USBRelay:
 		err = r.startUSBRelay(ctx, g, ds)
+	case device.OSDP:
+		err = r.startOSDP(ctx, g, ds)
+	case device.ESCPOS:
+		err = r.startPrinter(ctx, g, first)
+	case device.Modem:
+		err = r.startModem(ctx, g, first)
 	default:
 		err = errors.New("runner: no driver for " + string(first.Protocol))
 	}
@@ -236,5 +248,25 @@ func (r *Runner) startUSBRelay(ctx context.Context, g *group, ds []device.Device
 		rl := &boundRelay{dev: d.ID, Relay: usbrelay.Relay{Board: b, N: nums[d.ID]}}
 		g.relays[d.LaneID], g.byDev[d.ID] = rl, rl
 	}
+	return nil
+}
+
+func (r *Runner) startPrinter(ctx context.Context, g *group, d device.Device) error {
+	p, err := escpos.Open(ctx, escpos.Config{Line: r.lineConfig(d), Logger: r.log})
+	if err != nil {
+		return errorf(d, err)
+	}
+	g.print, g.health = p, p.Health
+	g.closers = append(g.closers, p.Close)
+	return nil
+}
+
+func (r *Runner) startModem(ctx context.Context, g *group, d device.Device) error {
+	m, err := modem.Open(ctx, modem.Config{Line: r.lineConfig(d), Logger: r.log})
+	if err != nil {
+		return errorf(d, err)
+	}
+	g.modem, g.health = m, m.Health
+	g.closers = append(g.closers, m.Close)
 	return nil
 }

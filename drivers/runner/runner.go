@@ -32,6 +32,7 @@ import (
 	"gatehouse/appliance/clock"
 	"gatehouse/appliance/device"
 	"gatehouse/appliance/gate"
+	"gatehouse/drivers/osdp"
 	"gatehouse/drivers/serial"
 )
 
@@ -79,6 +80,20 @@ type Config struct {
 	// Resync re-reads the configuration this often even without a change
 	// signal (changes made by another process, a cluster peer). Default 30 s.
 	Resync time.Duration
+
+	// Keys keeps the OSDP readers' secure channel keys (*device.ReaderKeys).
+	// Nil: in memory, for tests only (a key drawn then is lost with the
+	// process, and the reader that got it is locked out).
+	Keys KeyStore
+	// OSDP, if set, adjusts each OSDP bus's control panel configuration
+	// before it starts: timing in tests.
+	OSDP func(*osdp.Config)
+	// Base is the appliance's public address, for links in SMS.
+	Base string
+	// Reconciled, if set, is called by the supervisor after every look at
+	// the configuration: serve tells the notification outbox whether a
+	// modem runs.
+	Reconciled func(*Runner)
 }
 
 // Runner runs the configured devices. It implements device.Monitor.
@@ -101,6 +116,8 @@ type Runner struct {
 	decisions map[string]decision        // latest decision per lane reader
 	seq       uint64
 	wake      chan struct{} // closed and replaced on every read and document
+
+	memKeys *memKeys // Config.Keys when none is given
 }
 
 type decision struct {
@@ -134,6 +151,7 @@ func Start(ctx context.Context, cfg Config) (*Runner, error) {
 		groups: map[string]*group{}, devices: map[string]device.Device{}, notes: map[string]string{},
 		failures: map[string]string{}, relays: map[string]Relay{}, turns: map[string]chan struct{}{}, reads: map[string]device.Read{},
 		docs: map[string]device.Document{}, decisions: map[string]decision{}, wake: make(chan struct{}),
+		memKeys: &memKeys{},
 	}
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	changes := cfg.Source.Changes()
@@ -202,8 +220,7 @@ func cmpString(a, b string) int {
 	return 0
 }
 
-// supported reports whether this runtime has a driver for d. OSDP readers,
-// printers and modems have theirs elsewhere (or not yet).
+// supported reports whether this runtime has a driver for d.
 func supported(d device.Device) bool {
 	switch d.Protocol {
 	case device.Scanner:
@@ -214,6 +231,12 @@ func supported(d device.Device) bool {
 		return d.Role == device.Relay
 	case device.MRZ:
 		return d.Role == device.DocumentReader
+	case device.OSDP:
+		return d.Role.Reader()
+	case device.ESCPOS:
+		return d.Role == device.Printer
+	case device.Modem:
+		return d.Role == device.ModemRole
 	}
 	return false
 }
@@ -291,6 +314,9 @@ func (r *Runner) reconcile() error {
 			}
 		}
 		r.mu.Unlock()
+	}
+	if r.cfg.Reconciled != nil {
+		r.cfg.Reconciled(r)
 	}
 	return nil
 }
@@ -383,7 +409,9 @@ type reader struct {
 }
 
 func (rd reader) Decide(ctx context.Context, p gate.Presentation) (gate.Action, error) {
-	p.Kind = rd.dev.Reads()
+	if rd.dev.Protocol != device.OSDP { // an OSDP reader tells a card from a PIN itself
+		p.Kind = rd.dev.Reads()
+	}
 	seq := rd.r.noteRead(rd.dev.ID, p)
 	if rd.next == nil {
 		return gate.Action{Reason: "recorded"}, nil
@@ -455,6 +483,9 @@ func (r *Runner) Health(id string) (device.Health, bool) {
 	h.Running = true
 	h.Online, h.Changed, h.LastSeen = lh.Online, lh.Changed, lh.LastSeen
 	h.Opens, h.Reconnects, h.Errors, h.Timeouts, h.LastError = lh.Opens, lh.Reconnects, lh.Errors, lh.Timeouts, lh.LastError
+	if g.cp != nil {
+		h = readerHealth(g.cp, d.Name, h)
+	}
 	return h, true
 }
 
@@ -580,6 +611,29 @@ func (r *Runner) Test(ctx context.Context, id string) (device.TestResult, error)
 			return device.TestResult{}, err
 		}
 		return device.TestResult{Did: "document", Document: doc}, nil
+	case device.Printer:
+		if g.print == nil {
+			return device.TestResult{}, device.ErrNotSupported
+		}
+		if err := g.waitOnline(ctx); err != nil {
+			return device.TestResult{}, err
+		}
+		if err := g.print.PrintSlip(ctx, testSlip(r.cfg.Clock.Now())); err != nil {
+			return device.TestResult{}, err
+		}
+		return device.TestResult{Did: "printed"}, nil
+	case device.ModemRole:
+		if g.modem == nil {
+			return device.TestResult{}, device.ErrNotSupported
+		}
+		if err := g.waitOnline(ctx); err != nil {
+			return device.TestResult{}, err
+		}
+		sig, err := g.modem.Signal(ctx) // AT+CSQ: the modem answers AT and says how it hears the network
+		if err != nil {
+			return device.TestResult{}, err
+		}
+		return device.TestResult{Did: "signal", Signal: sig}, nil
 	}
 	return device.TestResult{}, device.ErrNotSupported
 }

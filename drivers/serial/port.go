@@ -77,8 +77,9 @@ func (c Config) withDefaults() Config {
 
 // Port is an open serial port. Read returns ErrTimeout after the read
 // timeout without a byte, ErrHangup once the device is gone; Read and Write
-// may run concurrently; Close does not interrupt a Read in progress (the
-// read ends by itself within the read timeout).
+// may run concurrently. Close ends a Read in progress at once on Unix (the
+// port is read through the runtime's poller), within the read timeout
+// elsewhere.
 type Port interface {
 	io.ReadWriteCloser
 }
@@ -97,6 +98,14 @@ func Open(c Config) (Port, error) {
 	p, err := tarm.OpenPort(tc)
 	if err != nil {
 		return nil, fmt.Errorf("serial: %w", err)
+	}
+	// tarm has configured the terminal (raw, speed, framing); its own
+	// descriptor reads in blocking system calls, each holding an OS thread
+	// and a P for as long as the line is quiet. Read through a second,
+	// non-blocking descriptor on the runtime's poller instead, where one
+	// is available (see pollPort).
+	if pp, ok := openPolled(c, p); ok {
+		return pp, nil
 	}
 	return &port{p: p, timeout: effectiveTimeout(c.ReadTimeout)}, nil
 }

@@ -126,7 +126,10 @@ func testDevice(ctx context.Context, a *appliance.App, env Env, name string, tim
 	// The driver logs from its own goroutine while this one talks to the
 	// operator: one writer, taken in turns.
 	stderr := &lockedWriter{w: env.Stderr}
-	rt, err := runner.Start(ctx, runner.Config{Source: oneDevice{d}, Lanes: a.Access, Clock: a.Clock, Logger: logger(stderr)})
+	// The appliance's key store, also here: a reader in install mode
+	// tested is given its own key, which must not be lost with the test.
+	rt, err := runner.Start(ctx, runner.Config{Source: oneDevice{d}, Lanes: a.Access, Clock: a.Clock, Logger: logger(stderr),
+		Keys: device.NewReaderKeys(a.Store, a.Clock, a.Keys)})
 	if err != nil {
 		return err
 	}
@@ -169,8 +172,20 @@ func testDevice(ctx context.Context, a *appliance.App, env Env, name string, tim
 			fmt.Fprintf(env.Stdout, " — %s", doc.Problem)
 		}
 		fmt.Fprintln(env.Stdout)
+	case "printed":
+		fmt.Fprintf(env.Stdout, "%s: test slip printed\n", d.Name)
+	case "signal":
+		fmt.Fprintf(env.Stdout, "%s: modem answers; signal %s\n", d.Name, csq(res.Signal))
 	}
 	return nil
+}
+
+// csq says what AT+CSQ's number means.
+func csq(n int) string {
+	if n < 0 || n > 31 {
+		return "unknown (no network?)"
+	}
+	return fmt.Sprintf("%d of 31 (%d dBm)", n, -113+2*n)
 }
 
 // lockedWriter serialises writes from several goroutines.
@@ -208,6 +223,7 @@ type devices struct {
 // the simulators in under DATA/sim, recreated at every start.
 func startDevices(ctx context.Context, a *appliance.App, dataDir string, demoMode bool) (*devices, error) {
 	d := &devices{}
+	keys := device.NewReaderKeys(a.Store, a.Clock, a.Keys)
 	if demoMode {
 		sims := filepath.Join(dataDir, "sim")
 		if err := os.MkdirAll(sims, 0o700); err != nil {
@@ -224,12 +240,14 @@ func startDevices(ctx context.Context, a *appliance.App, dataDir string, demoMod
 		if err != nil {
 			return nil, err
 		}
-		if d.bench, err = runner.NewBench(abs, ds); err != nil {
+		if d.bench, err = runner.NewBenchKeys(abs, ds, keys); err != nil {
 			return nil, fmt.Errorf("demo simulators: %w", err)
 		}
 		d.detach = append(d.detach, a.Devices.AttachBench(d.bench))
 	}
-	cfg := runner.Config{Source: a.Devices, Decider: a.Access, Lanes: a.Access, Clock: a.Clock, Logger: a.Log}
+	cfg := runner.Config{Source: a.Devices, Decider: a.Access, Lanes: a.Access, Clock: a.Clock, Logger: a.Log, Keys: keys,
+		// Visit notices go by SMS too while a modem runs.
+		Reconciled: func(r *runner.Runner) { a.Notify.EnableSMS(r.HasModem()) }}
 	// Door contacts go to the access service once it watches doors
 	// (forced and held-open alarms); until then the runtime logs them.
 	if w, ok := any(a.Access).(gate.DoorWatcher); ok {

@@ -37,6 +37,8 @@ func TestDevicesCommands(t *testing.T) {
 		{Name: "Gate A cards", Port: filepath.Join(sims, "cards"), Protocol: device.Scanner, Role: device.EntryReader, LaneID: lane.ID,
 			Options: device.Options{Reads: gate.Card}}, // disabled: a test may try it before it is put to use
 		{Name: "Gate A OSDP", Port: filepath.Join(sims, "rs485"), Protocol: device.OSDP, Address: "0", Role: device.ExitReader, LaneID: lane.ID},
+		{Name: "Desk printer", Port: filepath.Join(sims, "printer"), Protocol: device.ESCPOS, Role: device.Printer, Enabled: true},
+		{Name: "SMS modem", Port: filepath.Join(sims, "modem"), Protocol: device.Modem, Role: device.ModemRole, Baud: 115200, Enabled: true},
 	} {
 		if _, err := a.Devices.Save(ctx, "t", dev); err != nil {
 			t.Fatal(err)
@@ -95,8 +97,33 @@ func TestDevicesCommands(t *testing.T) {
 		}
 	}
 
-	if code, _, errs := run(t, "", "devices", "test", "Gate A OSDP", "--data", d); code != 1 || !strings.Contains(errs, "not run by this appliance yet") {
+	// A reader nobody presents a card to: the test gives up.
+	if code, _, errs := run(t, "", "devices", "test", "Gate A OSDP", "--timeout", "200ms", "--data", d); code != 1 {
 		t.Fatalf("test osdp = %d %q", code, errs)
+	}
+
+	// The printer prints a test slip with its QR code; the modem answers.
+	printer, err := sim.NewPrinter(filepath.Join(sims, "printer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer printer.Close()
+	if code, out, errs := run(t, "", "devices", "test", "Desk printer", "--data", d); code != 0 || !strings.Contains(out, "test slip printed") {
+		t.Fatalf("test printer = %d %q %q", code, out, errs)
+	}
+	for end := time.Now().Add(10 * time.Second); len(printer.Jobs()) == 0 && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond) // the simulator reads on its own goroutine
+	}
+	if jobs := printer.Jobs(); len(jobs) != 1 || len(jobs[0].QR) != 1 {
+		t.Fatalf("printed %+v", jobs)
+	}
+	mdm, err := sim.NewModem(filepath.Join(sims, "modem"), sim.ModemConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mdm.Close()
+	if code, out, errs := run(t, "", "devices", "test", "SMS modem", "--data", d); code != 0 || !strings.Contains(out, "modem answers; signal") {
+		t.Fatalf("test modem = %d %q %q", code, out, errs)
 	}
 	if code, _, errs := run(t, "", "devices", "test", "nothing", "--data", d); code != 1 || !strings.Contains(errs, "no device named") {
 		t.Fatalf("test unknown = %d %q", code, errs)

@@ -79,7 +79,8 @@ func serve(args []string, env Env) error {
 	go func() { defer close(ran); a.Run(runCtx) }()
 	defer func() { stopRun(); <-ran }()
 	// The notification outbox's worker: email, webhooks, live pages, SMS.
-	worker := notify.NewWorker(a.Notify, notify.WorkerOptions{})
+	// SMS go to the modem the device runtime runs when each is sent.
+	worker := notify.NewWorker(a.Notify, notify.WorkerOptions{SMS: devs.run.SMS()})
 	sent := make(chan struct{})
 	go func() { defer close(sent); _ = worker.Run(runCtx) }()
 	defer func() { stopRun(); <-sent }()
