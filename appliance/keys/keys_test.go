@@ -150,7 +150,9 @@ func TestTwoPersonRule(t *testing.T) {
 
 type alerts struct{ got []string }
 
-func (a *alerts) KeyAlert(_ context.Context, kind string, k Key, _ Checkout) { a.got = append(a.got, kind+":"+k.Tag) }
+func (a *alerts) KeyAlert(_ context.Context, kind string, k Key, _ Checkout) {
+	a.got = append(a.got, kind+":"+k.Tag)
+}
 
 func TestOverdueCurfewAndEscalation(t *testing.T) {
 	f := newFixture(t)
