@@ -28,7 +28,7 @@ var loc = time.FixedZone("CST", 8*3600)
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	st, err := store.Open(store.Options{InMemory: true})
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
