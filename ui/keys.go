@@ -212,7 +212,7 @@ func (s *Server) keyReturn(c echo.Context) error {
 
 func (s *Server) keyLost(c echo.Context) error {
 	id := c.Param("id")
-	form := views.KeyActionForm{LostNote: c.FormValue("note")}
+	form := views.KeyActionForm{LostNote: c.FormValue("lost_note")}
 	_, err := s.app.KeyRoom.ReportLost(c.Request().Context(), keyPerson(c), id, form.LostNote)
 	if es, ok := field.As(err); ok {
 		for i := range es {

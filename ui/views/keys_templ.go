@@ -1762,7 +1762,7 @@ func Key(d KeyData) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = Input("note", T(ctx, "keys.note"), "text", d.Form.LostNote, fieldErr(ctx, d.Errs, "lost_note"), true).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = Input("lost_note", T(ctx, "keys.note"), "text", d.Form.LostNote, fieldErr(ctx, d.Errs, "lost_note"), true).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
