@@ -161,6 +161,11 @@ func (s *Server) keyPage(c echo.Context, status int, id string, form views.KeyAc
 	if d.Rule, err = s.app.KeyRoom.Rule(k.Level); err != nil {
 		return err
 	}
+	if d.CanEdit {
+		if d.Accounts, err = s.staffOptions(""); err != nil {
+			return err
+		}
+	}
 	if d.Form.Due == "" {
 		d.Form.Due = s.app.Clock.Now().Add(2 * time.Hour).In(s.app.Config.Location).Format(dueLayout)
 	}
@@ -226,6 +231,13 @@ func (s *Server) keyLost(c echo.Context) error {
 		s.log.Info("key reported lost", "key", id, "by", actor(c))
 	}
 	return s.keyResult(c, id, form, err)
+}
+
+func (s *Server) keyPermissions(c echo.Context) error {
+	id := c.Param("id")
+	f, _ := c.FormParams()
+	err := s.app.KeyRoom.SetPermissions(c.Request().Context(), keyPerson(c), id, f["roles"], f["accounts"])
+	return s.keyResult(c, id, views.KeyActionForm{}, err)
 }
 
 func (s *Server) keyCaseStep(c echo.Context) error {

@@ -57,6 +57,21 @@ func TestKeyRoomOverHTTP(t *testing.T) {
 			t.Fatalf("key page lacks %q", want)
 		}
 	}
+	// A manager names reception on the key: now the desk may take it.
+	mgr = h.session(auth.Manager)
+	if resp = h.do(req{method: "POST", path: "/keys/" + k.ID + "/permissions", session: mgr, form: url.Values{"roles": {"manager", "reception"}}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("permissions = %d", resp.StatusCode)
+	}
+	if resp = h.do(req{method: "POST", path: "/keys/" + k.ID + "/permissions", session: desk, form: url.Values{"roles": {"reception"}}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("reception changed permissions: %d", resp.StatusCode)
+	}
+	out.Set("due", h.clock.Now().Add(time.Hour).In(h.app.Config.Location).Format(dueLayout))
+	if resp = h.do(req{method: "POST", path: "/keys/" + k.ID + "/checkout", session: desk, form: out}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("checkout after permission = %d", resp.StatusCode)
+	}
+	if resp = h.do(req{method: "POST", path: "/keys/" + k.ID + "/return", session: desk}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("return = %d", resp.StatusCode)
+	}
 	if resp = h.do(req{method: "GET", path: "/keys/" + k.ID + "/label.png", session: desk}); resp.Header.Get("Content-Type") != "image/png" {
 		t.Fatalf("label = %s", resp.Header.Get("Content-Type"))
 	}
@@ -66,7 +81,7 @@ func TestKeyRoomOverHTTP(t *testing.T) {
 		}
 	}
 	resp = h.do(req{method: "GET", path: "/keys/history.csv", session: desk})
-	if csv := readBody(t, resp); strings.Count(csv, "K-101") != 3 {
+	if csv := readBody(t, resp); strings.Count(csv, "K-101") != 6 {
 		t.Fatalf("history export:\n%s", csv)
 	}
 	for _, p := range []string{"/keys/register.pdf", "/keys/history.pdf"} {

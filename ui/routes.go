@@ -142,6 +142,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/keys/:id/checkout", staff, s.keyCheckout},
 		{"POST", "/keys/:id/return", staff, s.keyReturn},
 		{"POST", "/keys/:id/lost", staff, s.keyLost},
+		{"POST", "/keys/:id/permissions", directors, s.keyPermissions},
 
 		{"GET", "/stock", staff, s.stockHome},
 		{"POST", "/stock/receive", staff, s.stockReceive},

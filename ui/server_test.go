@@ -336,6 +336,7 @@ var routeAccess = []struct {
 	{"POST", "/keys/{screen}/checkout", "admin manager reception"},
 	{"POST", "/keys/{screen}/return", "admin manager reception"},
 	{"POST", "/keys/{screen}/lost", "admin manager reception"},
+	{"POST", "/keys/{screen}/permissions", "admin manager"},
 	{"GET", "/stock", "admin manager reception"},
 	{"POST", "/stock/receive", "admin manager reception"},
 	{"POST", "/stock/issue", "admin manager reception"},

@@ -24,6 +24,7 @@ const (
 	CmdAuditStart  = "keys.audit.start"
 	CmdAuditTick   = "keys.audit.tick"
 	CmdAuditFinish = "keys.audit.finish"
+	CmdPermissions = "keys.permissions"
 )
 
 // Register installs the key room's command handlers.
@@ -38,6 +39,7 @@ func Register(reg store.Registrar) {
 	reg.Register(CmdAuditStart, applyAuditStart)
 	reg.Register(CmdAuditTick, applyAuditTick)
 	reg.Register(CmdAuditFinish, applyAuditFinish)
+	reg.Register(CmdPermissions, applyPermissions)
 }
 
 func tagKey(tag string) []byte { return store.Key(store.KindKeyByTag, strings.ToUpper(tag)) }
@@ -545,7 +547,7 @@ func Compare(cabinet string, ks []Key, seen []Seen) Report {
 			rep.Unexpected = append(rep.Unexpected, Line{Tag: s.Tag, Found: s.Slot, Why: "unknown"})
 		case k.State != In:
 			rep.Unexpected = append(rep.Unexpected, Line{Tag: s.Tag, KeyID: k.ID, Customer: k.Customer, Cabinet: k.Cabinet, Slot: k.Slot, Found: s.Slot, Why: string(k.State)})
-		case cabinet != "" && k.Cabinet != cabinet:
+		case cabinet != "" && !strings.EqualFold(k.Cabinet, cabinet):
 			rep.Unexpected = append(rep.Unexpected, Line{Tag: s.Tag, KeyID: k.ID, Customer: k.Customer, Cabinet: k.Cabinet, Slot: k.Slot, Found: s.Slot, Why: "other_cabinet"})
 		default:
 			rep.Present++
@@ -555,7 +557,7 @@ func Compare(cabinet string, ks []Key, seen []Seen) Report {
 		}
 	}
 	for _, k := range ks {
-		if k.State != In || (cabinet != "" && k.Cabinet != cabinet) {
+		if k.State != In || (cabinet != "" && !strings.EqualFold(k.Cabinet, cabinet)) {
 			continue
 		}
 		rep.Expected++
@@ -612,4 +614,40 @@ func applyAuditFinish(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	}
 	return store.Effect{Subject: "key-audit:" + a.ID, Note: "finished: " + strconv.Itoa(len(rep.Missing)) + " missing, " +
 		strconv.Itoa(len(rep.WrongSlot)) + " wrong slot, " + strconv.Itoa(len(rep.Unexpected)) + " unexpected"}, nil
+}
+
+type permissionsPayload struct {
+	KeyID    string   `json:"key_id"`
+	Roles    []string `json:"roles"`
+	Accounts []string `json:"accounts"`
+	By       string   `json:"by"`
+}
+
+// applyPermissions changes who may take a key; the history keeps the
+// change and the audit trail the command, so the earlier rights stay known.
+func applyPermissions(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+	var p permissionsPayload
+	if err := cmd.Decode(&p); err != nil {
+		return store.Effect{}, err
+	}
+	k, err := getKey(&tx.Reader, p.KeyID)
+	if err != nil {
+		return store.Effect{}, err
+	}
+	var es field.Errors
+	roles := cleanRoles(p.Roles, &es, "roles")
+	accounts := cleanIDs(p.Accounts, &es, "accounts")
+	if len(es) > 0 {
+		return store.Effect{}, es
+	}
+	k.Roles, k.Accounts = roles, accounts
+	if err := tx.SetJSON(store.Key(store.KindKey, k.ID), k); err != nil {
+		return store.Effect{}, err
+	}
+	note := strings.Join(roles, ", ")
+	if len(accounts) > 0 {
+		note += " + " + strconv.Itoa(len(accounts))
+	}
+	return store.Effect{Subject: "key:" + k.ID, Note: "permissions"},
+		addEvent(tx, cmd, Event{KeyID: k.ID, Kind: "permissions", By: p.By, Note: note})
 }

@@ -96,6 +96,20 @@ func TestUnauthorisedCheckoutRefused(t *testing.T) {
 	if got, _ := f.svc.Get(k.ID); got.State != In {
 		t.Fatalf("refused key state %s", got.State)
 	}
+	// Named later: allowed, and the change is in the key's history.
+	if err := f.svc.SetPermissions(ctx, f.boss, k.ID, []string{"manager", "reception"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Checkout(ctx, f.guard, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.SetPermissions(ctx, f.boss, k.ID, []string{"janitor"}, nil); code(err, "roles") != "invalid" {
+		t.Fatalf("unknown role: %v", err)
+	}
+	h, _ := f.svc.History(k.ID)
+	if len(h) != 3 || h[1].Kind != "permissions" {
+		t.Fatalf("history %+v", h)
+	}
 }
 
 func TestTwoPersonRule(t *testing.T) {

@@ -59,6 +59,14 @@ func (s *Service) register(ctx context.Context, by Person, k Key, caseID string)
 	return s.Get(k.ID)
 }
 
+// SetPermissions changes which roles and accounts may take a key, on top
+// of its level's rule.
+func (s *Service) SetPermissions(ctx context.Context, by Person, keyID string, roles, accounts []string) error {
+	_, err := store.Issue(ctx, s.db, CmdPermissions, actorOf(by), s.clock.Now(),
+		permissionsPayload{KeyID: keyID, Roles: roles, Accounts: accounts, By: by.Name})
+	return err
+}
+
 // SaveRule sets what a key level demands.
 func (s *Service) SaveRule(ctx context.Context, actor string, r Rule) error {
 	_, err := store.Issue(ctx, s.db, CmdRule, actor, s.clock.Now(), r)
