@@ -241,3 +241,30 @@ func TestLostCardBlockedAtTheGate(t *testing.T) {
 		t.Fatalf("history %+v", h)
 	}
 }
+
+// FuzzParseNumbers: whatever is typed, the numbers that come out are valid
+// card numbers, distinct, at most MaxBatch; or there is an error.
+func FuzzParseNumbers(f *testing.F) {
+	for _, s := range []string{"B001..B020", "v1~v9, x", "A:B-C", "1..999999999999", "Z0000..Z1000", "，；\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ns, es := ParseNumbers(s)
+		if es != nil {
+			if len(ns) != 0 {
+				t.Fatal("numbers with an error")
+			}
+			return
+		}
+		if len(ns) == 0 || len(ns) > MaxBatch {
+			t.Fatalf("%d numbers", len(ns))
+		}
+		seen := map[string]bool{}
+		for _, n := range ns {
+			if !numberRE.MatchString(n) || seen[n] {
+				t.Fatalf("bad or repeated number %q", n)
+			}
+			seen[n] = true
+		}
+	})
+}
