@@ -6,6 +6,7 @@ package appliance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -16,9 +17,11 @@ import (
 	"gatehouse/appliance/config"
 	"gatehouse/appliance/device"
 	"gatehouse/appliance/directory"
+	"gatehouse/appliance/keys"
 	"gatehouse/appliance/notify"
 	"gatehouse/appliance/screen"
 	"gatehouse/appliance/secret"
+	"gatehouse/appliance/stock"
 	"gatehouse/appliance/store"
 	"gatehouse/appliance/visit"
 )
@@ -37,6 +40,8 @@ type App struct {
 	Access      *access.Service
 	Devices     *device.Service // device configuration; serve attaches the driver runtime
 	Notify      *notify.Service // the notification outbox; serve runs its worker
+	KeyRoom     *keys.Service   // customers' keys held at the desk
+	Stock       *stock.Service  // card stock: blanks, badges, fobs
 	Keys        *secret.Keys
 	Clock       clock.Clock
 	Config      config.Config
@@ -51,7 +56,7 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	if log == nil {
 		log = slog.Default()
 	}
-	keys, err := secret.LoadOrCreate(dataDir)
+	siteKeys, err := secret.LoadOrCreate(dataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -67,24 +72,28 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	access.Register(st)
 	device.Register(st)
 	notify.Register(st)
-	scr := screen.New(st, clk, keys)
-	visits := visit.New(st, clk, keys).WithScreener(scr)
+	keys.Register(st)
+	stock.Register(st)
+	scr := screen.New(st, clk, siteKeys)
+	visits := visit.New(st, clk, siteKeys).WithScreener(scr)
 	a := &App{
 		Store:       st,
 		Directory:   directory.New(st, clk),
 		Auth:        auth.New(st, clk, cfg.LockFor()),
 		Visits:      visits,
-		Conferences: visit.NewConferences(st, clk, keys).WithScreener(scr),
-		Access:      access.New(st, clk, cfg.Location, keys.Verifier(), visits).WithSecrets(keys),
+		Conferences: visit.NewConferences(st, clk, siteKeys).WithScreener(scr),
+		Access:      access.New(st, clk, cfg.Location, siteKeys.Verifier(), visits).WithSecrets(siteKeys),
 		Screen:      scr,
 		Devices:     device.New(st, clk),
-		Notify:      notify.New(st, clk, keys, notify.Options{Log: log}),
-		Keys:        keys,
+		Notify:      notify.New(st, clk, siteKeys, notify.Options{Log: log}),
+		Keys:        siteKeys,
 		Clock:       clk,
 		Config:      cfg,
 		Log:         log,
 	}
 	visits.WithHook(notices{a}.hook)
+	a.KeyRoom = keys.New(st, clk, a.Auth)
+	a.Stock = stock.New(st, clk, cfg.Location).WithBlocker(cardBlocker{a.Access})
 	if err := a.Directory.Recover(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("appliance: finish interrupted imports: %w", err)
@@ -98,12 +107,14 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 
 // Run does the appliance's timed work until ctx ends: every minute it
 // applies the visit rules (no-shows, overstays, day end, escalation) and
-// tells the desk and hosts through the notification outbox. The caller
+// the key room's (overdue, curfew, escalation) and tells the desk, hosts,
+// key holders and managers through the notification outbox. The caller
 // owns it: serve starts it and waits for it on shutdown.
 func (a *App) Run(ctx context.Context) {
 	alert := notices{a}
 	rules := visit.SweepRules{Location: a.Config.Location, DayEnd: a.Config.DayEndDur,
 		EscalateAfter: time.Duration(a.Config.EscalateMin) * time.Minute}
+	keyRules := keys.SweepRules{Location: a.Config.Location, EscalateAfter: time.Duration(a.Config.KeyEscalateMin) * time.Minute}
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	doors := time.NewTicker(5 * time.Second)
@@ -114,6 +125,11 @@ func (a *App) Run(ctx context.Context) {
 			a.Log.Error("closing ended conferences failed", "err", err)
 		}
 		badgeDay = a.badgeAlarm(ctx, badgeDay)
+		if n, err := a.KeyRoom.Sweep(ctx, keyRules, keyNotices{a}); err != nil {
+			a.Log.Error("key sweep failed", "err", err)
+		} else if n > 0 {
+			a.Log.Info("key sweep", "alerts", n)
+		}
 		if res, err := a.Visits.Sweep(ctx, rules, alert); err != nil {
 			a.Log.Error("visit sweep failed", "err", err)
 		} else if res != (visit.SweepResult{}) {
@@ -170,4 +186,65 @@ func (a *App) badgeAlarm(ctx context.Context, done string) string {
 		}
 	}
 	return key
+}
+
+// keyNotices raises the key room's alerts on the guard station (as access
+// alarms, so they show live there) and tells the holder in the page; an
+// escalation also tells every manager.
+type keyNotices struct{ a *App }
+
+// KeyAlert implements keys.Alerter.
+func (n keyNotices) KeyAlert(ctx context.Context, kind string, k keys.Key, c keys.Checkout) {
+	a := n.a
+	name := k.Tag + " · " + c.Holder.Name
+	if err := a.Access.Raise(ctx, "system", access.Alarm(kind), "", name); err != nil {
+		a.Log.Error("key alarm", "kind", kind, "err", err)
+	}
+	due := time.Unix(0, c.Due).In(a.Config.Location).Format("01-02 15:04")
+	var note notify.Note
+	switch kind {
+	case keys.AlertCurfew:
+		note = notify.Note{Kind: kind, Subject: "钥匙宵禁已过 Key past its curfew: " + k.Tag,
+			Body: fmt.Sprintf("钥匙 %s（%s）应在宵禁前归还。\nKey %s (%s) should be back before the curfew.", k.Tag, k.Customer, k.Tag, k.Customer)}
+	case keys.AlertEscalated:
+		note = notify.Note{Kind: kind, Subject: "钥匙严重逾期 Key long overdue: " + k.Tag,
+			Body: fmt.Sprintf("%s 持有的钥匙 %s 应于 %s 归还。\nKey %s held by %s was due back at %s.", c.Holder.Name, k.Tag, due, k.Tag, c.Holder.Name, due)}
+	default:
+		note = notify.Note{Kind: kind, Subject: "钥匙逾期 Key overdue: " + k.Tag,
+			Body: fmt.Sprintf("钥匙 %s 应于 %s 归还。\nKey %s was due back at %s.", k.Tag, due, k.Tag, due)}
+	}
+	note.Link = "/keys/" + k.ID
+	to := []string{c.Holder.ID}
+	if kind == keys.AlertEscalated {
+		if as, err := a.Auth.Accounts(); err == nil {
+			for _, acc := range as {
+				if acc.Role == auth.Manager && !acc.Disabled && acc.ID != c.Holder.ID {
+					to = append(to, acc.ID)
+				}
+			}
+		}
+	}
+	for _, id := range to {
+		if err := a.Notify.Tell(ctx, "system", notify.Recipient{AccountID: id}, note); err != nil {
+			a.Log.Warn("key notification not queued", "kind", kind, "err", err)
+		}
+	}
+}
+
+// cardBlocker reports lost in access the credential carrying a lost stock
+// card's number, so the gates refuse it.
+type cardBlocker struct{ acc *access.Service }
+
+// BlockLostCard implements stock.Blocker.
+func (b cardBlocker) BlockLostCard(ctx context.Context, actor, number, note string) (string, error) {
+	c, err := b.acc.CredentialByCard(number)
+	if errors.Is(err, access.ErrNotFound) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	if c.State != access.Active && c.State != access.StateSuspended {
+		return c.ID, nil // lost, returned or revoked already: the gates refuse it
+	}
+	return c.ID, b.acc.SetState(ctx, actor, c.ID, access.StateLost, note)
 }

@@ -22,8 +22,9 @@ type Config struct {
 	LockoutMinutes int    `toml:"lockout_minutes"` // 0: locked until an administrator unlocks
 	SessionIdleMin int    `toml:"session_idle_minutes"`
 	SessionMaxHrs  int    `toml:"session_max_hours"`
-	DayEnd         string `toml:"day_end"`          // "23:59": open visits close then, still-inside ones as "no exit recorded"
-	EscalateMin    int    `toml:"escalate_minutes"` // unanswered applications remind the host, then (twice as long) the desk
+	DayEnd         string `toml:"day_end"`              // "23:59": open visits close then, still-inside ones as "no exit recorded"
+	EscalateMin    int    `toml:"escalate_minutes"`     // unanswered applications remind the host, then (twice as long) the desk
+	KeyEscalateMin int    `toml:"key_escalate_minutes"` // a key overdue this long is escalated to the managers
 	TLSCert        string `toml:"tls_cert"`
 	TLSKey         string `toml:"tls_key"`
 
@@ -42,6 +43,7 @@ func Default() Config {
 		SessionMaxHrs:  12,
 		DayEnd:         "23:59",
 		EscalateMin:    30,
+		KeyEscalateMin: 60,
 	}
 }
 
@@ -105,6 +107,8 @@ func (c *Config) set(key, v string) error {
 		c.DayEnd = v
 	case "escalate_minutes":
 		return num(&c.EscalateMin)
+	case "key_escalate_minutes":
+		return num(&c.KeyEscalateMin)
 	case "tls_cert":
 		c.TLSCert = v
 	case "tls_key":
@@ -133,6 +137,9 @@ func (c *Config) validate() error {
 	c.DayEndDur = time.Duration(de.Hour())*time.Hour + time.Duration(de.Minute())*time.Minute
 	if c.EscalateMin < 0 {
 		return errors.New("config: escalate_minutes must be >= 0")
+	}
+	if c.KeyEscalateMin < 0 {
+		return errors.New("config: key_escalate_minutes must be >= 0")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("config: tls_cert and tls_key go together")

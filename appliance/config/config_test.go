@@ -16,15 +16,22 @@ func TestLoadFileThenEnvironment(t *testing.T) {
 	if c.SiteName != "Tower B" || c.Language != "en" || c.Location.String() != "Europe/Berlin" || c.LockoutMinutes != 5 {
 		t.Fatalf("config = %+v", c)
 	}
+	if c.KeyEscalateMin != 60 {
+		t.Fatalf("key_escalate_minutes default %d", c.KeyEscalateMin)
+	}
+	if c, err := Load("", []string{"GATEHOUSE_KEY_ESCALATE_MINUTES=15"}); err != nil || c.KeyEscalateMin != 15 {
+		t.Fatalf("key_escalate_minutes from the environment: %d %v", c.KeyEscalateMin, err)
+	}
 }
 
 func TestLoadRejectsBadSettings(t *testing.T) {
 	dir := t.TempDir()
 	cases := map[string]string{
-		"unknown key": "colour = \"red\"\n",
-		"bad zone":    "time_zone = \"Mars/Olympus\"\n",
-		"bad lang":    "language = \"fr\"\n",
-		"bad toml":    "site_name = \n",
+		"unknown key":             "colour = \"red\"\n",
+		"bad zone":                "time_zone = \"Mars/Olympus\"\n",
+		"bad lang":                "language = \"fr\"\n",
+		"bad toml":                "site_name = \n",
+		"negative key escalation": "key_escalate_minutes = -1\n",
 	}
 	for name, body := range cases {
 		p := filepath.Join(dir, name+".toml")

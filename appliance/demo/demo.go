@@ -7,10 +7,13 @@ package demo
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"gatehouse/appliance"
 	"gatehouse/appliance/auth"
 	"gatehouse/appliance/directory"
+	"gatehouse/appliance/keys"
+	"gatehouse/appliance/stock"
 )
 
 // Login is a demo account to print.
@@ -91,14 +94,65 @@ func Seed(ctx context.Context, a *appliance.App) ([]Login, error) {
 		{"host", "demo-host-pass", auth.Host},
 	}
 	names := map[auth.Role]string{auth.Admin: "系统管理员 Administrator", auth.Manager: "郑经理 Zheng", auth.Reception: "孙保安 Sun", auth.Host: host.Name}
+	accounts := map[auth.Role]auth.Account{}
 	for _, l := range logins {
 		na := auth.NewAccount{Username: l.Username, Name: names[l.Role], Role: l.Role, Password: l.Password}
 		if l.Role == auth.Host {
 			na.PersonID = host.ID
 		}
-		if _, err := a.Auth.CreateAccount(ctx, actor, na); err != nil {
+		acc, err := a.Auth.CreateAccount(ctx, actor, na)
+		if err != nil {
 			return nil, err
 		}
+		accounts[l.Role] = acc
+	}
+	if err := seedKeysAndStock(ctx, a, accounts[auth.Manager], accounts[auth.Reception]); err != nil {
+		return nil, err
 	}
 	return logins, nil
+}
+
+// seedKeysAndStock fills the key room and the card stock: a few customers'
+// keys (one with a spare, one top-level, one out with the guard) and
+// badges and blank cards in two lobbies.
+func seedKeysAndStock(ctx context.Context, a *appliance.App, manager, guard auth.Account) error {
+	mgr, grd := keys.PersonOf(manager), keys.PersonOf(guard)
+	if err := a.KeyRoom.SaveRule(ctx, "demo", keys.Rule{Level: 2, Roles: []string{"manager", "reception"}, Curfew: "22:00"}); err != nil {
+		return err
+	}
+	if err := a.KeyRoom.SaveRule(ctx, "demo", keys.Rule{Level: 3, Roles: []string{"admin", "manager", "reception"}, Curfew: "20:00"}); err != nil {
+		return err
+	}
+	var first keys.Key
+	for i, k := range []keys.Key{
+		{Tag: "K-1201", Customer: "星河科技 Xinghe Tech", Unit: "12F-01", Cabinet: "A", Slot: "1", Level: 1},
+		{Tag: "K-0302", Customer: "博远咨询 Boyuan Consulting", Unit: "3F-02", Cabinet: "A", Slot: "2", Level: 2},
+		{Tag: "K-PLANT", Customer: "物业 Property (plant room)", Unit: "B1", Cabinet: "A", Slot: "9", Level: 3},
+	} {
+		saved, err := a.KeyRoom.RegisterKey(ctx, mgr, k)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			first = saved
+		}
+	}
+	if _, err := a.KeyRoom.RegisterKey(ctx, mgr, keys.Key{Tag: "K-1201-S", Customer: first.Customer, Unit: first.Unit,
+		Cabinet: "S", Slot: "1", Level: 1, SpareOf: first.ID}); err != nil {
+		return err
+	}
+	if _, err := a.KeyRoom.Checkout(ctx, grd, keys.CheckoutInput{KeyID: first.ID, Reason: "maintenance", Note: "空调检修 air-con service",
+		Due: a.Clock.Now().Add(2 * time.Hour)}); err != nil {
+		return err
+	}
+	sm, sg := stock.PersonOf(manager), stock.PersonOf(guard)
+	badges, _ := stock.ParseNumbers("V001..V030")
+	if err := a.Stock.Receive(ctx, sg, "大堂 Lobby", stock.Badge, badges, ""); err != nil {
+		return err
+	}
+	blanks, _ := stock.ParseNumbers("C001..C020")
+	if err := a.Stock.Receive(ctx, sm, "物业办公室 Office", stock.Blank, blanks, ""); err != nil {
+		return err
+	}
+	return a.Stock.Issue(ctx, sg, badges[:3], "访客 visitors", "")
 }

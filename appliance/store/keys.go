@@ -83,6 +83,26 @@ const (
 	KindDeviceKey    Kind = 0x72 // device id -> sealed OSDP secure channel key (SCBK)
 )
 
+// Keys and card stock (0x80..): key custody (appliance/keys) and card
+// stock (appliance/stock).
+const (
+	KindKey          Kind = 0x80 // key id -> key
+	KindKeyByTag     Kind = 0x81 // upper(tag) -> key id
+	KindKeyEvent     Kind = 0x82 // key id 0 time (u64) seq (u64) -> history entry
+	KindKeyCheckout  Kind = 0x83 // checkout id -> checkout
+	KindKeyOpen      Kind = 0x84 // checkout id -> nil, while the key is out
+	KindKeyLevel     Kind = 0x85 // level (decimal) -> level rules
+	KindKeyCase      Kind = 0x86 // lost-key case id -> case
+	KindKeyAudit     Kind = 0x87 // audit id -> audit
+	KindKeySeq       Kind = 0x88 // "seq" -> last history sequence (u64)
+	KindStockItem    Kind = 0x90 // card number -> item
+	KindStockLedger  Kind = 0x91 // seq (u64) -> ledger entry
+	KindStockHand    Kind = 0x92 // handover id -> handover
+	KindStockRecon   Kind = 0x93 // lobby 0 day 0 seq (u64) -> reconciliation
+	KindStockSeq     Kind = 0x94 // "seq" -> last ledger sequence (u64)
+	KindStockByLobby Kind = 0x95 // lower(lobby) -> lobby name as typed
+)
+
 // Sep separates variable-length parts of a key. Parts must not contain it.
 const Sep = 0x00
 

@@ -1,0 +1,327 @@
+package stock
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"gatehouse/appliance/clock"
+	"gatehouse/appliance/field"
+	"gatehouse/appliance/store"
+)
+
+// Blocker blocks at the gates the credential that carries a lost card's
+// number, if there is one, and returns its ID ("" when none).
+type Blocker interface {
+	BlockLostCard(ctx context.Context, actor, number, note string) (credentialID string, err error)
+}
+
+// Service is the card stock.
+type Service struct {
+	db      store.DB
+	clock   clock.Clock
+	loc     *time.Location
+	blocker Blocker
+}
+
+// New returns the card stock service; loc is the building's zone, which
+// decides where a day begins.
+func New(db store.DB, c clock.Clock, loc *time.Location) *Service {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return &Service{db: db, clock: c, loc: loc}
+}
+
+// WithBlocker makes lost cards blocked at the gates through b.
+func (s *Service) WithBlocker(b Blocker) *Service { s.blocker = b; return s }
+
+func actorOf(p Person) string { return "account:" + p.ID }
+
+func (s *Service) issue(ctx context.Context, typ string, by Person, payload any) error {
+	_, err := store.Issue(ctx, s.db, typ, actorOf(by), s.clock.Now(), payload)
+	return err
+}
+
+// Receive takes new cards into a lobby's stock, in by's custody.
+func (s *Service) Receive(ctx context.Context, by Person, lobby string, typ Type, numbers []string, note string) error {
+	return s.issue(ctx, CmdReceive, by, receivePayload{By: by, Lobby: lobby, Type: typ, Numbers: numbers, Note: note})
+}
+
+// StartHandover lists cards from gives to to; nothing moves until to confirms.
+func (s *Service) StartHandover(ctx context.Context, from, to Person, lobby string, numbers []string, note string) (Handover, error) {
+	h := Handover{ID: store.NewID(s.clock.Now()), From: from, To: to, Lobby: lobby, Numbers: numbers, Note: note}
+	if err := s.issue(ctx, CmdHandoverCreate, from, h); err != nil {
+		return h, err
+	}
+	return s.Handover(h.ID)
+}
+
+// Confirm is the receiver's confirmation: custody moves now.
+func (s *Service) Confirm(ctx context.Context, by Person, id string) error {
+	return s.issue(ctx, CmdHandoverOK, by, handoverPayload{ID: id, By: by})
+}
+
+// Cancel withdraws (giver) or declines (receiver) a pending handover.
+func (s *Service) Cancel(ctx context.Context, by Person, id string) error {
+	return s.issue(ctx, CmdHandoverCancel, by, handoverPayload{ID: id, By: by})
+}
+
+// Handover returns one handover.
+func (s *Service) Handover(id string) (h Handover, err error) {
+	err = s.db.View(func(r *store.Reader) error { h, err = getHandover(r, id); return err })
+	return h, err
+}
+
+// Handovers lists the handovers personID gives or receives ("" = all), newest first.
+func (s *Service) Handovers(personID string, limit int) ([]Handover, error) {
+	var out []Handover
+	err := s.db.View(func(r *store.Reader) error {
+		return r.Scan(store.Prefix(store.KindStockHand), store.ScanOptions{Reverse: true}, func(_, v []byte) (bool, error) {
+			var h Handover
+			if err := json.Unmarshal(v, &h); err != nil {
+				return false, err
+			}
+			if personID == "" || h.From.ID == personID || h.To.ID == personID {
+				out = append(out, h)
+			}
+			return limit <= 0 || len(out) < limit, nil
+		})
+	})
+	return out, err
+}
+
+// Issue gives cards on hand to a card user.
+func (s *Service) Issue(ctx context.Context, by Person, numbers []string, usedBy, note string) error {
+	return s.issue(ctx, CmdIssue, by, movePayload{By: by, Numbers: numbers, UsedBy: usedBy, Note: note})
+}
+
+// Return takes cards back from use into lobby ("" = the lobby each came from).
+func (s *Service) Return(ctx context.Context, by Person, lobby string, numbers []string, note string) error {
+	return s.issue(ctx, CmdReturn, by, movePayload{By: by, Numbers: numbers, Lobby: lobby, Note: note})
+}
+
+// Blocked is a lost card whose credential was blocked at the gates.
+type Blocked struct {
+	Number     string
+	Credential string
+}
+
+// WriteOff records cards lost or damaged (op OpLost or OpDamaged). A lost
+// card whose number an access credential carries is reported lost there
+// too, so the gates refuse it; the returned list says which.
+func (s *Service) WriteOff(ctx context.Context, by Person, op string, numbers []string, note string) ([]Blocked, error) {
+	if err := s.issue(ctx, CmdWriteOff, by, movePayload{By: by, Numbers: numbers, Op: op, Note: note}); err != nil {
+		return nil, err
+	}
+	if op != OpLost || s.blocker == nil {
+		return nil, nil
+	}
+	var out []Blocked
+	for _, n := range numbers {
+		n = NormalizeNumber(n)
+		id, err := s.blocker.BlockLostCard(ctx, actorOf(by), n, "stock: "+note)
+		if err != nil {
+			return out, err
+		}
+		if id == "" {
+			continue
+		}
+		if err := s.issue(ctx, CmdBlocked, by, blockedPayload{By: by, Number: n, Credential: id}); err != nil {
+			return out, err
+		}
+		out = append(out, Blocked{Number: n, Credential: id})
+	}
+	return out, nil
+}
+
+// Item returns one card.
+func (s *Service) Item(number string) (it Item, err error) {
+	err = s.db.View(func(r *store.Reader) error { it, err = getItem(r, number); return err })
+	return it, err
+}
+
+// ItemFilter narrows Items.
+type ItemFilter struct {
+	Q      string // number, lobby, holder or user contains
+	Lobby  string
+	Holder string // account ID
+	OnHand bool
+	Limit  int
+}
+
+// Items lists cards by number.
+func (s *Service) Items(f ItemFilter) ([]Item, int, error) {
+	var out []Item
+	total := 0
+	q := strings.ToLower(strings.TrimSpace(f.Q))
+	err := s.db.View(func(r *store.Reader) error {
+		return r.Scan(store.Prefix(store.KindStockItem), store.ScanOptions{}, func(_, v []byte) (bool, error) {
+			var it Item
+			if err := json.Unmarshal(v, &it); err != nil {
+				return false, err
+			}
+			if (f.Lobby != "" && !strings.EqualFold(f.Lobby, it.Lobby)) || (f.Holder != "" && it.Holder.ID != f.Holder) ||
+				(f.OnHand && !OnHand(it.State)) {
+				return true, nil
+			}
+			if q != "" && !strings.Contains(strings.ToLower(it.Number+"\x00"+it.Lobby+"\x00"+it.Holder.Name+"\x00"+it.UsedBy), q) {
+				return true, nil
+			}
+			total++
+			if f.Limit <= 0 || len(out) < f.Limit {
+				out = append(out, it)
+			}
+			return true, nil
+		})
+	})
+	return out, total, err
+}
+
+// History is every ledger entry that touched card number, oldest first.
+func (s *Service) History(number string) ([]Entry, error) {
+	number = NormalizeNumber(number)
+	es, err := s.Ledger(time.Time{}, time.Time{})
+	return slices.DeleteFunc(es, func(e Entry) bool {
+		return !slices.ContainsFunc(e.Items, func(r Ref) bool { return r.Number == number })
+	}), err
+}
+
+// Ledger lists the entries in [from, until) (zero times: unbounded), oldest first.
+func (s *Service) Ledger(from, until time.Time) ([]Entry, error) {
+	var out []Entry
+	err := s.db.View(func(r *store.Reader) error {
+		all, err := ledger(r, maxUntil(until))
+		for _, e := range all {
+			if from.IsZero() || e.At >= from.UnixNano() {
+				out = append(out, e)
+			}
+		}
+		return err
+	})
+	return out, err
+}
+
+func maxUntil(t time.Time) int64 {
+	if t.IsZero() {
+		return 1<<63 - 1
+	}
+	return t.UnixNano()
+}
+
+// Lobbies lists every lobby that has held cards.
+func (s *Service) Lobbies() ([]string, error) {
+	var out []string
+	err := s.db.View(func(r *store.Reader) error {
+		return r.Scan(store.Prefix(store.KindStockByLobby), store.ScanOptions{}, func(_, v []byte) (bool, error) {
+			out = append(out, string(v))
+			return true, nil
+		})
+	})
+	return out, err
+}
+
+// TypeRow is one line of the stock ledger report.
+type TypeRow struct {
+	Type Type
+	Figures
+}
+
+// In is what came into stock: received and returned.
+func (r TypeRow) In() int { return r.Received + r.Returned }
+
+// Out is what left stock: issued to use, lost and damaged.
+func (r TypeRow) Out() int { return r.Issued + r.WrittenOff }
+
+// Report is the stock ledger report over [from, until): per card type, the
+// balance at the start, in, out and the balance at the end, over every
+// lobby (moves between lobbies cancel out).
+func (s *Service) Report(from, until time.Time) ([]TypeRow, error) {
+	es, err := s.Ledger(time.Time{}, until)
+	if err != nil {
+		return nil, err
+	}
+	var out []TypeRow
+	for _, t := range Types {
+		out = append(out, TypeRow{Type: t, Figures: Compute(es, "", t, from.UnixNano(), maxUntil(until))})
+	}
+	return out, nil
+}
+
+// Day is the local day [from, until) of date "2006-01-02".
+func (s *Service) Day(date string) (from, until time.Time, err error) {
+	d, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(date), s.loc)
+	if err != nil {
+		return from, until, field.Errors{{Field: "day", Code: "invalid_date"}}
+	}
+	return d, d.AddDate(0, 0, 1), nil
+}
+
+// Today is the local date now.
+func (s *Service) Today() string { return s.clock.Now().In(s.loc).Format("2006-01-02") }
+
+// Preview is a lobby's figures for a day as they stand, without storing.
+func (s *Service) Preview(lobby, date string) (Figures, error) {
+	from, until, err := s.Day(date)
+	if err != nil {
+		return Figures{}, err
+	}
+	es, err := s.Ledger(time.Time{}, until)
+	return Compute(es, lobby, "", from.UnixNano(), until.UnixNano()), err
+}
+
+// Reconcile stores a lobby's reconciliation of a day with the counted
+// closing stock. A later one for the same lobby and day supersedes it
+// and both are kept.
+func (s *Service) Reconcile(ctx context.Context, by Person, lobby, date string, counted int, note string) (Recon, error) {
+	from, until, err := s.Day(date)
+	if err != nil {
+		return Recon{}, err
+	}
+	p := reconcilePayload{By: by, Lobby: lobby, Day: from.Format("2006-01-02"), From: from.UnixNano(), Until: until.UnixNano(), Counted: counted, Note: note}
+	if err := s.issue(ctx, CmdReconcile, by, p); err != nil {
+		return Recon{}, err
+	}
+	rs, err := s.Recons(lobby, p.Day)
+	if err != nil || len(rs) == 0 {
+		return Recon{}, err
+	}
+	return rs[0], nil
+}
+
+// Recons lists the reconciliations of lobby ("" = every lobby) and day
+// ("" = every day), newest first.
+func (s *Service) Recons(lobby, day string) ([]Recon, error) {
+	var out []Recon
+	prefix := store.Prefix(store.KindStockRecon)
+	if lobby != "" {
+		prefix = store.Prefix(store.KindStockRecon, strings.ToLower(strings.TrimSpace(lobby)))
+		if day != "" {
+			prefix = store.Prefix(store.KindStockRecon, strings.ToLower(strings.TrimSpace(lobby)), day)
+		}
+	}
+	err := s.db.View(func(r *store.Reader) error {
+		return r.Scan(prefix, store.ScanOptions{}, func(_, v []byte) (bool, error) {
+			var rc Recon
+			if err := json.Unmarshal(v, &rc); err != nil {
+				return false, err
+			}
+			if day == "" || rc.Day == day {
+				out = append(out, rc)
+			}
+			return true, nil
+		})
+	})
+	slices.SortFunc(out, func(a, b Recon) int {
+		switch {
+		case a.Seq > b.Seq:
+			return -1
+		case a.Seq < b.Seq:
+			return 1
+		}
+		return 0
+	})
+	return out, err
+}
