@@ -16,6 +16,7 @@ import (
 	"gatehouse/appliance/config"
 	"gatehouse/appliance/device"
 	"gatehouse/appliance/directory"
+	"gatehouse/appliance/notice"
 	"gatehouse/appliance/notify"
 	"gatehouse/appliance/screen"
 	"gatehouse/appliance/secret"
@@ -37,6 +38,7 @@ type App struct {
 	Access      *access.Service
 	Devices     *device.Service // device configuration; serve attaches the driver runtime
 	Notify      *notify.Service // the notification outbox; serve runs its worker
+	Notices     *notice.Service // announcements and the message centre
 	Keys        *secret.Keys
 	Clock       clock.Clock
 	Config      config.Config
@@ -67,6 +69,7 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	access.Register(st)
 	device.Register(st)
 	notify.Register(st)
+	notice.Register(st)
 	scr := screen.New(st, clk, keys)
 	visits := visit.New(st, clk, keys).WithScreener(scr)
 	a := &App{
@@ -85,6 +88,8 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 		Log:         log,
 	}
 	visits.WithHook(notices{a}.hook)
+	a.Notices = notice.New(st, notice.Options{Location: cfg.Location, PerMonth: cfg.BroadcastsPerMonth, SiteName: cfg.SiteName,
+		Outbox: a.Notify, People: board{a}, Clock: clk, Keys: keys})
 	if err := a.Directory.Recover(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("appliance: finish interrupted imports: %w", err)

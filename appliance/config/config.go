@@ -27,6 +27,10 @@ type Config struct {
 	TLSCert        string `toml:"tls_cert"`
 	TLSKey         string `toml:"tls_key"`
 
+	// BroadcastsPerMonth caps urgent messages to a whole audience per
+	// calendar month (site time); official-account channels allow 4.
+	BroadcastsPerMonth int `toml:"broadcasts_per_month"`
+
 	Location  *time.Location `toml:"-"`
 	DayEndDur time.Duration  `toml:"-"` // DayEnd after midnight
 }
@@ -42,6 +46,8 @@ func Default() Config {
 		SessionMaxHrs:  12,
 		DayEnd:         "23:59",
 		EscalateMin:    30,
+
+		BroadcastsPerMonth: 4,
 	}
 }
 
@@ -105,6 +111,8 @@ func (c *Config) set(key, v string) error {
 		c.DayEnd = v
 	case "escalate_minutes":
 		return num(&c.EscalateMin)
+	case "broadcasts_per_month":
+		return num(&c.BroadcastsPerMonth)
 	case "tls_cert":
 		c.TLSCert = v
 	case "tls_key":
@@ -133,6 +141,9 @@ func (c *Config) validate() error {
 	c.DayEndDur = time.Duration(de.Hour())*time.Hour + time.Duration(de.Minute())*time.Minute
 	if c.EscalateMin < 0 {
 		return errors.New("config: escalate_minutes must be >= 0")
+	}
+	if c.BroadcastsPerMonth < 0 {
+		return errors.New("config: broadcasts_per_month must be >= 0")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("config: tls_cert and tls_key go together")

@@ -82,6 +82,14 @@ const (
 	KindDeviceByName Kind = 0x71 // lower(name) -> device id
 )
 
+// Announcements and messages (0xA0..): appliance/notice.
+const (
+	KindNotice        Kind = 0xA0 // announcement id -> announcement
+	KindNoticeImage   Kind = 0xA1 // image id -> JPEG (covers and pictures in the content)
+	KindNoticeMessage Kind = 0xA2 // message id -> sent message (the message centre's history)
+	KindNoticeMonth   Kind = 0xA3 // "2006-01" (site time) -> urgent broadcasts sent that month (u32 BE)
+)
+
 // Sep separates variable-length parts of a key. Parts must not contain it.
 const Sep = 0x00
 
