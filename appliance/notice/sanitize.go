@@ -34,10 +34,10 @@ var policy = sync.OnceValue(func() *bluemonday.Policy {
 	p.AddTargetBlankToFullyQualifiedLinks(true)
 	p.RequireNoReferrerOnFullyQualifiedLinks(true)
 	// Pictures: only those uploaded to this appliance, by their path.
-	p.AllowAttrs("src").Matching(regexp.MustCompile(`^`+regexp.QuoteMeta(ImagePath)+`[0-9a-z]{16}$`)).OnElements("img")
+	p.AllowAttrs("src").Matching(regexp.MustCompile(`^` + regexp.QuoteMeta(ImagePath) + `[0-9a-z]{16}$`)).OnElements("img")
 	p.AllowAttrs("alt").Matching(regexp.MustCompile(`^[^<>"]{0,200}$`)).OnElements("img")
 	// Colours: a palette of classes.
-	p.AllowAttrs("class").Matching(regexp.MustCompile(`^(fg|bg)-(`+strings.Join(Colours, "|")+`)$`)).OnElements("span")
+	p.AllowAttrs("class").Matching(regexp.MustCompile(`^(fg|bg)-(` + strings.Join(Colours, "|") + `)$`)).OnElements("span")
 	p.AllowAttrs("colspan", "rowspan").Matching(regexp.MustCompile(`^[1-9]$`)).OnElements("td", "th")
 	return p
 })

@@ -93,7 +93,9 @@ func Check(a *Announcement) field.Errors {
 }
 
 // LongTitle reports whether a title is past what the page shows in full.
-func LongTitle(title string) bool { return utf8.RuneCountInString(strings.TrimSpace(title)) > TitleWarn }
+func LongTitle(title string) bool {
+	return utf8.RuneCountInString(strings.TrimSpace(title)) > TitleWarn
+}
 
 // Save creates (a.ID empty) or edits an announcement, and publishes it if
 // asked. State, pin and times are the store's: only the fields are taken.
@@ -269,49 +271,9 @@ type Send struct {
 // with ErrCapReached and nothing is sent. Problems with the form are
 // field.Errors (fields audience, to, announcement, text).
 func (s *Service) Send(ctx context.Context, actor string, in Send) (Message, error) {
-	var es field.Errors
-	note := notify.Note{Kind: notify.KindMessage, Subject: "消息 Message"}
-	if in.Urgent {
-		note.Kind, note.Subject = notify.KindUrgent, "紧急通知 Urgent notice"
-		if !in.Audience.Valid() {
-			es.Add("audience", "required")
-		}
-	} else if len(in.To) == 0 {
-		es.Add("to", "required")
-	}
-	if s.o.SiteName != "" {
-		note.Subject = s.o.SiteName + " · " + note.Subject
-	}
-	if in.Announcement != "" {
-		a, err := s.Get(in.Announcement)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			es.Add("announcement", "invalid")
-		case err != nil:
-			return Message{}, err
-		default:
-			note.Subject = a.Title
-			body := a.Description
-			if t := PlainText(a.Content); t != "" {
-				body = strings.TrimSpace(body + "\n\n" + t)
-			}
-			note.Body = cut(body, notify.MaxBody)
-		}
-	} else {
-		limit := s.o.TextLimit
-		if limit <= 0 {
-			limit = MaxText
-		}
-		text := strings.TrimSpace(strings.ReplaceAll(in.Text, "\r\n", "\n"))
-		switch {
-		case text == "":
-			es.Add("text", "required")
-		case utf8.RuneCountInString(text) > limit:
-			es.AddArg("text", "too_long", fmt.Sprint(limit))
-		case strings.ContainsFunc(text, func(r rune) bool { return (r < 0x20 && r != '\n' && r != '\t') || r == 0x7F }):
-			es.Add("text", "bad_characters")
-		}
-		note.Body = text
+	note, es, err := s.prepare(in)
+	if err != nil {
+		return Message{}, err
 	}
 	if len(es) > 0 {
 		return Message{}, es
@@ -329,7 +291,6 @@ func (s *Service) Send(ctx context.Context, actor string, in Send) (Message, err
 		if s.o.People == nil {
 			return Message{}, ErrNoRecipient
 		}
-		var err error
 		if to, err = s.o.People.Audience(ctx, in.Audience); err != nil {
 			return Message{}, err
 		}
@@ -359,7 +320,6 @@ func (s *Service) Send(ctx context.Context, actor string, in Send) (Message, err
 
 	now := s.o.Clock.Now()
 	msg := Message{ID: store.NewID(now), Urgent: in.Urgent, Announcement: in.Announcement}
-	var err error
 	if msg.Subject, err = s.o.Keys.Seal(note.Subject); err != nil {
 		return Message{}, err
 	}
@@ -400,6 +360,61 @@ func (s *Service) Send(ctx context.Context, actor string, in Send) (Message, err
 		return Message{}, fmt.Errorf("notice: queue message: %w", qerr)
 	}
 	return s.message(msg.ID)
+}
+
+// CheckSend reports the problems Send would find with the form's fields.
+func (s *Service) CheckSend(in Send) field.Errors {
+	_, es, _ := s.prepare(in)
+	return es
+}
+
+// prepare checks a message and builds what it says.
+func (s *Service) prepare(in Send) (notify.Note, field.Errors, error) {
+	var es field.Errors
+	note := notify.Note{Kind: notify.KindMessage, Subject: "消息 Message"}
+	if in.Urgent {
+		note.Kind, note.Subject = notify.KindUrgent, "紧急通知 Urgent notice"
+		if !in.Audience.Valid() {
+			es.Add("audience", "required")
+		}
+	} else if len(in.To) == 0 {
+		es.Add("to", "required")
+	}
+	if s.o.SiteName != "" {
+		note.Subject = s.o.SiteName + " · " + note.Subject
+	}
+	if in.Announcement != "" {
+		a, err := s.Get(in.Announcement)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			es.Add("announcement", "invalid")
+		case err != nil:
+			return notify.Note{}, nil, err
+		default:
+			note.Subject = a.Title
+			body := a.Description
+			if t := PlainText(a.Content); t != "" {
+				body = strings.TrimSpace(body + "\n\n" + t)
+			}
+			note.Body = cut(body, notify.MaxBody)
+		}
+	} else {
+		limit := s.o.TextLimit
+		if limit <= 0 {
+			limit = MaxText
+		}
+		text := strings.TrimSpace(strings.ReplaceAll(in.Text, "\r\n", "\n"))
+		switch {
+		case text == "":
+			es.Add("text", "required")
+		case utf8.RuneCountInString(text) > limit:
+			es.AddArg("text", "too_long", fmt.Sprint(limit))
+		case strings.ContainsFunc(text, func(r rune) bool { return (r < 0x20 && r != '\n' && r != '\t') || r == 0x7F }):
+			es.Add("text", "bad_characters")
+		}
+		note.Body = text
+	}
+	return note, es, nil
 }
 
 func (s *Service) message(id string) (m Message, err error) {
