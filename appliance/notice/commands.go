@@ -155,7 +155,10 @@ func applySave(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 		return store.Effect{}, malformed("announcement %s: content of %d bytes", in.ID, len(in.Content))
 	}
 	if in.CoverID != "" {
-		if ok, err := tx.Has(imageKey(in.CoverID)); err != nil || !ok || !store.ValidID(in.CoverID) {
+		if !store.ValidID(in.CoverID) {
+			return store.Effect{}, malformed("announcement %s: cover %q", in.ID, in.CoverID)
+		}
+		if ok, err := tx.Has(imageKey(in.CoverID)); err != nil || !ok {
 			if err == nil {
 				err = malformed("announcement %s: no picture %q", in.ID, in.CoverID)
 			}

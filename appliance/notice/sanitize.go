@@ -68,15 +68,3 @@ func PlainText(content string) string {
 	t := html.UnescapeString(strict().Sanitize(r.Replace(content)))
 	return strings.TrimSpace(spaces.ReplaceAllString(t, "\n"))
 }
-
-// ImagesIn returns the IDs of the appliance's pictures that sanitised
-// content shows.
-func ImagesIn(content string) []string {
-	var ids []string
-	for _, m := range imgRE.FindAllStringSubmatch(content, -1) {
-		ids = append(ids, m[1])
-	}
-	return ids
-}
-
-var imgRE = regexp.MustCompile(`src="` + regexp.QuoteMeta(ImagePath) + `([0-9a-z]{16})"`)

@@ -27,6 +27,19 @@
     update();
   });
 
+  // Parts of a form that apply to one choice only ("kind=urgent"): hidden
+  // while another is chosen. Without scripts every part shows.
+  document.querySelectorAll("[data-show-if]").forEach(function (part) {
+    var want = part.dataset.showIf.split("=");
+    var form = part.closest("form");
+    var update = function () {
+      var on = form.querySelector("input[name=" + want[0] + "]:checked");
+      part.hidden = !on || on.value !== want[1];
+    };
+    form.addEventListener("change", update);
+    update();
+  });
+
   var source = document.getElementById("f-content");
   var area = document.getElementById("rich-area");
   var bar = document.getElementById("rich-toolbar");
