@@ -126,9 +126,12 @@ func TestBrowserNotices(t *testing.T) {
 	runWorker(t, notify.NewWorker(app.Notify, notify.WorkerOptions{Poll: 100 * time.Millisecond}))
 
 	// A visitor with an approved pre-booked visit today.
-	from := time.Now().Add(-5 * time.Minute)
+	loc := app.Config.Location
+	day, fromHM, untilHM := visitWindow(t, loc)
+	from, _ := time.ParseInLocation("2006-01-02 15:04", day+" "+fromHM, loc)
+	until, _ := time.ParseInLocation("2006-01-02 15:04", day+" "+untilHM, loc)
 	v, link, err := app.Visits.Book(ctx, visit.Request{Name: "李雷 Li Lei", Mobile: "13700137000", IDLast6: "12345X", HostID: fx.host.ID,
-		Reason: "Meeting", From: from, Until: from.Add(2 * time.Hour)})
+		Reason: "Meeting", From: from, Until: until})
 	if err != nil {
 		t.Fatal(err)
 	}
