@@ -48,6 +48,18 @@ func TestNoticePagesSanitiseAndShowByAudience(t *testing.T) {
 	if page := readBody(t, h.do(req{method: "GET", path: "/", session: h.session(auth.Reception)})); !strings.Contains(page, "Staff rota") {
 		t.Fatal("reception home lacks the staff announcement")
 	}
+	// The kiosk's pass page shows the visitors' board too.
+	if page := readBody(t, h.do(req{method: "GET", path: "/kiosk/wait/{link}", kiosk: true})); !strings.Contains(page, "消防演习") {
+		t.Fatal("kiosk pass page lacks the visitors' announcement")
+	}
+	// The list finds by publication date.
+	today := h.clock.Now().In(h.app.Config.Location).Format("2006-01-02")
+	if page := readBody(t, h.do(req{method: "GET", path: "/notices?from=" + today + "&to=" + today, session: mgr})); !strings.Contains(page, "Staff rota") {
+		t.Fatal("search by today's date misses today's announcement")
+	}
+	if page := readBody(t, h.do(req{method: "GET", path: "/notices?to=2026-01-01", session: mgr})); strings.Contains(page, "Staff rota") {
+		t.Fatal("search before the publication date finds it")
+	}
 	// The list finds by title and audience.
 	if page := readBody(t, h.do(req{method: "GET", path: "/notices?q=rota&audience=staff", session: mgr})); !strings.Contains(page, "Staff rota") || strings.Contains(page, "消防") {
 		t.Fatal("search by title and audience")
