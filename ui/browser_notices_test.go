@@ -239,4 +239,22 @@ func TestBrowserNotices(t *testing.T) {
 			b.fatalf("history shows the message %s, want delivered", st)
 		}
 	}
+
+	// An urgent broadcast of the announcement to property staff: the form
+	// shows the audience instead of the person, and one broadcast is used.
+	if !b.exists(`[data-show-if="kind=urgent"][hidden]`) {
+		b.fatalf("the audience shows while a normal message is chosen")
+	}
+	b.do("urgent", chromedp.Click(chromedp.ID("f-kind-urgent")))
+	b.waitFor("the audience field", `!document.querySelector('[data-show-if="kind=urgent"]').hidden && document.querySelector('[data-show-if="kind=normal"]').hidden`)
+	b.setValue("f-audience", "staff")
+	b.do("send the announcement", chromedp.Click(chromedp.ID("f-source-announcement")))
+	b.setValue("f-announcement", id)
+	if st := b.submit("message-send"); st != 200 {
+		b.fatalf("broadcast: status %d", st)
+	}
+	b.wantFlash("flash.message_sent")
+	if got := b.text("#broadcasts-left"); !strings.Contains(got, "3") {
+		b.fatalf("after one broadcast the page says %q", got)
+	}
 }
