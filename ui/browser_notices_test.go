@@ -175,6 +175,11 @@ func TestBrowserNotices(t *testing.T) {
 		const s = window.getSelection(); s.removeAllRanges(); s.addRange(r);
 		document.getElementById("rich-area").dispatchEvent(new Event("mouseup")); return ""; })()`)
 	b.do("make it bold", chromedp.Click(chromedp.CSS(`#rich-toolbar button[data-cmd=bold]`)))
+	// A picture in the content, uploaded by the editor and inserted by URL.
+	b.eval(`(() => { const a = document.getElementById("rich-area"); const r = document.createRange(); r.selectNodeContents(a); r.collapse(false);
+		const s = window.getSelection(); s.removeAllRanges(); s.addRange(r); a.dispatchEvent(new Event("mouseup")); return ""; })()`)
+	b.do("insert a picture", chromedp.SetUploadFiles(chromedp.ID("rich-image"), []string{cover}))
+	b.waitFor("the picture in the content", `document.getElementById("f-content").value.includes('<img src="/notices/images/')`)
 	if got := b.eval(`document.getElementById("f-content").value`); !strings.Contains(got, "<b>") {
 		b.fatalf("the editor did not write bold into the form: %q", got)
 	}
@@ -199,6 +204,7 @@ func TestBrowserNotices(t *testing.T) {
 	if got := phone.eval(`document.querySelector("#board-` + id + ` .rich-content").innerHTML`); !strings.Contains(got, "<b>Visitors enter by the east door</b>") {
 		phone.fatalf("content %q", got)
 	}
+	phone.waitFor("the picture in the content", `(() => { const i = document.querySelector("#board-`+id+` .rich-content img"); return i && i.complete && i.naturalWidth > 0; })()`)
 	phone.waitFor("the cover picture", `(() => { const i = document.querySelector("#board-`+id+` img.cover"); return i && i.complete && i.naturalWidth === 1200; })()`)
 
 	// A normal message to one person, with an email address.
