@@ -367,6 +367,24 @@ func TestMessagesDeliveryStateAndHide(t *testing.T) {
 	if err != nil || len(h) != 1 || h[0].Pending != 4 || h[0].State() != "pending" || h[0].Subject != "Water off" {
 		t.Fatalf("history %+v %v", h, err)
 	}
+	// Recorded, then the appliance stopped before queueing: unknown.
+	subj, _ := f.svc.o.Keys.Seal("x")
+	cut := Message{ID: store.NewID(f.clk.Now()), Subject: subj, ToSealed: subj}
+	if _, err := store.Issue(ctx, f.st, CmdSend, "m", f.clk.Now(), sendPayload{Message: cut}); err != nil {
+		t.Fatal(err)
+	}
+	h, _ = f.svc.History(10)
+	for _, s := range h {
+		if s.ID == cut.ID && s.State() != "unconfirmed" {
+			t.Fatalf("interrupted send shows as %q", s.State())
+		}
+	}
+	if len(h) != 2 {
+		t.Fatalf("history has %d", len(h))
+	}
+	if err := f.svc.Hide(ctx, "m", cut.ID); err != nil {
+		t.Fatal(err)
+	}
 	if err := f.svc.Hide(ctx, "m", m.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -442,12 +442,16 @@ type Sent struct {
 	Purged    int    // no longer in the outbox (delivered or dead long ago)
 }
 
-// State sums up the delivery: "failed" (nothing queued), "pending" while
-// any is pending, "partial" when some are dead, "delivered".
+// State sums up the delivery: "failed" (nothing queued), "unconfirmed"
+// (the appliance stopped between recording and queueing: whether it went
+// is unknown), "pending" while any is pending, "dead" when all failed,
+// "partial" when some did, "delivered".
 func (m Sent) State() string {
 	switch {
 	case m.Failed:
 		return "failed"
+	case !m.Queued:
+		return "unconfirmed"
 	case m.Pending > 0:
 		return "pending"
 	case m.Dead > 0 && m.Delivered == 0:
