@@ -18,6 +18,7 @@ import (
 	"gatehouse/appliance/device"
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/keys"
+	"gatehouse/appliance/notice"
 	"gatehouse/appliance/notify"
 	"gatehouse/appliance/screen"
 	"gatehouse/appliance/secret"
@@ -42,6 +43,7 @@ type App struct {
 	Notify      *notify.Service // the notification outbox; serve runs its worker
 	KeyRoom     *keys.Service   // customers' keys held at the desk
 	Stock       *stock.Service  // card stock: blanks, badges, fobs
+	Notices     *notice.Service // announcements and the message centre
 	Keys        *secret.Keys
 	Clock       clock.Clock
 	Config      config.Config
@@ -76,6 +78,7 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	stock.Register(st)
 	scr := screen.New(st, clk, siteKeys)
 	visits := visit.New(st, clk, siteKeys).WithScreener(scr)
+	notice.Register(st)
 	a := &App{
 		Store:       st,
 		Directory:   directory.New(st, clk),
@@ -94,6 +97,8 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	visits.WithHook(notices{a}.hook)
 	a.KeyRoom = keys.New(st, clk, a.Auth)
 	a.Stock = stock.New(st, clk, cfg.Location).WithBlocker(cardBlocker{a.Access})
+	a.Notices = notice.New(st, notice.Options{Location: cfg.Location, PerMonth: cfg.BroadcastsPerMonth, SiteName: cfg.SiteName,
+		Outbox: a.Notify, People: board{a}, Clock: clk, Keys: siteKeys})
 	if err := a.Directory.Recover(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("appliance: finish interrupted imports: %w", err)

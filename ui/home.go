@@ -27,6 +27,7 @@ func (s *Server) home(c echo.Context) error {
 		}
 		d = views.HomeData{People: p.Total, Companies: len(cs), Floors: len(fs)}
 	}
+	d.Notices = s.noticesFor(c)
 	return s.render(c, http.StatusOK, views.Home(d))
 }
 

@@ -137,7 +137,7 @@ func (s *Server) kioskWait(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d := views.KioskWaitData{Visit: v, Token: c.Param("token")}
+	d := views.KioskWaitData{Visit: v, Token: c.Param("token"), Notices: s.visitorNotices()}
 	if p, err := s.app.Directory.Person(v.HostID); err == nil {
 		d.HostName = p.Name
 	}

@@ -5,6 +5,7 @@ import (
 
 	"gatehouse/appliance/access"
 	"gatehouse/appliance/auth"
+	"gatehouse/appliance/notice"
 )
 
 // Who may use a route.
@@ -92,6 +93,22 @@ func (s *Server) routeTable() []route {
 		{"GET", "/screening", staff, s.screening},
 		{"POST", "/screening", directors, s.screeningAdd},
 		{"POST", "/screening/:id/remove", directors, s.screeningRemove},
+
+		{"GET", "/notices", directors, s.noticeList},
+		{"GET", "/notices/new", directors, s.noticeNew},
+		{"POST", "/notices", directors, s.noticeCreate},
+		{"POST", "/notices/images", directors, s.noticeImageUpload},
+		{"GET", "/notices/images/:id", public, s.noticeImage},
+		{"GET", "/notices/:id/edit", directors, s.noticeEdit},
+		{"POST", "/notices/:id", directors, s.noticeUpdate},
+		{"POST", "/notices/:id/publish", directors, s.noticeChange(notice.CmdPublish, "flash.notice_published")},
+		{"POST", "/notices/:id/unpublish", directors, s.noticeChange(notice.CmdUnpublish, "flash.notice_unpublished")},
+		{"POST", "/notices/:id/pin", directors, s.noticeChange(notice.CmdPin, "flash.notice_pinned")},
+		{"POST", "/notices/:id/unpin", directors, s.noticeChange(notice.CmdUnpin, "flash.notice_unpinned")},
+		{"POST", "/notices/:id/delete", directors, s.noticeChange(notice.CmdDelete, "flash.notice_deleted")},
+		{"GET", "/messages", directors, s.messagesPage},
+		{"POST", "/messages", directors, s.messageSend},
+		{"POST", "/messages/:id/delete", directors, s.messageDelete},
 
 		{"GET", "/access/zones", directors, s.accessZones},
 		{"POST", "/access/zones", directors, s.accessZoneSave},

@@ -28,6 +28,10 @@ type Config struct {
 	TLSCert        string `toml:"tls_cert"`
 	TLSKey         string `toml:"tls_key"`
 
+	// BroadcastsPerMonth caps urgent messages to a whole audience per
+	// calendar month (site time); official-account channels allow 4.
+	BroadcastsPerMonth int `toml:"broadcasts_per_month"`
+
 	Location  *time.Location `toml:"-"`
 	DayEndDur time.Duration  `toml:"-"` // DayEnd after midnight
 }
@@ -44,6 +48,8 @@ func Default() Config {
 		DayEnd:         "23:59",
 		EscalateMin:    30,
 		KeyEscalateMin: 60,
+
+		BroadcastsPerMonth: 4,
 	}
 }
 
@@ -109,6 +115,8 @@ func (c *Config) set(key, v string) error {
 		return num(&c.EscalateMin)
 	case "key_escalate_minutes":
 		return num(&c.KeyEscalateMin)
+	case "broadcasts_per_month":
+		return num(&c.BroadcastsPerMonth)
 	case "tls_cert":
 		c.TLSCert = v
 	case "tls_key":
@@ -140,6 +148,9 @@ func (c *Config) validate() error {
 	}
 	if c.KeyEscalateMin < 0 {
 		return errors.New("config: key_escalate_minutes must be >= 0")
+	}
+	if c.BroadcastsPerMonth < 0 {
+		return errors.New("config: broadcasts_per_month must be >= 0")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("config: tls_cert and tls_key go together")

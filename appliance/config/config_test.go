@@ -47,3 +47,15 @@ func TestLoadRejectsBadSettings(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestBroadcastsPerMonth(t *testing.T) {
+	if c, err := Load("", nil); err != nil || c.BroadcastsPerMonth != 4 {
+		t.Fatalf("default = %d, %v; want 4", c.BroadcastsPerMonth, err)
+	}
+	if c, err := Load("", []string{"GATEHOUSE_BROADCASTS_PER_MONTH=2"}); err != nil || c.BroadcastsPerMonth != 2 {
+		t.Fatalf("from the environment = %d, %v", c.BroadcastsPerMonth, err)
+	}
+	if _, err := Load("", []string{"GATEHOUSE_BROADCASTS_PER_MONTH=-1"}); err == nil {
+		t.Fatal("a negative allowance accepted")
+	}
+}

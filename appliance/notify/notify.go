@@ -57,10 +57,12 @@ const (
 	KindVisitRejected  = "visit.rejected"  // to the visitor
 	KindVisitArrived   = "visit.arrived"   // to the host: the visitor is in
 	KindTest           = "notify.test"     // the administrator's test message
+	KindMessage        = "message"         // the message centre: to one person
+	KindUrgent         = "message.urgent"  // the message centre: an urgent broadcast
 )
 
 // Kinds lists the kinds a webhook may subscribe to.
-var Kinds = []string{KindVisitRequested, KindVisitApproved, KindVisitRejected, KindVisitArrived}
+var Kinds = []string{KindVisitRequested, KindVisitApproved, KindVisitRejected, KindVisitArrived, KindUrgent}
 
 // Message is one notification to one recipient over one channel.
 type Message struct {

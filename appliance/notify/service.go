@@ -321,6 +321,18 @@ func (s *Service) EnableSMS(on bool) { s.sms.Store(on) }
 // email if they have an address and email is set up, by SMS if they have
 // a phone and the appliance a modem (Options.SMS).
 func (s *Service) Tell(ctx context.Context, actor string, to Recipient, n Note) error {
+	ms, err := s.Address(to, n)
+	if err != nil {
+		return err
+	}
+	_, err = s.Enqueue(ctx, actor, ms...)
+	return err
+}
+
+// Address returns the messages Tell would queue for to, without queueing
+// them: for a sender that queues many people's messages in batches and
+// keeps their IDs.
+func (s *Service) Address(to Recipient, n Note) ([]Message, error) {
 	var ms []Message
 	msg := func(ch ChannelName, addr string) Message {
 		return Message{Channel: ch, To: addr, Kind: n.Kind, Subject: n.Subject, Body: n.Body, Link: n.Link}
@@ -331,7 +343,7 @@ func (s *Service) Tell(ctx context.Context, actor string, to Recipient, n Note) 
 	if to.Email != "" {
 		set, err := s.Settings()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if set.SMTP.Enabled() {
 			ms = append(ms, msg(Email, to.Email))
@@ -340,15 +352,24 @@ func (s *Service) Tell(ctx context.Context, actor string, to Recipient, n Note) 
 	if to.Phone != "" && s.sms.Load() {
 		ms = append(ms, msg(SMS, to.Phone))
 	}
-	_, err := s.Enqueue(ctx, actor, ms...)
-	return err
+	return ms, nil
 }
 
 // Broadcast queues n to every webhook that receives its kind.
 func (s *Service) Broadcast(ctx context.Context, actor string, n Note) error {
-	set, err := s.Settings()
+	ms, err := s.Hooks(n)
 	if err != nil {
 		return err
+	}
+	_, err = s.Enqueue(ctx, actor, ms...)
+	return err
+}
+
+// Hooks returns the messages Broadcast would queue, without queueing them.
+func (s *Service) Hooks(n Note) ([]Message, error) {
+	set, err := s.Settings()
+	if err != nil {
+		return nil, err
 	}
 	var ms []Message
 	for _, h := range set.Webhooks {
@@ -356,9 +377,11 @@ func (s *Service) Broadcast(ctx context.Context, actor string, n Note) error {
 			ms = append(ms, Message{Channel: Webhook, To: h.Name, Kind: n.Kind, Subject: n.Subject, Body: n.Body, Link: n.Link})
 		}
 	}
-	_, err = s.Enqueue(ctx, actor, ms...)
-	return err
+	return ms, nil
 }
+
+// MaxBatch is the most messages one Enqueue takes.
+const MaxBatch = maxBatch
 
 // Settings returns the settings with password, webhook URLs and secrets
 // unsealed. Pages must not show the password or the secrets.

@@ -103,6 +103,14 @@ const (
 	KindStockByLobby Kind = 0x95 // lower(lobby) -> lobby name as typed
 )
 
+// Announcements and messages (0xA0..): appliance/notice.
+const (
+	KindNotice        Kind = 0xA0 // announcement id -> announcement
+	KindNoticeImage   Kind = 0xA1 // image id -> JPEG (covers and pictures in the content)
+	KindNoticeMessage Kind = 0xA2 // message id -> sent message (the message centre's history)
+	KindNoticeMonth   Kind = 0xA3 // "2006-01" (site time) -> urgent broadcasts sent that month (u32 BE)
+)
+
 // Sep separates variable-length parts of a key. Parts must not contain it.
 const Sep = 0x00
 

@@ -1,0 +1,148 @@
+package ui
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"gatehouse/appliance/auth"
+	"gatehouse/appliance/notice"
+)
+
+func TestNoticePagesSanitiseAndShowByAudience(t *testing.T) {
+	h := newHarness(t)
+	mgr := h.session(auth.Manager)
+	post := func(form url.Values) *http.Response {
+		return h.do(req{method: "POST", path: "/notices", session: mgr, form: form})
+	}
+	// Field errors come back next to the fields.
+	resp := post(url.Values{"title": {""}, "audience": {"staff"}, "description": {strings.Repeat("长", 51)}})
+	body := readBody(t, resp)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-title"`) || !strings.Contains(body, `id="e-description"`) {
+		t.Fatalf("bad form = %d", resp.StatusCode)
+	}
+	// A long title saves with a warning; the script is gone.
+	resp = post(url.Values{"title": {"访客须知：本周五下午大堂消防演习请提前离开"}, "audience": {"visitors"}, "action": {"publish"},
+		"content": {`<p>Drill <script>alert(1)</script><b>Friday</b></p><img src=x onerror=alert(1)><a href="javascript:alert(2)">x</a>`}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("publish = %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	if ck := cookieNamed(resp, flashCookie); ck == nil || ck.Value != "flash.notice_saved_long_title" {
+		t.Fatalf("no long-title warning: %+v", ck)
+	}
+	post(url.Values{"title": {"Staff rota"}, "audience": {"staff"}, "action": {"publish"}, "content": {"<p>rota</p>"}})
+	// The visitor's pass page shows the visitors' announcement, clean.
+	page := readBody(t, h.do(req{method: "GET", path: "/v/{link}"}))
+	if !strings.Contains(page, "<b>Friday</b>") || strings.Contains(page, "alert(") || strings.Contains(page, "Staff rota") {
+		t.Fatalf("visit page board wrong:\n%s", page)
+	}
+	// An employee never sees the staff-only one; reception does.
+	if page := readBody(t, h.do(req{method: "GET", path: "/", session: h.session(auth.Host)})); strings.Contains(page, "Staff rota") {
+		t.Fatal("employee home shows a staff-only announcement")
+	}
+	if page := readBody(t, h.do(req{method: "GET", path: "/", session: h.session(auth.Reception)})); !strings.Contains(page, "Staff rota") {
+		t.Fatal("reception home lacks the staff announcement")
+	}
+	// The kiosk's pass page shows the visitors' board too.
+	if page := readBody(t, h.do(req{method: "GET", path: "/kiosk/wait/{link}", kiosk: true})); !strings.Contains(page, "消防演习") {
+		t.Fatal("kiosk pass page lacks the visitors' announcement")
+	}
+	// The list finds by publication date.
+	today := h.clock.Now().In(h.app.Config.Location).Format("2006-01-02")
+	if page := readBody(t, h.do(req{method: "GET", path: "/notices?from=" + today + "&to=" + today, session: mgr})); !strings.Contains(page, "Staff rota") {
+		t.Fatal("search by today's date misses today's announcement")
+	}
+	if page := readBody(t, h.do(req{method: "GET", path: "/notices?to=2026-01-01", session: mgr})); strings.Contains(page, "Staff rota") {
+		t.Fatal("search before the publication date finds it")
+	}
+	// The list finds by title and audience.
+	if page := readBody(t, h.do(req{method: "GET", path: "/notices?q=rota&audience=staff", session: mgr})); !strings.Contains(page, "Staff rota") || strings.Contains(page, "消防") {
+		t.Fatal("search by title and audience")
+	}
+}
+
+func TestNoticeImageUploadChecksPictures(t *testing.T) {
+	h := newHarness(t)
+	upload := func(name string, data []byte) *http.Response {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		mw.WriteField("_csrf", testCSRF)
+		fw, _ := mw.CreateFormFile("image", name)
+		fw.Write(data)
+		mw.Close()
+		r, _ := http.NewRequest("POST", h.ts.URL+"/notices/images", &b)
+		r.Header.Set("Content-Type", mw.FormDataContentType())
+		r.AddCookie(&http.Cookie{Name: "gh_csrf", Value: testCSRF})
+		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: h.session(auth.Admin)})
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	if resp := upload("evil.png", []byte("<svg onload=alert(1)>")); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("not a picture = %d", resp.StatusCode)
+	}
+	var pic bytes.Buffer
+	png.Encode(&pic, image.NewRGBA(image.Rect(0, 0, 40, 20)))
+	resp := upload("a.png", pic.Bytes())
+	body := readBody(t, resp)
+	if resp.StatusCode != 200 || !strings.Contains(body, notice.ImagePath) {
+		t.Fatalf("upload = %d %s", resp.StatusCode, body)
+	}
+	id := body[strings.Index(body, notice.ImagePath)+len(notice.ImagePath):][:16]
+	img := h.do(req{method: "GET", path: notice.ImagePath + id})
+	if img.StatusCode != 200 || img.Header.Get("Content-Type") != "image/jpeg" {
+		t.Fatalf("picture = %d %s", img.StatusCode, img.Header.Get("Content-Type"))
+	}
+}
+
+func TestMessageCentreCapOverHTTP(t *testing.T) {
+	h := newHarness(t)
+	mgr := h.session(auth.Manager)
+	send := func(form url.Values) (*http.Response, string) {
+		resp := h.do(req{method: "POST", path: "/messages", session: mgr, form: form, header: map[string]string{"Accept-Language": "en"}})
+		return resp, readBody(t, resp)
+	}
+	urgent := url.Values{"kind": {"urgent"}, "audience": {"staff"}, "source": {"text"}, "text": {"Lift 2 out of service"}}
+	for i := range 4 {
+		if resp, body := send(urgent); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("broadcast %d = %d %s", i+1, resp.StatusCode, body)
+		}
+	}
+	resp, body := send(urgent)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-kind"`) || !strings.Contains(body, "urgent broadcasts have all been sent") {
+		t.Fatalf("fifth broadcast = %d", resp.StatusCode)
+	}
+	if !strings.Contains(body, "0 of 4 urgent broadcasts left") {
+		t.Fatal("the page does not show what is left")
+	}
+	// A normal message to one account still goes; a missing text is a field error.
+	to := "account:" + h.accounts[auth.Host].ID
+	if resp, _ := send(url.Values{"kind": {"normal"}, "to": {to}, "source": {"text"}}); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("no text = %d", resp.StatusCode)
+	}
+	if resp, body := send(url.Values{"kind": {"normal"}, "to": {to}, "source": {"text"}, "text": {"Your parcel is at the desk"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("normal = %d %s", resp.StatusCode, body)
+	}
+	missed, err := h.app.Notify.Missed(h.accounts[auth.Host].ID, "", 10)
+	if err != nil || len(missed) == 0 || missed[len(missed)-1].Body != "Your parcel is at the desk" {
+		t.Fatalf("host's in-page messages %+v %v", missed, err)
+	}
+	hist, _ := h.app.Notices.History(10)
+	if len(hist) != 5 {
+		t.Fatalf("history has %d", len(hist))
+	}
+	if resp := h.do(req{method: "POST", path: "/messages/" + hist[0].ID + "/delete", session: mgr}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("delete = %d", resp.StatusCode)
+	}
+	if hist, _ := h.app.Notices.History(10); len(hist) != 4 {
+		t.Fatalf("after delete, history has %d", len(hist))
+	}
+}
