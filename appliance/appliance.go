@@ -17,6 +17,7 @@ import (
 	"gatehouse/appliance/device"
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/notify"
+	"gatehouse/appliance/report"
 	"gatehouse/appliance/screen"
 	"gatehouse/appliance/secret"
 	"gatehouse/appliance/store"
@@ -37,6 +38,7 @@ type App struct {
 	Access      *access.Service
 	Devices     *device.Service // device configuration; serve attaches the driver runtime
 	Notify      *notify.Service // the notification outbox; serve runs its worker
+	Reports     *report.Service // people-flow dashboard and periodic reports
 	Keys        *secret.Keys
 	Clock       clock.Clock
 	Config      config.Config
@@ -67,6 +69,7 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	access.Register(st)
 	device.Register(st)
 	notify.Register(st)
+	report.Register(st)
 	scr := screen.New(st, clk, keys)
 	visits := visit.New(st, clk, keys).WithScreener(scr)
 	a := &App{
@@ -84,7 +87,14 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 		Config:      cfg,
 		Log:         log,
 	}
+	a.Reports = report.New(st, clk, cfg.Location, a.Access, log)
 	visits.WithHook(notices{a}.hook)
+	// The gate's hourly counters start before any gate runs; Run counts
+	// the events an earlier release stored without them.
+	if err := a.Reports.Start(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("appliance: start the flow counters: %w", err)
+	}
 	if err := a.Directory.Recover(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("appliance: finish interrupted imports: %w", err)
@@ -109,6 +119,21 @@ func (a *App) Run(ctx context.Context) {
 	doors := time.NewTicker(5 * time.Second)
 	defer doors.Stop()
 	badgeDay := ""
+	if a.Reports.Rebuilding() {
+		done := make(chan struct{})
+		defer func() { <-done }() // the store outlives Run, not the rebuild
+		go func() {
+			defer close(done)
+			a.Log.Info("counting older gate events for the flow reports")
+			if err := a.Reports.Rebuild(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Error("flow counters rebuild failed", "err", err)
+				return
+			}
+			if ctx.Err() == nil {
+				a.Log.Info("flow counters rebuilt")
+			}
+		}()
+	}
 	for {
 		if _, err := a.Conferences.CloseEnded(ctx, a.Clock.Now()); err != nil {
 			a.Log.Error("closing ended conferences failed", "err", err)

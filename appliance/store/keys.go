@@ -82,6 +82,13 @@ const (
 	KindDeviceByName Kind = 0x71 // lower(name) -> device id
 )
 
+// People flow and reports (0xB0..): counters derived from gate events,
+// kept so that a dashboard or a yearly report reads hours, not events.
+const (
+	KindFlowHour Kind = 0xB0 // UTC hour (u32 BE) lane ID -> 16 counters (u32 BE), see appliance/report/hourly
+	KindFlowMeta Kind = 0xB1 // "rebuild" -> state of the one-time rebuild from older events
+)
+
 // Sep separates variable-length parts of a key. Parts must not contain it.
 const Sep = 0x00
 
