@@ -20,6 +20,7 @@ import (
 	"gatehouse/appliance/keys"
 	"gatehouse/appliance/notice"
 	"gatehouse/appliance/notify"
+	"gatehouse/appliance/report"
 	"gatehouse/appliance/screen"
 	"gatehouse/appliance/secret"
 	"gatehouse/appliance/stock"
@@ -44,6 +45,7 @@ type App struct {
 	KeyRoom     *keys.Service   // customers' keys held at the desk
 	Stock       *stock.Service  // card stock: blanks, badges, fobs
 	Notices     *notice.Service // announcements and the message centre
+	Reports     *report.Service // people-flow dashboard and periodic reports
 	Keys        *secret.Keys
 	Clock       clock.Clock
 	Config      config.Config
@@ -79,6 +81,7 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	scr := screen.New(st, clk, siteKeys)
 	visits := visit.New(st, clk, siteKeys).WithScreener(scr)
 	notice.Register(st)
+	report.Register(st)
 	a := &App{
 		Store:       st,
 		Directory:   directory.New(st, clk),
@@ -94,11 +97,18 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 		Config:      cfg,
 		Log:         log,
 	}
+	a.Reports = report.New(st, clk, cfg.Location, a.Access, log)
 	visits.WithHook(notices{a}.hook)
 	a.KeyRoom = keys.New(st, clk, a.Auth)
 	a.Stock = stock.New(st, clk, cfg.Location).WithBlocker(cardBlocker{a.Access})
 	a.Notices = notice.New(st, notice.Options{Location: cfg.Location, PerMonth: cfg.BroadcastsPerMonth, SiteName: cfg.SiteName,
 		Outbox: a.Notify, People: board{a}, Clock: clk, Keys: siteKeys})
+	// The gate's hourly counters start before any gate runs; Run counts
+	// the events an earlier release stored without them.
+	if err := a.Reports.Start(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("appliance: start the flow counters: %w", err)
+	}
 	if err := a.Directory.Recover(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("appliance: finish interrupted imports: %w", err)
@@ -125,6 +135,21 @@ func (a *App) Run(ctx context.Context) {
 	doors := time.NewTicker(5 * time.Second)
 	defer doors.Stop()
 	badgeDay := ""
+	if a.Reports.Rebuilding() {
+		done := make(chan struct{})
+		defer func() { <-done }() // the store outlives Run, not the rebuild
+		go func() {
+			defer close(done)
+			a.Log.Info("counting older gate events for the flow reports")
+			if err := a.Reports.Rebuild(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Error("flow counters rebuild failed", "err", err)
+				return
+			}
+			if ctx.Err() == nil {
+				a.Log.Info("flow counters rebuilt")
+			}
+		}()
+	}
 	for {
 		if _, err := a.Conferences.CloseEnded(ctx, a.Clock.Now()); err != nil {
 			a.Log.Error("closing ended conferences failed", "err", err)

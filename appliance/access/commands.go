@@ -347,18 +347,8 @@ func applyEvent(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	if err := cmd.Decode(&p); err != nil {
 		return store.Effect{}, err
 	}
-	e := p.event()
-	k1, k2, k3 := e.keys()
-	if err := tx.Set(k1, e.encode()); err != nil {
+	if err := PutEvent(tx, p.event()); err != nil {
 		return store.Effect{}, err
-	}
-	if err := tx.Set(k3, nil); err != nil {
-		return store.Effect{}, err
-	}
-	if p.Holder != "" {
-		if err := tx.Set(k2, nil); err != nil {
-			return store.Effect{}, err
-		}
 	}
 	if p.Grant && p.ZoneID != "" && p.Holder != "" {
 		if err := recordPassage(tx, p, cmd.Time); err != nil {

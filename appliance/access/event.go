@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"gatehouse/appliance/report/hourly"
 	"gatehouse/appliance/store"
 )
 
@@ -156,4 +157,50 @@ func (e Event) keys() (primary, byHolder, byLane []byte) {
 	byHolder = append(append([]byte{byte(store.KindEventByHold), hk}, hb...), tr...)
 	byLane = append(append([]byte{byte(store.KindEventByLane)}, idRaw(e.Lane)...), tr...)
 	return
+}
+
+// PutEvent writes an event inside a command: the record by time, the lane
+// and holder indexes, and the hourly counter the flow dashboard and the
+// reports read (appliance/report/hourly). It is the one place an event is
+// written; presence and alarms are the caller's.
+func PutEvent(tx *store.Tx, e Event) error {
+	k1, k2, k3 := e.keys()
+	if err := tx.Set(k1, e.encode()); err != nil {
+		return err
+	}
+	if err := tx.Set(k3, nil); err != nil {
+		return err
+	}
+	hk, _ := holderRaw(e.Holder)
+	if hk != holderNone {
+		if err := tx.Set(k2, nil); err != nil {
+			return err
+		}
+	}
+	return hourly.Add(tx, e.Time, e.Lane, hourly.Cell(e.Entry, e.Grant, hk), 1)
+}
+
+// EventHolderKind is the kind of holder an event's Holder names, as the hourly
+// counters sort it (hourly.HolderPerson, ...).
+func EventHolderKind(holder string) byte {
+	k, _ := holderRaw(holder)
+	return k
+}
+
+// ScanEvents calls fn with every event in [from, to), oldest first, inside
+// a command or a view: the hourly counters' rebuild reads them this way.
+func ScanEvents(r *store.Reader, from, to time.Time, fn func(Event) error) error {
+	prefix := []byte{byte(store.KindEvent)}
+	start := append(append([]byte(nil), prefix...), store.U64(uint64(max(from.UnixNano(), 0)))...)
+	hi := uint64(to.UnixNano())
+	return r.Scan(prefix, store.ScanOptions{Start: start}, func(k, v []byte) (bool, error) {
+		if len(k) < 9 || binary.BigEndian.Uint64(k[1:9]) >= hi {
+			return false, nil
+		}
+		e, err := decodeEvent(v)
+		if err != nil {
+			return true, nil // a damaged record is skipped, as everywhere
+		}
+		return true, fn(e)
+	})
 }

@@ -111,6 +111,13 @@ const (
 	KindNoticeMonth   Kind = 0xA3 // "2006-01" (site time) -> urgent broadcasts sent that month (u32 BE)
 )
 
+// People flow and reports (0xB0..): counters derived from gate events,
+// kept so that a dashboard or a yearly report reads hours, not events.
+const (
+	KindFlowHour Kind = 0xB0 // UTC hour (u32 BE) lane ID -> 16 counters (u32 BE), see appliance/report/hourly
+	KindFlowMeta Kind = 0xB1 // "rebuild" -> state of the one-time rebuild from older events
+)
+
 // Sep separates variable-length parts of a key. Parts must not contain it.
 const Sep = 0x00
 
