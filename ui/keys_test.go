@@ -95,6 +95,94 @@ func TestKeyRoomOverHTTP(t *testing.T) {
 	}
 }
 
+// TestLostKeyAndAuditOverHTTP: the lost-key case runs to a replacement on
+// the key page, and an audit finds a missing and a misplaced key.
+func TestLostKeyAndAuditOverHTTP(t *testing.T) {
+	h := newHarness(t)
+	mgr, desk := h.session(auth.Manager), h.session(auth.Reception)
+	for _, k := range [][2]string{{"A-1", "1"}, {"A-2", "2"}, {"A-3", "3"}} {
+		resp := h.do(req{method: "POST", path: "/keys", session: mgr, form: url.Values{"tag": {k[0]}, "customer": {"Acme"},
+			"cabinet": {"A"}, "slot": {k[1]}, "level": {"1"}}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("register %s = %d", k[0], resp.StatusCode)
+		}
+	}
+	k, _ := h.app.KeyRoom.ByTag("A-1")
+	resp := h.do(req{method: "POST", path: "/keys/" + k.ID + "/lost", session: desk, form: url.Values{"lost_note": {""}}})
+	if body := readBody(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-lost_note"`) {
+		t.Fatalf("lost without a note = %d", resp.StatusCode)
+	}
+	if resp = h.do(req{method: "POST", path: "/keys/" + k.ID + "/lost", session: desk, form: url.Values{"lost_note": {"dropped"}}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("lost = %d", resp.StatusCode)
+	}
+	cs, _ := h.app.KeyRoom.CasesOf(k.ID)
+	if len(cs) != 1 {
+		t.Fatalf("cases %+v", cs)
+	}
+	step := func(st, note string, want int) {
+		t.Helper()
+		if resp := h.do(req{method: "POST", path: "/keys/cases/" + cs[0].ID + "/step", session: mgr, form: url.Values{"step": {st}, "note": {note}}}); resp.StatusCode != want {
+			t.Fatalf("step %s = %d", st, resp.StatusCode)
+		}
+	}
+	step("lock_changed", "too early", http.StatusUnprocessableEntity)
+	step("notified", "phoned", http.StatusSeeOther)
+	step("lock_changed", "locksmith", http.StatusSeeOther)
+	if resp = h.do(req{method: "GET", path: "/keys/new?case=" + cs[0].ID, session: mgr}); !strings.Contains(readBody(t, resp), `value="Acme"`) {
+		t.Fatal("replacement form not prefilled")
+	}
+	resp = h.do(req{method: "POST", path: "/keys/cases/" + cs[0].ID + "/replace", session: mgr, form: url.Values{"tag": {"A-1B"},
+		"customer": {"Acme"}, "cabinet": {"A"}, "slot": {"1"}, "level": {"1"}}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("replace = %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	resp = h.do(req{method: "GET", path: "/keys/" + k.ID, session: desk})
+	if body := readBody(t, resp); !strings.Contains(body, "case-"+cs[0].ID) || strings.Contains(body, "checkout-form") {
+		t.Fatal("the lost key's page")
+	}
+	// Audit: A-2 missing, A-3 in slot 9, the replacement where it belongs.
+	resp = h.do(req{method: "POST", path: "/keys/audits", session: desk, form: url.Values{"cabinet": {"a"}}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("start audit = %d", resp.StatusCode)
+	}
+	audit := resp.Header.Get("Location")
+	for _, tick := range []url.Values{{"tag": {"A-3"}, "slot": {"9"}}, {"tag": {"a-1b"}}} {
+		if resp := h.do(req{method: "POST", path: audit + "/tick", session: desk, form: tick}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("tick = %d", resp.StatusCode)
+		}
+	}
+	if body := readBody(t, h.do(req{method: "GET", path: audit, session: desk})); !strings.Contains(body, "audit-expected") {
+		t.Fatal("audit page")
+	}
+	if resp := h.do(req{method: "POST", path: audit + "/finish", session: desk}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("finish = %d", resp.StatusCode)
+	}
+	body := readBody(t, h.do(req{method: "GET", path: audit, session: desk}))
+	for _, want := range []string{`id="audit-missing"`, `id="audit-wrong"`, "A-2", "→ 9"} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("audit report lacks %q", want)
+		}
+	}
+	if body := readBody(t, h.do(req{method: "GET", path: "/keys/audits", session: desk})); !strings.Contains(body, audit) {
+		t.Fatal("audit not listed")
+	}
+	// Level rules: a curfew that is not a time is refused beside the field.
+	resp = h.do(req{method: "POST", path: "/keys/levels", session: mgr, form: url.Values{"level": {"2"}, "curfew": {"25:99"}}})
+	if body := readBody(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-curfew-2"`) {
+		t.Fatalf("bad curfew = %d", resp.StatusCode)
+	}
+	resp = h.do(req{method: "POST", path: "/keys/levels", session: mgr, form: url.Values{"level": {"2"}, "curfew": {"20:00"}, "roles": {"manager"}}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("level rule = %d", resp.StatusCode)
+	}
+	if r, _ := h.app.KeyRoom.Rule(2); r.Curfew != "20:00" || len(r.Roles) != 1 {
+		t.Fatalf("rule %+v", r)
+	}
+	if _, err := h.app.VerifyAudit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestStockOverHTTP: receive, a handover only the receiver can confirm,
 // a lost card, reconciliation flagged without a note.
 func TestStockOverHTTP(t *testing.T) {

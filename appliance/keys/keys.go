@@ -125,18 +125,17 @@ func (c Checkout) Open() bool { return c.Returned == 0 && !c.Lost }
 
 // Event is one line of a key's history.
 type Event struct {
-	Seq      uint64  `json:"seq"`
-	KeyID    string  `json:"key_id"`
-	At       int64   `json:"at"`
-	Kind     string  `json:"kind"` // registered, checkout, return, alert, lost, notified, lock_changed, replaced, closed, audit
-	By       string  `json:"by,omitempty"`
-	Approver string  `json:"approver,omitempty"`
-	Reason   string  `json:"reason,omitempty"`
-	Note     string  `json:"note,omitempty"`
-	Due      int64   `json:"due,omitempty"`
-	Slot     string  `json:"slot,omitempty"`
-	Ref      string  `json:"ref,omitempty"` // checkout, case, audit or key ID
-	Who      *Person `json:"who,omitempty"`
+	Seq      uint64 `json:"seq"`
+	KeyID    string `json:"key_id"`
+	At       int64  `json:"at"`
+	Kind     string `json:"kind"` // registered, checkout, return, alert, lost, notified, lock_changed, replaced, closed, audit
+	By       string `json:"by,omitempty"`
+	Approver string `json:"approver,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Note     string `json:"note,omitempty"`
+	Due      int64  `json:"due,omitempty"`
+	Slot     string `json:"slot,omitempty"`
+	Ref      string `json:"ref,omitempty"` // checkout, case, audit or key ID
 }
 
 // Case is the lost-key procedure: reported → customer notified → lock
