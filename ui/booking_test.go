@@ -414,3 +414,44 @@ func TestGuardStreamLiveRows(t *testing.T) {
 		t.Fatal("no live row")
 	}
 }
+
+// An alarm no decision raised (a door, a sweep, the key room) reaches the
+// open guard stations at once.
+func TestGuardStreamRaisedAlarm(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	z, _ := h.app.Access.SaveZone(ctx, "t", access.Zone{Name: "Lobby"})
+	l, _ := h.app.Access.SaveLane(ctx, "t", access.Lane{Name: "Side door", ZoneID: z.ID})
+	resp := h.do(req{method: "GET", path: "/guard/stream", session: h.session(auth.Reception)})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("stream = %d", resp.StatusCode)
+	}
+	got := make(chan string, 1)
+	go func() {
+		br := bufio.NewReader(resp.Body)
+		var b strings.Builder
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				got <- b.String()
+				return
+			}
+			b.WriteString(line)
+			if strings.Contains(b.String(), "event: alarm") && line == "\n" {
+				got <- b.String()
+				return
+			}
+		}
+	}()
+	if err := h.app.Access.Raise(ctx, "system", access.AlarmDoorForced, l.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-got:
+		if !strings.Contains(s, "event: alarm") || !strings.Contains(s, "Side door") {
+			t.Fatalf("stream said %q", s)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no live alarm")
+	}
+}

@@ -24,18 +24,24 @@ type feed struct {
 }
 
 type feedItem struct {
-	out access.Outcome
-	ev  access.Event
+	out   access.Outcome
+	ev    access.Event
+	alarm *access.AlarmRecord // set for alarms raised outside a decision
 }
 
 func newFeed() *feed { return &feed{subs: map[chan feedItem]struct{}{}} }
 
-func (f *feed) publish(o access.Outcome, e access.Event) {
+func (f *feed) publish(o access.Outcome, e access.Event) { f.send(feedItem{out: o, ev: e}) }
+
+// publishAlarm carries an alarm raised by a door, a sweep or the key room.
+func (f *feed) publishAlarm(a access.AlarmRecord) { f.send(feedItem{alarm: &a}) }
+
+func (f *feed) send(it feedItem) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for ch := range f.subs {
 		select {
-		case ch <- feedItem{o, e}:
+		case ch <- it:
 		default:
 		}
 	}
@@ -268,6 +274,19 @@ func (s *Server) guardStream(c echo.Context) error {
 			}
 			w.Flush()
 		case it := <-ch:
+			if a := it.alarm; a != nil {
+				if _, ok := lanes[a.Lane]; !ok && a.Lane != "" {
+					lanes, _, _ = s.laneNames()
+				}
+				var b strings.Builder
+				if err := views.GuardAlarmRow(views.GuardAlarm{Alarm: *a, Lane: lanes[a.Lane]}).Render(pctx, &b); err != nil {
+					return nil
+				}
+				if send("alarm", b.String()) != nil {
+					return nil
+				}
+				continue
+			}
 			if _, ok := lanes[it.ev.Lane]; !ok {
 				lanes, _, _ = s.laneNames()
 			}

@@ -86,6 +86,7 @@ func New(app *appliance.App, o Options) *Server {
 	}))
 	s.e.Use(s.withSession)
 	app.Access.OnEvent(s.feed.publish)
+	app.Access.OnAlarm(s.feed.publishAlarm)
 	s.routes()
 	s.wg.Add(1)
 	go s.sweep()

@@ -126,10 +126,22 @@ func applyAlarmAck(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 func (s *Service) Raise(ctx context.Context, actor string, kind Alarm, lane, name string) error {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	_, err := store.Issue(ctx, s.db, CmdAlarmRaise, actor, s.clock.Now(),
-		raisePayload{Kind: kind, Lane: lane, Name: name, Rand: binary.BigEndian.Uint32(b[:])})
-	return err
+	now, rnd := s.clock.Now(), binary.BigEndian.Uint32(b[:])
+	if _, err := store.Issue(ctx, s.db, CmdAlarmRaise, actor, now,
+		raisePayload{Kind: kind, Lane: lane, Name: name, Rand: rnd}); err != nil {
+		return err
+	}
+	if s.onAlarm != nil {
+		at := now.UnixNano()
+		s.onAlarm(AlarmRecord{Key: alarmID(at, rnd), Kind: kind, Lane: lane, Name: name, At: at})
+	}
+	return nil
 }
+
+// OnAlarm registers a listener for alarms raised outside a decision (doors,
+// sweeps, the key room): the guard station's live feed. It must not block.
+// Alarms a decision raises come with its event through OnEvent.
+func (s *Service) OnAlarm(f func(AlarmRecord)) { s.onAlarm = f }
 
 // Acknowledge closes an alarm with the guard's note.
 func (s *Service) Acknowledge(ctx context.Context, actor, id, note string) error {

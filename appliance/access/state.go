@@ -222,6 +222,7 @@ type Service struct {
 	verifier ed25519.PublicKey
 	visits   *visit.Service
 	onEvent  func(Outcome, Event)
+	onAlarm  func(AlarmRecord)
 	opener   Opener
 	opener2  SecretOpener // opens quick-pass secrets
 	doors    doors
