@@ -160,7 +160,7 @@ func TestReportPagesAndExports(t *testing.T) {
 			t.Errorf("report page lacks %q", want)
 		}
 	}
-	for _, bad := range []string{"?kind=day&date=2026-13-45", "?kind=range&from=2026-11-10&to=2026-11-01", "?kind=range&from=x"} {
+	for _, bad := range []string{"?kind=day&date=2026-13-45", "?kind=range&from=2026-11-10&to=2026-11-01", "?kind=range&from=x", "?kind=range&from=2026-01-01&to=9999-12-31", "?kind=year&date=0001-01-01"} {
 		if r := h.do(req{method: "GET", path: "/reports" + bad, session: sess, header: en}); r.StatusCode != http.StatusUnprocessableEntity {
 			t.Errorf("%s = %d, want 422", bad, r.StatusCode)
 		}
