@@ -32,7 +32,7 @@ type world struct {
 	f1, f2       directory.Floor
 	c1, c2       directory.Company
 	p1           directory.Person
-	t            *testing.T
+	t            testing.TB
 }
 
 func at(s string) time.Time {
@@ -43,7 +43,7 @@ func at(s string) time.Time {
 	return t
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	st, err := store.Open(store.Options{Dir: t.TempDir()})
 	if err != nil {
