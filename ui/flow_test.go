@@ -80,25 +80,7 @@ func TestChartsAreSVG(t *testing.T) {
 func flowHarness(t *testing.T) (*harness, string) {
 	h := newHarness(t)
 	ctx := context.Background()
-	h.app.Store.Register("test.events", func(tx *store.Tx, cmd store.Command) (store.Effect, error) {
-		var es []access.Event
-		if err := cmd.Decode(&es); err != nil {
-			return store.Effect{}, err
-		}
-		for _, e := range es {
-			if err := access.PutEvent(tx, e); err != nil {
-				return store.Effect{}, err
-			}
-		}
-		for _, e := range es {
-			if e.Entry && e.Grant && e.Holder != "" {
-				if err := tx.Set(store.Key(store.KindPresenceZone, "zone", e.Holder), store.U64(uint64(e.Time.UnixNano()))); err != nil {
-					return store.Effect{}, err
-				}
-			}
-		}
-		return store.Effect{}, nil
-	})
+	registerFlowEvents(h.app.Store)
 	z, err := h.app.Access.SaveZone(ctx, "t", access.Zone{Name: "Lobby"})
 	if err != nil {
 		t.Fatal(err)
@@ -118,10 +100,37 @@ func flowHarness(t *testing.T) (*harness, string) {
 	add(now.Add(-3*time.Hour), l2.ID, true, false, "")
 	add(now.Add(-time.Hour), l1.ID, true, true, person)
 	add(now.AddDate(0, 0, -7), l1.ID, true, true, person) // last Monday
-	if _, err := store.Issue(ctx, h.app.Store, "test.events", "t", now, es); err != nil {
+	putFlowEvents(t, h.app.Store, now, es)
+	return h, l1.ID
+}
+
+// registerFlowEvents installs a test command that writes gate events as
+// the gate does (access.PutEvent) and marks their holders inside.
+func registerFlowEvents(st *store.Store) {
+	st.Register("test.events", func(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+		var es []access.Event
+		if err := cmd.Decode(&es); err != nil {
+			return store.Effect{}, err
+		}
+		for _, e := range es {
+			if err := access.PutEvent(tx, e); err != nil {
+				return store.Effect{}, err
+			}
+			if e.Entry && e.Grant && e.Holder != "" {
+				if err := tx.Set(store.Key(store.KindPresenceZone, "zone", e.Holder), store.U64(uint64(e.Time.UnixNano()))); err != nil {
+					return store.Effect{}, err
+				}
+			}
+		}
+		return store.Effect{}, nil
+	})
+}
+
+func putFlowEvents(t *testing.T, st *store.Store, now time.Time, es []access.Event) {
+	t.Helper()
+	if _, err := store.Issue(context.Background(), st, "test.events", "t", now, es); err != nil {
 		t.Fatal(err)
 	}
-	return h, l1.ID
 }
 
 func TestFlowDashboardPage(t *testing.T) {
