@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"gatehouse/appliance/access"
 	"gatehouse/appliance/auth"
 	"gatehouse/appliance/store"
+	"gatehouse/appliance/visit"
 	"gatehouse/ui/views"
 )
 
@@ -225,6 +227,22 @@ func TestReportPagesAndExports(t *testing.T) {
 	for _, want := range []string{"Reports", "Month 2026-11-01 – 2026-11-30", "Gate passages by lane and result", "North gate", "Visits by company"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("pdf text lacks %q:\n%s", want, text)
+		}
+	}
+	// In Chinese, when the CJK font is installed (the .deb depends on it).
+	if _, err := os.Stat(visit.DefaultFont); err != nil {
+		t.Skipf("%s is not installed: the Chinese PDF is not checked", visit.DefaultFont)
+	}
+	resp = h.do(req{method: "GET", path: "/reports.pdf" + q, session: sess, header: map[string]string{"Accept-Language": "zh-CN"}})
+	pdf, _ = io.ReadAll(resp.Body)
+	cmd = exec.Command("pdftotext", "-layout", "-", "-")
+	cmd.Stdin = bytes.NewReader(pdf)
+	if out, err = cmd.Output(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"报表", "各通道通行及结果", "North gate", "按公司的访问"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("Chinese pdf text lacks %q:\n%s", want, out)
 		}
 	}
 }
