@@ -308,6 +308,13 @@ func TestRebuild(t *testing.T) {
 		t := at("2026-08-01 00:00").Add(time.Duration(i) * 5 * time.Hour)
 		es = append(es, ev(t, []string{w.lane1, w.lane2}[i%2], i%3 != 0, i%7 != 0, []string{w.p1.ID, "", "visit:" + visitID}[i%3]))
 	}
+	for i := range 10 { // ten events in the same nanosecond: a chunk never splits them
+		e := es[100]
+		e.Rand = uint32(1000 + i)
+		es = append(es, e)
+	}
+	defer func(m int) { rebuildMax = m }(rebuildMax)
+	rebuildMax = 7
 	w.apply("test.events", es)
 	from, to := Span(Year, w.clk.Now(), berlin)
 	before, err := w.rep.Report(from, to)
