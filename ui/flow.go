@@ -22,11 +22,13 @@ func (s *Server) flowData(c echo.Context) (views.FlowData, error) {
 	if err != nil {
 		return views.FlowData{}, err
 	}
-	return flowView(langOf(c), d, s.app.Config.Location.String()), nil
+	v := flowView(langOf(c), d)
+	v.At = d.At.In(s.app.Config.Location).Format("15:04:05")
+	return v, nil
 }
 
 // flowView turns the dashboard's figures into the page's charts.
-func flowView(l i18n.Lang, d report.Dashboard, zone string) views.FlowData {
+func flowView(l i18n.Lang, d report.Dashboard) views.FlowData {
 	v := views.FlowData{D: d}
 	labels := make([]string, 24)
 	in, out, avgIn, avgOut := make([]float64, 24), make([]float64, 24), make([]float64, 24), make([]float64, 24)
@@ -53,8 +55,6 @@ func flowView(l i18n.Lang, d report.Dashboard, zone string) views.FlowData {
 		{Name: l.T("flow.visitors"), Class: "c-vis", N: d.TodayBy[report.GroupVisitor]},
 		{Name: l.T("flow.others"), Class: "c-oth", N: d.TodayBy[report.GroupOther]},
 	}
-	v.At = d.At.In(d.At.Location()).Format("15:04:05")
-	v.Zone = zone
 	if len(v.D.Companies) > 12 {
 		v.D.Companies = v.D.Companies[:12]
 	}
@@ -69,7 +69,6 @@ func (s *Server) flow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d.At = s.app.Clock.Now().In(s.app.Config.Location).Format("15:04:05")
 	return s.render(c, http.StatusOK, views.Flow(d))
 }
 
@@ -79,6 +78,5 @@ func (s *Server) flowLive(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d.At = s.app.Clock.Now().In(s.app.Config.Location).Format("15:04:05")
 	return s.render(c, http.StatusOK, views.FlowLive(d))
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"gatehouse/appliance/access"
 	"gatehouse/appliance/auth"
 	"gatehouse/appliance/store"
+	"gatehouse/appliance/visit"
 	"gatehouse/ui/views"
 )
 
@@ -80,25 +82,7 @@ func TestChartsAreSVG(t *testing.T) {
 func flowHarness(t *testing.T) (*harness, string) {
 	h := newHarness(t)
 	ctx := context.Background()
-	h.app.Store.Register("test.events", func(tx *store.Tx, cmd store.Command) (store.Effect, error) {
-		var es []access.Event
-		if err := cmd.Decode(&es); err != nil {
-			return store.Effect{}, err
-		}
-		for _, e := range es {
-			if err := access.PutEvent(tx, e); err != nil {
-				return store.Effect{}, err
-			}
-		}
-		for _, e := range es {
-			if e.Entry && e.Grant && e.Holder != "" {
-				if err := tx.Set(store.Key(store.KindPresenceZone, "zone", e.Holder), store.U64(uint64(e.Time.UnixNano()))); err != nil {
-					return store.Effect{}, err
-				}
-			}
-		}
-		return store.Effect{}, nil
-	})
+	registerFlowEvents(h.app.Store)
 	z, err := h.app.Access.SaveZone(ctx, "t", access.Zone{Name: "Lobby"})
 	if err != nil {
 		t.Fatal(err)
@@ -118,10 +102,37 @@ func flowHarness(t *testing.T) (*harness, string) {
 	add(now.Add(-3*time.Hour), l2.ID, true, false, "")
 	add(now.Add(-time.Hour), l1.ID, true, true, person)
 	add(now.AddDate(0, 0, -7), l1.ID, true, true, person) // last Monday
-	if _, err := store.Issue(ctx, h.app.Store, "test.events", "t", now, es); err != nil {
+	putFlowEvents(t, h.app.Store, now, es)
+	return h, l1.ID
+}
+
+// registerFlowEvents installs a test command that writes gate events as
+// the gate does (access.PutEvent) and marks their holders inside.
+func registerFlowEvents(st *store.Store) {
+	st.Register("test.events", func(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+		var es []access.Event
+		if err := cmd.Decode(&es); err != nil {
+			return store.Effect{}, err
+		}
+		for _, e := range es {
+			if err := access.PutEvent(tx, e); err != nil {
+				return store.Effect{}, err
+			}
+			if e.Entry && e.Grant && e.Holder != "" {
+				if err := tx.Set(store.Key(store.KindPresenceZone, "zone", e.Holder), store.U64(uint64(e.Time.UnixNano()))); err != nil {
+					return store.Effect{}, err
+				}
+			}
+		}
+		return store.Effect{}, nil
+	})
+}
+
+func putFlowEvents(t *testing.T, st *store.Store, now time.Time, es []access.Event) {
+	t.Helper()
+	if _, err := store.Issue(context.Background(), st, "test.events", "t", now, es); err != nil {
 		t.Fatal(err)
 	}
-	return h, l1.ID
 }
 
 func TestFlowDashboardPage(t *testing.T) {
@@ -160,7 +171,7 @@ func TestReportPagesAndExports(t *testing.T) {
 			t.Errorf("report page lacks %q", want)
 		}
 	}
-	for _, bad := range []string{"?kind=day&date=2026-13-45", "?kind=range&from=2026-11-10&to=2026-11-01", "?kind=range&from=x"} {
+	for _, bad := range []string{"?kind=day&date=2026-13-45", "?kind=range&from=2026-11-10&to=2026-11-01", "?kind=range&from=x", "?kind=range&from=2026-01-01&to=9999-12-31", "?kind=year&date=0001-01-01"} {
 		if r := h.do(req{method: "GET", path: "/reports" + bad, session: sess, header: en}); r.StatusCode != http.StatusUnprocessableEntity {
 			t.Errorf("%s = %d, want 422", bad, r.StatusCode)
 		}
@@ -216,6 +227,22 @@ func TestReportPagesAndExports(t *testing.T) {
 	for _, want := range []string{"Reports", "Month 2026-11-01 – 2026-11-30", "Gate passages by lane and result", "North gate", "Visits by company"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("pdf text lacks %q:\n%s", want, text)
+		}
+	}
+	// In Chinese, when the CJK font is installed (the .deb depends on it).
+	if _, err := os.Stat(visit.DefaultFont); err != nil {
+		t.Skipf("%s is not installed: the Chinese PDF is not checked", visit.DefaultFont)
+	}
+	resp = h.do(req{method: "GET", path: "/reports.pdf" + q, session: sess, header: map[string]string{"Accept-Language": "zh-CN"}})
+	pdf, _ = io.ReadAll(resp.Body)
+	cmd = exec.Command("pdftotext", "-layout", "-", "-")
+	cmd.Stdin = bytes.NewReader(pdf)
+	if out, err = cmd.Output(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"报表", "各通道通行及结果", "North gate", "按公司的访问"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("Chinese pdf text lacks %q:\n%s", want, out)
 		}
 	}
 }

@@ -23,6 +23,11 @@ import (
 
 const dateLayout = "2006-01-02"
 
+// minReportYear bounds a report's range below, and next year above: any
+// range over the building's history, but not ten thousand years of empty
+// months by a typo.
+const minReportYear = 2000
+
 // reportQuery reads the period from the query string. A bad date or an
 // empty range gives an error key and the default period.
 func (s *Server) reportQuery(c echo.Context) (views.ReportQuery, time.Time, time.Time, string) {
@@ -47,14 +52,14 @@ func (s *Server) reportQuery(c echo.Context) (views.ReportQuery, time.Time, time
 		}
 		from, err1 := time.ParseInLocation(dateLayout, q.From, loc)
 		to, err2 := time.ParseInLocation(dateLayout, q.To, loc)
-		if err1 != nil || err2 != nil || to.Before(from) || from.Year() < 2000 || to.Year() > 9000 {
+		if err1 != nil || err2 != nil || to.Before(from) || from.Year() < minReportYear || to.Year() > today.Year()+1 {
 			f, t := report.Span(report.Week, today, loc)
 			return q, f, t, "records.bad_range"
 		}
 		return q, from, to.AddDate(0, 0, 1), ""
 	}
 	day, err := time.ParseInLocation(dateLayout, q.Date, loc)
-	if err != nil || day.Year() < 2000 || day.Year() > 9000 {
+	if err != nil || day.Year() < minReportYear || day.Year() > today.Year()+1 {
 		f, t := report.Span(q.Kind, today, loc)
 		return q, f, t, "reports.bad_date"
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 	"sort"
 	"time"
 
@@ -83,11 +84,85 @@ type Report struct {
 	Rebuilding bool
 }
 
+// visitRow is what a report reads of a visit: decoding only these fields
+// of the stored JSON allocates nothing for the rest.
+type visitRow struct {
+	Mode      visit.Mode  `json:"mode"`
+	State     visit.State `json:"state"`
+	CompanyID string      `json:"company_id"`
+	FloorID   string      `json:"floor_id"`
+	From      int64       `json:"from"`
+	Until     int64       `json:"until"`
+	FirstIn   int64       `json:"first_in"`
+	LastOut   int64       `json:"last_out"`
+}
+
 // noShow reports whether v is a no-show at now: marked so by the sweep, or
 // an approved visit whose window ended without an entry (the sweep runs
 // every minute; this covers the gap).
-func noShow(v visit.Visit, now time.Time) bool {
+func (v visitRow) noShow(now time.Time) bool {
 	return v.State == visit.NoShow || (v.State == visit.Approved && v.FirstIn == 0 && v.Until <= now.UnixNano())
+}
+
+// fewVisits is up to how many visits eachVisit reads one by one.
+const fewVisits = 512
+
+// eachVisit calls fn with every visit expected to start in [from, to).
+// The time index gives the IDs; a few are read one by one, but many (a
+// month, a year) are read in one pass over the visit records in ID order:
+// IDs sort by creation time, so a period's visits lie close together, and
+// a forward scan decompresses each table block once where a read per visit
+// in start order would decompress blocks again and again.
+func eachVisit(r *store.Reader, from, to time.Time, fn func(visitRow)) error {
+	prefix := []byte{byte(store.KindVisitByTime)}
+	start := append(append([]byte(nil), prefix...), store.U64(uint64(from.UnixNano()))...)
+	end := uint64(to.UnixNano())
+	var ids []string
+	err := r.Scan(prefix, store.ScanOptions{KeysOnly: true, Start: start}, func(k, _ []byte) (bool, error) {
+		if len(k) < 26 || binary.BigEndian.Uint64(k[1:9]) >= end {
+			return false, nil
+		}
+		ids = append(ids, string(k[10:]))
+		return true, nil
+	})
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	var row visitRow
+	decode := func(b []byte) {
+		if readVisitRow(b, &row) { // a damaged record is skipped
+			fn(row)
+		}
+	}
+	if len(ids) <= fewVisits {
+		for _, id := range ids {
+			b, err := r.Get(store.Key(store.KindVisit, id))
+			if errors.Is(err, store.ErrNotFound) {
+				continue // an index without its record
+			} else if err != nil {
+				return err
+			}
+			decode(b)
+		}
+		return nil
+	}
+	slices.Sort(ids)
+	vp := []byte{byte(store.KindVisit)}
+	i := 0
+	return r.Scan(vp, store.ScanOptions{Start: store.Key(store.KindVisit, ids[0])}, func(k, v []byte) (bool, error) {
+		id := string(k[1:])
+		for i < len(ids) && ids[i] < id {
+			i++ // an index without its record
+		}
+		if i == len(ids) {
+			return false, nil
+		}
+		if ids[i] == id {
+			decode(v)
+			i++
+		}
+		return i < len(ids), nil
+	})
 }
 
 // Report computes the figures of [from, to), both local midnights.
@@ -208,24 +283,14 @@ func (s *Service) visits(r *store.Reader, rep *Report, bucketOf func(time.Time) 
 	}
 	byComp, byFloor, byMode, byState, noShowComp := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
 	var total time.Duration
-	prefix := []byte{byte(store.KindVisitByTime)}
-	start := append(append([]byte(nil), prefix...), store.U64(uint64(rep.From.UnixNano()))...)
-	end := uint64(rep.To.UnixNano())
-	err = r.Scan(prefix, store.ScanOptions{KeysOnly: true, Start: start}, func(k, _ []byte) (bool, error) {
-		if len(k) < 26 || binary.BigEndian.Uint64(k[1:9]) >= end {
-			return false, nil
-		}
-		v, err := visit.Get(r, string(k[10:]))
-		if err != nil {
-			return true, nil // an index without its record: skipped
-		}
+	err = eachVisit(r, rep.From, rep.To, func(v visitRow) {
 		rep.Visits++
 		rep.Series[bucketOf(time.Unix(0, v.From).In(s.loc))].Visits++
 		byComp[v.CompanyID]++
 		byFloor[v.FloorID]++
 		byMode[string(v.Mode)]++
 		state := v.State
-		if noShow(v, rep.Now) {
+		if v.noShow(rep.Now) {
 			state = visit.NoShow
 			rep.NoShows++
 			noShowComp[v.CompanyID]++
@@ -235,7 +300,6 @@ func (s *Service) visits(r *store.Reader, rep *Report, bucketOf func(time.Time) 
 			total += time.Duration(v.LastOut - v.FirstIn)
 			rep.Timed++
 		}
-		return true, nil
 	})
 	if err != nil {
 		return err

@@ -84,12 +84,18 @@ func applyBegin(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	return store.Effect{Note: "rebuild from " + time.Unix(0, st.Next).UTC().Format(time.RFC3339)}, nil
 }
 
-// rebuildStep is how much history one rebuild command counts.
+// One rebuild command counts at most a day, and at most rebuildMax events
+// (it stops between two event times): the gate waits behind each command,
+// so each stays short however busy the building was.
 const rebuildStep = int64(24 * time.Hour)
 
-// applyRebuild counts the next day of older events. The counters are
+var rebuildMax = 5000 // a variable for the tests
+
+var errChunkFull = errors.New("report: rebuild chunk full")
+
+// applyRebuild counts the next chunk of older events. The counters are
 // summed in memory and written once per hour and lane, so the transaction
-// stays small however busy the day was.
+// stays small.
 func applyRebuild(tx *store.Tx, _ store.Command) (store.Effect, error) {
 	st, ok, err := getState(&tx.Reader)
 	if err != nil || !ok || st.Done {
@@ -102,7 +108,14 @@ func applyRebuild(tx *store.Tx, _ store.Command) (store.Effect, error) {
 	}
 	sums := map[hl]*hourly.Counts{}
 	n := 0
+	last := int64(-1)
 	err = access.ScanEvents(&tx.Reader, time.Unix(0, st.Next), time.Unix(0, to), func(e access.Event) error {
+		ns := e.Time.UnixNano()
+		if n >= rebuildMax && ns != last {
+			to = ns // the rest from here on, next time
+			return errChunkFull
+		}
+		last = ns
 		k := hl{e.Time.Unix() / 3600, e.Lane}
 		c := sums[k]
 		if c == nil {
@@ -113,7 +126,7 @@ func applyRebuild(tx *store.Tx, _ store.Command) (store.Effect, error) {
 		n++
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errChunkFull) {
 		return store.Effect{}, err
 	}
 	for k, c := range sums {
@@ -130,7 +143,7 @@ func applyRebuild(tx *store.Tx, _ store.Command) (store.Effect, error) {
 	if err := tx.SetJSON(metaKey, st); err != nil {
 		return store.Effect{}, err
 	}
-	return store.Effect{Note: fmt.Sprintf("%d events before %s", n, time.Unix(0, to).UTC().Format(time.RFC3339))}, nil
+	return store.Effect{Note: fmt.Sprintf("%d events before %s", n, time.Unix(0, to).UTC().Format(time.RFC3339Nano))}, nil
 }
 
 // Service computes the dashboard and the reports.

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ type world struct {
 	f1, f2       directory.Floor
 	c1, c2       directory.Company
 	p1           directory.Person
-	t            *testing.T
+	t            testing.TB
 }
 
 func at(s string) time.Time {
@@ -42,7 +43,7 @@ func at(s string) time.Time {
 	return t
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	st, err := store.Open(store.Options{Dir: t.TempDir()})
 	if err != nil {
@@ -79,6 +80,9 @@ func newWorld(t *testing.T) *world {
 			}
 		}
 		return store.Effect{}, nil
+	})
+	st.Register("test.orphan", func(tx *store.Tx, _ store.Command) (store.Effect, error) {
+		return store.Effect{}, tx.Set(store.Key(store.KindVisitByTime, string(store.U64(uint64(at("2026-11-10 10:00").UnixNano()))), "0000000000000000"), nil)
 	})
 	st.Register("test.presence", func(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 		var ps [][2]string // zone, holder
@@ -304,6 +308,13 @@ func TestRebuild(t *testing.T) {
 		t := at("2026-08-01 00:00").Add(time.Duration(i) * 5 * time.Hour)
 		es = append(es, ev(t, []string{w.lane1, w.lane2}[i%2], i%3 != 0, i%7 != 0, []string{w.p1.ID, "", "visit:" + visitID}[i%3]))
 	}
+	for i := range 10 { // ten events in the same nanosecond: a chunk never splits them
+		e := es[100]
+		e.Rand = uint32(1000 + i)
+		es = append(es, e)
+	}
+	defer func(m int) { rebuildMax = m }(rebuildMax)
+	rebuildMax = 7
 	w.apply("test.events", es)
 	from, to := Span(Year, w.clk.Now(), berlin)
 	before, err := w.rep.Report(from, to)
@@ -361,6 +372,75 @@ func TestCells(t *testing.T) {
 				}
 				seen[c] = true
 			}
+		}
+	}
+}
+
+// TestReportManyVisits takes the one-pass path: more visits than
+// fewVisits, IDs in creation order unlike their start, visits of other
+// months between them, and an index entry without its record.
+func TestReportManyVisits(t *testing.T) {
+	w := newWorld(t)
+	var vs []visit.Visit
+	want := map[string]int{}
+	created := at("2026-09-01 00:00")
+	for i := range 900 {
+		created = created.Add(time.Duration(1+i%5) * time.Hour)
+		from := at("2026-11-01 08:00").Add(time.Duration((i*7919)%(29*24)) * time.Hour) // November, in no order
+		if i%4 == 0 {
+			from = from.AddDate(0, 1, 0) // December: not in the report
+		}
+		v := visit.Visit{ID: store.NewID(created), Mode: []visit.Mode{visit.Booked, visit.Invited, visit.WalkIn}[i%3], State: visit.Closed,
+			CompanyID: w.c1.ID, FloorID: w.f1.ID, From: from.UnixNano(), Until: from.Add(time.Hour).UnixNano(),
+			FirstIn: from.UnixNano(), LastOut: from.Add(time.Duration(i%3+1) * 10 * time.Minute).UnixNano(),
+			History: []visit.Transition{{State: visit.Approved, At: created.UnixNano(), By: "t"}}}
+		if i%4 != 0 {
+			want[string(v.Mode)]++
+		}
+		vs = append(vs, v)
+	}
+	w.apply("test.visits", vs)
+	w.apply("test.orphan", nil)
+	from, to := Span(Month, at("2026-11-15 00:00"), berlin)
+	rep, err := w.rep.Report(from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, c := range rep.ByMode {
+		got[c.ID] = c.N
+	}
+	if rep.Visits != 675 || !reflect.DeepEqual(got, want) || rep.Timed != 675 || rep.AvgLength != 20*time.Minute {
+		t.Errorf("visits %d, modes %v want %v, timed %d, avg %v", rep.Visits, got, want, rep.Timed, rep.AvgLength)
+	}
+}
+
+func TestReadVisitRow(t *testing.T) {
+	vs := []visit.Visit{
+		{ID: "a", Mode: visit.Booked, State: visit.Closed, CompanyID: "c1", FloorID: "f1", From: 1, Until: 2, FirstIn: 3, LastOut: 4,
+			Visitor: visit.Visitor{Name: `Tricky "from": 9, \ {"state":"x"}`, Company: "company_id"},
+			History: []visit.Transition{{State: visit.In, At: 5, Note: `"mode":"walkin"`}}, Message: "[{]}"},
+		{ID: "b", Mode: visit.WalkIn, State: visit.In, From: -5},
+		{},
+	}
+	for _, v := range vs {
+		b, _ := json.Marshal(v)
+		var fast, slow visitRow
+		if !fastVisitRow(b, &fast) {
+			t.Errorf("fast path refused %s", b)
+		}
+		if err := json.Unmarshal(b, &slow); err != nil || fast != slow {
+			t.Errorf("fast %+v, encoding/json %+v", fast, slow)
+		}
+	}
+	// Escapes in a field read and anything malformed go to encoding/json.
+	var row visitRow
+	if !readVisitRow([]byte(`{"mode":"bo\u006fked","from":7}`), &row) || row.Mode != "booked" || row.From != 7 {
+		t.Errorf("escaped: %+v", row)
+	}
+	for _, bad := range []string{``, `{`, `{"mode":`, `{"from":"x"}`, `[1]`, `{"mode":"a" "b"}`, `{"a":[1,{"b":"}]"}],"from":}`} {
+		if readVisitRow([]byte(bad), &row) {
+			t.Errorf("%q read as %+v", bad, row)
 		}
 	}
 }

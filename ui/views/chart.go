@@ -104,7 +104,15 @@ func (c Chart) SVG() string {
 		every = max(1, (n+15)/16)
 	}
 	bw := slot * .8 / float64(max(1, len(bars)))
-	showValues := n*len(bars) <= 40
+	marks := 0 // values are printed over the bars when there is room
+	for _, s := range bars {
+		for _, v := range s.Values {
+			if v > 0 {
+				marks++
+			}
+		}
+	}
+	showValues := marks <= 40 && slot >= 14
 	for i, label := range c.Labels {
 		x0 := left + float64(i)*slot + slot*.1
 		for j, s := range bars {
