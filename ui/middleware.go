@@ -105,6 +105,13 @@ func (s *Server) allow(roles []auth.Role) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			u := userOf(c)
 			if u == nil {
+				if c.Request().Header.Get("HX-Request") == "true" {
+					// A part of a page (the dashboard's polling, a search
+					// box) must not swap the sign-in form into itself:
+					// htmx sends the whole page to sign in instead.
+					c.Response().Header().Set("HX-Redirect", "/login?next="+url.QueryEscape(hxPage(c)))
+					return c.NoContent(http.StatusUnauthorized)
+				}
 				if c.Request().Method == http.MethodGet {
 					return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
 				}
@@ -119,6 +126,23 @@ func (s *Server) allow(roles []auth.Role) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// hxPage is the path of the page an htmx request came from, to come back to
+// after signing in; "/" when it is missing or not this site's.
+func hxPage(c echo.Context) string {
+	u, err := url.Parse(c.Request().Header.Get("HX-Current-URL"))
+	if err != nil || u.Path == "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return "/"
+	}
+	if u.Host != "" && u.Host != c.Request().Host {
+		return "/"
+	}
+	p := u.EscapedPath()
+	if u.RawQuery != "" {
+		p += "?" + u.RawQuery
+	}
+	return p
 }
 
 // apiAllow guards an API route with a bearer token.

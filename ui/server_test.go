@@ -741,3 +741,27 @@ func TestLocalPathRefusesOffSiteTargets(t *testing.T) {
 		}
 	}
 }
+
+// A part of a page asked for after the session ended sends the whole page to
+// sign in (and back), instead of swapping the sign-in form into the part.
+func TestHtmxRequestWithoutSessionRedirectsThePage(t *testing.T) {
+	h := newHarness(t)
+	for _, tc := range []struct{ current, want string }{
+		{"http://" + "example.com/flow?x=1", "/"}, // another site's page: home
+		{"", "/"},
+	} {
+		resp := h.do(req{method: "GET", path: "/flow/live", header: map[string]string{"HX-Request": "true", "HX-Current-URL": tc.current}})
+		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("HX-Redirect") != "/login?next="+url.QueryEscape(tc.want) {
+			t.Errorf("%q: %d HX-Redirect=%q", tc.current, resp.StatusCode, resp.Header.Get("HX-Redirect"))
+		}
+		resp.Body.Close()
+	}
+	resp := h.do(req{method: "GET", path: "/flow/live", header: map[string]string{"HX-Request": "true"}})
+	resp.Body.Close()
+	same := "http://" + resp.Request.URL.Host + "/flow?day=2026-11-23"
+	resp = h.do(req{method: "GET", path: "/flow/live", header: map[string]string{"HX-Request": "true", "HX-Current-URL": same}})
+	defer resp.Body.Close()
+	if got := resp.Header.Get("HX-Redirect"); got != "/login?next="+url.QueryEscape("/flow?day=2026-11-23") {
+		t.Errorf("same site: HX-Redirect=%q", got)
+	}
+}
