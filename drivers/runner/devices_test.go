@@ -138,6 +138,33 @@ func TestOSDPReaderFromConfigurationKeysItselfAndGrants(t *testing.T) {
 	if k2, _ := keys.LoadKey(ctx, d.ID); !reflect.DeepEqual(k, k2) {
 		t.Fatal("the key changed on a reconnect")
 	}
+
+	// Given an output of its own, the reader drives the lock (osdp_OUT,
+	// the lane's 100-ms pulse) and the lane's relay is left alone. The
+	// port restarts; the reader keeps its key and is not put back into
+	// install mode.
+	out := 2
+	d.Options.Output = &out
+	if _, err := r.app.Devices.Save(ctx, "t", d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "port restarted", func() bool { h, _ := r.run.Health(d.ID); return h.Running && h.Opens == 1 && h.Online && h.Secure && !h.DefaultKey })
+	before, _ := r.run.LastRead(d.ID)
+	r.present(t, "osdp", "04A23B1C")
+	if h := r.decided(t, "osdp", before.Seq); !h.Open {
+		t.Fatalf("enrolled card at the reader with an output: %+v", h)
+	}
+	eventually(t, "osdp_OUT", func() bool { return len(pd.Outputs()) == 1 })
+	if o := pd.Outputs()[0]; o.Output != 2 || o.Code != osdp.OutTempOn || o.Timer != 1 {
+		t.Fatalf("osdp_OUT %+v", o)
+	}
+	time.Sleep(50 * time.Millisecond) // a pulse would have started by now
+	if n := len(r.coils()); n != 2 {
+		t.Fatalf("the lane relay moved for a reader with its own output: %d writes", n)
+	}
+	if k2, _ := keys.LoadKey(ctx, d.ID); !reflect.DeepEqual(k, k2) {
+		t.Fatal("the key changed on a restart")
+	}
 }
 
 func TestPrinterTestSlipAndVisitorSlip(t *testing.T) {
