@@ -125,6 +125,32 @@ func TestOSDPReaderFromConfigurationKeysItselfAndGrants(t *testing.T) {
 		t.Fatalf("enrolment read decided or signalled: %+v", h)
 	}
 
+	// `devices test` on a reader: it shows green and beeps, then waits
+	// for a card.
+	tested := make(chan device.TestResult, 1)
+	go func() {
+		res, err := r.run.Test(ctxT(t), r.dev["osdp2"].ID)
+		if err != nil {
+			t.Error(err)
+		}
+		tested <- res
+	}()
+	eventually(t, "test beep", func() bool { return len(pd2.Buzzers()) == 1 })
+	osdpFeedback(t, pd2, gate.Grant)
+	var res device.TestResult
+	eventually(t, "test read", func() bool {
+		r.present(t, "osdp2", "0A0B0C0D")
+		select {
+		case res = <-tested:
+			return true
+		case <-time.After(50 * time.Millisecond):
+			return false
+		}
+	})
+	if !res.Beeped || res.Did != "read" || res.Read.Value != "0A0B0C0D" {
+		t.Fatalf("reader test %+v", res)
+	}
+
 	// Unplugged, the readers go offline; plugged back in, the secure one
 	// comes back on the key it holds.
 	if err := r.bench.Unplug(d); err != nil {
@@ -148,7 +174,10 @@ func TestOSDPReaderFromConfigurationKeysItselfAndGrants(t *testing.T) {
 	if _, err := r.app.Devices.Save(ctx, "t", d); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "port restarted", func() bool { h, _ := r.run.Health(d.ID); return h.Running && h.Opens == 1 && h.Online && h.Secure && !h.DefaultKey })
+	eventually(t, "port restarted", func() bool {
+		h, _ := r.run.Health(d.ID)
+		return h.Running && h.Opens == 1 && h.Online && h.Secure && !h.DefaultKey
+	})
 	before, _ := r.run.LastRead(d.ID)
 	r.present(t, "osdp", "04A23B1C")
 	if h := r.decided(t, "osdp", before.Seq); !h.Open {

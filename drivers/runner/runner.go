@@ -600,11 +600,22 @@ func (r *Runner) Test(ctx context.Context, id string) (device.TestResult, error)
 		}
 		return device.TestResult{Did: "door", DoorOpen: open}, nil
 	case device.EntryReader, device.ExitReader, device.EnrolmentReader:
+		beeped := false
+		if g.cp != nil {
+			// An OSDP reader shows it is alive first: green and a beep.
+			if err := r.waitReader(ctx, g, d); err != nil {
+				return device.TestResult{}, err
+			}
+			if err := g.cp.Signal(d.Name, gate.Grant); err != nil {
+				return device.TestResult{}, err
+			}
+			beeped = true
+		}
 		rd, err := r.WaitRead(ctx, id, seq)
 		if err != nil {
-			return device.TestResult{}, err
+			return device.TestResult{Beeped: beeped}, err
 		}
-		return device.TestResult{Did: "read", Read: rd}, nil
+		return device.TestResult{Did: "read", Read: rd, Beeped: beeped}, nil
 	case device.DocumentReader:
 		doc, err := r.waitDocument(ctx, id, seq)
 		if err != nil {
@@ -636,6 +647,22 @@ func (r *Runner) Test(ctx context.Context, id string) (device.TestResult, error)
 		return device.TestResult{Did: "signal", Signal: sig}, nil
 	}
 	return device.TestResult{}, device.ErrNotSupported
+}
+
+// waitReader waits until an OSDP reader is online, or ctx ends.
+func (r *Runner) waitReader(ctx context.Context, g *group, d device.Device) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if h := readerHealth(g.cp, d.Name, device.Health{Online: true}); h.Online {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%w)", serial.ErrOffline, ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 // pulseFor is the lane's pulse length, 1 s when unknown.
