@@ -106,6 +106,12 @@ func TestOSDPReaderFromConfigurationKeysItselfAndGrants(t *testing.T) {
 		t.Fatalf("a deny moved the relay: %d writes", n)
 	}
 
+	// A QR scan at the lane's entry scanner shows on the lane's entry
+	// card reader.
+	r.present(t, "entry", "GH1.not-a-pass")
+	eventually(t, "the scan's deny on the card reader", func() bool { return len(pd.Buzzers()) == 3 })
+	osdpFeedback(t, pd, gate.Deny)
+
 	// The desk reader on the same bus enrols: its reads are noted, never
 	// decided, and it shows nothing.
 	pd2 := r.bench.OSDPReader(r.dev["osdp2"])

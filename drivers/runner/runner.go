@@ -424,7 +424,43 @@ func (rd reader) Decide(ctx context.Context, p gate.Presentation) (gate.Action, 
 	rd.r.mu.Lock()
 	rd.r.decisions[rd.dev.ID] = decision{seq: seq, at: rd.r.cfg.Clock.Now(), open: a.Open && err == nil, reason: reason}
 	rd.r.mu.Unlock()
+	if rd.dev.Protocol != device.OSDP {
+		fb := a.Feedback
+		if err != nil {
+			fb = gate.Deny
+		}
+		rd.r.showOnReaders(rd.dev, fb)
+	}
 	return a, err
+}
+
+// showOnReaders shows a scanner's decision on the OSDP readers of the same
+// lane and direction — the card reader of a turnstile whose QR window sits
+// beside it: green and a short beep, or red and a long one.
+func (r *Runner) showOnReaders(d device.Device, fb gate.Feedback) {
+	if fb == "" || d.LaneID == "" {
+		return
+	}
+	type target struct {
+		cp   *osdp.CP
+		name string
+	}
+	var ts []target
+	r.mu.Lock()
+	for _, g := range r.groups {
+		if g.cp == nil {
+			continue
+		}
+		for _, o := range g.devs {
+			if o.LaneID == d.LaneID && o.Role == d.Role {
+				ts = append(ts, target{g.cp, o.Name})
+			}
+		}
+	}
+	r.mu.Unlock()
+	for _, t := range ts {
+		_ = t.cp.Signal(t.name, fb) // a reader offline shows nothing; the lane still works
+	}
 }
 
 func (r *Runner) noteRead(id string, p gate.Presentation) uint64 {
