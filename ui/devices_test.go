@@ -315,6 +315,9 @@ func TestDeviceRequestsNeverFail500(t *testing.T) {
 		{"POST", "/admin/devices/sim/door", url.Values{"device": {"\x00"}}, 404},
 		{"POST", "/admin/devices", url.Values{"name": {long}, "port": {long}, "baud": {"99999999999999999999"}, "address": {long}, "prefix": {long}}, 422},
 		{"POST", "/admin/devices", url.Values{"role": {"relay"}, "protocol": {"usbrelay"}, "address": {"-1"}, "port": {"/dev/x"}, "name": {"r"}}, 422},
+		{"POST", "/admin/devices", url.Values{"role": {"entry_reader"}, "protocol": {"osdp"}, "address": {"1"}, "port": {"/dev/x"}, "name": {"o"}, "output": {long}}, 422},
+		{"POST", "/admin/devices", url.Values{"role": {"entry_reader"}, "protocol": {"osdp"}, "address": {"1"}, "port": {"/dev/x"}, "name": {"o"}, "output": {"999"}}, 422},
+		{"POST", "/desk/visits/nope/slip", nil, 404},
 		{"GET", "/admin/devices?x=%00", nil, 200},
 	}
 	for _, tc := range cases {

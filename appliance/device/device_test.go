@@ -116,6 +116,17 @@ func TestCheck(t *testing.T) {
 				t.Fatal("secure kept on a scanner")
 			}
 		}},
+		{"osdp reader output", ok(func(d *Device) { n := 3; d.Protocol, d.Address, d.Options.Output = OSDP, "1", &n }), "", "", func(t *testing.T, d Device) {
+			if d.Options.Output == nil || *d.Options.Output != 3 {
+				t.Fatalf("%+v", d.Options)
+			}
+		}},
+		{"osdp output out of range", ok(func(d *Device) { n := 256; d.Protocol, d.Address, d.Options.Output = OSDP, "1", &n }), "output", "invalid", nil},
+		{"output only for osdp lane readers", ok(func(d *Device) { n := 1; d.Options.Output = &n }), "", "", func(t *testing.T, d Device) {
+			if d.Options.Output != nil {
+				t.Fatal("output kept on a scanner")
+			}
+		}},
 		{"document reader", ok(func(d *Device) { d.Protocol, d.Role, d.LaneID, d.Baud = MRZ, DocumentReader, "", 115200 }), "", "", nil},
 		{"printer", ok(func(d *Device) { d.Protocol, d.Role, d.LaneID = ESCPOS, Printer, "" }), "", "", nil},
 		{"modem", ok(func(d *Device) { d.Protocol, d.Role, d.LaneID = Modem, ModemRole, "" }), "", "", nil},

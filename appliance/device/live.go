@@ -96,6 +96,7 @@ type TestResult struct {
 	DoorOpen bool          // door: the contact's state
 	Document Document      // document: the document
 	Signal   int           // signal: the modem's signal strength, 0–31 (99: unknown)
+	Beeped   bool          // an OSDP reader showed green and beeped before the wait for a read
 }
 
 // Monitor is the running side of the configuration: the driver runtime

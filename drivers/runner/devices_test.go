@@ -106,6 +106,12 @@ func TestOSDPReaderFromConfigurationKeysItselfAndGrants(t *testing.T) {
 		t.Fatalf("a deny moved the relay: %d writes", n)
 	}
 
+	// A QR scan at the lane's entry scanner shows on the lane's entry
+	// card reader.
+	r.present(t, "entry", "GH1.not-a-pass")
+	eventually(t, "the scan's deny on the card reader", func() bool { return len(pd.Buzzers()) == 3 })
+	osdpFeedback(t, pd, gate.Deny)
+
 	// The desk reader on the same bus enrols: its reads are noted, never
 	// decided, and it shows nothing.
 	pd2 := r.bench.OSDPReader(r.dev["osdp2"])
@@ -125,6 +131,32 @@ func TestOSDPReaderFromConfigurationKeysItselfAndGrants(t *testing.T) {
 		t.Fatalf("enrolment read decided or signalled: %+v", h)
 	}
 
+	// `devices test` on a reader: it shows green and beeps, then waits
+	// for a card.
+	tested := make(chan device.TestResult, 1)
+	go func() {
+		res, err := r.run.Test(ctxT(t), r.dev["osdp2"].ID)
+		if err != nil {
+			t.Error(err)
+		}
+		tested <- res
+	}()
+	eventually(t, "test beep", func() bool { return len(pd2.Buzzers()) == 1 })
+	osdpFeedback(t, pd2, gate.Grant)
+	var res device.TestResult
+	eventually(t, "test read", func() bool {
+		r.present(t, "osdp2", "0A0B0C0D")
+		select {
+		case res = <-tested:
+			return true
+		case <-time.After(50 * time.Millisecond):
+			return false
+		}
+	})
+	if !res.Beeped || res.Did != "read" || res.Read.Value != "0A0B0C0D" {
+		t.Fatalf("reader test %+v", res)
+	}
+
 	// Unplugged, the readers go offline; plugged back in, the secure one
 	// comes back on the key it holds.
 	if err := r.bench.Unplug(d); err != nil {
@@ -137,6 +169,36 @@ func TestOSDPReaderFromConfigurationKeysItselfAndGrants(t *testing.T) {
 	eventually(t, "reader back", func() bool { h, _ := r.run.Health(d.ID); return h.Online && h.Secure && !h.DefaultKey })
 	if k2, _ := keys.LoadKey(ctx, d.ID); !reflect.DeepEqual(k, k2) {
 		t.Fatal("the key changed on a reconnect")
+	}
+
+	// Given an output of its own, the reader drives the lock (osdp_OUT,
+	// the lane's 100-ms pulse) and the lane's relay is left alone. The
+	// port restarts; the reader keeps its key and is not put back into
+	// install mode.
+	out := 2
+	d.Options.Output = &out
+	if _, err := r.app.Devices.Save(ctx, "t", d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "port restarted", func() bool {
+		h, _ := r.run.Health(d.ID)
+		return h.Running && h.Opens == 1 && h.Online && h.Secure && !h.DefaultKey
+	})
+	before, _ := r.run.LastRead(d.ID)
+	r.present(t, "osdp", "04A23B1C")
+	if h := r.decided(t, "osdp", before.Seq); !h.Open {
+		t.Fatalf("enrolled card at the reader with an output: %+v", h)
+	}
+	eventually(t, "osdp_OUT", func() bool { return len(pd.Outputs()) == 1 })
+	if o := pd.Outputs()[0]; o.Output != 2 || o.Code != osdp.OutTempOn || o.Timer != 1 {
+		t.Fatalf("osdp_OUT %+v", o)
+	}
+	time.Sleep(50 * time.Millisecond) // a pulse would have started by now
+	if n := len(r.coils()); n != 2 {
+		t.Fatalf("the lane relay moved for a reader with its own output: %d writes", n)
+	}
+	if k2, _ := keys.LoadKey(ctx, d.ID); !reflect.DeepEqual(k, k2) {
+		t.Fatal("the key changed on a restart")
 	}
 }
 

@@ -424,7 +424,43 @@ func (rd reader) Decide(ctx context.Context, p gate.Presentation) (gate.Action, 
 	rd.r.mu.Lock()
 	rd.r.decisions[rd.dev.ID] = decision{seq: seq, at: rd.r.cfg.Clock.Now(), open: a.Open && err == nil, reason: reason}
 	rd.r.mu.Unlock()
+	if rd.dev.Protocol != device.OSDP {
+		fb := a.Feedback
+		if err != nil {
+			fb = gate.Deny
+		}
+		rd.r.showOnReaders(rd.dev, fb)
+	}
 	return a, err
+}
+
+// showOnReaders shows a scanner's decision on the OSDP readers of the same
+// lane and direction — the card reader of a turnstile whose QR window sits
+// beside it: green and a short beep, or red and a long one.
+func (r *Runner) showOnReaders(d device.Device, fb gate.Feedback) {
+	if fb == "" || d.LaneID == "" {
+		return
+	}
+	type target struct {
+		cp   *osdp.CP
+		name string
+	}
+	var ts []target
+	r.mu.Lock()
+	for _, g := range r.groups {
+		if g.cp == nil {
+			continue
+		}
+		for _, o := range g.devs {
+			if o.LaneID == d.LaneID && o.Role == d.Role {
+				ts = append(ts, target{g.cp, o.Name})
+			}
+		}
+	}
+	r.mu.Unlock()
+	for _, t := range ts {
+		_ = t.cp.Signal(t.name, fb) // a reader offline shows nothing; the lane still works
+	}
 }
 
 func (r *Runner) noteRead(id string, p gate.Presentation) uint64 {
@@ -600,11 +636,22 @@ func (r *Runner) Test(ctx context.Context, id string) (device.TestResult, error)
 		}
 		return device.TestResult{Did: "door", DoorOpen: open}, nil
 	case device.EntryReader, device.ExitReader, device.EnrolmentReader:
+		beeped := false
+		if g.cp != nil {
+			// An OSDP reader shows it is alive first: green and a beep.
+			if err := r.waitReader(ctx, g, d); err != nil {
+				return device.TestResult{}, err
+			}
+			if err := g.cp.Signal(d.Name, gate.Grant); err != nil {
+				return device.TestResult{}, err
+			}
+			beeped = true
+		}
 		rd, err := r.WaitRead(ctx, id, seq)
 		if err != nil {
-			return device.TestResult{}, err
+			return device.TestResult{Beeped: beeped}, err
 		}
-		return device.TestResult{Did: "read", Read: rd}, nil
+		return device.TestResult{Did: "read", Read: rd, Beeped: beeped}, nil
 	case device.DocumentReader:
 		doc, err := r.waitDocument(ctx, id, seq)
 		if err != nil {
@@ -636,6 +683,22 @@ func (r *Runner) Test(ctx context.Context, id string) (device.TestResult, error)
 		return device.TestResult{Did: "signal", Signal: sig}, nil
 	}
 	return device.TestResult{}, device.ErrNotSupported
+}
+
+// waitReader waits until an OSDP reader is online, or ctx ends.
+func (r *Runner) waitReader(ctx context.Context, g *group, d device.Device) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if h := readerHealth(g.cp, d.Name, device.Health{Online: true}); h.Online {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%w)", serial.ErrOffline, ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 // pulseFor is the lane's pulse length, 1 s when unknown.

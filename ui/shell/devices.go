@@ -143,6 +143,9 @@ func testDevice(ctx context.Context, a *appliance.App, env Env, name string, tim
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	res, err := rt.Test(tctx, d.ID)
+	if res.Beeped {
+		fmt.Fprintf(env.Stdout, "%s: reader showed green and beeped\n", d.Name)
+	}
 	if err != nil {
 		h, _ := rt.Health(d.ID)
 		if h.LastError != "" {
