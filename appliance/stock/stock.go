@@ -263,6 +263,15 @@ func Compute(entries []Entry, lobby string, typ Type, from, until int64) Figures
 // MaxBatch is the most cards one entry may list.
 const MaxBatch = 1000
 
+// Bounds on what ParseNumbers reads, so that typed text cannot cost more
+// than a batch: at most maxInput bytes, and at most maxExpand numbers
+// written out, repeats included ("V1..V999" typed a thousand times is a
+// million numbers to write even though only 999 are distinct).
+const (
+	maxInput  = 64 << 10
+	maxExpand = 2 * MaxBatch
+)
+
 var (
 	numberRE = regexp.MustCompile(`^[A-Z0-9][A-Z0-9:-]{0,31}$`)
 	rangeRE  = regexp.MustCompile(`^([A-Z:-]*?)([0-9]+)$`)
@@ -275,9 +284,16 @@ func NormalizeNumber(s string) string { return strings.ToUpper(strings.TrimSpace
 // with ranges written "B001..B020" or "B001~B020" (same prefix, same
 // number of digits).
 func ParseNumbers(s string) ([]string, field.Errors) {
+	if len(s) > maxInput {
+		return nil, field.Errors{{Field: "numbers", Code: "too_long", Arg: strconv.Itoa(maxInput)}}
+	}
 	var out []string
 	seen := map[string]bool{}
+	expanded := 0
 	add := func(n string) bool {
+		if expanded++; expanded > maxExpand {
+			return false
+		}
 		if !seen[n] {
 			seen[n] = true
 			out = append(out, n)

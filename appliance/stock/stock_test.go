@@ -3,6 +3,7 @@ package stock
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -267,4 +268,24 @@ func FuzzParseNumbers(f *testing.F) {
 			seen[n] = true
 		}
 	})
+}
+
+// TestParseNumbersBoundsWork: text that repeats a range, or is simply
+// huge, is refused instead of being written out number by number.
+func TestParseNumbersBoundsWork(t *testing.T) {
+	for name, in := range map[string]string{
+		"repeated range": strings.Repeat("V001..V999,", 3000),
+		"huge input":     strings.Repeat("A,", 100_000),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ns, es := ParseNumbers(in)
+			if es == nil || len(ns) != 0 {
+				t.Fatalf("%d numbers, no error", len(ns))
+			}
+		})
+	}
+	// A range typed twice by mistake still reads.
+	if ns, es := ParseNumbers("B001..B500 B001..B500"); es != nil || len(ns) != 500 {
+		t.Fatalf("%d numbers, %v", len(ns), es)
+	}
 }
