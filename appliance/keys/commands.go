@@ -256,8 +256,11 @@ func applyCheckout(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 		es.Add("reason", "required")
 	}
 	p.Note = es.Text("note", p.Note, p.Reason == "other", 200)
-	if p.Due <= cmd.Time {
+	switch {
+	case p.Due <= cmd.Time:
 		es.Add("due", "key_due_past")
+	case p.Due-cmd.Time > int64(MaxDue):
+		es.Add("due", "invalid_date")
 	}
 	if !store.ValidID(p.ID) {
 		es.Add("id", "invalid")

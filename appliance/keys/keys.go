@@ -51,6 +51,11 @@ const (
 	Retired State = "retired" // replaced after a loss
 )
 
+// MaxDue is how far ahead a checkout may be due back. It also keeps due
+// times inside what nanoseconds since 1970 can hold: a form accepts any
+// four-digit year, and year 5000 would otherwise be stored as 2078.
+const MaxDue = 366 * 24 * time.Hour
+
 // Reasons for a checkout.
 var Reasons = []string{"maintenance", "cleaning", "inspection", "customer", "contractor", "emergency", "other"}
 

@@ -363,3 +363,21 @@ func TestRegisterChecks(t *testing.T) {
 		t.Fatalf("not found: %v", err)
 	}
 }
+
+// TestCheckoutDueOutOfRange: a due time nanoseconds cannot hold (the form
+// accepts any four-digit year) or years away is refused, not stored as
+// whatever date the overflow lands on.
+func TestCheckoutDueOutOfRange(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	k := f.key("K1", 1, nil)
+	for _, due := range []time.Time{time.Date(5000, 1, 1, 9, 0, 0, 0, loc), time.Date(1600, 1, 1, 9, 0, 0, 0, loc),
+		f.clock.Now().AddDate(3, 0, 0)} {
+		if _, err := f.svc.Checkout(ctx, f.boss, CheckoutInput{KeyID: k.ID, Reason: "cleaning", Due: due}); code(err, "due") == "" {
+			t.Fatalf("due %s: %v", due, err)
+		}
+	}
+	if _, err := f.svc.Checkout(ctx, f.boss, CheckoutInput{KeyID: k.ID, Reason: "cleaning", Due: f.clock.Now().AddDate(0, 1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -146,11 +146,18 @@ func (s *Service) Checkout(ctx context.Context, holder Person, in CheckoutInput)
 	if err != nil {
 		return Checkout{}, err
 	}
+	now := s.clock.Now()
+	switch {
+	case in.Due.IsZero():
+	case !in.Due.After(now):
+		return Checkout{}, field.Errors{{Field: "due", Code: "key_due_past"}}
+	case in.Due.Sub(now) > MaxDue:
+		return Checkout{}, field.Errors{{Field: "due", Code: "invalid_date"}}
+	}
 	ap, err := s.approver(ctx, k, in.Approval)
 	if err != nil {
 		return Checkout{}, err
 	}
-	now := s.clock.Now()
 	p := checkoutPayload{ID: store.NewID(now), KeyID: k.ID, Holder: holder, Approver: ap, Reason: in.Reason, Note: in.Note}
 	if !in.Due.IsZero() {
 		p.Due = in.Due.UnixNano()
