@@ -256,15 +256,14 @@ func (s *Server) handoverSheet(c echo.Context) error {
 
 // ledgerRange reads from/to (local dates, both inclusive; empty: open).
 func (s *Server) ledgerRange(c echo.Context) (from, until time.Time, fromS, toS string) {
-	loc := s.app.Config.Location
 	fromS, toS = strings.TrimSpace(c.QueryParam("from")), strings.TrimSpace(c.QueryParam("to"))
-	if d, err := time.ParseInLocation("2006-01-02", fromS, loc); err == nil {
+	if d, _, err := s.app.Stock.Day(fromS); err == nil {
 		from = d
 	} else {
 		fromS = ""
 	}
-	if d, err := time.ParseInLocation("2006-01-02", toS, loc); err == nil {
-		until = d.AddDate(0, 0, 1)
+	if _, d, err := s.app.Stock.Day(toS); err == nil {
+		until = d
 	} else {
 		toS = ""
 	}

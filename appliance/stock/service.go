@@ -253,7 +253,10 @@ func (s *Service) Report(from, until time.Time) ([]TypeRow, error) {
 // Day is the local day [from, until) of date "2006-01-02".
 func (s *Service) Day(date string) (from, until time.Time, err error) {
 	d, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(date), s.loc)
-	if err != nil {
+	// Days are kept as nanoseconds since 1970, which hold the years up to
+	// 2262; a year beyond (the date field takes any four digits) would
+	// wrap round to some other period.
+	if err != nil || d.Year() < 1970 || d.Year() > 2200 {
 		return from, until, field.Errors{{Field: "day", Code: "invalid_date"}}
 	}
 	return d, d.AddDate(0, 0, 1), nil

@@ -289,3 +289,27 @@ func TestParseNumbersBoundsWork(t *testing.T) {
 		t.Fatalf("%d numbers, %v", len(ns), es)
 	}
 }
+
+// TestReconcileDayOutOfRange: a day nanoseconds since 1970 cannot hold is
+// refused, not reconciled over whatever period the overflow lands on.
+func TestReconcileDayOutOfRange(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	Register(st)
+	s := New(st, clock.NewFake(time.Date(2026, 11, 23, 9, 0, 0, 0, loc)), loc)
+	ctx := context.Background()
+	if err := s.Receive(ctx, guard, "Lobby", Badge, []string{"V1"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, day := range []string{"9999-12-31", "0001-01-01", "1600-06-01", "5000-01-01"} {
+		if _, err := s.Reconcile(ctx, guard, "Lobby", day, 1, ""); code(err) == "" {
+			t.Errorf("day %s: %v", day, err)
+		}
+		if _, _, err := s.Day(day); err == nil {
+			t.Errorf("Day(%s) accepted", day)
+		}
+	}
+}
