@@ -156,8 +156,20 @@ type ItemFilter struct {
 func (s *Service) Items(f ItemFilter) ([]Item, int, error) {
 	var out []Item
 	total := 0
+	err := s.EachItem(f, func(it Item) {
+		total++
+		if f.Limit <= 0 || len(out) < f.Limit {
+			out = append(out, it)
+		}
+	})
+	return out, total, err
+}
+
+// EachItem hands fn every card f matches (f.Limit aside), by number, one
+// at a time: counting cards needs none of them kept.
+func (s *Service) EachItem(f ItemFilter, fn func(Item)) error {
 	q := strings.ToLower(strings.TrimSpace(f.Q))
-	err := s.db.View(func(r *store.Reader) error {
+	return s.db.View(func(r *store.Reader) error {
 		return r.Scan(store.Prefix(store.KindStockItem), store.ScanOptions{}, func(_, v []byte) (bool, error) {
 			var it Item
 			if err := json.Unmarshal(v, &it); err != nil {
@@ -170,38 +182,70 @@ func (s *Service) Items(f ItemFilter) ([]Item, int, error) {
 			if q != "" && !strings.Contains(strings.ToLower(it.Number+"\x00"+it.Lobby+"\x00"+it.Holder.Name+"\x00"+it.UsedBy), q) {
 				return true, nil
 			}
-			total++
-			if f.Limit <= 0 || len(out) < f.Limit {
-				out = append(out, it)
-			}
+			fn(it)
 			return true, nil
 		})
 	})
-	return out, total, err
 }
 
 // History is every ledger entry that touched card number, oldest first.
 func (s *Service) History(number string) ([]Entry, error) {
 	number = NormalizeNumber(number)
-	es, err := s.Ledger(time.Time{}, time.Time{})
-	return slices.DeleteFunc(es, func(e Entry) bool {
-		return !slices.ContainsFunc(e.Items, func(r Ref) bool { return r.Number == number })
-	}), err
+	var out []Entry
+	err := s.db.View(func(r *store.Reader) error {
+		return eachEntry(r, false, func(e Entry) bool {
+			if slices.ContainsFunc(e.Items, func(r Ref) bool { return r.Number == number }) {
+				out = append(out, e)
+			}
+			return true
+		})
+	})
+	return out, err
 }
 
 // Ledger lists the entries in [from, until) (zero times: unbounded), oldest first.
 func (s *Service) Ledger(from, until time.Time) ([]Entry, error) {
 	var out []Entry
+	err := s.EachEntry(from, until, func(e Entry) bool { out = append(out, e); return true })
+	return out, err
+}
+
+// EachEntry hands fn the entries in [from, until) (zero times: unbounded),
+// oldest first, one at a time, until fn returns false.
+func (s *Service) EachEntry(from, until time.Time, fn func(Entry) bool) error {
+	lo, hi := minFrom(from), maxUntil(until)
+	return s.db.View(func(r *store.Reader) error {
+		return eachEntry(r, false, func(e Entry) bool {
+			if e.At < lo || e.At >= hi {
+				return true
+			}
+			return fn(e)
+		})
+	})
+}
+
+// Latest lists at most limit entries of [from, until), the newest ones,
+// oldest first: what a page shows without reading the ledger into memory.
+func (s *Service) Latest(from, until time.Time, limit int) ([]Entry, error) {
+	var out []Entry
+	lo, hi := minFrom(from), maxUntil(until)
 	err := s.db.View(func(r *store.Reader) error {
-		all, err := ledger(r, maxUntil(until))
-		for _, e := range all {
-			if from.IsZero() || e.At >= from.UnixNano() {
+		return eachEntry(r, true, func(e Entry) bool {
+			if e.At >= lo && e.At < hi {
 				out = append(out, e)
 			}
-		}
-		return err
+			return len(out) < limit
+		})
 	})
+	slices.Reverse(out)
 	return out, err
+}
+
+func minFrom(t time.Time) int64 {
+	if t.IsZero() {
+		return -1 << 63
+	}
+	return t.UnixNano()
 }
 
 func maxUntil(t time.Time) int64 {
@@ -239,13 +283,21 @@ func (r TypeRow) Out() int { return r.Issued + r.WrittenOff }
 // balance at the start, in, out and the balance at the end, over every
 // lobby (moves between lobbies cancel out).
 func (s *Service) Report(from, until time.Time) ([]TypeRow, error) {
-	es, err := s.Ledger(time.Time{}, until)
+	out := make([]TypeRow, len(Types))
+	for i, t := range Types {
+		out[i].Type = t
+	}
+	lo, hi := minFrom(from), maxUntil(until)
+	err := s.db.View(func(r *store.Reader) error {
+		return eachEntry(r, false, func(e Entry) bool {
+			for i := range out {
+				out[i].add(e, "", out[i].Type, lo, hi)
+			}
+			return true
+		})
+	})
 	if err != nil {
 		return nil, err
-	}
-	var out []TypeRow
-	for _, t := range Types {
-		out = append(out, TypeRow{Type: t, Figures: Compute(es, "", t, from.UnixNano(), maxUntil(until))})
 	}
 	return out, nil
 }
@@ -271,8 +323,12 @@ func (s *Service) Preview(lobby, date string) (Figures, error) {
 	if err != nil {
 		return Figures{}, err
 	}
-	es, err := s.Ledger(time.Time{}, until)
-	return Compute(es, lobby, "", from.UnixNano(), until.UnixNano()), err
+	var f Figures
+	err = s.db.View(func(r *store.Reader) error {
+		f, err = figures(r, lobby, "", from.UnixNano(), until.UnixNano())
+		return err
+	})
+	return f, err
 }
 
 // Reconcile stores a lobby's reconciliation of a day with the counted

@@ -226,38 +226,45 @@ func (f Figures) Closing() int { return f.Opening + f.Received - f.Issued + f.Re
 func Compute(entries []Entry, lobby string, typ Type, from, until int64) Figures {
 	var f Figures
 	for _, e := range entries {
-		if e.At >= until {
-			continue
-		}
-		for _, m := range e.Moves() {
-			if (lobby != "" && !strings.EqualFold(m.Lobby, lobby)) || (typ != "" && m.Type != typ) {
-				continue
-			}
-			if lobby == "" && e.Op == OpHandover {
-				continue // between lobbies: out of one, into another
-			}
-			if e.At < from {
-				switch m.Col {
-				case ColReceived, ColReturned:
-					f.Opening += m.N
-				default:
-					f.Opening -= m.N
-				}
-				continue
-			}
-			switch m.Col {
-			case ColReceived:
-				f.Received += m.N
-			case ColIssued:
-				f.Issued += m.N
-			case ColReturned:
-				f.Returned += m.N
-			case ColWrittenOff:
-				f.WrittenOff += m.N
-			}
-		}
+		f.add(e, lobby, typ, from, until)
 	}
 	return f
+}
+
+// add counts one entry's moves into f, as Compute does; the ledger is
+// read one entry at a time through it, so no figure needs the whole
+// ledger in memory.
+func (f *Figures) add(e Entry, lobby string, typ Type, from, until int64) {
+	if e.At >= until {
+		return
+	}
+	for _, m := range e.Moves() {
+		if (lobby != "" && !strings.EqualFold(m.Lobby, lobby)) || (typ != "" && m.Type != typ) {
+			continue
+		}
+		if lobby == "" && e.Op == OpHandover {
+			continue // between lobbies: out of one, into another
+		}
+		if e.At < from {
+			switch m.Col {
+			case ColReceived, ColReturned:
+				f.Opening += m.N
+			default:
+				f.Opening -= m.N
+			}
+			continue
+		}
+		switch m.Col {
+		case ColReceived:
+			f.Received += m.N
+		case ColIssued:
+			f.Issued += m.N
+		case ColReturned:
+			f.Returned += m.N
+		case ColWrittenOff:
+			f.WrittenOff += m.N
+		}
+	}
 }
 
 // MaxBatch is the most cards one entry may list.

@@ -3,6 +3,7 @@ package stock
 import (
 	"context"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -311,5 +312,49 @@ func TestReconcileDayOutOfRange(t *testing.T) {
 		if _, _, err := s.Day(day); err == nil {
 			t.Errorf("Day(%s) accepted", day)
 		}
+	}
+}
+
+// TestLedgerReadEntryByEntry: the page's latest entries, the report and a
+// card's history come from reading the ledger one entry at a time, and
+// agree with the figures over the whole ledger.
+func TestLedgerReadEntryByEntry(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	Register(st)
+	clk := clock.NewFake(time.Date(2026, 11, 23, 9, 0, 0, 0, loc))
+	s := New(st, clk, loc)
+	ctx := context.Background()
+	for i := range 30 {
+		clk.Advance(time.Minute)
+		if err := s.Receive(ctx, guard, "Lobby", Badge, []string{"V" + strconv.Itoa(i)}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(time.Minute)
+	if err := s.Issue(ctx, guard, []string{"V3"}, "visitor", ""); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := s.Ledger(time.Time{}, time.Time{})
+	last, err := s.Latest(time.Time{}, time.Time{}, 10)
+	if err != nil || len(last) != 10 || !reflect.DeepEqual(last, all[len(all)-10:]) {
+		t.Fatalf("latest %d entries, %v", len(last), err)
+	}
+	from := time.Unix(0, all[5].At)
+	until := time.Unix(0, all[20].At)
+	rows, _ := s.Report(from, until)
+	for _, r := range rows {
+		if want := Compute(all, "", r.Type, from.UnixNano(), until.UnixNano()); r.Figures != want {
+			t.Fatalf("%s: %+v, want %+v", r.Type, r.Figures, want)
+		}
+	}
+	if inRange, _ := s.Latest(from, until, 100); len(inRange) != 15 || inRange[0].Seq != all[5].Seq {
+		t.Fatalf("%d entries in range", len(inRange))
+	}
+	if h, _ := s.History("V3"); len(h) != 2 || h[1].Op != OpIssue {
+		t.Fatalf("history %+v", h)
 	}
 }
