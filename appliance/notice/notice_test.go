@@ -434,3 +434,22 @@ func TestPrepareImage(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEditOfDeletedAnnouncementRefused: an edit that reaches the store
+// after the announcement was deleted (the editor's check passed just
+// before) is refused inside the command, not saved as a new draft.
+func TestEditOfDeletedAnnouncementRefused(t *testing.T) {
+	f := newFixture(t)
+	a := f.publish(t, "Lift closed", Everyone)
+	if err := f.svc.Change(ctx, "m", CmdDelete, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	// What Save issues once its own check has passed.
+	payload := map[string]any{"announcement": Announcement{ID: a.ID, Title: "Lift closed (edited)", Audience: Everyone}, "edit": true}
+	if _, err := store.Issue(ctx, f.st, CmdSave, "m", f.clk.Now(), payload); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("edit after delete: %v, want ErrNotFound", err)
+	}
+	if _, err := f.svc.Get(a.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted announcement came back: %v", err)
+	}
+}

@@ -103,12 +103,13 @@ func (s *Service) Save(ctx context.Context, actor string, a Announcement, publis
 	if es := Check(&a); len(es) > 0 {
 		return a, es
 	}
-	if a.ID == "" {
+	edit := a.ID != ""
+	if !edit {
 		a.ID = store.NewID(s.o.Clock.Now())
 	} else if _, err := s.Get(a.ID); err != nil {
 		return a, err
 	}
-	if err := s.apply(ctx, CmdSave, actor, savePayload{Announcement: a, Publish: publish}); err != nil {
+	if err := s.apply(ctx, CmdSave, actor, savePayload{Announcement: a, Publish: publish, Edit: edit}); err != nil {
 		return a, err
 	}
 	return s.Get(a.ID)
