@@ -77,13 +77,18 @@ func (s *Service) apply(ctx context.Context, typ, actor string, payload any) err
 // back sanitised.
 func Check(a *Announcement) field.Errors {
 	var es field.Errors
+	raw := a.Content
 	a.Title = es.Text("title", a.Title, true, MaxTitle)
 	a.Description = es.Text("description", a.Description, false, MaxDescription)
 	if !a.Audience.Valid() {
 		es.Add("audience", "required")
 	}
-	a.Content = Sanitize(a.Content)
-	if len(a.Content) > MaxContent {
+	if len(a.Content) > MaxRawContent {
+		a.Content = "" // refused unread
+	} else {
+		a.Content = Sanitize(a.Content)
+	}
+	if len(raw) > MaxRawContent || len(a.Content) > MaxContent {
 		es.AddArg("content", "too_long", fmt.Sprint(MaxContent))
 	}
 	if a.CoverID != "" && !store.ValidID(a.CoverID) {
