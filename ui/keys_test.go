@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -257,4 +258,30 @@ func readAll(r *http.Response) ([]byte, error) {
 	var b bytes.Buffer
 	_, err := b.ReadFrom(r.Body)
 	return b.Bytes(), err
+}
+
+// TestReconcilePageListsTheNewest: years of daily reconciliations are not
+// all read into one page; it lists the newest, the export has them all.
+func TestReconcilePageListsTheNewest(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	p := stock.PersonOf(h.accounts[auth.Reception])
+	if err := h.app.Stock.Receive(ctx, p, "Lobby A", stock.Badge, []string{"V1"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	day := h.clock.Now().In(h.app.Config.Location).Format("2006-01-02")
+	for i := range reconPageRows + 10 {
+		if _, err := h.app.Stock.Reconcile(ctx, p, "Lobby A", day, i, "count "+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := readBody(t, h.do(req{method: "GET", path: "/stock/reconcile?lobby=Lobby+A", session: h.session(auth.Reception)}))
+	list := body[strings.Index(body, `id="recon-list"`):]
+	if n := strings.Count(list, "<tr class="); n != reconPageRows || !strings.Contains(list, "count "+strconv.Itoa(reconPageRows+9)) {
+		t.Fatalf("%d rows listed", n)
+	}
+	csv := readBody(t, h.do(req{method: "GET", path: "/stock/reconcile.csv?lobby=Lobby+A", session: h.session(auth.Reception)}))
+	if n := strings.Count(csv, "count "); n != reconPageRows+10 {
+		t.Fatalf("export has %d", n)
+	}
 }

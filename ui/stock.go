@@ -347,6 +347,10 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
+// reconPageRows is how many reconciliations the page lists, the newest;
+// the exports have them all.
+const reconPageRows = 100
+
 func (s *Server) reconData(c echo.Context, lobby, day string) (views.ReconData, error) {
 	d := views.ReconData{Lobby: strings.TrimSpace(lobby), Day: strings.TrimSpace(day)}
 	if _, _, err := s.app.Stock.Day(d.Day); err != nil {
@@ -364,7 +368,7 @@ func (s *Server) reconData(c echo.Context, lobby, day string) (views.ReconData, 
 			return d, err
 		}
 	}
-	if d.Recons, err = s.app.Stock.Recons(d.Lobby, ""); err != nil {
+	if d.Recons, err = s.app.Stock.RecentRecons(d.Lobby, "", reconPageRows); err != nil {
 		return d, err
 	}
 	q := url.Values{"day": {d.Day}}

@@ -353,6 +353,12 @@ func (s *Service) Reconcile(ctx context.Context, by Person, lobby, date string, 
 // Recons lists the reconciliations of lobby ("" = every lobby) and day
 // ("" = every day), newest first.
 func (s *Service) Recons(lobby, day string) ([]Recon, error) {
+	return s.RecentRecons(lobby, day, 0)
+}
+
+// RecentRecons is Recons cut to the newest limit (0: all). Only those are
+// kept while reading, however many years of days there are.
+func (s *Service) RecentRecons(lobby, day string, limit int) ([]Recon, error) {
 	var out []Recon
 	prefix := store.Prefix(store.KindStockRecon)
 	if lobby != "" {
@@ -367,20 +373,30 @@ func (s *Service) Recons(lobby, day string) ([]Recon, error) {
 			if err := json.Unmarshal(v, &rc); err != nil {
 				return false, err
 			}
-			if day == "" || rc.Day == day {
-				out = append(out, rc)
+			if day != "" && rc.Day != day {
+				return true, nil
+			}
+			// Newest (highest sequence) first, at most limit.
+			i, _ := slices.BinarySearchFunc(out, rc.Seq, func(a Recon, seq uint64) int { return cmpSeq(seq, a.Seq) })
+			if limit > 0 && i >= limit {
+				return true, nil
+			}
+			out = slices.Insert(out, i, rc)
+			if limit > 0 && len(out) > limit {
+				out = out[:limit]
 			}
 			return true, nil
 		})
 	})
-	slices.SortFunc(out, func(a, b Recon) int {
-		switch {
-		case a.Seq > b.Seq:
-			return -1
-		case a.Seq < b.Seq:
-			return 1
-		}
-		return 0
-	})
 	return out, err
+}
+
+func cmpSeq(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
