@@ -95,4 +95,3 @@ func TestBadInputKeysStockNotices(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
