@@ -3,12 +3,15 @@ package notice
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -466,5 +469,43 @@ func TestHugeContentRefusedBeforeSanitising(t *testing.T) {
 	a = Announcement{Title: "t", Audience: Everyone, Content: strings.Repeat("<script>x</script>", MaxContent/18+1) + "<p>ok</p>"}
 	if es := Check(&a); len(es) != 0 || a.Content != "<p>ok</p>" {
 		t.Fatalf("errors %v, content %q", es, a.Content)
+	}
+}
+
+// pngHeader is a PNG that claims w×h pixels of 16-bit colour with alpha
+// and holds no picture data: what DecodeConfig reads of a crafted file.
+func pngHeader(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		binary.Write(&b, binary.BigEndian, uint32(len(data)))
+		b.WriteString(typ)
+		b.Write(data)
+		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	ihdr := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, w), h)
+	chunk("IHDR", append(ihdr, 16, 6, 0, 0, 0)) // 16-bit, RGBA
+	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
+	chunk("IEND", nil)
+	return b.Bytes()
+}
+
+// TestPictureDecodeMemoryBounded: a file that claims 36 megapixels of
+// 16-bit colour (under the pixel limit) is refused from its header, not
+// given the 288 MB its decoding allocates.
+func TestPictureDecodeMemoryBounded(t *testing.T) {
+	raw := pngHeader(6000, 6000)
+	if cfg, err := png.DecodeConfig(bytes.NewReader(raw)); err != nil || cfg.Width != 6000 {
+		t.Fatalf("crafted header: %v", err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := PrepareImage(raw)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrImage) {
+		t.Fatalf("PrepareImage = %v", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
+		t.Fatalf("refusing the picture allocated %d MB", n>>20)
 	}
 }
