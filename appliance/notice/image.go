@@ -14,15 +14,15 @@ import (
 
 // Picture limits.
 const (
-	MaxUpload    = 5 << 20    // bytes accepted from the browser
-	MaxPixels    = 40_000_000 // refused before decoding: a small file can claim a huge picture
+	MaxUpload = 5 << 20    // bytes accepted from the browser
+	MaxPixels = 40_000_000 // refused before decoding: a small file can claim a huge picture
 	// MaxDecode bounds the memory a picture takes to decode and scale,
 	// estimated from its header (pixels × bytes per pixel of its colour
 	// model, plus the scaled copy): a 5 MB PNG can claim 36 megapixels
 	// of 16-bit colour, 288 MB, on an appliance with 1 GB. A 24-megapixel
 	// phone photo fits.
-	MaxDecode = 96 << 20
-	MaxWidth     = 1200       // wider pictures are scaled down
+	MaxDecode    = 96 << 20
+	MaxWidth     = 1200 // wider pictures are scaled down
 	JPEGQuality  = 85
 	maxStoredJPG = 2 << 20 // what a 1200-px JPEG stays well under
 )
