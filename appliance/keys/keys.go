@@ -9,7 +9,8 @@
 //
 // Who may take a key: the roles and accounts named on the key, and those
 // named on its key level. A key with nobody named anywhere is open to the
-// property staff (admin, manager, reception). Keys of the top level need a
+// property staff (admin, manager, reception). Hosts (tenant employees) are
+// never allowed, not even as the second person, and cannot be named. Keys of the top level need a
 // second, different person's approval at checkout and at return; that
 // person proves who they are with their own password at the cabinet.
 package keys
@@ -217,8 +218,8 @@ var staffRoles = []string{string(auth.Admin), string(auth.Manager), string(auth.
 
 // Allowed reports whether p may take k under its level's rule r.
 func Allowed(k Key, r Rule, p Person) bool {
-	if p.ID == "" {
-		return false
+	if p.ID == "" || p.Role == auth.Host {
+		return false // tenant employees are never key room staff, whatever is named
 	}
 	roles := append(slices.Clone(k.Roles), r.Roles...)
 	accounts := append(slices.Clone(k.Accounts), r.Accounts...)
@@ -301,7 +302,7 @@ func cleanRoles(rs []string, es *field.Errors, name string) []string {
 		if r = strings.TrimSpace(r); r == "" {
 			continue
 		}
-		if !auth.Role(r).Valid() {
+		if !auth.Role(r).Valid() || auth.Role(r) == auth.Host {
 			es.Add(name, "invalid")
 			continue
 		}

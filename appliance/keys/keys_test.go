@@ -381,3 +381,27 @@ func TestCheckoutDueOutOfRange(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestHostsNeverTakeOrApproveKeys: tenant employees are not key room
+// staff. Naming the host role on a key or a level is refused, and a host
+// named anyway (by account) is neither holder nor second person.
+func TestHostsNeverTakeOrApproveKeys(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := f.svc.RegisterKey(ctx, f.boss, Key{Tag: "H1", Customer: "Acme", Cabinet: "A", Slot: "1", Level: 1, Roles: []string{"host"}})
+	if code(err, "roles") != "invalid" {
+		t.Fatalf("host role on a key: %v", err)
+	}
+	if err := f.svc.SaveRule(ctx, "test", Rule{Level: TopLevel, Roles: []string{"host", "manager"}}); code(err, "roles") != "invalid" {
+		t.Fatalf("host role on a level: %v", err)
+	}
+	k := f.key("T1", TopLevel, func(k *Key) { k.Roles = []string{"reception"}; k.Accounts = []string{f.host.ID} })
+	if Allowed(k, Rule{Level: TopLevel}, f.host) {
+		t.Fatal("a host named by account may take a key")
+	}
+	_, err = f.svc.Checkout(ctx, f.guard, CheckoutInput{KeyID: k.ID, Reason: "cleaning", Due: f.clock.Now().Add(time.Hour),
+		Approval: Approval{Username: "host", Password: "password-host"}})
+	if code(err, "approver") != "key_approver_not_allowed" {
+		t.Fatalf("host as the second person: %v", err)
+	}
+}

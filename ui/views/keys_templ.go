@@ -1006,7 +1006,7 @@ func KeyForm(d KeyFormData) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = checkboxes("roles", T(ctx, "keys.roles"), roleOptions(ctx), d.Key.Roles).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = checkboxes("roles", T(ctx, "keys.roles"), staffRoleOptions(ctx), d.Key.Roles).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1879,7 +1879,7 @@ func Key(d KeyData) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = checkboxes("roles", T(ctx, "keys.roles"), roleOptions(ctx), d.Key.Roles).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = checkboxes("roles", T(ctx, "keys.roles"), staffRoleOptions(ctx), d.Key.Roles).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -2800,7 +2800,7 @@ func KeyLevels(d KeyLevelsData) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = levelChecks(r.Level, "roles", T(ctx, "keys.roles"), roleOptions(ctx), r.Roles).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = levelChecks(r.Level, "roles", T(ctx, "keys.roles"), staffRoleOptions(ctx), r.Roles).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
