@@ -405,3 +405,36 @@ func TestHostsNeverTakeOrApproveKeys(t *testing.T) {
 		t.Fatalf("host as the second person: %v", err)
 	}
 }
+
+// TestConcurrentCheckoutsOfOneKey: two people take the same key at the
+// same moment; the store decides, so exactly one checkout exists.
+func TestConcurrentCheckoutsOfOneKey(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	k := f.key("K1", 1, nil)
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		who := f.guard
+		if i%2 == 1 {
+			who = f.boss
+		}
+		go func() {
+			_, err := f.svc.Checkout(ctx, who, CheckoutInput{KeyID: k.ID, Reason: "cleaning", Due: f.clock.Now().Add(time.Hour)})
+			errs <- err
+		}()
+	}
+	ok := 0
+	for range n {
+		err := <-errs
+		switch {
+		case err == nil:
+			ok++
+		case code(err, "key") != "key_out":
+			t.Errorf("refused checkout: %v", err)
+		}
+	}
+	if cs, _ := f.svc.OpenCheckouts(); ok != 1 || len(cs) != 1 {
+		t.Fatalf("%d checkouts succeeded, %d open", ok, len(cs))
+	}
+}

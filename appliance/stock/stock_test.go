@@ -358,3 +358,40 @@ func TestLedgerReadEntryByEntry(t *testing.T) {
 		t.Fatalf("history %+v", h)
 	}
 }
+
+// TestConcurrentConfirmsOfOneHandover: the receiver presses confirm twice
+// (two tabs) at once; custody moves once and the ledger has one entry.
+func TestConcurrentConfirmsOfOneHandover(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	Register(st)
+	s := New(st, clock.NewFake(time.Date(2026, 11, 23, 9, 0, 0, 0, loc)), loc)
+	ctx := context.Background()
+	if err := s.Receive(ctx, office, "Office", Badge, []string{"V1", "V2"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.StartHandover(ctx, office, guard, "Lobby", []string{"V1", "V2"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 6
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- s.Confirm(ctx, guard, h.ID) }()
+	}
+	ok := 0
+	for range n {
+		if err := <-errs; err == nil {
+			ok++
+		} else if code(err) != "stock_handover_done" {
+			t.Errorf("confirm: %v", err)
+		}
+	}
+	es, _ := s.Ledger(time.Time{}, time.Time{})
+	if ok != 1 || len(es) != 2 || es[1].Op != OpHandover {
+		t.Fatalf("%d confirms succeeded, ledger %+v", ok, es)
+	}
+}
