@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -213,6 +214,9 @@ type Line struct {
 	Why      string `json:"why,omitempty"`   // unexpected: unknown, out, lost, retired, other_cabinet
 }
 
+// MaxNamed is the most accounts a key or a level may name.
+const MaxNamed = 100
+
 // staffRoles may take a key nobody is named on.
 var staffRoles = []string{string(auth.Admin), string(auth.Manager), string(auth.Reception)}
 
@@ -304,7 +308,7 @@ func cleanRoles(rs []string, es *field.Errors, name string) []string {
 		}
 		if !auth.Role(r).Valid() || auth.Role(r) == auth.Host {
 			es.Add(name, "invalid")
-			continue
+			return out // one error says it; a form of a million bad roles adds no more
 		}
 		if !slices.Contains(out, r) {
 			out = append(out, r)
@@ -315,6 +319,12 @@ func cleanRoles(rs []string, es *field.Errors, name string) []string {
 
 func cleanIDs(ids []string, es *field.Errors, name string) []string {
 	var out []string
+	if len(ids) > MaxNamed {
+		// Each is checked against the others: a form posting thousands
+		// would cost seconds for nothing a key room needs.
+		es.AddArg(name, "too_many", strconv.Itoa(MaxNamed))
+		return nil
+	}
 	for _, id := range ids {
 		if id = strings.TrimSpace(id); id == "" {
 			continue

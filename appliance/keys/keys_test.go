@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -436,5 +437,30 @@ func TestConcurrentCheckoutsOfOneKey(t *testing.T) {
 	}
 	if cs, _ := f.svc.OpenCheckouts(); ok != 1 || len(cs) != 1 {
 		t.Fatalf("%d checkouts succeeded, %d open", ok, len(cs))
+	}
+}
+
+// TestNamedAccountsBounded: a form posting thousands of accounts for a key
+// (each checked against the others) is refused, not ground through.
+func TestNamedAccountsBounded(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	many := make([]string, MaxNamed+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("%016x", i+1)
+	}
+	_, err := f.svc.RegisterKey(ctx, f.boss, Key{Tag: "N1", Customer: "Acme", Cabinet: "A", Slot: "1", Level: 1, Accounts: many})
+	if code(err, "accounts") != "too_many" {
+		t.Fatalf("register: %v", err)
+	}
+	k := f.key("N2", 1, nil)
+	if err := f.svc.SetPermissions(ctx, f.boss, k.ID, nil, many); code(err, "accounts") != "too_many" {
+		t.Fatalf("permissions: %v", err)
+	}
+	if err := f.svc.SaveRule(ctx, "test", Rule{Level: 1, Accounts: many}); code(err, "accounts") != "too_many" {
+		t.Fatalf("level: %v", err)
+	}
+	if err := f.svc.SetPermissions(ctx, f.boss, k.ID, nil, many[:MaxNamed]); err != nil {
+		t.Fatal(err)
 	}
 }
