@@ -224,8 +224,9 @@ func (s *Service) EachEntry(from, until time.Time, fn func(Entry) bool) error {
 	})
 }
 
-// Latest lists at most limit entries of [from, until), the newest ones,
-// oldest first: what a page shows without reading the ledger into memory.
+// Latest lists at most limit entries (0: all) of [from, until), the newest
+// ones, oldest first: what a page shows without reading the ledger into
+// memory.
 func (s *Service) Latest(from, until time.Time, limit int) ([]Entry, error) {
 	var out []Entry
 	lo, hi := minFrom(from), maxUntil(until)
@@ -234,7 +235,7 @@ func (s *Service) Latest(from, until time.Time, limit int) ([]Entry, error) {
 			if e.At >= lo && e.At < hi {
 				out = append(out, e)
 			}
-			return len(out) < limit
+			return limit <= 0 || len(out) < limit
 		})
 	})
 	slices.Reverse(out)
