@@ -98,6 +98,9 @@ func addEvent(tx *store.Tx, cmd store.Command, e Event) error {
 	e.Seq, e.At = seq, cmd.Time
 	k := append(store.Prefix(store.KindKeyEvent, e.KeyID), store.U64(uint64(cmd.Time))...)
 	k = append(k, store.U64(seq)...)
+	if err := tx.Set(store.Key(store.KindKeyEventSeq, string(store.U64(seq))), k); err != nil {
+		return err
+	}
 	return tx.SetJSON(k, e)
 }
 

@@ -464,3 +464,42 @@ func TestNamedAccountsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEachEventReadsAllHistoryInOrder: the export reads every key's
+// history one entry at a time in the order recorded, the same entries
+// AllHistory holds at once.
+func TestEachEventReadsAllHistoryInOrder(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, b := f.key("A1", 1, nil), f.key("B1", 1, nil)
+	for range 3 {
+		for _, k := range []Key{b, a} {
+			f.clock.Advance(time.Minute)
+			if _, err := f.svc.Checkout(ctx, f.boss, CheckoutInput{KeyID: k.ID, Reason: "cleaning", Due: f.clock.Now().Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(time.Minute)
+			if err := f.svc.Return(ctx, f.boss, ReturnInput{KeyID: k.ID}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	all, _ := f.svc.AllHistory()
+	var got []Event
+	if err := f.svc.EachEvent(func(e Event) bool { got = append(got, e); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 14 || len(got) != len(all) {
+		t.Fatalf("%d events read, %d held", len(got), len(all))
+	}
+	for i := range got {
+		if got[i] != all[i] || got[i].Seq != uint64(i+1) {
+			t.Fatalf("event %d: %+v, want %+v", i, got[i], all[i])
+		}
+	}
+	n := 0
+	_ = f.svc.EachEvent(func(Event) bool { n++; return n < 3 })
+	if n != 3 {
+		t.Fatalf("stopping after 3 read %d", n)
+	}
+}

@@ -95,6 +95,7 @@ const (
 	KindKeyCase      Kind = 0x86 // lost-key case id -> case
 	KindKeyAudit     Kind = 0x87 // audit id -> audit
 	KindKeySeq       Kind = 0x88 // "seq" -> last history sequence (u64)
+	KindKeyEventSeq  Kind = 0x89 // seq (u64) -> the history entry's KindKeyEvent key, for reading all of it in order
 	KindStockItem    Kind = 0x90 // card number -> item
 	KindStockLedger  Kind = 0x91 // seq (u64) -> ledger entry
 	KindStockHand    Kind = 0x92 // handover id -> handover
