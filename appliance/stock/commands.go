@@ -40,6 +40,12 @@ func Register(reg store.Registrar) {
 
 func itemKey(n string) []byte { return store.Key(store.KindStockItem, n) }
 
+// cardEntryKey indexes ledger entry seq under a card it touched, so a
+// card's history is read without going through the whole ledger.
+func cardEntryKey(n string, seq uint64) []byte {
+	return append(store.Prefix(store.KindStockByCard, n), store.U64(seq)...)
+}
+
 func getItem(r *store.Reader, n string) (Item, error) {
 	var it Item
 	n = NormalizeNumber(n)
@@ -114,6 +120,11 @@ func write(tx *store.Tx, cmd store.Command, e Entry, items []Item) (store.Effect
 	}
 	if err := tx.SetJSON(store.Key(store.KindStockLedger, string(store.U64(seq))), e); err != nil {
 		return store.Effect{}, err
+	}
+	for _, r := range e.Items {
+		if err := tx.Set(cardEntryKey(r.Number, seq), nil); err != nil {
+			return store.Effect{}, err
+		}
 	}
 	return store.Effect{Subject: "stock:" + e.Op, Note: itoa(len(e.Items)) + " cards"}, nil
 }

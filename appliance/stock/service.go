@@ -188,11 +188,37 @@ func (s *Service) EachItem(f ItemFilter, fn func(Item)) error {
 	})
 }
 
-// History is every ledger entry that touched card number, oldest first.
+// History is every ledger entry that touched card number, oldest first,
+// read through the card's index; a store from before the index (its
+// first entry not indexed) is searched entry by entry.
 func (s *Service) History(number string) ([]Entry, error) {
 	number = NormalizeNumber(number)
+	if number == "" || strings.ContainsRune(number, 0) {
+		return nil, nil
+	}
 	var out []Entry
 	err := s.db.View(func(r *store.Reader) error {
+		var first *Entry
+		if err := eachEntry(r, false, func(e Entry) bool { first = &e; return false }); err != nil || first == nil {
+			return err // nil: an empty ledger
+		}
+		indexed := len(first.Items) == 0
+		if !indexed {
+			var err error
+			if indexed, err = r.Has(cardEntryKey(first.Items[0].Number, first.Seq)); err != nil {
+				return err
+			}
+		}
+		if indexed {
+			return r.Scan(store.Prefix(store.KindStockByCard, number), store.ScanOptions{KeysOnly: true}, func(k, _ []byte) (bool, error) {
+				var e Entry
+				if err := r.GetJSON(store.Key(store.KindStockLedger, string(k[len(k)-8:])), &e); err != nil {
+					return false, err
+				}
+				out = append(out, e)
+				return true, nil
+			})
+		}
 		return eachEntry(r, false, func(e Entry) bool {
 			if slices.ContainsFunc(e.Items, func(r Ref) bool { return r.Number == number }) {
 				out = append(out, e)

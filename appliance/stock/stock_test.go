@@ -3,6 +3,7 @@ package stock
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -393,5 +394,52 @@ func TestConcurrentConfirmsOfOneHandover(t *testing.T) {
 	es, _ := s.Ledger(time.Time{}, time.Time{})
 	if ok != 1 || len(es) != 2 || es[1].Op != OpHandover {
 		t.Fatalf("%d confirms succeeded, ledger %+v", ok, es)
+	}
+}
+
+// TestCardHistoryByIndex: a card's history comes from its own index — the
+// same entries a search of the whole ledger finds, and not those of a
+// card whose number it begins (V1, V10) — also when the first stored
+// record is a reconciliation rather than a ledger entry.
+func TestCardHistoryByIndex(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	Register(st)
+	clk := clock.NewFake(time.Date(2026, 11, 23, 9, 0, 0, 0, loc))
+	s := New(st, clk, loc)
+	ctx := context.Background()
+	if _, err := s.Reconcile(ctx, guard, "Lobby", s.Today(), 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Receive(ctx, guard, "Lobby", Badge, []string{"V1", "V10", "V2"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Issue(ctx, guard, []string{"V10"}, "x", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Issue(ctx, guard, []string{"V1"}, "y", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Return(ctx, guard, "", []string{"V1"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := s.Ledger(time.Time{}, time.Time{})
+	for _, n := range []string{"V1", "V10", "V2", "v1", "V3"} {
+		var want []Entry
+		for _, e := range all {
+			if slices.ContainsFunc(e.Items, func(r Ref) bool { return r.Number == NormalizeNumber(n) }) {
+				want = append(want, e)
+			}
+		}
+		got, err := s.History(n)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: %d entries, want %d (%v)", n, len(got), len(want), err)
+		}
+	}
+	if h, _ := s.History("V1"); len(h) != 3 {
+		t.Fatalf("V1: %d entries", len(h))
 	}
 }

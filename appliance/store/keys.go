@@ -102,6 +102,7 @@ const (
 	KindStockRecon   Kind = 0x93 // lobby 0 day 0 seq (u64) -> reconciliation
 	KindStockSeq     Kind = 0x94 // "seq" -> last ledger sequence (u64)
 	KindStockByLobby Kind = 0x95 // lower(lobby) -> lobby name as typed
+	KindStockByCard  Kind = 0x96 // card number 0 seq (u64) -> nil: the ledger entries that touched a card
 )
 
 // Announcements and messages (0xA0..): appliance/notice.
