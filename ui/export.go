@@ -41,6 +41,17 @@ type table struct {
 	name   string // file name without extension: ASCII letters, digits, '-'
 	header []string
 	rows   iter.Seq[[]any]
+	// failed, when set, reports an error the rows met (a store read
+	// that streams them); checked before anything is sent.
+	failed func() error
+}
+
+// rowsErr is the error the rows of t met, if any.
+func (t table) rowsErr() error {
+	if t.failed == nil {
+		return nil
+	}
+	return t.failed()
 }
 
 const exportTimeLayout = "2006-01-02 15:04"
@@ -61,6 +72,9 @@ func (s *Server) sendTable(c echo.Context, format string, t table) error {
 		ctype, err = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", writeXLSX(&buf, t, loc)
 	default:
 		return echo.ErrNotFound
+	}
+	if err == nil {
+		err = t.rowsErr()
 	}
 	if err != nil {
 		return err

@@ -419,10 +419,6 @@ func (s *Server) keyRegisterExport(format string) echo.HandlerFunc {
 // keyHistoryExport downloads every key's history.
 func (s *Server) keyHistoryExport(format string) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		evs, err := s.app.KeyRoom.AllHistory()
-		if err != nil {
-			return err
-		}
 		rows, err := s.app.KeyRoom.Search("")
 		if err != nil {
 			return err
@@ -434,8 +430,9 @@ func (s *Server) keyHistoryExport(format string) echo.HandlerFunc {
 		l := langOf(c)
 		t := table{name: "key-history", header: []string{l.T("audit.time"), l.T("keys.tag"), l.T("keys.event"), l.T("keys.by"),
 			l.T("keys.approver"), l.T("keys.reason"), l.T("keys.note"), l.T("keys.due"), l.T("keys.slot")},
+			// Entry by entry from the store, not years of history in memory.
 			rows: func(yield func([]any) bool) {
-				for _, e := range evs {
+				err = s.app.KeyRoom.EachEvent(func(e keys.Event) bool {
 					reason, due := "", time.Time{}
 					if e.Reason != "" {
 						reason = l.T("keyreason." + e.Reason)
@@ -443,11 +440,10 @@ func (s *Server) keyHistoryExport(format string) echo.HandlerFunc {
 					if e.Due != 0 {
 						due = time.Unix(0, e.Due)
 					}
-					if !yield([]any{time.Unix(0, e.At), tags[e.KeyID], l.T("keyev." + e.Kind), e.By, e.Approver, reason, e.Note, due, e.Slot}) {
-						return
-					}
-				}
-			}}
+					return yield([]any{time.Unix(0, e.At), tags[e.KeyID], l.T("keyev." + e.Kind), e.By, e.Approver, reason, e.Note, due, e.Slot})
+				})
+			},
+			failed: func() error { return err }}
 		if format == formatPDF {
 			return s.sendPDF(c, l.T("keys.history"), nil, t)
 		}

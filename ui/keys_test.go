@@ -3,8 +3,10 @@ package ui
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -257,4 +259,54 @@ func readAll(r *http.Response) ([]byte, error) {
 	var b bytes.Buffer
 	_, err := b.ReadFrom(r.Body)
 	return b.Bytes(), err
+}
+
+// TestReconcilePageListsTheNewest: years of daily reconciliations are not
+// all read into one page; it lists the newest, the export has them all.
+func TestReconcilePageListsTheNewest(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	p := stock.PersonOf(h.accounts[auth.Reception])
+	if err := h.app.Stock.Receive(ctx, p, "Lobby A", stock.Badge, []string{"V1"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	day := h.clock.Now().In(h.app.Config.Location).Format("2006-01-02")
+	for i := range reconPageRows + 10 {
+		if _, err := h.app.Stock.Reconcile(ctx, p, "Lobby A", day, i, "count "+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := readBody(t, h.do(req{method: "GET", path: "/stock/reconcile?lobby=Lobby+A", session: h.session(auth.Reception)}))
+	list := body[strings.Index(body, `id="recon-list"`):]
+	if n := strings.Count(list, "<tr class="); n != reconPageRows || !strings.Contains(list, "count "+strconv.Itoa(reconPageRows+9)) {
+		t.Fatalf("%d rows listed", n)
+	}
+	csv := readBody(t, h.do(req{method: "GET", path: "/stock/reconcile.csv?lobby=Lobby+A", session: h.session(auth.Reception)}))
+	if n := strings.Count(csv, "count "); n != reconPageRows+10 {
+		t.Fatalf("export has %d", n)
+	}
+}
+
+// TestKeyPermissionsTooManyAccounts: a permissions form naming more
+// accounts than a key may is refused with the reason shown on the page.
+func TestKeyPermissionsTooManyAccounts(t *testing.T) {
+	h := newHarness(t)
+	mgr := h.session(auth.Manager)
+	resp := h.do(req{method: "POST", path: "/keys", session: mgr, form: url.Values{"tag": {"P-1"}, "customer": {"Acme"}, "cabinet": {"A"}, "slot": {"1"}, "level": {"1"}}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("register = %d", resp.StatusCode)
+	}
+	k, _ := h.app.KeyRoom.ByTag("P-1")
+	form := url.Values{}
+	for i := range 5000 {
+		form.Add("accounts", fmt.Sprintf("%016x", i+1))
+	}
+	resp = h.do(req{method: "POST", path: "/keys/" + k.ID + "/permissions", session: mgr, form: form})
+	if body := readBody(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-accounts"`) {
+		t.Fatalf("5000 accounts = %d", resp.StatusCode)
+	}
+	resp = h.do(req{method: "POST", path: "/keys/levels", session: mgr, form: url.Values{"level": {"2"}, "accounts": form["accounts"]}})
+	if body := readBody(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-accounts-2"`) {
+		t.Fatalf("level with 5000 accounts = %d", resp.StatusCode)
+	}
 }

@@ -130,6 +130,9 @@ func (s *Server) noticeSave(c echo.Context, id string) error {
 		}
 	}
 	if len(es) > 0 {
+		if len(a.Content) > notice.MaxRawContent {
+			a.Content = "" // refused unread (the error says so), not worth parsing to show again
+		}
 		a.Content = notice.Sanitize(a.Content)
 		return s.render(c, http.StatusUnprocessableEntity, views.NoticeForm(views.NoticeFormData{New: id == "", Notice: a, Errs: es}))
 	}

@@ -40,11 +40,8 @@ func (s *Server) stockPage(c echo.Context, status int, d views.StockData) error 
 	if d.Items, d.Total, err = s.app.Stock.Items(stock.ItemFilter{Q: d.Q, Limit: 200}); err != nil {
 		return err
 	}
-	onHand, _, err := s.app.Stock.Items(stock.ItemFilter{OnHand: true})
-	if err != nil {
-		return err
-	}
-	for _, it := range onHand {
+	// Counted card by card: the stock of every lobby is never held at once.
+	err = s.app.Stock.EachItem(stock.ItemFilter{OnHand: true}, func(it stock.Item) {
 		if it.Holder.ID == me {
 			d.Mine++
 		}
@@ -54,6 +51,9 @@ func (s *Server) stockPage(c echo.Context, status int, d views.StockData) error 
 			i = len(d.OnHand) - 1
 		}
 		d.OnHand[i].N++
+	})
+	if err != nil {
+		return err
 	}
 	slices.SortFunc(d.OnHand, func(a, b views.StockCount) int {
 		if c := strings.Compare(a.Lobby, b.Lobby); c != 0 {
@@ -256,30 +256,25 @@ func (s *Server) handoverSheet(c echo.Context) error {
 
 // ledgerRange reads from/to (local dates, both inclusive; empty: open).
 func (s *Server) ledgerRange(c echo.Context) (from, until time.Time, fromS, toS string) {
-	loc := s.app.Config.Location
 	fromS, toS = strings.TrimSpace(c.QueryParam("from")), strings.TrimSpace(c.QueryParam("to"))
-	if d, err := time.ParseInLocation("2006-01-02", fromS, loc); err == nil {
+	if d, _, err := s.app.Stock.Day(fromS); err == nil {
 		from = d
 	} else {
 		fromS = ""
 	}
-	if d, err := time.ParseInLocation("2006-01-02", toS, loc); err == nil {
-		until = d.AddDate(0, 0, 1)
+	if _, d, err := s.app.Stock.Day(toS); err == nil {
+		until = d
 	} else {
 		toS = ""
 	}
 	return from, until, fromS, toS
 }
 
-func (s *Server) ledgerData(c echo.Context) (views.LedgerData, error) {
+func (s *Server) ledgerData(c echo.Context) (d views.LedgerData, from, until time.Time, err error) {
 	from, until, fs, ts := s.ledgerRange(c)
 	rows, err := s.app.Stock.Report(from, until)
 	if err != nil {
-		return views.LedgerData{}, err
-	}
-	es, err := s.app.Stock.Ledger(from, until)
-	if err != nil {
-		return views.LedgerData{}, err
+		return d, from, until, err
 	}
 	q := url.Values{}
 	if fs != "" {
@@ -288,27 +283,31 @@ func (s *Server) ledgerData(c echo.Context) (views.LedgerData, error) {
 	if ts != "" {
 		q.Set("to", ts)
 	}
-	d := views.LedgerData{From: fs, To: ts, Rows: rows, Entries: es}
+	d = views.LedgerData{From: fs, To: ts, Rows: rows}
 	if len(q) > 0 {
 		d.Query = "?" + q.Encode()
 	}
-	return d, nil
+	return d, from, until, nil
 }
 
+// ledgerPageRows is how many entries the ledger page shows: the latest;
+// the exports have them all.
+const ledgerPageRows = 500
+
 func (s *Server) stockLedger(c echo.Context) error {
-	d, err := s.ledgerData(c)
+	d, from, until, err := s.ledgerData(c)
 	if err != nil {
 		return err
 	}
-	if len(d.Entries) > 500 {
-		d.Entries = d.Entries[len(d.Entries)-500:] // the latest; the export has them all
+	if d.Entries, err = s.app.Stock.Latest(from, until, ledgerPageRows); err != nil {
+		return err
 	}
 	return s.render(c, http.StatusOK, views.Ledger(d))
 }
 
 func (s *Server) stockLedgerExport(format string) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		d, err := s.ledgerData(c)
+		d, from, until, err := s.ledgerData(c)
 		if err != nil {
 			return err
 		}
@@ -321,16 +320,19 @@ func (s *Server) stockLedgerExport(format string) echo.HandlerFunc {
 		}
 		t := table{name: "stock-ledger", header: []string{"#", l.T("audit.time"), l.T("stock.op"), l.T("keys.by"), l.T("stock.sheet_to"),
 			l.T("stock.lobby"), l.T("stock.number"), l.T("stock.type"), l.T("keys.note")},
+			// Entry by entry from the store, not the whole period in memory.
 			rows: func(yield func([]any) bool) {
-				for _, e := range d.Entries {
+				err = s.app.Stock.EachEntry(from, until, func(e stock.Entry) bool {
 					for _, r := range e.Items {
 						if !yield([]any{e.Seq, time.Unix(0, e.At), l.T("stockop." + e.Op), e.By.Name, e.To.Name, firstNonEmpty(e.Lobby, r.Lobby),
 							r.Number, l.T("stocktype." + string(r.Type)), strings.TrimSpace(e.UsedBy + " " + e.Note)}) {
-							return
+							return false
 						}
 					}
-				}
-			}}
+					return true
+				})
+			},
+			failed: func() error { return err }}
 		if format == formatPDF {
 			return s.sendPDF(c, l.T("stock.ledger")+" "+period, lines, t)
 		}
@@ -344,6 +346,10 @@ func firstNonEmpty(a, b string) string {
 	}
 	return b
 }
+
+// reconPageRows is how many reconciliations the page lists, the newest;
+// the exports have them all.
+const reconPageRows = 100
 
 func (s *Server) reconData(c echo.Context, lobby, day string) (views.ReconData, error) {
 	d := views.ReconData{Lobby: strings.TrimSpace(lobby), Day: strings.TrimSpace(day)}
@@ -362,7 +368,7 @@ func (s *Server) reconData(c echo.Context, lobby, day string) (views.ReconData, 
 			return d, err
 		}
 	}
-	if d.Recons, err = s.app.Stock.Recons(d.Lobby, ""); err != nil {
+	if d.Recons, err = s.app.Stock.RecentRecons(d.Lobby, "", reconPageRows); err != nil {
 		return d, err
 	}
 	q := url.Values{"day": {d.Day}}
@@ -443,6 +449,9 @@ func (s *Server) sendPDFWith(c echo.Context, title string, lines []string, t tab
 	var buf bytes.Buffer
 	err := writePDF(&buf, pdfDoc{title: title, lines: lines, table: t, foot: foot, site: s.app.Config.SiteName,
 		printed: s.app.Clock.Now(), loc: s.app.Config.Location})
+	if err == nil {
+		err = t.rowsErr()
+	}
 	if errors.Is(err, visit.ErrNoFont) {
 		s.log.Error("printable sheet", "err", err)
 		return s.render(c, http.StatusServiceUnavailable, views.ErrorPage(http.StatusServiceUnavailable, langOf(c).T("conference.no_font")))

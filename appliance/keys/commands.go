@@ -98,6 +98,9 @@ func addEvent(tx *store.Tx, cmd store.Command, e Event) error {
 	e.Seq, e.At = seq, cmd.Time
 	k := append(store.Prefix(store.KindKeyEvent, e.KeyID), store.U64(uint64(cmd.Time))...)
 	k = append(k, store.U64(seq)...)
+	if err := tx.Set(store.Key(store.KindKeyEventSeq, string(store.U64(seq))), k); err != nil {
+		return err
+	}
 	return tx.SetJSON(k, e)
 }
 
@@ -256,8 +259,11 @@ func applyCheckout(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 		es.Add("reason", "required")
 	}
 	p.Note = es.Text("note", p.Note, p.Reason == "other", 200)
-	if p.Due <= cmd.Time {
+	switch {
+	case p.Due <= cmd.Time:
 		es.Add("due", "key_due_past")
+	case p.Due-cmd.Time > int64(MaxDue):
+		es.Add("due", "invalid_date")
 	}
 	if !store.ValidID(p.ID) {
 		es.Add("id", "invalid")

@@ -9,7 +9,8 @@
 //
 // Who may take a key: the roles and accounts named on the key, and those
 // named on its key level. A key with nobody named anywhere is open to the
-// property staff (admin, manager, reception). Keys of the top level need a
+// property staff (admin, manager, reception). Hosts (tenant employees) are
+// never allowed, not even as the second person, and cannot be named. Keys of the top level need a
 // second, different person's approval at checkout and at return; that
 // person proves who they are with their own password at the cabinet.
 package keys
@@ -18,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,6 +52,11 @@ const (
 	Lost    State = "lost"    // reported lost: unusable until its case closes, then retired
 	Retired State = "retired" // replaced after a loss
 )
+
+// MaxDue is how far ahead a checkout may be due back. It also keeps due
+// times inside what nanoseconds since 1970 can hold: a form accepts any
+// four-digit year, and year 5000 would otherwise be stored as 2078.
+const MaxDue = 366 * 24 * time.Hour
 
 // Reasons for a checkout.
 var Reasons = []string{"maintenance", "cleaning", "inspection", "customer", "contractor", "emergency", "other"}
@@ -207,13 +214,16 @@ type Line struct {
 	Why      string `json:"why,omitempty"`   // unexpected: unknown, out, lost, retired, other_cabinet
 }
 
+// MaxNamed is the most accounts a key or a level may name.
+const MaxNamed = 100
+
 // staffRoles may take a key nobody is named on.
 var staffRoles = []string{string(auth.Admin), string(auth.Manager), string(auth.Reception)}
 
 // Allowed reports whether p may take k under its level's rule r.
 func Allowed(k Key, r Rule, p Person) bool {
-	if p.ID == "" {
-		return false
+	if p.ID == "" || p.Role == auth.Host {
+		return false // tenant employees are never key room staff, whatever is named
 	}
 	roles := append(slices.Clone(k.Roles), r.Roles...)
 	accounts := append(slices.Clone(k.Accounts), r.Accounts...)
@@ -296,9 +306,9 @@ func cleanRoles(rs []string, es *field.Errors, name string) []string {
 		if r = strings.TrimSpace(r); r == "" {
 			continue
 		}
-		if !auth.Role(r).Valid() {
+		if !auth.Role(r).Valid() || auth.Role(r) == auth.Host {
 			es.Add(name, "invalid")
-			continue
+			return out // one error says it; a form of a million bad roles adds no more
 		}
 		if !slices.Contains(out, r) {
 			out = append(out, r)
@@ -309,6 +319,12 @@ func cleanRoles(rs []string, es *field.Errors, name string) []string {
 
 func cleanIDs(ids []string, es *field.Errors, name string) []string {
 	var out []string
+	if len(ids) > MaxNamed {
+		// Each is checked against the others: a form posting thousands
+		// would cost seconds for nothing a key room needs.
+		es.AddArg(name, "too_many", strconv.Itoa(MaxNamed))
+		return nil
+	}
 	for _, id := range ids {
 		if id = strings.TrimSpace(id); id == "" {
 			continue

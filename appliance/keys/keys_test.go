@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -361,5 +362,144 @@ func TestRegisterChecks(t *testing.T) {
 	}
 	if _, err := f.svc.Get("nope"); !errors.Is(err, ErrNotFound) || !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("not found: %v", err)
+	}
+}
+
+// TestCheckoutDueOutOfRange: a due time nanoseconds cannot hold (the form
+// accepts any four-digit year) or years away is refused, not stored as
+// whatever date the overflow lands on.
+func TestCheckoutDueOutOfRange(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	k := f.key("K1", 1, nil)
+	for _, due := range []time.Time{time.Date(5000, 1, 1, 9, 0, 0, 0, loc), time.Date(1600, 1, 1, 9, 0, 0, 0, loc),
+		f.clock.Now().AddDate(3, 0, 0)} {
+		if _, err := f.svc.Checkout(ctx, f.boss, CheckoutInput{KeyID: k.ID, Reason: "cleaning", Due: due}); code(err, "due") == "" {
+			t.Fatalf("due %s: %v", due, err)
+		}
+	}
+	if _, err := f.svc.Checkout(ctx, f.boss, CheckoutInput{KeyID: k.ID, Reason: "cleaning", Due: f.clock.Now().AddDate(0, 1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHostsNeverTakeOrApproveKeys: tenant employees are not key room
+// staff. Naming the host role on a key or a level is refused, and a host
+// named anyway (by account) is neither holder nor second person.
+func TestHostsNeverTakeOrApproveKeys(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := f.svc.RegisterKey(ctx, f.boss, Key{Tag: "H1", Customer: "Acme", Cabinet: "A", Slot: "1", Level: 1, Roles: []string{"host"}})
+	if code(err, "roles") != "invalid" {
+		t.Fatalf("host role on a key: %v", err)
+	}
+	if err := f.svc.SaveRule(ctx, "test", Rule{Level: TopLevel, Roles: []string{"host", "manager"}}); code(err, "roles") != "invalid" {
+		t.Fatalf("host role on a level: %v", err)
+	}
+	k := f.key("T1", TopLevel, func(k *Key) { k.Roles = []string{"reception"}; k.Accounts = []string{f.host.ID} })
+	if Allowed(k, Rule{Level: TopLevel}, f.host) {
+		t.Fatal("a host named by account may take a key")
+	}
+	_, err = f.svc.Checkout(ctx, f.guard, CheckoutInput{KeyID: k.ID, Reason: "cleaning", Due: f.clock.Now().Add(time.Hour),
+		Approval: Approval{Username: "host", Password: "password-host"}})
+	if code(err, "approver") != "key_approver_not_allowed" {
+		t.Fatalf("host as the second person: %v", err)
+	}
+}
+
+// TestConcurrentCheckoutsOfOneKey: two people take the same key at the
+// same moment; the store decides, so exactly one checkout exists.
+func TestConcurrentCheckoutsOfOneKey(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	k := f.key("K1", 1, nil)
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		who := f.guard
+		if i%2 == 1 {
+			who = f.boss
+		}
+		go func() {
+			_, err := f.svc.Checkout(ctx, who, CheckoutInput{KeyID: k.ID, Reason: "cleaning", Due: f.clock.Now().Add(time.Hour)})
+			errs <- err
+		}()
+	}
+	ok := 0
+	for range n {
+		err := <-errs
+		switch {
+		case err == nil:
+			ok++
+		case code(err, "key") != "key_out":
+			t.Errorf("refused checkout: %v", err)
+		}
+	}
+	if cs, _ := f.svc.OpenCheckouts(); ok != 1 || len(cs) != 1 {
+		t.Fatalf("%d checkouts succeeded, %d open", ok, len(cs))
+	}
+}
+
+// TestNamedAccountsBounded: a form posting thousands of accounts for a key
+// (each checked against the others) is refused, not ground through.
+func TestNamedAccountsBounded(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	many := make([]string, MaxNamed+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("%016x", i+1)
+	}
+	_, err := f.svc.RegisterKey(ctx, f.boss, Key{Tag: "N1", Customer: "Acme", Cabinet: "A", Slot: "1", Level: 1, Accounts: many})
+	if code(err, "accounts") != "too_many" {
+		t.Fatalf("register: %v", err)
+	}
+	k := f.key("N2", 1, nil)
+	if err := f.svc.SetPermissions(ctx, f.boss, k.ID, nil, many); code(err, "accounts") != "too_many" {
+		t.Fatalf("permissions: %v", err)
+	}
+	if err := f.svc.SaveRule(ctx, "test", Rule{Level: 1, Accounts: many}); code(err, "accounts") != "too_many" {
+		t.Fatalf("level: %v", err)
+	}
+	if err := f.svc.SetPermissions(ctx, f.boss, k.ID, nil, many[:MaxNamed]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEachEventReadsAllHistoryInOrder: the export reads every key's
+// history one entry at a time in the order recorded, the same entries
+// AllHistory holds at once.
+func TestEachEventReadsAllHistoryInOrder(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, b := f.key("A1", 1, nil), f.key("B1", 1, nil)
+	for range 3 {
+		for _, k := range []Key{b, a} {
+			f.clock.Advance(time.Minute)
+			if _, err := f.svc.Checkout(ctx, f.boss, CheckoutInput{KeyID: k.ID, Reason: "cleaning", Due: f.clock.Now().Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(time.Minute)
+			if err := f.svc.Return(ctx, f.boss, ReturnInput{KeyID: k.ID}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	all, _ := f.svc.AllHistory()
+	var got []Event
+	if err := f.svc.EachEvent(func(e Event) bool { got = append(got, e); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 14 || len(got) != len(all) {
+		t.Fatalf("%d events read, %d held", len(got), len(all))
+	}
+	for i := range got {
+		if got[i] != all[i] || got[i].Seq != uint64(i+1) {
+			t.Fatalf("event %d: %+v, want %+v", i, got[i], all[i])
+		}
+	}
+	n := 0
+	_ = f.svc.EachEvent(func(Event) bool { n++; return n < 3 })
+	if n != 3 {
+		t.Fatalf("stopping after 3 read %d", n)
 	}
 }

@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -146,11 +147,18 @@ func (s *Service) Checkout(ctx context.Context, holder Person, in CheckoutInput)
 	if err != nil {
 		return Checkout{}, err
 	}
+	now := s.clock.Now()
+	switch {
+	case in.Due.IsZero():
+	case !in.Due.After(now):
+		return Checkout{}, field.Errors{{Field: "due", Code: "key_due_past"}}
+	case in.Due.Sub(now) > MaxDue:
+		return Checkout{}, field.Errors{{Field: "due", Code: "invalid_date"}}
+	}
 	ap, err := s.approver(ctx, k, in.Approval)
 	if err != nil {
 		return Checkout{}, err
 	}
-	now := s.clock.Now()
 	p := checkoutPayload{ID: store.NewID(now), KeyID: k.ID, Holder: holder, Approver: ap, Reason: in.Reason, Note: in.Note}
 	if !in.Due.IsZero() {
 		p.Due = in.Due.UnixNano()
@@ -282,7 +290,49 @@ func (s *Service) History(keyID string) ([]Event, error) {
 	return out, err
 }
 
-// AllHistory is every key's history, in time order.
+// EachEvent hands fn every key's history, in the order it was recorded,
+// one entry at a time until fn returns false: the history of years of
+// checkouts is never held at once. Entries recorded before the order
+// index existed are read the old way, all together.
+func (s *Service) EachEvent(fn func(Event) bool) error {
+	indexed := true
+	err := s.db.View(func(r *store.Reader) error {
+		b, err := r.Get(store.Key(store.KindKeySeq, "seq"))
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		case len(b) == 8 && binary.BigEndian.Uint64(b) > 0:
+			indexed, err = r.Has(store.Key(store.KindKeyEventSeq, string(store.U64(1))))
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !indexed {
+		evs, err := s.AllHistory()
+		for _, e := range evs {
+			if !fn(e) {
+				break
+			}
+		}
+		return err
+	}
+	return s.db.View(func(r *store.Reader) error {
+		return r.Scan(store.Prefix(store.KindKeyEventSeq), store.ScanOptions{}, func(_, v []byte) (bool, error) {
+			var e Event
+			if err := r.GetJSON(v, &e); err != nil {
+				return false, err
+			}
+			return fn(e), nil
+		})
+	})
+}
+
+// AllHistory is every key's history, in time order, all in memory (see
+// EachEvent).
 func (s *Service) AllHistory() ([]Event, error) {
 	var out []Event
 	err := s.db.View(func(r *store.Reader) error {

@@ -48,6 +48,9 @@ type Message struct {
 type savePayload struct {
 	Announcement Announcement `json:"announcement"`
 	Publish      bool         `json:"publish"`
+	// Edit says the announcement must exist: an edit that arrives after
+	// a delete is refused here rather than saved as a new draft.
+	Edit bool `json:"edit,omitempty"`
 }
 
 type idPayload struct {
@@ -168,6 +171,8 @@ func applySave(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	old, err := getAnnouncement(&tx.Reader, in.ID)
 	note := "edited"
 	switch {
+	case errors.Is(err, ErrNotFound) && p.Edit:
+		return store.Effect{}, err
 	case errors.Is(err, ErrNotFound):
 		old = Announcement{State: Draft, Created: cmd.Time, By: cmd.Actor}
 		note = "created"

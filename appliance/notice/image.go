@@ -14,9 +14,15 @@ import (
 
 // Picture limits.
 const (
-	MaxUpload    = 5 << 20    // bytes accepted from the browser
-	MaxPixels    = 40_000_000 // refused before decoding: a small file can claim a huge picture
-	MaxWidth     = 1200       // wider pictures are scaled down
+	MaxUpload = 5 << 20    // bytes accepted from the browser
+	MaxPixels = 40_000_000 // refused before decoding: a small file can claim a huge picture
+	// MaxDecode bounds the memory a picture takes to decode and scale,
+	// estimated from its header (pixels × bytes per pixel of its colour
+	// model, plus the scaled copy): a 5 MB PNG can claim 36 megapixels
+	// of 16-bit colour, 288 MB, on an appliance with 1 GB. A 24-megapixel
+	// phone photo fits.
+	MaxDecode    = 96 << 20
+	MaxWidth     = 1200 // wider pictures are scaled down
 	JPEGQuality  = 85
 	maxStoredJPG = 2 << 20 // what a 1200-px JPEG stays well under
 )
@@ -38,6 +44,9 @@ func PrepareImage(b []byte) ([]byte, error) {
 		return nil, ErrImage
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
+		return nil, ErrImage
+	}
+	if decodeCost(cfg) > MaxDecode {
 		return nil, ErrImage
 	}
 	src, _, err := image.Decode(bytes.NewReader(b))
@@ -75,4 +84,33 @@ func isJPEG(b []byte) bool {
 	}
 	_, format, err := image.DecodeConfig(bytes.NewReader(b))
 	return err == nil && format == "jpeg"
+}
+
+// decodeCost estimates the bytes that decoding a picture of cfg and
+// drawing its scaled copy allocate.
+func decodeCost(cfg image.Config) int64 {
+	var bpp int64
+	switch cfg.ColorModel {
+	case color.GrayModel, color.AlphaModel:
+		bpp = 1
+	case color.Gray16Model:
+		bpp = 2
+	case color.YCbCrModel:
+		bpp = 3 // 4:4:4 at most
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel:
+		bpp = 4
+	default:
+		if _, ok := cfg.ColorModel.(color.Palette); ok {
+			bpp = 1
+		} else {
+			bpp = 8 // 16-bit colour, or anything else
+		}
+	}
+	w, h := int64(cfg.Width), int64(cfg.Height)
+	sw, sh := w, h
+	if sw > MaxWidth {
+		sh = max(1, h*MaxWidth/w)
+		sw = MaxWidth
+	}
+	return w*h*bpp + sw*sh*4
 }

@@ -109,5 +109,9 @@ const (
 	TitleWarn      = 20     // titles longer than this are shown cut on phones
 	MaxDescription = 50     // the limit; counted per character, so 50 汉字
 	MaxContent     = 200000 // bytes of sanitised HTML
-	MaxText        = 1000   // a message's own text
+	// MaxRawContent is the most content read at all: what the editor
+	// sends is the stored HTML give or take, and sanitising megabytes of
+	// markup costs seconds of a small appliance's CPU.
+	MaxRawContent = 4 * MaxContent
+	MaxText       = 1000 // a message's own text
 )

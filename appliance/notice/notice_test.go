@@ -3,12 +3,15 @@ package notice
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -432,5 +435,77 @@ func TestPrepareImage(t *testing.T) {
 	}
 	if _, err := f.svc.Save(ctx, "m", Announcement{Title: "x", Audience: Staff, CoverID: id}, false); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEditOfDeletedAnnouncementRefused: an edit that reaches the store
+// after the announcement was deleted (the editor's check passed just
+// before) is refused inside the command, not saved as a new draft.
+func TestEditOfDeletedAnnouncementRefused(t *testing.T) {
+	f := newFixture(t)
+	a := f.publish(t, "Lift closed", Everyone)
+	if err := f.svc.Change(ctx, "m", CmdDelete, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	// What Save issues once its own check has passed.
+	payload := map[string]any{"announcement": Announcement{ID: a.ID, Title: "Lift closed (edited)", Audience: Everyone}, "edit": true}
+	if _, err := store.Issue(ctx, f.st, CmdSave, "m", f.clk.Now(), payload); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("edit after delete: %v, want ErrNotFound", err)
+	}
+	if _, err := f.svc.Get(a.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted announcement came back: %v", err)
+	}
+}
+
+// TestHugeContentRefusedBeforeSanitising: content far past the limit is
+// refused as it arrives, without parsing it (twice) first — 20 MB of
+// markup that sanitises to nothing took seconds and was then accepted.
+func TestHugeContentRefusedBeforeSanitising(t *testing.T) {
+	a := Announcement{Title: "t", Audience: Everyone, Content: strings.Repeat("<script>x</script>", MaxRawContent/18+1)}
+	if es := Check(&a); es.For("content").Code != "too_long" {
+		t.Fatalf("errors %v", es)
+	}
+	// Within the raw limit, what the sanitiser removes does not count.
+	a = Announcement{Title: "t", Audience: Everyone, Content: strings.Repeat("<script>x</script>", MaxContent/18+1) + "<p>ok</p>"}
+	if es := Check(&a); len(es) != 0 || a.Content != "<p>ok</p>" {
+		t.Fatalf("errors %v, content %q", es, a.Content)
+	}
+}
+
+// pngHeader is a PNG that claims w×h pixels of 16-bit colour with alpha
+// and holds no picture data: what DecodeConfig reads of a crafted file.
+func pngHeader(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		binary.Write(&b, binary.BigEndian, uint32(len(data)))
+		b.WriteString(typ)
+		b.Write(data)
+		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	ihdr := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, w), h)
+	chunk("IHDR", append(ihdr, 16, 6, 0, 0, 0)) // 16-bit, RGBA
+	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
+	chunk("IEND", nil)
+	return b.Bytes()
+}
+
+// TestPictureDecodeMemoryBounded: a file that claims 36 megapixels of
+// 16-bit colour (under the pixel limit) is refused from its header, not
+// given the 288 MB its decoding allocates.
+func TestPictureDecodeMemoryBounded(t *testing.T) {
+	raw := pngHeader(6000, 6000)
+	if cfg, err := png.DecodeConfig(bytes.NewReader(raw)); err != nil || cfg.Width != 6000 {
+		t.Fatalf("crafted header: %v", err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := PrepareImage(raw)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrImage) {
+		t.Fatalf("PrepareImage = %v", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
+		t.Fatalf("refusing the picture allocated %d MB", n>>20)
 	}
 }

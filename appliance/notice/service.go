@@ -77,13 +77,18 @@ func (s *Service) apply(ctx context.Context, typ, actor string, payload any) err
 // back sanitised.
 func Check(a *Announcement) field.Errors {
 	var es field.Errors
+	raw := a.Content
 	a.Title = es.Text("title", a.Title, true, MaxTitle)
 	a.Description = es.Text("description", a.Description, false, MaxDescription)
 	if !a.Audience.Valid() {
 		es.Add("audience", "required")
 	}
-	a.Content = Sanitize(a.Content)
-	if len(a.Content) > MaxContent {
+	if len(a.Content) > MaxRawContent {
+		a.Content = "" // refused unread
+	} else {
+		a.Content = Sanitize(a.Content)
+	}
+	if len(raw) > MaxRawContent || len(a.Content) > MaxContent {
 		es.AddArg("content", "too_long", fmt.Sprint(MaxContent))
 	}
 	if a.CoverID != "" && !store.ValidID(a.CoverID) {
@@ -103,12 +108,13 @@ func (s *Service) Save(ctx context.Context, actor string, a Announcement, publis
 	if es := Check(&a); len(es) > 0 {
 		return a, es
 	}
-	if a.ID == "" {
+	edit := a.ID != ""
+	if !edit {
 		a.ID = store.NewID(s.o.Clock.Now())
 	} else if _, err := s.Get(a.ID); err != nil {
 		return a, err
 	}
-	if err := s.apply(ctx, CmdSave, actor, savePayload{Announcement: a, Publish: publish}); err != nil {
+	if err := s.apply(ctx, CmdSave, actor, savePayload{Announcement: a, Publish: publish, Edit: edit}); err != nil {
 		return a, err
 	}
 	return s.Get(a.ID)

@@ -40,6 +40,12 @@ func Register(reg store.Registrar) {
 
 func itemKey(n string) []byte { return store.Key(store.KindStockItem, n) }
 
+// cardEntryKey indexes ledger entry seq under a card it touched, so a
+// card's history is read without going through the whole ledger.
+func cardEntryKey(n string, seq uint64) []byte {
+	return append(store.Prefix(store.KindStockByCard, n), store.U64(seq)...)
+}
+
 func getItem(r *store.Reader, n string) (Item, error) {
 	var it Item
 	n = NormalizeNumber(n)
@@ -114,6 +120,11 @@ func write(tx *store.Tx, cmd store.Command, e Entry, items []Item) (store.Effect
 	}
 	if err := tx.SetJSON(store.Key(store.KindStockLedger, string(store.U64(seq))), e); err != nil {
 		return store.Effect{}, err
+	}
+	for _, r := range e.Items {
+		if err := tx.Set(cardEntryKey(r.Number, seq), nil); err != nil {
+			return store.Effect{}, err
+		}
 	}
 	return store.Effect{Subject: "stock:" + e.Op, Note: itoa(len(e.Items)) + " cards"}, nil
 }
@@ -447,19 +458,24 @@ func applyBlocked(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	return write(tx, cmd, e, []Item{it})
 }
 
-func ledger(r *store.Reader, until int64) ([]Entry, error) {
-	var out []Entry
-	err := r.Scan(store.Prefix(store.KindStockLedger), store.ScanOptions{}, func(_, v []byte) (bool, error) {
+// eachEntry hands fn the ledger's entries one at a time, oldest first
+// (newest first with reverse), until fn says stop. The ledger covers all
+// history, so it is never loaded whole.
+func eachEntry(r *store.Reader, reverse bool, fn func(Entry) bool) error {
+	return r.Scan(store.Prefix(store.KindStockLedger), store.ScanOptions{Reverse: reverse}, func(_, v []byte) (bool, error) {
 		var e Entry
 		if err := json.Unmarshal(v, &e); err != nil {
 			return false, err
 		}
-		if e.At < until {
-			out = append(out, e)
-		}
-		return true, nil
+		return fn(e), nil
 	})
-	return out, err
+}
+
+// figures adds up lobby's stock of typ over [from, until) from the ledger.
+func figures(r *store.Reader, lobby string, typ Type, from, until int64) (Figures, error) {
+	var f Figures
+	err := eachEntry(r, false, func(e Entry) bool { f.add(e, lobby, typ, from, until); return true })
+	return f, err
 }
 
 type reconcilePayload struct {
@@ -496,11 +512,10 @@ func applyReconcile(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	if len(es) > 0 {
 		return store.Effect{}, es
 	}
-	entries, err := ledger(&tx.Reader, p.Until)
+	f, err := figures(&tx.Reader, lobby, "", p.From, p.Until)
 	if err != nil {
 		return store.Effect{}, err
 	}
-	f := Compute(entries, lobby, "", p.From, p.Until)
 	seq, err := nextSeq(tx)
 	if err != nil {
 		return store.Effect{}, err

@@ -156,8 +156,20 @@ type ItemFilter struct {
 func (s *Service) Items(f ItemFilter) ([]Item, int, error) {
 	var out []Item
 	total := 0
+	err := s.EachItem(f, func(it Item) {
+		total++
+		if f.Limit <= 0 || len(out) < f.Limit {
+			out = append(out, it)
+		}
+	})
+	return out, total, err
+}
+
+// EachItem hands fn every card f matches (f.Limit aside), by number, one
+// at a time: counting cards needs none of them kept.
+func (s *Service) EachItem(f ItemFilter, fn func(Item)) error {
 	q := strings.ToLower(strings.TrimSpace(f.Q))
-	err := s.db.View(func(r *store.Reader) error {
+	return s.db.View(func(r *store.Reader) error {
 		return r.Scan(store.Prefix(store.KindStockItem), store.ScanOptions{}, func(_, v []byte) (bool, error) {
 			var it Item
 			if err := json.Unmarshal(v, &it); err != nil {
@@ -170,38 +182,97 @@ func (s *Service) Items(f ItemFilter) ([]Item, int, error) {
 			if q != "" && !strings.Contains(strings.ToLower(it.Number+"\x00"+it.Lobby+"\x00"+it.Holder.Name+"\x00"+it.UsedBy), q) {
 				return true, nil
 			}
-			total++
-			if f.Limit <= 0 || len(out) < f.Limit {
-				out = append(out, it)
-			}
+			fn(it)
 			return true, nil
 		})
 	})
-	return out, total, err
 }
 
-// History is every ledger entry that touched card number, oldest first.
+// History is every ledger entry that touched card number, oldest first,
+// read through the card's index; a store from before the index (its
+// first entry not indexed) is searched entry by entry.
 func (s *Service) History(number string) ([]Entry, error) {
 	number = NormalizeNumber(number)
-	es, err := s.Ledger(time.Time{}, time.Time{})
-	return slices.DeleteFunc(es, func(e Entry) bool {
-		return !slices.ContainsFunc(e.Items, func(r Ref) bool { return r.Number == number })
-	}), err
+	if number == "" || strings.ContainsRune(number, 0) {
+		return nil, nil
+	}
+	var out []Entry
+	err := s.db.View(func(r *store.Reader) error {
+		var first *Entry
+		if err := eachEntry(r, false, func(e Entry) bool { first = &e; return false }); err != nil || first == nil {
+			return err // nil: an empty ledger
+		}
+		indexed := len(first.Items) == 0
+		if !indexed {
+			var err error
+			if indexed, err = r.Has(cardEntryKey(first.Items[0].Number, first.Seq)); err != nil {
+				return err
+			}
+		}
+		if indexed {
+			return r.Scan(store.Prefix(store.KindStockByCard, number), store.ScanOptions{KeysOnly: true}, func(k, _ []byte) (bool, error) {
+				var e Entry
+				if err := r.GetJSON(store.Key(store.KindStockLedger, string(k[len(k)-8:])), &e); err != nil {
+					return false, err
+				}
+				out = append(out, e)
+				return true, nil
+			})
+		}
+		return eachEntry(r, false, func(e Entry) bool {
+			if slices.ContainsFunc(e.Items, func(r Ref) bool { return r.Number == number }) {
+				out = append(out, e)
+			}
+			return true
+		})
+	})
+	return out, err
 }
 
 // Ledger lists the entries in [from, until) (zero times: unbounded), oldest first.
 func (s *Service) Ledger(from, until time.Time) ([]Entry, error) {
 	var out []Entry
+	err := s.EachEntry(from, until, func(e Entry) bool { out = append(out, e); return true })
+	return out, err
+}
+
+// EachEntry hands fn the entries in [from, until) (zero times: unbounded),
+// oldest first, one at a time, until fn returns false.
+func (s *Service) EachEntry(from, until time.Time, fn func(Entry) bool) error {
+	lo, hi := minFrom(from), maxUntil(until)
+	return s.db.View(func(r *store.Reader) error {
+		return eachEntry(r, false, func(e Entry) bool {
+			if e.At < lo || e.At >= hi {
+				return true
+			}
+			return fn(e)
+		})
+	})
+}
+
+// Latest lists at most limit entries (0: all) of [from, until), the newest
+// ones, oldest first: what a page shows without reading the ledger into
+// memory.
+func (s *Service) Latest(from, until time.Time, limit int) ([]Entry, error) {
+	var out []Entry
+	lo, hi := minFrom(from), maxUntil(until)
 	err := s.db.View(func(r *store.Reader) error {
-		all, err := ledger(r, maxUntil(until))
-		for _, e := range all {
-			if from.IsZero() || e.At >= from.UnixNano() {
+		return eachEntry(r, true, func(e Entry) bool {
+			if e.At >= lo && e.At < hi {
 				out = append(out, e)
 			}
-		}
-		return err
+			return limit <= 0 || len(out) < limit
+		})
 	})
+	slices.Reverse(out)
 	return out, err
+}
+
+func minFrom(t time.Time) int64 {
+	if t.IsZero() {
+		return -1 << 63
+	}
+	return t.UnixNano()
 }
 
 func maxUntil(t time.Time) int64 {
@@ -239,13 +310,21 @@ func (r TypeRow) Out() int { return r.Issued + r.WrittenOff }
 // balance at the start, in, out and the balance at the end, over every
 // lobby (moves between lobbies cancel out).
 func (s *Service) Report(from, until time.Time) ([]TypeRow, error) {
-	es, err := s.Ledger(time.Time{}, until)
+	out := make([]TypeRow, len(Types))
+	for i, t := range Types {
+		out[i].Type = t
+	}
+	lo, hi := minFrom(from), maxUntil(until)
+	err := s.db.View(func(r *store.Reader) error {
+		return eachEntry(r, false, func(e Entry) bool {
+			for i := range out {
+				out[i].add(e, "", out[i].Type, lo, hi)
+			}
+			return true
+		})
+	})
 	if err != nil {
 		return nil, err
-	}
-	var out []TypeRow
-	for _, t := range Types {
-		out = append(out, TypeRow{Type: t, Figures: Compute(es, "", t, from.UnixNano(), maxUntil(until))})
 	}
 	return out, nil
 }
@@ -253,7 +332,10 @@ func (s *Service) Report(from, until time.Time) ([]TypeRow, error) {
 // Day is the local day [from, until) of date "2006-01-02".
 func (s *Service) Day(date string) (from, until time.Time, err error) {
 	d, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(date), s.loc)
-	if err != nil {
+	// Days are kept as nanoseconds since 1970, which hold the years up to
+	// 2262; a year beyond (the date field takes any four digits) would
+	// wrap round to some other period.
+	if err != nil || d.Year() < 1970 || d.Year() > 2200 {
 		return from, until, field.Errors{{Field: "day", Code: "invalid_date"}}
 	}
 	return d, d.AddDate(0, 0, 1), nil
@@ -268,8 +350,12 @@ func (s *Service) Preview(lobby, date string) (Figures, error) {
 	if err != nil {
 		return Figures{}, err
 	}
-	es, err := s.Ledger(time.Time{}, until)
-	return Compute(es, lobby, "", from.UnixNano(), until.UnixNano()), err
+	var f Figures
+	err = s.db.View(func(r *store.Reader) error {
+		f, err = figures(r, lobby, "", from.UnixNano(), until.UnixNano())
+		return err
+	})
+	return f, err
 }
 
 // Reconcile stores a lobby's reconciliation of a day with the counted
@@ -294,6 +380,12 @@ func (s *Service) Reconcile(ctx context.Context, by Person, lobby, date string, 
 // Recons lists the reconciliations of lobby ("" = every lobby) and day
 // ("" = every day), newest first.
 func (s *Service) Recons(lobby, day string) ([]Recon, error) {
+	return s.RecentRecons(lobby, day, 0)
+}
+
+// RecentRecons is Recons cut to the newest limit (0: all). Only those are
+// kept while reading, however many years of days there are.
+func (s *Service) RecentRecons(lobby, day string, limit int) ([]Recon, error) {
 	var out []Recon
 	prefix := store.Prefix(store.KindStockRecon)
 	if lobby != "" {
@@ -308,20 +400,30 @@ func (s *Service) Recons(lobby, day string) ([]Recon, error) {
 			if err := json.Unmarshal(v, &rc); err != nil {
 				return false, err
 			}
-			if day == "" || rc.Day == day {
-				out = append(out, rc)
+			if day != "" && rc.Day != day {
+				return true, nil
+			}
+			// Newest (highest sequence) first, at most limit.
+			i, _ := slices.BinarySearchFunc(out, rc.Seq, func(a Recon, seq uint64) int { return cmpSeq(seq, a.Seq) })
+			if limit > 0 && i >= limit {
+				return true, nil
+			}
+			out = slices.Insert(out, i, rc)
+			if limit > 0 && len(out) > limit {
+				out = out[:limit]
 			}
 			return true, nil
 		})
 	})
-	slices.SortFunc(out, func(a, b Recon) int {
-		switch {
-		case a.Seq > b.Seq:
-			return -1
-		case a.Seq < b.Seq:
-			return 1
-		}
-		return 0
-	})
 	return out, err
+}
+
+func cmpSeq(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

@@ -226,42 +226,58 @@ func (f Figures) Closing() int { return f.Opening + f.Received - f.Issued + f.Re
 func Compute(entries []Entry, lobby string, typ Type, from, until int64) Figures {
 	var f Figures
 	for _, e := range entries {
-		if e.At >= until {
-			continue
-		}
-		for _, m := range e.Moves() {
-			if (lobby != "" && !strings.EqualFold(m.Lobby, lobby)) || (typ != "" && m.Type != typ) {
-				continue
-			}
-			if lobby == "" && e.Op == OpHandover {
-				continue // between lobbies: out of one, into another
-			}
-			if e.At < from {
-				switch m.Col {
-				case ColReceived, ColReturned:
-					f.Opening += m.N
-				default:
-					f.Opening -= m.N
-				}
-				continue
-			}
-			switch m.Col {
-			case ColReceived:
-				f.Received += m.N
-			case ColIssued:
-				f.Issued += m.N
-			case ColReturned:
-				f.Returned += m.N
-			case ColWrittenOff:
-				f.WrittenOff += m.N
-			}
-		}
+		f.add(e, lobby, typ, from, until)
 	}
 	return f
 }
 
+// add counts one entry's moves into f, as Compute does; the ledger is
+// read one entry at a time through it, so no figure needs the whole
+// ledger in memory.
+func (f *Figures) add(e Entry, lobby string, typ Type, from, until int64) {
+	if e.At >= until {
+		return
+	}
+	for _, m := range e.Moves() {
+		if (lobby != "" && !strings.EqualFold(m.Lobby, lobby)) || (typ != "" && m.Type != typ) {
+			continue
+		}
+		if lobby == "" && e.Op == OpHandover {
+			continue // between lobbies: out of one, into another
+		}
+		if e.At < from {
+			switch m.Col {
+			case ColReceived, ColReturned:
+				f.Opening += m.N
+			default:
+				f.Opening -= m.N
+			}
+			continue
+		}
+		switch m.Col {
+		case ColReceived:
+			f.Received += m.N
+		case ColIssued:
+			f.Issued += m.N
+		case ColReturned:
+			f.Returned += m.N
+		case ColWrittenOff:
+			f.WrittenOff += m.N
+		}
+	}
+}
+
 // MaxBatch is the most cards one entry may list.
 const MaxBatch = 1000
+
+// Bounds on what ParseNumbers reads, so that typed text cannot cost more
+// than a batch: at most maxInput bytes, and at most maxExpand numbers
+// written out, repeats included ("V1..V999" typed a thousand times is a
+// million numbers to write even though only 999 are distinct).
+const (
+	maxInput  = 64 << 10
+	maxExpand = 2 * MaxBatch
+)
 
 var (
 	numberRE = regexp.MustCompile(`^[A-Z0-9][A-Z0-9:-]{0,31}$`)
@@ -275,9 +291,16 @@ func NormalizeNumber(s string) string { return strings.ToUpper(strings.TrimSpace
 // with ranges written "B001..B020" or "B001~B020" (same prefix, same
 // number of digits).
 func ParseNumbers(s string) ([]string, field.Errors) {
+	if len(s) > maxInput {
+		return nil, field.Errors{{Field: "numbers", Code: "too_long", Arg: strconv.Itoa(maxInput)}}
+	}
 	var out []string
 	seen := map[string]bool{}
+	expanded := 0
 	add := func(n string) bool {
+		if expanded++; expanded > maxExpand {
+			return false
+		}
 		if !seen[n] {
 			seen[n] = true
 			out = append(out, n)

@@ -3,6 +3,9 @@ package stock
 import (
 	"context"
 	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -267,4 +270,176 @@ func FuzzParseNumbers(f *testing.F) {
 			seen[n] = true
 		}
 	})
+}
+
+// TestParseNumbersBoundsWork: text that repeats a range, or is simply
+// huge, is refused instead of being written out number by number.
+func TestParseNumbersBoundsWork(t *testing.T) {
+	for name, in := range map[string]string{
+		"repeated range": strings.Repeat("V001..V999,", 3000),
+		"huge input":     strings.Repeat("A,", 100_000),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ns, es := ParseNumbers(in)
+			if es == nil || len(ns) != 0 {
+				t.Fatalf("%d numbers, no error", len(ns))
+			}
+		})
+	}
+	// A range typed twice by mistake still reads.
+	if ns, es := ParseNumbers("B001..B500 B001..B500"); es != nil || len(ns) != 500 {
+		t.Fatalf("%d numbers, %v", len(ns), es)
+	}
+}
+
+// TestReconcileDayOutOfRange: a day nanoseconds since 1970 cannot hold is
+// refused, not reconciled over whatever period the overflow lands on.
+func TestReconcileDayOutOfRange(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	Register(st)
+	s := New(st, clock.NewFake(time.Date(2026, 11, 23, 9, 0, 0, 0, loc)), loc)
+	ctx := context.Background()
+	if err := s.Receive(ctx, guard, "Lobby", Badge, []string{"V1"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, day := range []string{"9999-12-31", "0001-01-01", "1600-06-01", "5000-01-01"} {
+		if _, err := s.Reconcile(ctx, guard, "Lobby", day, 1, ""); code(err) == "" {
+			t.Errorf("day %s: %v", day, err)
+		}
+		if _, _, err := s.Day(day); err == nil {
+			t.Errorf("Day(%s) accepted", day)
+		}
+	}
+}
+
+// TestLedgerReadEntryByEntry: the page's latest entries, the report and a
+// card's history come from reading the ledger one entry at a time, and
+// agree with the figures over the whole ledger.
+func TestLedgerReadEntryByEntry(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	Register(st)
+	clk := clock.NewFake(time.Date(2026, 11, 23, 9, 0, 0, 0, loc))
+	s := New(st, clk, loc)
+	ctx := context.Background()
+	for i := range 30 {
+		clk.Advance(time.Minute)
+		if err := s.Receive(ctx, guard, "Lobby", Badge, []string{"V" + strconv.Itoa(i)}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(time.Minute)
+	if err := s.Issue(ctx, guard, []string{"V3"}, "visitor", ""); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := s.Ledger(time.Time{}, time.Time{})
+	last, err := s.Latest(time.Time{}, time.Time{}, 10)
+	if err != nil || len(last) != 10 || !reflect.DeepEqual(last, all[len(all)-10:]) {
+		t.Fatalf("latest %d entries, %v", len(last), err)
+	}
+	from := time.Unix(0, all[5].At)
+	until := time.Unix(0, all[20].At)
+	rows, _ := s.Report(from, until)
+	for _, r := range rows {
+		if want := Compute(all, "", r.Type, from.UnixNano(), until.UnixNano()); r.Figures != want {
+			t.Fatalf("%s: %+v, want %+v", r.Type, r.Figures, want)
+		}
+	}
+	if inRange, _ := s.Latest(from, until, 100); len(inRange) != 15 || inRange[0].Seq != all[5].Seq {
+		t.Fatalf("%d entries in range", len(inRange))
+	}
+	if h, _ := s.History("V3"); len(h) != 2 || h[1].Op != OpIssue {
+		t.Fatalf("history %+v", h)
+	}
+}
+
+// TestConcurrentConfirmsOfOneHandover: the receiver presses confirm twice
+// (two tabs) at once; custody moves once and the ledger has one entry.
+func TestConcurrentConfirmsOfOneHandover(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	Register(st)
+	s := New(st, clock.NewFake(time.Date(2026, 11, 23, 9, 0, 0, 0, loc)), loc)
+	ctx := context.Background()
+	if err := s.Receive(ctx, office, "Office", Badge, []string{"V1", "V2"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.StartHandover(ctx, office, guard, "Lobby", []string{"V1", "V2"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 6
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- s.Confirm(ctx, guard, h.ID) }()
+	}
+	ok := 0
+	for range n {
+		if err := <-errs; err == nil {
+			ok++
+		} else if code(err) != "stock_handover_done" {
+			t.Errorf("confirm: %v", err)
+		}
+	}
+	es, _ := s.Ledger(time.Time{}, time.Time{})
+	if ok != 1 || len(es) != 2 || es[1].Op != OpHandover {
+		t.Fatalf("%d confirms succeeded, ledger %+v", ok, es)
+	}
+}
+
+// TestCardHistoryByIndex: a card's history comes from its own index — the
+// same entries a search of the whole ledger finds, and not those of a
+// card whose number it begins (V1, V10) — also when the first stored
+// record is a reconciliation rather than a ledger entry.
+func TestCardHistoryByIndex(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	Register(st)
+	clk := clock.NewFake(time.Date(2026, 11, 23, 9, 0, 0, 0, loc))
+	s := New(st, clk, loc)
+	ctx := context.Background()
+	if _, err := s.Reconcile(ctx, guard, "Lobby", s.Today(), 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Receive(ctx, guard, "Lobby", Badge, []string{"V1", "V10", "V2"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Issue(ctx, guard, []string{"V10"}, "x", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Issue(ctx, guard, []string{"V1"}, "y", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Return(ctx, guard, "", []string{"V1"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := s.Ledger(time.Time{}, time.Time{})
+	for _, n := range []string{"V1", "V10", "V2", "v1", "V3"} {
+		var want []Entry
+		for _, e := range all {
+			if slices.ContainsFunc(e.Items, func(r Ref) bool { return r.Number == NormalizeNumber(n) }) {
+				want = append(want, e)
+			}
+		}
+		got, err := s.History(n)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: %d entries, want %d (%v)", n, len(got), len(want), err)
+		}
+	}
+	if h, _ := s.History("V1"); len(h) != 3 {
+		t.Fatalf("V1: %d entries", len(h))
+	}
 }

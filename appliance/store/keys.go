@@ -95,12 +95,14 @@ const (
 	KindKeyCase      Kind = 0x86 // lost-key case id -> case
 	KindKeyAudit     Kind = 0x87 // audit id -> audit
 	KindKeySeq       Kind = 0x88 // "seq" -> last history sequence (u64)
+	KindKeyEventSeq  Kind = 0x89 // seq (u64) -> the history entry's KindKeyEvent key, for reading all of it in order
 	KindStockItem    Kind = 0x90 // card number -> item
 	KindStockLedger  Kind = 0x91 // seq (u64) -> ledger entry
 	KindStockHand    Kind = 0x92 // handover id -> handover
 	KindStockRecon   Kind = 0x93 // lobby 0 day 0 seq (u64) -> reconciliation
 	KindStockSeq     Kind = 0x94 // "seq" -> last ledger sequence (u64)
 	KindStockByLobby Kind = 0x95 // lower(lobby) -> lobby name as typed
+	KindStockByCard  Kind = 0x96 // card number 0 seq (u64) -> nil: the ledger entries that touched a card
 )
 
 // Announcements and messages (0xA0..): appliance/notice.

@@ -82,6 +82,18 @@ func roleOptions(ctx context.Context) []Option {
 	return out
 }
 
+// staffRoleOptions are the roles that may be named on a key: the property
+// staff, never hosts.
+func staffRoleOptions(ctx context.Context) []Option {
+	var out []Option
+	for _, r := range auth.Roles {
+		if r != auth.Host {
+			out = append(out, Option{string(r), roleName(ctx, r)})
+		}
+	}
+	return out
+}
+
 func fieldText(ctx context.Context, e field.Error) string { return i18n.From(ctx).Field(e) }
 
 // maskMobile shows the first three and last four digits: 138****8000.
