@@ -47,7 +47,7 @@ type fixture struct {
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	st, err := store.Open(store.Options{Dir: t.TempDir(), Logger: quiet})
 	if err != nil {
@@ -78,7 +78,7 @@ func newFixture(t *testing.T) *fixture {
 
 var ctx = context.Background()
 
-func (f *fixture) publish(t *testing.T, title string, aud Audience) Announcement {
+func (f *fixture) publish(t testing.TB, title string, aud Audience) Announcement {
 	t.Helper()
 	a, err := f.svc.Save(ctx, "m", Announcement{Title: title, Audience: aud, Content: "<p>hello</p>"}, true)
 	if err != nil {

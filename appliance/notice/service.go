@@ -1,6 +1,7 @@
 package notice
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -326,6 +327,9 @@ func (s *Service) Send(ctx context.Context, actor string, in Send) (Message, err
 
 	now := s.o.Clock.Now()
 	msg := Message{ID: store.NewID(now), Urgent: in.Urgent, Announcement: in.Announcement}
+	for i := range ms {
+		ms[i].Group = msg.ID // the outbox keeps the message's delivery totals
+	}
 	if msg.Subject, err = s.o.Keys.Seal(note.Subject); err != nil {
 		return Message{}, err
 	}
@@ -474,28 +478,21 @@ func (s *Service) History(limit int) ([]Sent, error) {
 	var out []Sent
 	err := s.db.View(func(r *store.Reader) error {
 		return r.Scan([]byte{byte(store.KindNoticeMessage)}, store.ScanOptions{Reverse: true}, func(_, val []byte) (bool, error) {
-			var m Message
+			// The outbox IDs (thousands for a broadcast) are kept raw:
+			// only a message from before the outbox kept totals needs them.
+			var m struct {
+				Message
+				Outbox json.RawMessage `json:"outbox,omitempty"`
+			}
 			if err := json.Unmarshal(val, &m); err != nil {
 				return false, fmt.Errorf("notice: decode message: %w", err)
 			}
 			if m.Hidden {
 				return true, nil
 			}
-			sent := Sent{Message: m}
-			for _, id := range m.Outbox {
-				rec, err := notify.Get(r, id)
-				switch {
-				case errors.Is(err, notify.ErrNotFound):
-					sent.Purged++
-				case err != nil:
-					return false, err
-				case rec.State == notify.Delivered:
-					sent.Delivered++
-				case rec.State == notify.Dead:
-					sent.Dead++
-				default:
-					sent.Pending++
-				}
+			sent := Sent{Message: m.Message}
+			if err := deliveryOf(r, &sent, m.Outbox); err != nil {
+				return false, err
 			}
 			out = append(out, sent)
 			return len(out) < limit, nil
@@ -519,6 +516,56 @@ func (s *Service) History(limit int) ([]Sent, error) {
 		}
 	}
 	return out, nil
+}
+
+// deliveryOf fills in a message's delivery counts from its outbox IDs
+// (outbox, a JSON array): from the outbox's totals for the message (one
+// read), or, for a message queued before the outbox kept them, from each
+// of its outbox records.
+func deliveryOf(r *store.Reader, sent *Sent, outbox json.RawMessage) error {
+	if !sent.Queued {
+		return nil // nothing queued, or unknown what: no counts
+	}
+	t, found, err := notify.GroupTotals(r, sent.ID)
+	if err != nil {
+		return err
+	}
+	if found {
+		sent.Delivered, sent.Pending, sent.Dead = t.Delivered, t.Pending, t.Dead
+		sent.Purged = max(0, countIDs(outbox)-t.Delivered-t.Pending-t.Dead)
+		return nil
+	}
+	if len(outbox) > 0 {
+		if err := json.Unmarshal(outbox, &sent.Outbox); err != nil {
+			return fmt.Errorf("notice: decode message: %w", err)
+		}
+	}
+	for _, id := range sent.Outbox {
+		rec, err := notify.Get(r, id)
+		switch {
+		case errors.Is(err, notify.ErrNotFound):
+			sent.Purged++
+		case err != nil:
+			return err
+		case rec.State == notify.Delivered:
+			sent.Delivered++
+		case rec.State == notify.Dead:
+			sent.Dead++
+		default:
+			sent.Pending++
+		}
+	}
+	return nil
+}
+
+// countIDs counts the strings of a JSON array of store IDs, which hold
+// no commas (applyQueued checks each).
+func countIDs(a json.RawMessage) int {
+	a = bytes.TrimSpace(a)
+	if len(a) < 2 || bytes.Equal(a, []byte("null")) || len(bytes.TrimSpace(a[1:len(a)-1])) == 0 {
+		return 0
+	}
+	return bytes.Count(a, []byte{','}) + 1
 }
 
 func cut(s string, n int) string {

@@ -51,8 +51,9 @@ type Record struct {
 	Due       int64       `json:"due,omitempty"` // next attempt (Unix ns) while pending
 	LastError string      `json:"last_error,omitempty"`
 	Created   int64       `json:"created"`
-	Done      int64       `json:"done,omitempty"` // delivered or declared dead
-	By        string      `json:"by"`             // who queued it
+	Done      int64       `json:"done,omitempty"`  // delivered or declared dead
+	By        string      `json:"by"`              // who queued it
+	Group     string      `json:"group,omitempty"` // counted in the group's Totals
 }
 
 // Recipient returns what the administrator may see of the recipient.
@@ -99,6 +100,7 @@ func u64s(n int64) string { return string(store.U64(uint64(n))) }
 func recKey(id string) []byte            { return store.Key(store.KindNotify, id) }
 func dueKey(due int64, id string) []byte { return store.Key(store.KindNotifyDue, u64s(due), id) }
 func deadKey(id string) []byte           { return store.Key(store.KindNotifyDead, id) }
+func groupKey(group string) []byte       { return store.Key(store.KindNotifyGroup, group) }
 func toKey(account, id string) []byte    { return store.Key(store.KindNotifyTo, account, id) }
 
 var settingsKey = store.Key(store.KindNotifySettings, "settings")
@@ -136,6 +138,9 @@ func checkRecord(m Record) error {
 	if !kindRE.MatchString(m.Kind) || len(m.Kind) > 64 || m.Subject == "" {
 		return malformed("message %s: kind or subject", m.ID)
 	}
+	if m.Group != "" && !store.ValidID(m.Group) {
+		return malformed("message %s: group %q", m.ID, m.Group)
+	}
 	switch m.Channel {
 	case InPage:
 		if !store.ValidID(m.To) {
@@ -164,6 +169,7 @@ func applyEnqueue(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 		return store.Effect{}, malformed("%d messages in one command", len(p.Messages))
 	}
 	kinds := map[string]bool{}
+	var moves tally
 	for _, m := range p.Messages {
 		if err := checkRecord(m); err != nil {
 			return store.Effect{}, err
@@ -188,6 +194,10 @@ func applyEnqueue(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 			}
 		}
 		kinds[string(m.Channel)+" "+m.Kind] = true
+		moves.add(m.Group, "", Pending)
+	}
+	if err := moves.write(tx); err != nil {
+		return store.Effect{}, err
 	}
 	note := make([]string, 0, len(kinds))
 	for _, m := range p.Messages {
@@ -242,6 +252,11 @@ func applyAttempt(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 		}
 		note = fmt.Sprintf("dead after attempt %d: %s", p.Attempt, p.Error)
 	}
+	var moves tally
+	moves.add(rec.Group, Pending, rec.State)
+	if err := moves.write(tx); err != nil {
+		return store.Effect{}, err
+	}
 	return store.Effect{Subject: "notify:" + rec.ID, Note: note}, tx.SetJSON(recKey(rec.ID), rec)
 }
 
@@ -266,6 +281,11 @@ func applyRetry(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	}
 	rec.State, rec.Attempts, rec.Due, rec.Done = Pending, 0, cmd.Time, 0
 	if err := tx.Set(dueKey(rec.Due, rec.ID), nil); err != nil {
+		return store.Effect{}, err
+	}
+	var moves tally
+	moves.add(rec.Group, Dead, Pending)
+	if err := moves.write(tx); err != nil {
 		return store.Effect{}, err
 	}
 	return store.Effect{Subject: "notify:" + rec.ID, Note: "retry"}, tx.SetJSON(recKey(rec.ID), rec)
@@ -319,7 +339,9 @@ func applyPurge(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	if err != nil {
 		return store.Effect{}, err
 	}
+	var moves tally
 	for _, rec := range gone {
+		moves.add(rec.Group, rec.State, "")
 		keys := [][]byte{recKey(rec.ID), deadKey(rec.ID)}
 		if rec.Channel == InPage {
 			keys = append(keys, toKey(rec.To, rec.ID))
@@ -329,6 +351,9 @@ func applyPurge(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 				return store.Effect{}, err
 			}
 		}
+	}
+	if err := moves.write(tx); err != nil {
+		return store.Effect{}, err
 	}
 	return store.Effect{Subject: "notify:outbox", Note: fmt.Sprintf("%d purged", len(gone))}, nil
 }

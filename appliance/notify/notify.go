@@ -76,6 +76,10 @@ type Message struct {
 	// email and robots get it made absolute with Settings.BaseURL.
 	Link    string    `json:"link,omitempty"`
 	Created time.Time `json:"created"` // set by Enqueue
+	// Group names what the message belongs to (a store ID, e.g. the
+	// message centre's message): the outbox keeps the group's totals per
+	// state (Totals) in step with every change of state.
+	Group string `json:"group,omitempty"`
 }
 
 // Channel delivers messages of one kind of channel. Send must return when

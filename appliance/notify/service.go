@@ -212,6 +212,9 @@ func checkMessage(m *Message) field.Errors {
 	if !kindRE.MatchString(m.Kind) || len(m.Kind) > 64 {
 		es.Add("kind", "invalid")
 	}
+	if m.Group != "" && !store.ValidID(m.Group) {
+		es.Add("group", "invalid")
+	}
 	m.Subject = es.Text("subject", m.Subject, true, MaxSubject)
 	m.Body = strings.TrimSpace(strings.ReplaceAll(m.Body, "\r\n", "\n"))
 	switch {
@@ -246,7 +249,7 @@ func emailAddress(s string) (*mail.Address, error) {
 }
 
 func (s *Service) seal(m Message, id string) (Record, error) {
-	rec := Record{ID: id, Channel: m.Channel, Kind: m.Kind}
+	rec := Record{ID: id, Channel: m.Channel, Kind: m.Kind, Group: m.Group}
 	var err error
 	switch m.Channel {
 	case Email:

@@ -46,6 +46,7 @@ const (
 	KindNotifyDead     Kind = 0x42 // message id, dead letters
 	KindNotifyTo       Kind = 0x43 // account id 0 message id, in-page messages
 	KindNotifySettings Kind = 0x44 // "settings" -> notification settings
+	KindNotifyGroup    Kind = 0x45 // group id -> delivery totals of the group's messages (3 × u32 BE)
 
 	KindConference       Kind = 0x50 // conference id -> conference record
 	KindConferenceByTime Kind = 0x51 // from (u64) id -> nil
