@@ -217,7 +217,14 @@ func TestBrowserNotices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.setValue("f-to", "account:"+hostAccount.ID)
+	// The recipient is searched for by name and picked from the list.
+	b.do("search the recipient", chromedp.SendKeys(chromedp.CSS("#f-to_q"), "wang f"))
+	pick := `input[name=to][value="account:` + hostAccount.ID + `"]`
+	b.waitFor("the recipient in the list", `!!document.querySelector('`+pick+`')`)
+	if n, _ := strconv.Atoi(b.eval(`String(document.querySelectorAll("#to-choices input[name=to]").length)`)); n < 1 || n > maxRecipientChoices {
+		b.fatalf("%d choices", n)
+	}
+	b.do("pick the recipient", chromedp.Click(chromedp.CSS(pick)))
 	b.fill("f-email", "wang.fang@tenant.example.com")
 	b.do("write", chromedp.SendKeys(chromedp.CSS("#f-text"), "您的快递已到前台 Your parcel is at the desk"))
 	if st := b.submit("message-send"); st != 200 {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/mail"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,9 +13,12 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"gatehouse/appliance"
+	"gatehouse/appliance/auth"
 	"gatehouse/appliance/field"
 	"gatehouse/appliance/notice"
 	"gatehouse/appliance/notify"
+	"gatehouse/appliance/visit"
+	"gatehouse/ui/i18n"
 	"gatehouse/ui/views"
 )
 
@@ -235,23 +239,102 @@ func (s *Server) messagesRender(c echo.Context, status int, d views.MessagesData
 	if d.Announcements, err = s.app.Notices.List(notice.Query{}); err != nil {
 		return err
 	}
+	// The person chosen stays chosen; the choices the form was refused
+	// with (several people of the name typed) stay offered.
+	if o, ok := s.recipientOption(langOf(c), d.Form.To); ok && !slices.Contains(d.Choices, o) {
+		d.Choices = append([]views.Option{o}, d.Choices...)
+	}
+	return s.render(c, status, views.Messages(d))
+}
+
+// maxRecipientChoices is how many people the recipient search offers.
+const maxRecipientChoices = 20
+
+// recipientOption is the choice for a form value "account:ID" or
+// "visit:ID" (an active account, a visitor of today).
+func (s *Server) recipientOption(l i18n.Lang, target string) (views.Option, bool) {
+	switch kind, id, _ := strings.Cut(target, ":"); kind {
+	case "account":
+		if a, err := s.app.Auth.Account(id); err == nil && !a.Disabled {
+			return accountOption(l, a), true
+		}
+	case "visit":
+		if v, err := s.app.Visits.Get(id); err == nil {
+			return visitOption(l, v), true
+		}
+	}
+	return views.Option{}, false
+}
+
+func accountOption(l i18n.Lang, a auth.Account) views.Option {
+	return views.Option{Value: "account:" + a.ID, Label: a.Name + " (" + a.Username + ") · " + l.T("role."+string(a.Role))}
+}
+
+func visitOption(l i18n.Lang, v visit.Visit) views.Option {
+	return views.Option{Value: "visit:" + v.ID, Label: v.Visitor.Name + " " + v.Visitor.MobileMasked + " · " + l.T("message.visitor_today")}
+}
+
+// findRecipients searches active accounts (name or username) and today's
+// visitors (name) for q, any case: at most limit matches (more says there
+// were others), and everyone whose username or name is q exactly.
+func (s *Server) findRecipients(l i18n.Lang, q string, limit int) (matches, exact []views.Option, more bool, err error) {
+	q = strings.ToLower(strings.TrimSpace(q))
+	if r := []rune(q); len(r) > 50 {
+		q = string(r[:50])
+	}
+	if q == "" {
+		return nil, nil, false, nil
+	}
+	add := func(o views.Option, names ...string) {
+		hit, same := false, false
+		for _, n := range names {
+			n = strings.ToLower(n)
+			hit = hit || strings.Contains(n, q)
+			same = same || n == q
+		}
+		if same {
+			exact = append(exact, o)
+		}
+		if hit && len(matches) < limit {
+			matches = append(matches, o)
+		} else if hit {
+			more = true
+		}
+	}
 	as, err := s.app.Auth.Accounts()
 	if err != nil {
-		return err
+		return nil, nil, false, err
 	}
 	for _, a := range as {
 		if !a.Disabled {
-			d.Targets = append(d.Targets, views.Option{Value: "account:" + a.ID, Label: a.Name + " (" + a.Username + ") · " + langOf(c).T("role."+string(a.Role))})
+			add(accountOption(l, a), a.Name, a.Username)
 		}
 	}
 	vs, err := s.app.TodaysVisitors()
 	if err != nil {
-		return err
+		return nil, nil, false, err
 	}
 	for _, v := range vs {
-		d.Targets = append(d.Targets, views.Option{Value: "visit:" + v.ID, Label: v.Visitor.Name + " " + v.Visitor.MobileMasked + " · " + langOf(c).T("message.visitor_today")})
+		add(visitOption(l, v), v.Visitor.Name)
 	}
-	return s.render(c, status, views.Messages(d))
+	return matches, exact, more, nil
+}
+
+// messageRecipients answers the recipient search as the form's choices.
+func (s *Server) messageRecipients(c echo.Context) error {
+	l := langOf(c)
+	q := c.QueryParam("to_q")
+	matches, _, more, err := s.findRecipients(l, q, maxRecipientChoices)
+	if err != nil {
+		return err
+	}
+	// A late answer to an earlier keystroke must not undo the person
+	// picked: the choice stays, first.
+	picked := c.QueryParam("to")
+	if o, ok := s.recipientOption(l, picked); ok && !slices.Contains(matches, o) {
+		matches = append([]views.Option{o}, matches...)
+	}
+	return s.render(c, http.StatusOK, views.MessageChoices(matches, strings.TrimSpace(q) != "", more, picked))
 }
 
 func (s *Server) messagesPage(c echo.Context) error {
@@ -309,11 +392,26 @@ func (s *Server) recipient(target, email string) (notify.Recipient, string, fiel
 func (s *Server) messageSend(c echo.Context) error {
 	f := views.MessageForm{Kind: c.FormValue("kind"), To: c.FormValue("to"), Email: c.FormValue("email"),
 		Audience: c.FormValue("audience"), Source: c.FormValue("source"), Announcement: c.FormValue("announcement"), Text: c.FormValue("text")}
+	f.ToQ = c.FormValue("to_q")
 	in := notice.Send{Urgent: f.Kind == "urgent", Audience: notice.Audience(f.Audience)}
 	var es field.Errors
+	var choices []views.Option
 	if !in.Urgent {
 		f.Kind = "normal"
+		if f.To == "" && strings.TrimSpace(f.ToQ) != "" {
+			// Typed, not picked (no scripts, or no choice made): a
+			// username or a name, if it names one person.
+			var fe field.Errors
+			var err error
+			if f.To, choices, fe, err = s.typedRecipient(langOf(c), f.ToQ); err != nil {
+				return err
+			}
+			es = append(es, fe...)
+		}
 		r, label, fe := s.recipient(f.To, f.Email)
+		if len(es) > 0 {
+			fe = slices.DeleteFunc(fe, func(e field.Error) bool { return e.Field == "to" })
+		}
 		es = append(es, fe...)
 		if len(fe) == 0 {
 			in.To, in.ToLabel = []notify.Recipient{r}, label
@@ -353,10 +451,39 @@ func (s *Server) messageSend(c echo.Context) error {
 		return err
 	}
 	if len(es) > 0 {
-		return s.messagesRender(c, http.StatusUnprocessableEntity, views.MessagesData{Form: f, Errs: es})
+		return s.messagesRender(c, http.StatusUnprocessableEntity, views.MessagesData{Form: f, Errs: es, Choices: choices})
 	}
 	s.flash(c, "flash.message_sent")
 	return s.redirect(c, "/messages")
+}
+
+// typedRecipient resolves what was typed in the recipient field: an
+// active account's username, or the name of exactly one account or
+// visitor of today. Otherwise a field error, and the people it matches
+// to pick from.
+func (s *Server) typedRecipient(l i18n.Lang, typed string) (string, []views.Option, field.Errors, error) {
+	var es field.Errors
+	// No username is long; a long text is only searched (cut) below.
+	if u := strings.TrimSpace(typed); len(u) <= 200 {
+		if a, err := s.app.Auth.AccountByUsername(u); err == nil && !a.Disabled {
+			return "account:" + a.ID, nil, nil, nil
+		}
+	}
+	matches, exact, _, err := s.findRecipients(l, typed, maxRecipientChoices)
+	switch {
+	case err != nil:
+		return "", nil, nil, err
+	case len(exact) == 1:
+		return exact[0].Value, nil, nil, nil
+	case len(exact) > 1:
+		es.Add("to", "recipient_ambiguous")
+		return "", exact[:min(len(exact), maxRecipientChoices)], es, nil
+	case len(matches) > 0:
+		es.Add("to", "recipient_pick")
+	default:
+		es.Add("to", "recipient_not_found")
+	}
+	return "", matches, es, nil
 }
 
 func (s *Server) messageDelete(c echo.Context) error {

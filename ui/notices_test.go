@@ -2,6 +2,8 @@ package ui
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"mime/multipart"
@@ -12,6 +14,7 @@ import (
 
 	"gatehouse/appliance/auth"
 	"gatehouse/appliance/notice"
+	"gatehouse/ui/i18n"
 )
 
 func TestNoticePagesSanitiseAndShowByAudience(t *testing.T) {
@@ -144,5 +147,76 @@ func TestMessageCentreCapOverHTTP(t *testing.T) {
 	}
 	if hist, _ := h.app.Notices.History(10); len(hist) != 4 {
 		t.Fatalf("after delete, history has %d", len(hist))
+	}
+}
+
+// TestMessageRecipientSearch: the recipient is searched for (at most a
+// page of choices), and without scripts a typed username or full name is
+// resolved on sending, with a field error and the matches to pick from
+// when it names nobody or several.
+func TestMessageRecipientSearch(t *testing.T) {
+	h := newHarness(t)
+	mgr := h.session(auth.Manager)
+	add := func(user, name string) auth.Account {
+		a, err := h.app.Auth.CreateAccount(context.Background(), "test", auth.NewAccount{Username: user, Name: name, Role: auth.Reception, Password: "a long enough password 1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	for i := range maxRecipientChoices + 3 {
+		add(fmt.Sprintf("guard%02d", i), fmt.Sprintf("Chen Guard %02d", i))
+	}
+	li1, li2 := add("lina1", "Li Na"), add("lina2", "li na")
+	solo := add("zhou", "Zhou Min")
+	en := map[string]string{"Accept-Language": "en"}
+	get := func(q string) string {
+		resp := h.do(req{method: "GET", path: "/messages/recipients?to_q=" + url.QueryEscape(q), session: mgr, header: en})
+		if resp.StatusCode != 200 {
+			t.Fatalf("search %q = %d", q, resp.StatusCode)
+		}
+		return readBody(t, resp)
+	}
+	body := get("chen")
+	if n := strings.Count(body, `name="to"`); n != maxRecipientChoices || !strings.Contains(body, i18n.EN.T("message.to_more")) {
+		t.Fatalf("%d choices for chen: %s", n, body)
+	}
+	if body := get("ZHOU"); strings.Count(body, `name="to"`) != 1 || !strings.Contains(body, `value="account:`+solo.ID+`"`) || !strings.Contains(body, "Zhou Min (zhou)") {
+		t.Fatalf("search zhou: %s", body)
+	}
+	if body := get("nobody here"); strings.Contains(body, `name="to"`) || !strings.Contains(body, i18n.EN.T("list.empty")) {
+		t.Fatalf("search for nobody: %s", body)
+	}
+	// The person picked stays, whatever a later keystroke finds.
+	if body := h.do(req{method: "GET", path: "/messages/recipients?to_q=chen&to=account:" + solo.ID, session: mgr}); !strings.Contains(readBody(t, body), `value="account:`+solo.ID+`" id="f-to-0" checked`) {
+		t.Fatal("the person picked is gone from the choices")
+	}
+
+	send := func(typed string) (*http.Response, string) {
+		form := url.Values{"kind": {"normal"}, "to_q": {typed}, "source": {"text"}, "text": {"Parcel at the desk"}}
+		resp := h.do(req{method: "POST", path: "/messages", session: mgr, form: form, header: en})
+		return resp, readBody(t, resp)
+	}
+	for _, tc := range []struct{ typed, code string }{
+		{"Li Na", "recipient_ambiguous"},
+		{"Chen", "recipient_pick"},
+		{"Nobody Atall", "recipient_not_found"},
+	} {
+		resp, body := send(tc.typed)
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-to"`) || !strings.Contains(body, i18n.EN.T("err."+tc.code)) {
+			t.Fatalf("%q = %d, want %s", tc.typed, resp.StatusCode, tc.code)
+		}
+		if tc.code == "recipient_ambiguous" && (!strings.Contains(body, "account:"+li1.ID) || !strings.Contains(body, "account:"+li2.ID)) {
+			t.Fatal("the people of the name are not offered")
+		}
+	}
+	for _, typed := range []string{"lina2", " ZHOU min "} {
+		if resp, body := send(typed); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%q = %d %s", typed, resp.StatusCode, body)
+		}
+	}
+	hist, err := h.app.Notices.History(10)
+	if err != nil || len(hist) != 2 || hist[0].To != "Zhou Min (zhou)" || hist[1].To != "li na (lina2)" {
+		t.Fatalf("history %+v %v", hist, err)
 	}
 }

@@ -113,6 +113,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/notices/:id/unpin", directors, s.noticeChange(notice.CmdUnpin, "flash.notice_unpinned")},
 		{"POST", "/notices/:id/delete", directors, s.noticeChange(notice.CmdDelete, "flash.notice_deleted")},
 		{"GET", "/messages", directors, s.messagesPage},
+		{"GET", "/messages/recipients", directors, s.messageRecipients},
 		{"POST", "/messages", directors, s.messageSend},
 		{"POST", "/messages/:id/delete", directors, s.messageDelete},
 

@@ -307,6 +307,7 @@ var routeAccess = []struct {
 	{"POST", "/notices/{screen}/unpin", "admin manager"},
 	{"POST", "/notices/{screen}/delete", "admin manager"},
 	{"GET", "/messages", "admin manager"},
+	{"GET", "/messages/recipients", "admin manager"},
 	{"POST", "/messages", "admin manager"},
 	{"POST", "/messages/{screen}/delete", "admin manager"},
 	{"GET", "/access/zones", "admin manager"},
