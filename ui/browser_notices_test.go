@@ -218,7 +218,14 @@ func TestBrowserNotices(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The recipient is searched for by name and picked from the list.
-	b.do("search the recipient", chromedp.SendKeys(chromedp.CSS("#f-to_q"), "wang f"))
+	// Today's visitor is found by name, shown with the masked mobile.
+	b.fill("f-to_q", "li lei")
+	guest := `input[name=to][value="visit:` + v.ID + `"]`
+	b.waitFor("the visitor in the list", `!!document.querySelector('`+guest+`')`)
+	if got := b.text("#to-choices"); !strings.Contains(got, v.Visitor.MobileMasked) || strings.Contains(got, "13700137000") {
+		b.fatalf("visitor shown as %q", got)
+	}
+	b.fill("f-to_q", "wang f")
 	pick := `input[name=to][value="account:` + hostAccount.ID + `"]`
 	b.waitFor("the recipient in the list", `!!document.querySelector('`+pick+`')`)
 	if n, _ := strconv.Atoi(b.eval(`String(document.querySelectorAll("#to-choices input[name=to]").length)`)); n < 1 || n > maxRecipientChoices {
