@@ -192,6 +192,13 @@ func TestMessageRecipientSearch(t *testing.T) {
 		t.Fatal("the person picked is gone from the choices")
 	}
 
+	// Hostile input is no error.
+	for _, q := range []string{"to_q=%00&to=visit:%00", "to_q=" + strings.Repeat("%E7%8E%8B", 5000) + "&to=account:" + strings.Repeat("x", 5000), "to=account:&to_q=%FF%FE", "to=:"} {
+		if resp := h.do(req{method: "GET", path: "/messages/recipients?" + q, session: mgr}); resp.StatusCode != 200 {
+			t.Fatalf("%.40s = %d", q, resp.StatusCode)
+		}
+	}
+
 	send := func(typed string) (*http.Response, string) {
 		form := url.Values{"kind": {"normal"}, "to_q": {typed}, "source": {"text"}, "text": {"Parcel at the desk"}}
 		resp := h.do(req{method: "POST", path: "/messages", session: mgr, form: form, header: en})
@@ -201,6 +208,8 @@ func TestMessageRecipientSearch(t *testing.T) {
 		{"Li Na", "recipient_ambiguous"},
 		{"Chen", "recipient_pick"},
 		{"Nobody Atall", "recipient_not_found"},
+		{strings.Repeat("王", 20000), "recipient_not_found"},
+		{"\x00", "recipient_not_found"},
 	} {
 		resp, body := send(tc.typed)
 		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-to"`) || !strings.Contains(body, i18n.EN.T("err."+tc.code)) {

@@ -473,7 +473,9 @@ func (m Sent) State() string {
 }
 
 // History lists sent messages that are not hidden, newest first, at most
-// limit, with their delivery state read from the outbox.
+// limit, with their delivery state read from the outbox's totals (one
+// read a message, whatever the number of recipients). Outbox, the IDs, is
+// left empty except for messages queued before the outbox kept totals.
 func (s *Service) History(limit int) ([]Sent, error) {
 	var out []Sent
 	err := s.db.View(func(r *store.Reader) error {
