@@ -114,6 +114,9 @@ func TestBrowserDevicesHealthUnplugAndTest(t *testing.T) {
 
 	// For a person to look at (see TestScreenshots).
 	if dir := os.Getenv("GATEHOUSE_SCREENSHOTS"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 		for _, p := range []string{"/admin/devices", "/admin/devices/sim"} {
 			b.do("nav", chromedp.EmulateViewport(1024, 768), chromedp.Navigate(base+p))
 			buf, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
