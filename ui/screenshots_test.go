@@ -37,7 +37,9 @@ func TestScreenshots(t *testing.T) {
 		name string
 		w, h int64
 	}{{"tablet", 1024, 768}, {"phone", 390, 844}} {
-		for _, p := range []string{"/", "/directory/people", "/directory/companies", "/admin/accounts", "/directory/people/new", "/directory/import"} {
+		for _, p := range []string{"/", "/directory/people", "/directory/companies", "/admin/accounts", "/directory/people/new", "/directory/import",
+			"/guard", "/flow", "/reports", "/keys", "/keys/audits", "/stock", "/stock/ledger", "/stock/reconcile",
+			"/notices", "/notices/new", "/messages", "/access/credentials", "/admin/devices"} {
 			b.do("nav", chromedp.EmulateViewport(sz.w, sz.h), chromedp.Navigate(base+p))
 			buf, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 			if err != nil {
