@@ -7,10 +7,10 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// TestBrowserPhonePagesFitTheScreen opens the staff pages (and the public
-// booking page) at a phone's width
-// and fails when anything but the sideways-scrolling nav and tab strips
-// reaches past the screen's right edge (the page would scroll sideways).
+// TestBrowserPhonePagesFitTheScreen opens the staff pages and the public
+// booking page at a phone's width, and fails when anything but the
+// sideways-scrolling nav and tab strips reaches past the screen's right edge
+// (the page would scroll sideways).
 func TestBrowserPhonePagesFitTheScreen(t *testing.T) {
 	_, base := startBrowserApp(t)
 	b := startBrowser(t, base)
