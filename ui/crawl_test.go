@@ -1,0 +1,404 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"html"
+	"image"
+	"image/jpeg"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/appliance"
+	"gatehouse/appliance/auth"
+	"gatehouse/appliance/clock"
+	"gatehouse/appliance/config"
+	"gatehouse/appliance/demo"
+	"gatehouse/appliance/keys"
+	"gatehouse/appliance/notice"
+	"gatehouse/appliance/stock"
+	"gatehouse/appliance/visit"
+	"gatehouse/ui/i18n"
+)
+
+// crawlCap bounds the pages fetched per role and language: the demo
+// building's pages are well under it, and a runaway link (an ever-growing
+// query string) stops here instead of hanging the test.
+const crawlCap = 400
+
+// crawlSkip are same-site links the crawl does not follow, each with why.
+var crawlSkip = map[string]string{
+	"/events":       "server-sent events: an endless stream, not a page",
+	"/guard/stream": "server-sent events: an endless stream, not a page",
+	"/logout":       "signs the crawler out (and is a POST form anyway)",
+}
+
+// auditPages show the audit trail, whose entries are identifiers, not
+// text to translate (DOMAIN: the trail stores the command type, the record
+// and a short note). Command types and note kinds like "stock.issue" or
+// "visit.requested" look like catalogue keys, so the crawl does not read the
+// trail's rows (the page around them is checked).
+var auditPages = []string{"/admin/audit"}
+
+var auditRows = regexp.MustCompile(`(?s)<table class="list audit">.*?</table>`)
+
+// downloads are the file types a link may fetch, by extension.
+var downloads = map[string]string{
+	".csv":  "text/csv",
+	".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	".pdf":  "application/pdf",
+	".png":  "image/png",
+	".jpg":  "image/jpeg",
+	".svg":  "image/svg+xml",
+	".css":  "text/css",
+	".js":   "text/javascript",
+}
+
+// crawlApp is a server on loopback over a store holding the demo building,
+// with a little of everything the pages list: a booked and an invited
+// visit, a conference, a notice, a message, a key audit and a handover.
+type crawlApp struct {
+	app      *appliance.App
+	srv      *Server
+	ts       *httptest.Server
+	clock    *clock.Fake
+	accounts map[auth.Role]auth.Account
+}
+
+func newCrawlApp(t *testing.T) *crawlApp {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := config.Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	app, err := appliance.Open(ctx, t.TempDir(), cfg, clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logins, err := demo.Seed(ctx, app)
+	if err != nil || len(logins) == 0 {
+		t.Fatalf("demo seed: %v (%d sign-ins)", err, len(logins))
+	}
+	if err := demo.Lanes(ctx, app, t.TempDir()); err != nil {
+		t.Fatalf("demo lanes: %v", err)
+	}
+	if _, err := demo.VisitorPass(ctx, app, "test"); err != nil {
+		t.Fatalf("demo visitor: %v", err)
+	}
+	ca := &crawlApp{app: app, clock: clk, accounts: map[auth.Role]auth.Account{}}
+	for _, l := range logins {
+		a, err := app.Auth.AccountByUsername(l.Username)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ca.accounts[l.Role] = a
+	}
+	host, mgr, grd := ca.accounts[auth.Host], ca.accounts[auth.Manager], ca.accounts[auth.Reception]
+	now := clk.Now()
+	if _, _, err := app.Visits.Book(ctx, visit.Request{Name: "预约访客 Booked visitor", Mobile: "13700137001", IDLast6: "123456",
+		HostID: host.PersonID, Reason: "Meeting", From: now.Add(time.Hour), Until: now.Add(2 * time.Hour)}); err != nil {
+		t.Fatalf("book: %v", err)
+	}
+	// A walk-in at the desk: badge out, through the gate, with a photo.
+	w, _, err := app.Visits.WalkIn(ctx, "test", visit.Request{Name: "来访者 Walk-in", Mobile: "13700137002", IDLast6: "654321",
+		HostID: host.PersonID, Reason: "Delivery", From: now, Until: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatalf("walk-in: %v", err)
+	}
+	var photo bytes.Buffer
+	if err := jpeg.Encode(&photo, image.NewGray(image.Rect(0, 0, 32, 32)), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{app.Visits.IssueBadge(ctx, "test", w.ID, "V020"), app.Visits.Move(ctx, "test", w.ID, visit.EvEnter, ""),
+		app.Visits.SetPhoto(ctx, "test", w.ID, photo.Bytes())} {
+		if err != nil {
+			t.Fatalf("walk-in: %v", err)
+		}
+	}
+	if _, err := app.Conferences.Create(ctx, "test", visit.MeetingInput{Name: "年会 Annual meeting", Place: "10F",
+		HostID: host.PersonID, From: now.Add(time.Hour), Until: now.Add(4 * time.Hour)}); err != nil {
+		t.Fatalf("conference: %v", err)
+	}
+	if _, err := app.Notices.Save(ctx, "test", notice.Announcement{Title: "停水通知 Water off", Audience: notice.Everyone,
+		Description: "Friday 10:00–12:00", Content: "<p>Friday</p>"}, true); err != nil {
+		t.Fatalf("notice: %v", err)
+	}
+	if _, err := app.KeyRoom.StartAudit(ctx, keys.PersonOf(mgr), ""); err != nil {
+		t.Fatalf("key audit: %v", err)
+	}
+	if _, err := app.Stock.StartHandover(ctx, stock.PersonOf(grd), stock.PersonOf(mgr), "大堂 Lobby", []string{"V010"}, ""); err != nil {
+		t.Fatalf("handover: %v", err)
+	}
+	ca.srv = New(app, Options{})
+	ca.ts = httptest.NewServer(ca.srv.Handler())
+	t.Cleanup(func() { ca.ts.Close(); ca.srv.Close(); app.Close() })
+	return ca
+}
+
+// keyInText finds words shaped like catalogue keys ("keys.search").
+var keyInText = regexp.MustCompile(`[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+`)
+
+// visibleAttrs are attributes a user reads.
+var visibleAttrs = regexp.MustCompile(`(?i)\s(?:placeholder|title|aria-label|alt)="([^"]*)"`)
+
+var (
+	scriptOrStyle = regexp.MustCompile(`(?is)<(script|style)\b.*?</(?:script|style)>`)
+	anyTag        = regexp.MustCompile(`(?s)<[^>]*>`)
+	hrefs         = regexp.MustCompile(`(?i)<(?:a|link)\b[^>]*?\shref="([^"]*)"|<(?:img|script)\b[^>]*?\ssrc="([^"]*)"`)
+	hxGets        = regexp.MustCompile(`(?i)\shx-get="([^"]*)"`)
+	fmtArtefact   = regexp.MustCompile(`%!(?:[a-zA-Z(]|$)`)
+	han           = regexp.MustCompile(`\p{Han}`)
+	navBlock      = regexp.MustCompile(`(?s)<nav>(.*?)</nav>`)
+)
+
+// visibleText is what a reader sees of a page: the text outside tags and
+// the attributes shown to them.
+func visibleText(body string) string {
+	var b strings.Builder
+	for _, m := range visibleAttrs.FindAllStringSubmatch(body, -1) {
+		b.WriteString(html.UnescapeString(m[1]))
+		b.WriteString("\n")
+	}
+	body = scriptOrStyle.ReplaceAllString(body, " ")
+	b.WriteString(html.UnescapeString(anyTag.ReplaceAllString(body, " ")))
+	return b.String()
+}
+
+// TestCrawlEveryPageAsEveryRole signs in as each role of the demo building,
+// in each language, and follows every link the pages render, breadth
+// first from the home page. A link the app renders must work for whoever
+// it is shown to: no 5xx, no 404, no 403; pages show no catalogue key in
+// place of its text, no fmt artefact and no "<no value>"; Chinese pages
+// have a Chinese navigation.
+func TestCrawlEveryPageAsEveryRole(t *testing.T) {
+	ca := newCrawlApp(t)
+	keySet, prefixes := map[string]bool{}, map[string]bool{}
+	for _, k := range i18n.Keys() {
+		keySet[k] = true
+		p, _, _ := strings.Cut(k, ".")
+		prefixes[p] = true
+	}
+	base, err := url.Parse(ca.ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	for _, role := range []auth.Role{auth.Admin, auth.Manager, auth.Reception, auth.Host} {
+		for _, lang := range []i18n.Lang{i18n.EN, i18n.ZH} {
+			t.Run(string(role)+"/"+string(lang), func(t *testing.T) {
+				sess := ca.srv.sessions.create(ca.accounts[role].ID, ca.clock.Now()).id
+				c := crawler{t: t, client: client, base: base, session: sess, lang: lang, keys: keySet, prefixes: prefixes,
+					seen: map[string]string{"/": "(start)"}, queue: []string{"/"}}
+				c.run()
+				if c.pages < 5 {
+					t.Errorf("only %d pages reached: the crawl is broken", c.pages)
+				}
+				t.Logf("%d pages, %d downloads", c.pages, c.files)
+			})
+		}
+	}
+}
+
+type crawler struct {
+	t            *testing.T
+	client       *http.Client
+	base         *url.URL
+	session      string
+	lang         i18n.Lang
+	keys         map[string]bool
+	prefixes     map[string]bool   // the keys' first parts: "nav", "err", …
+	seen         map[string]string // link -> the page it was found on
+	queue        []string
+	pages, files int
+}
+
+func (c *crawler) run() {
+	for len(c.queue) > 0 {
+		if c.pages+c.files >= crawlCap {
+			c.t.Errorf("more than %d links: a link keeps growing? queue starts %v", crawlCap, c.queue[:min(5, len(c.queue))])
+			return
+		}
+		link := c.queue[0]
+		c.queue = c.queue[1:]
+		c.visit(link)
+	}
+}
+
+// enqueue adds ref, found on page from, if it is a same-site link to follow;
+// hx: the page fetches it with htmx (a part of a page).
+func (c *crawler) enqueue(from *url.URL, ref string, hx bool) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" || strings.HasPrefix(ref, "#") || strings.HasPrefix(ref, "javascript:") ||
+		strings.HasPrefix(ref, "mailto:") || strings.HasPrefix(ref, "tel:") || strings.HasPrefix(ref, "data:") {
+		return
+	}
+	u, err := from.Parse(ref)
+	if err != nil {
+		c.t.Errorf("%s links to %q: %v", from.RequestURI(), ref, err)
+		return
+	}
+	if u.Host != c.base.Host {
+		return // another site
+	}
+	if _, skip := crawlSkip[u.Path]; skip {
+		return
+	}
+	u.Fragment = ""
+	key := u.RequestURI()
+	if hx {
+		key = hxPrefix + key
+	}
+	if _, ok := c.seen[key]; ok {
+		return
+	}
+	c.seen[key] = from.RequestURI()
+	c.queue = append(c.queue, key)
+}
+
+// hxPrefix marks a queued link as one a page fetches with htmx.
+const hxPrefix = "hx "
+
+func (c *crawler) visit(link string) {
+	t := c.t
+	from := c.seen[link]
+	link, hx := strings.CutPrefix(link, hxPrefix)
+	req, err := http.NewRequest("GET", c.base.String()+link, nil)
+	if err != nil {
+		t.Errorf("%s (on %s): %v", link, from, err)
+		return
+	}
+	if hx {
+		req.Header.Set("HX-Request", "true")
+		req.Header.Set("HX-Current-URL", c.base.String()+from)
+	}
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: c.session})
+	req.AddCookie(&http.Cookie{Name: langCookie, Value: string(c.lang)})
+	resp, err := c.client.Do(req)
+	if err != nil {
+		t.Errorf("GET %s (on %s): %v", link, from, err)
+		return
+	}
+	defer resp.Body.Close()
+	ctype, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch {
+	case resp.StatusCode >= 500:
+		t.Errorf("GET %s (linked from %s) = %d", link, from, resp.StatusCode)
+		return
+	case resp.StatusCode == http.StatusForbidden:
+		t.Errorf("GET %s (linked from %s) = 403: the page links to what this role may not use", link, from)
+		return
+	case resp.StatusCode == http.StatusNotFound:
+		t.Errorf("GET %s (linked from %s) = 404: a broken link", link, from)
+		return
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		loc := resp.Header.Get("Location")
+		if strings.HasPrefix(loc, "/login") {
+			t.Errorf("GET %s (linked from %s) sends a signed-in user to sign in: %s", link, from, loc)
+			return
+		}
+		u, _ := c.base.Parse(link)
+		c.enqueue(u, loc, false)
+		return
+	case resp.StatusCode != http.StatusOK:
+		t.Errorf("GET %s (linked from %s) = %d", link, from, resp.StatusCode)
+		return
+	}
+	if ctype == "text/event-stream" {
+		return // a stream reached by a link not in crawlSkip: do not wait on it
+	}
+	u, _ := c.base.Parse(link)
+	if want, ok := downloads[path.Ext(u.Path)]; ok {
+		c.files++
+		if ctype != want {
+			t.Errorf("GET %s (linked from %s): Content-Type %q, want %q", link, from, ctype, want)
+		}
+		if b, _ := io.ReadAll(resp.Body); len(b) == 0 {
+			t.Errorf("GET %s (linked from %s): empty", link, from)
+		}
+		return
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Errorf("GET %s: %v", link, err)
+		return
+	}
+	if ctype != "text/html" {
+		c.files++
+		return
+	}
+	c.pages++
+	if testing.Verbose() {
+		t.Logf("page %s", link)
+	}
+	c.checkPage(link, string(b))
+	for _, m := range hrefs.FindAllStringSubmatch(string(b), -1) {
+		c.enqueue(u, html.UnescapeString(m[1]+m[2]), false)
+	}
+	for _, m := range hxGets.FindAllStringSubmatch(string(b), -1) {
+		c.enqueue(u, html.UnescapeString(m[1]), true)
+	}
+}
+
+func (c *crawler) checkPage(link, body string) {
+	t := c.t
+	if strings.Contains(body, "<no value>") {
+		t.Errorf("%s shows <no value>", link)
+	}
+	if m := fmtArtefact.FindString(body); m != "" {
+		i := strings.Index(body, m)
+		t.Errorf("%s has a fmt artefact: %q", link, body[max(0, i-40):min(len(body), i+40)])
+	}
+	text := body
+	if u, _ := url.Parse(link); slices.Contains(auditPages, u.Path) {
+		text = auditRows.ReplaceAllString(text, "")
+	}
+	text = visibleText(text)
+	shown := map[string]bool{}
+	for _, w := range keyInText.FindAllString(text, -1) {
+		if shown[w] {
+			continue
+		}
+		prefix, _, _ := strings.Cut(w, ".")
+		switch {
+		case c.keys[w]:
+			shown[w] = true
+			t.Errorf("%s shows the catalogue key %q instead of its text", link, w)
+		case c.prefixes[prefix]:
+			// T of a key the catalogues lack shows the key: one made
+			// up at run time ("status." + state) escapes the source scan.
+			shown[w] = true
+			t.Errorf("%s shows %q, a key missing from the catalogues", link, w)
+		}
+	}
+	if c.lang != i18n.ZH {
+		return
+	}
+	if strings.Contains(body, "<html") && !strings.Contains(body, `<html lang="zh`) {
+		t.Errorf("%s in Chinese lacks <html lang=\"zh…\">", link)
+	}
+	nav := navBlock.FindStringSubmatch(body)
+	if nav == nil {
+		return // a page without the staff navigation (the visitor pass, a print label)
+	}
+	for _, label := range strings.Split(anyTag.ReplaceAllString(nav[1], "\n"), "\n") {
+		label = strings.TrimSpace(html.UnescapeString(label))
+		if label != "" && !han.MatchString(label) {
+			t.Errorf("%s: navigation label %q is not Chinese", link, label)
+		}
+	}
+}
