@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"gatehouse/appliance"
 	"gatehouse/appliance/auth"
 	"gatehouse/appliance/clock"
@@ -147,6 +149,33 @@ func newCrawlApp(t *testing.T) *crawlApp {
 	return ca
 }
 
+// routeRoles answers who may use the route a request would reach, by
+// routing it the way the server does (echo's router over the route table).
+type routeRoles struct {
+	e     *echo.Echo
+	roles map[string][]auth.Role // method + " " + route path
+}
+
+func newRouteRoles(s *Server) routeRoles {
+	rr := routeRoles{e: echo.New(), roles: map[string][]auth.Role{}}
+	for _, r := range s.routeTable() {
+		rr.e.Add(r.method, r.path, r.h)
+		rr.roles[r.method+" "+r.path] = r.roles
+	}
+	return rr
+}
+
+// allowed says whether role may send method to path, and the route's path.
+func (rr routeRoles) allowed(method, path string, role auth.Role) (bool, string) {
+	c := rr.e.NewContext(nil, nil)
+	rr.e.Router().Find(method, path, c)
+	roles, ok := rr.roles[method+" "+c.Path()]
+	if !ok {
+		return false, "no route"
+	}
+	return roles == nil || slices.Contains(roles, role), c.Path()
+}
+
 // keyInText finds words shaped like catalogue keys ("keys.search").
 var keyInText = regexp.MustCompile(`[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+`)
 
@@ -157,6 +186,9 @@ var (
 	scriptOrStyle = regexp.MustCompile(`(?is)<(script|style)\b.*?</(?:script|style)>`)
 	anyTag        = regexp.MustCompile(`(?s)<[^>]*>`)
 	hrefs         = regexp.MustCompile(`(?i)<(?:a|link)\b[^>]*?\shref="([^"]*)"|<(?:img|script)\b[^>]*?\ssrc="([^"]*)"`)
+	formTag       = regexp.MustCompile(`(?i)<form\b[^>]*>`)
+	formMethod    = regexp.MustCompile(`(?i)\smethod="([^"]*)"`)
+	formAction    = regexp.MustCompile(`(?i)\saction="([^"]*)"`)
 	hxGets        = regexp.MustCompile(`(?i)\shx-get="([^"]*)"`)
 	fmtArtefact   = regexp.MustCompile(`%!(?:[a-zA-Z(]|$)`)
 	han           = regexp.MustCompile(`\p{Han}`)
@@ -198,11 +230,12 @@ func TestCrawlEveryPageAsEveryRole(t *testing.T) {
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+	routes := newRouteRoles(ca.srv)
 	for _, role := range []auth.Role{auth.Admin, auth.Manager, auth.Reception, auth.Host} {
 		for _, lang := range []i18n.Lang{i18n.EN, i18n.ZH} {
 			t.Run(string(role)+"/"+string(lang), func(t *testing.T) {
 				sess := ca.srv.sessions.create(ca.accounts[role].ID, ca.clock.Now()).id
-				c := crawler{t: t, client: client, base: base, session: sess, lang: lang, keys: keySet, prefixes: prefixes,
+				c := crawler{t: t, client: client, base: base, session: sess, role: role, routes: routes, lang: lang, keys: keySet, prefixes: prefixes,
 					seen: map[string]string{"/": "(start)"}, queue: []string{"/"}}
 				c.run()
 				if c.pages < 5 {
@@ -219,6 +252,8 @@ type crawler struct {
 	client       *http.Client
 	base         *url.URL
 	session      string
+	role         auth.Role
+	routes       routeRoles
 	lang         i18n.Lang
 	keys         map[string]bool
 	prefixes     map[string]bool   // the keys' first parts: "nav", "err", …
@@ -351,6 +386,33 @@ func (c *crawler) visit(link string) {
 	}
 	for _, m := range hxGets.FindAllStringSubmatch(string(b), -1) {
 		c.enqueue(u, html.UnescapeString(m[1]), true)
+	}
+	c.checkForms(u, string(b))
+}
+
+// checkForms checks that every form on page u posts to a route the role
+// may use: a button that can only end in "forbidden" must not be shown.
+func (c *crawler) checkForms(u *url.URL, body string) {
+	for _, tag := range formTag.FindAllString(body, -1) {
+		method := "GET"
+		if m := formMethod.FindStringSubmatch(tag); m != nil {
+			method = strings.ToUpper(m[1])
+		}
+		action := u
+		if m := formAction.FindStringSubmatch(tag); m != nil {
+			a, err := u.Parse(html.UnescapeString(m[1]))
+			if err != nil {
+				c.t.Errorf("%s: form action %q: %v", u.RequestURI(), m[1], err)
+				continue
+			}
+			action = a
+		}
+		if action.Host != c.base.Host {
+			continue
+		}
+		if ok, route := c.routes.allowed(method, action.Path, c.role); !ok {
+			c.t.Errorf("%s shows a form to %s %s (%s), which %s may not use", u.RequestURI(), method, action.Path, route, c.role)
+		}
 	}
 }
 
