@@ -75,6 +75,7 @@ type crawlApp struct {
 	ts       *httptest.Server
 	clock    *clock.Fake
 	accounts map[auth.Role]auth.Account
+	link     string // a booked visit's status page, /v/{link}
 }
 
 func newCrawlApp(t *testing.T) *crawlApp {
@@ -109,7 +110,7 @@ func newCrawlApp(t *testing.T) *crawlApp {
 	}
 	host, mgr, grd := ca.accounts[auth.Host], ca.accounts[auth.Manager], ca.accounts[auth.Reception]
 	now := clk.Now()
-	if _, _, err := app.Visits.Book(ctx, visit.Request{Name: "预约访客 Booked visitor", Mobile: "13700137001", IDLast6: "123456",
+	if _, ca.link, err = app.Visits.Book(ctx, visit.Request{Name: "预约访客 Booked visitor", Mobile: "13700137001", IDLast6: "123456",
 		HostID: host.PersonID, Reason: "Meeting", From: now.Add(time.Hour), Until: now.Add(2 * time.Hour)}); err != nil {
 		t.Fatalf("book: %v", err)
 	}
@@ -231,19 +232,34 @@ func TestCrawlEveryPageAsEveryRole(t *testing.T) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	routes := newRouteRoles(ca.srv)
-	for _, role := range []auth.Role{auth.Admin, auth.Manager, auth.Reception, auth.Host} {
-		for _, lang := range []i18n.Lang{i18n.EN, i18n.ZH} {
+	crawl := func(t *testing.T, role auth.Role, lang i18n.Lang, cookie *http.Cookie, start ...string) {
+		c := crawler{t: t, client: client, base: base, cookie: cookie, role: role, routes: routes, lang: lang,
+			keys: keySet, prefixes: prefixes, seen: map[string]string{}}
+		for _, s := range start {
+			c.seen[s] = "(start)"
+			c.queue = append(c.queue, s)
+		}
+		c.run()
+		if c.pages < len(start)+1 {
+			t.Errorf("only %d pages reached: the crawl is broken", c.pages)
+		}
+		t.Logf("%d pages, %d downloads", c.pages, c.files)
+	}
+	for _, lang := range []i18n.Lang{i18n.EN, i18n.ZH} {
+		for _, role := range []auth.Role{auth.Admin, auth.Manager, auth.Reception, auth.Host} {
 			t.Run(string(role)+"/"+string(lang), func(t *testing.T) {
 				sess := ca.srv.sessions.create(ca.accounts[role].ID, ca.clock.Now()).id
-				c := crawler{t: t, client: client, base: base, session: sess, role: role, routes: routes, lang: lang, keys: keySet, prefixes: prefixes,
-					seen: map[string]string{"/": "(start)"}, queue: []string{"/"}}
-				c.run()
-				if c.pages < 5 {
-					t.Errorf("only %d pages reached: the crawl is broken", c.pages)
-				}
-				t.Logf("%d pages, %d downloads", c.pages, c.files)
+				crawl(t, role, lang, &http.Cookie{Name: sessionCookie, Value: sess}, "/")
 			})
 		}
+		// Not signed in: the public pages, as a visitor finds them.
+		t.Run("visitor/"+string(lang), func(t *testing.T) {
+			crawl(t, "", lang, nil, "/login", "/book", "/v/"+ca.link)
+		})
+		t.Run("kiosk/"+string(lang), func(t *testing.T) {
+			kc := &http.Cookie{Name: kioskCookie, Value: ca.srv.kioskValue("0000000000000000", ca.clock.Now().Add(time.Hour))}
+			crawl(t, kioskRole, lang, kc, "/kiosk")
+		})
 	}
 }
 
@@ -251,7 +267,7 @@ type crawler struct {
 	t            *testing.T
 	client       *http.Client
 	base         *url.URL
-	session      string
+	cookie       *http.Cookie // who the crawler is: a session, a kiosk, or nil
 	role         auth.Role
 	routes       routeRoles
 	lang         i18n.Lang
@@ -305,6 +321,17 @@ func (c *crawler) enqueue(from *url.URL, ref string, hx bool) {
 	c.queue = append(c.queue, key)
 }
 
+// crawlerName names the crawler in a message.
+func crawlerName(r auth.Role) string {
+	switch r {
+	case "":
+		return "visitor (not signed in)"
+	case kioskRole:
+		return "kiosk"
+	}
+	return string(r)
+}
+
 // hxPrefix marks a queued link as one a page fetches with htmx.
 const hxPrefix = "hx "
 
@@ -321,7 +348,9 @@ func (c *crawler) visit(link string) {
 		req.Header.Set("HX-Request", "true")
 		req.Header.Set("HX-Current-URL", c.base.String()+from)
 	}
-	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: c.session})
+	if c.cookie != nil {
+		req.AddCookie(c.cookie)
+	}
 	req.AddCookie(&http.Cookie{Name: langCookie, Value: string(c.lang)})
 	resp, err := c.client.Do(req)
 	if err != nil {
@@ -335,15 +364,20 @@ func (c *crawler) visit(link string) {
 		t.Errorf("GET %s (linked from %s) = %d", link, from, resp.StatusCode)
 		return
 	case resp.StatusCode == http.StatusForbidden:
-		t.Errorf("GET %s (linked from %s) = 403: the page links to what this role may not use", link, from)
+		t.Errorf("GET %s (linked from %s) = 403: the page links to what the %s may not use", link, from, crawlerName(c.role))
 		return
 	case resp.StatusCode == http.StatusNotFound:
 		t.Errorf("GET %s (linked from %s) = 404: a broken link", link, from)
 		return
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		loc := resp.Header.Get("Location")
+		if c.role == "" && link == "/" {
+			// The brand in every page's header links home; a visitor's
+			// home is the sign-in page. Intended.
+			return
+		}
 		if strings.HasPrefix(loc, "/login") {
-			t.Errorf("GET %s (linked from %s) sends a signed-in user to sign in: %s", link, from, loc)
+			t.Errorf("GET %s (linked from %s) sends the %s to sign in: %s", link, from, crawlerName(c.role), loc)
 			return
 		}
 		u, _ := c.base.Parse(link)
@@ -411,7 +445,7 @@ func (c *crawler) checkForms(u *url.URL, body string) {
 			continue
 		}
 		if ok, route := c.routes.allowed(method, action.Path, c.role); !ok {
-			c.t.Errorf("%s shows a form to %s %s (%s), which %s may not use", u.RequestURI(), method, action.Path, route, c.role)
+			c.t.Errorf("%s shows a form to %s %s (%s), which the %s may not use", u.RequestURI(), method, action.Path, route, crawlerName(c.role))
 		}
 	}
 }
