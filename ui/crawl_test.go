@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"html"
 	"image"
@@ -290,9 +291,15 @@ func (c *crawler) run() {
 	}
 }
 
-// enqueue adds ref, found on page from, if it is a same-site link to follow;
-// hx: the page fetches it with htmx (a part of a page).
-func (c *crawler) enqueue(from *url.URL, ref string, hx bool) {
+// How a page reaches a URL.
+const (
+	byLink = ""      // a link, an image, a redirect
+	byHX   = "hx "   // htmx fetches it (a part of a page)
+	byForm = "form " // a GET form's submit, with the form's values
+)
+
+// enqueue adds ref, found on page from, if it is a same-site link to follow.
+func (c *crawler) enqueue(from *url.URL, ref string, how string) {
 	ref = strings.TrimSpace(ref)
 	if ref == "" || strings.HasPrefix(ref, "#") || strings.HasPrefix(ref, "javascript:") ||
 		strings.HasPrefix(ref, "mailto:") || strings.HasPrefix(ref, "tel:") || strings.HasPrefix(ref, "data:") {
@@ -311,9 +318,7 @@ func (c *crawler) enqueue(from *url.URL, ref string, hx bool) {
 	}
 	u.Fragment = ""
 	key := u.RequestURI()
-	if hx {
-		key = hxPrefix + key
-	}
+	key = how + key
 	if _, ok := c.seen[key]; ok {
 		return
 	}
@@ -332,13 +337,11 @@ func crawlerName(r auth.Role) string {
 	return string(r)
 }
 
-// hxPrefix marks a queued link as one a page fetches with htmx.
-const hxPrefix = "hx "
-
 func (c *crawler) visit(link string) {
 	t := c.t
 	from := c.seen[link]
-	link, hx := strings.CutPrefix(link, hxPrefix)
+	link, hx := strings.CutPrefix(link, byHX)
+	link, form := strings.CutPrefix(link, byForm)
 	req, err := http.NewRequest("GET", c.base.String()+link, nil)
 	if err != nil {
 		t.Errorf("%s (on %s): %v", link, from, err)
@@ -381,8 +384,11 @@ func (c *crawler) visit(link string) {
 			return
 		}
 		u, _ := c.base.Parse(link)
-		c.enqueue(u, loc, false)
+		c.enqueue(u, loc, byLink)
 		return
+	case form && (resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnprocessableEntity):
+		// The form's values refused, as a user's may be: the page is
+		// still checked below.
 	case resp.StatusCode != http.StatusOK:
 		t.Errorf("GET %s (linked from %s) = %d", link, from, resp.StatusCode)
 		return
@@ -416,17 +422,19 @@ func (c *crawler) visit(link string) {
 	}
 	c.checkPage(link, string(b))
 	for _, m := range hrefs.FindAllStringSubmatch(string(b), -1) {
-		c.enqueue(u, html.UnescapeString(m[1]+m[2]), false)
+		c.enqueue(u, html.UnescapeString(m[1]+m[2]), byLink)
 	}
 	for _, m := range hxGets.FindAllStringSubmatch(string(b), -1) {
-		c.enqueue(u, html.UnescapeString(m[1]), true)
+		c.enqueue(u, html.UnescapeString(m[1]), byHX)
 	}
-	c.checkForms(u, string(b))
+	c.checkForms(u, string(b), !form)
 }
 
 // checkForms checks that every form on page u posts to a route the role
 // may use: a button that can only end in "forbidden" must not be shown.
-func (c *crawler) checkForms(u *url.URL, body string) {
+// With submit it queues the GET forms' submits too (not on pages a form
+// submit reached: the filters' combinations would multiply).
+func (c *crawler) checkForms(u *url.URL, body string, submit bool) {
 	for _, tag := range formTag.FindAllString(body, -1) {
 		method := "GET"
 		if m := formMethod.FindStringSubmatch(tag); m != nil {
@@ -446,8 +454,90 @@ func (c *crawler) checkForms(u *url.URL, body string) {
 		}
 		if ok, route := c.routes.allowed(method, action.Path, c.role); !ok {
 			c.t.Errorf("%s shows a form to %s %s (%s), which the %s may not use", u.RequestURI(), method, action.Path, route, crawlerName(c.role))
+			continue
+		}
+		if method == "GET" && submit {
+			i := strings.Index(body, tag) + len(tag)
+			end := strings.Index(body[i:], "</form>")
+			if end < 0 {
+				c.t.Errorf("%s: a form is not closed", u.RequestURI())
+				continue
+			}
+			for _, q := range formSubmits(body[i : i+end]) {
+				a := *action
+				a.RawQuery = q.Encode()
+				c.enqueue(u, a.String(), byForm)
+			}
 		}
 	}
+}
+
+var (
+	inputTag   = regexp.MustCompile(`(?i)<(?:input|button)\b[^>]*>`)
+	selectTag  = regexp.MustCompile(`(?is)<select\b([^>]*)>(.*?)</select>`)
+	optionTag  = regexp.MustCompile(`(?i)<option\b[^>]*>`)
+	nameAttr   = regexp.MustCompile(`(?i)\sname="([^"]*)"`)
+	valueAttr  = regexp.MustCompile(`(?i)\svalue="([^"]*)"`)
+	typeAttr   = regexp.MustCompile(`(?i)\stype="([^"]*)"`)
+	checkedOn  = regexp.MustCompile(`(?i)\schecked(?:[\s/>=]|$)`)
+	selectedOn = regexp.MustCompile(`(?i)\sselected(?:[\s/>=]|$)`)
+)
+
+func attr(re *regexp.Regexp, tag string) string {
+	if m := re.FindStringSubmatch(tag); m != nil {
+		return html.UnescapeString(m[1])
+	}
+	return ""
+}
+
+// formSubmits are the queries a GET form sends: as it stands, with each
+// other option of each select, and with each named submit button.
+func formSubmits(form string) []url.Values {
+	base := url.Values{}
+	var buttons []url.Values
+	for _, tag := range inputTag.FindAllString(form, -1) {
+		name, typ := attr(nameAttr, tag), strings.ToLower(attr(typeAttr, tag))
+		switch {
+		case name == "":
+		case typ == "submit" || strings.HasPrefix(strings.ToLower(tag), "<button"):
+			buttons = append(buttons, url.Values{name: {attr(valueAttr, tag)}})
+		case typ == "checkbox" || typ == "radio":
+			if checkedOn.MatchString(tag) {
+				base.Add(name, cmp.Or(attr(valueAttr, tag), "on"))
+			}
+		case typ == "file" || typ == "reset" || typ == "image" || typ == "button":
+		default:
+			base.Add(name, attr(valueAttr, tag))
+		}
+	}
+	var variants []url.Values
+	for _, m := range selectTag.FindAllStringSubmatch(form, -1) {
+		name := attr(nameAttr, m[1])
+		if name == "" {
+			continue
+		}
+		opts := optionTag.FindAllString(m[2], -1)
+		chosen := ""
+		for i, o := range opts {
+			if i == 0 || selectedOn.MatchString(o) {
+				chosen = attr(valueAttr, o)
+			}
+			variants = append(variants, url.Values{name: {attr(valueAttr, o)}})
+		}
+		base.Set(name, chosen)
+	}
+	out := []url.Values{base}
+	for _, v := range append(variants, buttons...) {
+		q := url.Values{}
+		for k, vs := range base {
+			q[k] = vs
+		}
+		for k, vs := range v {
+			q[k] = vs
+		}
+		out = append(out, q)
+	}
+	return out
 }
 
 func (c *crawler) checkPage(link, body string) {
