@@ -29,6 +29,7 @@ import (
 	"gatehouse/appliance/demo"
 	"gatehouse/appliance/keys"
 	"gatehouse/appliance/notice"
+	"gatehouse/appliance/screen"
 	"gatehouse/appliance/stock"
 	"gatehouse/appliance/visit"
 	"gatehouse/ui/i18n"
@@ -131,9 +132,49 @@ func newCrawlApp(t *testing.T) *crawlApp {
 			t.Fatalf("walk-in: %v", err)
 		}
 	}
-	if _, err := app.Conferences.Create(ctx, "test", visit.MeetingInput{Name: "年会 Annual meeting", Place: "10F",
-		HostID: host.PersonID, From: now.Add(time.Hour), Until: now.Add(4 * time.Hour)}); err != nil {
+	// Visits in the other states: rejected, cancelled, gone home.
+	rej, _, err := app.Visits.Book(ctx, visit.Request{Name: "被拒访客 Refused", Mobile: "13700137003", IDLast6: "111111",
+		HostID: host.PersonID, Reason: "Sales", From: now.Add(time.Hour), Until: now.Add(2 * time.Hour)})
+	if err != nil {
+		t.Fatalf("book: %v", err)
+	}
+	if _, err := app.Visits.Decide(ctx, "test", rej.ID, host.PersonID, false, "busy"); err != nil {
+		t.Fatalf("reject: %v", err)
+	}
+	inv, _, err := app.Visits.Invite(ctx, "test", visit.Request{Name: "取消访客 Cancelled", Mobile: "13700137004",
+		HostID: host.PersonID, Reason: "Interview", From: now.Add(time.Hour), Until: now.Add(2 * time.Hour)})
+	if err != nil {
+		t.Fatalf("invite: %v", err)
+	}
+	gone, _, err := app.Visits.WalkIn(ctx, "test", visit.Request{Name: "离开访客 Left", Mobile: "13700137005", IDLast6: "222222",
+		HostID: host.PersonID, Reason: "Repair", From: now, Until: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatalf("walk-in: %v", err)
+	}
+	for _, err := range []error{app.Visits.Move(ctx, "test", inv.ID, visit.EvCancel, ""),
+		app.Visits.Move(ctx, "test", gone.ID, visit.EvEnter, ""), app.Visits.Move(ctx, "test", gone.ID, visit.EvExit, "")} {
+		if err != nil {
+			t.Fatalf("visit: %v", err)
+		}
+	}
+	if _, err := app.Screen.Add(ctx, "test", screen.Input{List: screen.Black, Name: "黑名单 Barred", Mobile: "13700137999", Reason: "theft"}); err != nil {
+		t.Fatalf("screening: %v", err)
+	}
+	if _, err := app.Notices.Send(ctx, "test", notice.Send{Urgent: true, Audience: notice.Staff, Text: "消防演习 Fire drill"}); err != nil {
+		t.Fatalf("message: %v", err)
+	}
+	if k, err := app.KeyRoom.ByTag("K-0302"); err != nil {
+		t.Fatal(err)
+	} else if _, err := app.KeyRoom.ReportLost(ctx, keys.PersonOf(mgr), k.ID, "丢失 lost"); err != nil {
+		t.Fatalf("lost key: %v", err)
+	}
+	conf, err := app.Conferences.Create(ctx, "test", visit.MeetingInput{Name: "年会 Annual meeting", Place: "10F",
+		HostID: host.PersonID, From: now.Add(time.Hour), Until: now.Add(4 * time.Hour)})
+	if err != nil {
 		t.Fatalf("conference: %v", err)
+	}
+	if _, err := app.Conferences.Register(ctx, "test", conf.ID, []byte("name,mobile,company,title\n张三,13800139000,某某公司,先生\nJane Doe,13800139001,Acme,Ms\n")); err != nil {
+		t.Fatalf("attendees: %v", err)
 	}
 	if _, err := app.Notices.Save(ctx, "test", notice.Announcement{Title: "停水通知 Water off", Audience: notice.Everyone,
 		Description: "Friday 10:00–12:00", Content: "<p>Friday</p>"}, true); err != nil {
@@ -194,6 +235,9 @@ var (
 	hxGets        = regexp.MustCompile(`(?i)\shx-get="([^"]*)"`)
 	fmtArtefact   = regexp.MustCompile(`%!(?:[a-zA-Z(]|$)`)
 	han           = regexp.MustCompile(`\p{Han}`)
+	idAttr        = regexp.MustCompile(`<[^>]*?\sid="([^"]*)"`)
+	labelFor      = regexp.MustCompile(`<label\b[^>]*?\sfor="([^"]*)"`)
+	idRef         = regexp.MustCompile(`\s(hx-target|hx-select|hx-indicator)="#([\w-]+)"|\s(aria-describedby|aria-controls|aria-labelledby)="([\w-]+)"`)
 	navBlock      = regexp.MustCompile(`(?s)<nav>(.*?)</nav>`)
 )
 
@@ -211,11 +255,14 @@ func visibleText(body string) string {
 }
 
 // TestCrawlEveryPageAsEveryRole signs in as each role of the demo building,
-// in each language, and follows every link the pages render, breadth
-// first from the home page. A link the app renders must work for whoever
-// it is shown to: no 5xx, no 404, no 403; pages show no catalogue key in
-// place of its text, no fmt artefact and no "<no value>"; Chinese pages
-// have a Chinese navigation.
+// in each language, and follows every link, image, htmx fetch and GET form
+// the pages render, breadth first from the home page; a visitor and a kiosk
+// crawl the public and kiosk pages the same way. A link the app renders
+// must work for whoever it is shown to: no 5xx, no 404, no 403, and every
+// form posts to a route the role may use. Pages show no catalogue key in
+// place of its text, no fmt artefact and no "<no value>"; their ids are
+// unique and what labels, aria and htmx attributes name is on the page;
+// Chinese pages have a Chinese navigation.
 func TestCrawlEveryPageAsEveryRole(t *testing.T) {
 	ca := newCrawlApp(t)
 	keySet, prefixes := map[string]bool{}, map[string]bool{}
@@ -548,6 +595,26 @@ func (c *crawler) checkPage(link, body string) {
 	if m := fmtArtefact.FindString(body); m != "" {
 		i := strings.Index(body, m)
 		t.Errorf("%s has a fmt artefact: %q", link, body[max(0, i-40):min(len(body), i+40)])
+	}
+	ids := map[string]bool{}
+	for _, m := range idAttr.FindAllStringSubmatch(scriptOrStyle.ReplaceAllString(body, ""), -1) {
+		if ids[m[1]] {
+			t.Errorf("%s: id %q twice", link, m[1])
+		}
+		ids[m[1]] = true
+	}
+	for _, m := range labelFor.FindAllStringSubmatch(body, -1) {
+		if !ids[m[1]] {
+			t.Errorf("%s: a label is for %q, which is not on the page", link, m[1])
+		}
+	}
+	if strings.Contains(body, "<html") {
+		// htmx swaps into these; a missing one fails without a word.
+		for _, m := range idRef.FindAllStringSubmatch(body, -1) {
+			if attr, id := m[1]+m[3], m[2]+m[4]; !ids[id] {
+				t.Errorf("%s: %s names #%s, which is not on the page", link, attr, id)
+			}
+		}
 	}
 	text := body
 	if u, _ := url.Parse(link); slices.Contains(auditPages, u.Path) {
