@@ -309,6 +309,15 @@ func TestCrawlEveryPageAsEveryRole(t *testing.T) {
 			crawl(t, kioskRole, lang, kc, "/kiosk")
 		})
 	}
+	// The next day the pages show another side: the key out is overdue,
+	// the visits and the conference are over, yesterday is history.
+	ca.clock.Advance(26 * time.Hour)
+	for _, role := range []auth.Role{auth.Admin, auth.Reception, auth.Host} {
+		t.Run("next-day/"+string(role), func(t *testing.T) {
+			sess := ca.srv.sessions.create(ca.accounts[role].ID, ca.clock.Now()).id
+			crawl(t, role, i18n.ZH, &http.Cookie{Name: sessionCookie, Value: sess}, "/")
+		})
+	}
 }
 
 type crawler struct {
