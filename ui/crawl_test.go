@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"archive/zip"
 	"bytes"
 	"cmp"
 	"context"
@@ -458,9 +459,11 @@ func (c *crawler) visit(link string) {
 		if ctype != want {
 			t.Errorf("GET %s (linked from %s): Content-Type %q, want %q", link, from, ctype, want)
 		}
-		if b, _ := io.ReadAll(resp.Body); len(b) == 0 {
+		b, _ := io.ReadAll(resp.Body)
+		if len(b) == 0 {
 			t.Errorf("GET %s (linked from %s): empty", link, from)
 		}
+		c.checkFile(link, path.Ext(u.Path), b)
 		return
 	}
 	b, err := io.ReadAll(resp.Body)
@@ -596,6 +599,62 @@ func formSubmits(form string) []url.Values {
 	return out
 }
 
+// checkFile checks the text of an export as checkPage does a page's: the
+// CSV itself, a workbook's strings.
+func (c *crawler) checkFile(link, ext string, b []byte) {
+	text := ""
+	switch ext {
+	case ".csv":
+		text = string(b)
+	case ".xlsx":
+		z, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			c.t.Errorf("%s: not a workbook: %v", link, err)
+			return
+		}
+		for _, f := range z.File {
+			if f.Name != "xl/sharedStrings.xml" && !strings.HasPrefix(f.Name, "xl/worksheets/") {
+				continue
+			}
+			r, err := f.Open()
+			if err != nil {
+				c.t.Errorf("%s: %s: %v", link, f.Name, err)
+				return
+			}
+			x, _ := io.ReadAll(r)
+			r.Close()
+			text += html.UnescapeString(anyTag.ReplaceAllString(string(x), " "))
+		}
+	default:
+		return
+	}
+	if m := fmtArtefact.FindString(text); m != "" {
+		c.t.Errorf("%s has a fmt artefact: %q", link, m)
+	}
+	c.checkKeys(link, text)
+}
+
+// checkKeys reports catalogue keys in text shown in their texts' place.
+func (c *crawler) checkKeys(link, text string) {
+	shown := map[string]bool{}
+	for _, w := range keyInText.FindAllString(text, -1) {
+		if shown[w] {
+			continue
+		}
+		prefix, _, _ := strings.Cut(w, ".")
+		switch {
+		case c.keys[w]:
+			shown[w] = true
+			c.t.Errorf("%s shows the catalogue key %q instead of its text", link, w)
+		case c.prefixes[prefix]:
+			// T of a key the catalogues lack shows the key: one made
+			// up at run time ("status." + state) escapes the source scan.
+			shown[w] = true
+			c.t.Errorf("%s shows %q, a key missing from the catalogues", link, w)
+		}
+	}
+}
+
 func (c *crawler) checkPage(link, body string) {
 	t := c.t
 	if strings.Contains(body, "<no value>") {
@@ -629,24 +688,7 @@ func (c *crawler) checkPage(link, body string) {
 	if u, _ := url.Parse(link); slices.Contains(auditPages, u.Path) {
 		text = auditRows.ReplaceAllString(text, "")
 	}
-	text = visibleText(text)
-	shown := map[string]bool{}
-	for _, w := range keyInText.FindAllString(text, -1) {
-		if shown[w] {
-			continue
-		}
-		prefix, _, _ := strings.Cut(w, ".")
-		switch {
-		case c.keys[w]:
-			shown[w] = true
-			t.Errorf("%s shows the catalogue key %q instead of its text", link, w)
-		case c.prefixes[prefix]:
-			// T of a key the catalogues lack shows the key: one made
-			// up at run time ("status." + state) escapes the source scan.
-			shown[w] = true
-			t.Errorf("%s shows %q, a key missing from the catalogues", link, w)
-		}
-	}
+	c.checkKeys(link, visibleText(text))
 	if c.lang != i18n.ZH {
 		return
 	}
