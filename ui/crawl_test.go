@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path"
@@ -37,9 +38,10 @@ import (
 )
 
 // crawlCap bounds the pages fetched per role and language: the demo
-// building's pages are well under it, and a runaway link (an ever-growing
-// query string) stops here instead of hanging the test.
-const crawlCap = 400
+// building's fetches (about 400 for an administrator) are under it, and a
+// runaway link (an ever-growing query string) stops here instead of
+// hanging the test.
+const crawlCap = 600
 
 // crawlSkip are same-site links the crawl does not follow, each with why.
 var crawlSkip = map[string]string{
@@ -79,6 +81,7 @@ type crawlApp struct {
 	clock    *clock.Fake
 	accounts map[auth.Role]auth.Account
 	link     string // a booked visit's status page, /v/{link}
+	logins   map[auth.Role]demo.Login
 }
 
 func newCrawlApp(t *testing.T) *crawlApp {
@@ -103,8 +106,9 @@ func newCrawlApp(t *testing.T) *crawlApp {
 	if _, err := demo.VisitorPass(ctx, app, "test"); err != nil {
 		t.Fatalf("demo visitor: %v", err)
 	}
-	ca := &crawlApp{app: app, clock: clk, accounts: map[auth.Role]auth.Account{}}
+	ca := &crawlApp{app: app, clock: clk, accounts: map[auth.Role]auth.Account{}, logins: map[auth.Role]demo.Login{}}
 	for _, l := range logins {
+		ca.logins[l.Role] = l
 		a, err := app.Auth.AccountByUsername(l.Username)
 		if err != nil {
 			t.Fatal(err)
@@ -220,6 +224,63 @@ func (rr routeRoles) allowed(method, path string, role auth.Role) (bool, string)
 	return roles == nil || slices.Contains(roles, role), c.Path()
 }
 
+var csrfInput = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)
+
+// signIn signs role's demo account in over HTTP and switches the language
+// to lang with the header's switch; it returns the session and the lang
+// cookie the browser ends up with.
+func (ca *crawlApp) signIn(t *testing.T, role auth.Role, lang i18n.Lang) (session, langCookieValue string) {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	csrf := func(page string) string {
+		resp, err := c.Get(ca.ts.URL + page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		m := csrfInput.FindSubmatch(b)
+		if m == nil {
+			t.Fatalf("%s has no CSRF field (%d)", page, resp.StatusCode)
+		}
+		return html.UnescapeString(string(m[1]))
+	}
+	l := ca.logins[role]
+	resp, err := c.PostForm(ca.ts.URL+"/login", url.Values{"username": {l.Username}, "password": {l.Password}, "_csrf": {csrf("/login")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/" {
+		t.Fatalf("sign in as %s: %d at %s", l.Username, resp.StatusCode, resp.Request.URL)
+	}
+	resp, err = c.PostForm(ca.ts.URL+"/lang", url.Values{"lang": {string(lang)}, "next": {"/"}, "_csrf": {csrf("/")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("language switch: %d", resp.StatusCode)
+	}
+	u, _ := url.Parse(ca.ts.URL)
+	for _, ck := range jar.Cookies(u) {
+		switch ck.Name {
+		case sessionCookie:
+			session = ck.Value
+		case langCookie:
+			langCookieValue = ck.Value
+		}
+	}
+	if session == "" {
+		t.Fatal("no session cookie after signing in")
+	}
+	return session, langCookieValue
+}
+
 // keyInText finds words shaped like catalogue keys ("keys.search").
 var keyInText = regexp.MustCompile(`[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+`)
 
@@ -310,6 +371,15 @@ func TestCrawlEveryPageAsEveryRole(t *testing.T) {
 			crawl(t, kioskRole, lang, kc, "/kiosk")
 		})
 	}
+	// One sign-in the way a person does it: the demo account's password,
+	// then Chinese chosen with the language switch.
+	t.Run("signed-in/host/zh", func(t *testing.T) {
+		sess, lang := ca.signIn(t, auth.Host, i18n.ZH)
+		if lang != "zh" {
+			t.Fatalf("the language switch set lang=%q", lang)
+		}
+		crawl(t, auth.Host, i18n.ZH, &http.Cookie{Name: sessionCookie, Value: sess}, "/")
+	})
 	// The next day the pages show another side: the key out is overdue,
 	// the visits and the conference are over, yesterday is history.
 	ca.clock.Advance(26 * time.Hour)
