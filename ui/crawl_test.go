@@ -513,9 +513,6 @@ func (c *crawler) visit(link string) {
 		u, _ := c.base.Parse(link)
 		c.enqueue(u, loc, byLink)
 		return
-	case form && (resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnprocessableEntity):
-		// The form's values refused, as a user's may be: the page is
-		// still checked below.
 	case resp.StatusCode != http.StatusOK:
 		t.Errorf("GET %s (linked from %s) = %d", link, from, resp.StatusCode)
 		return
