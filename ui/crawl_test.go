@@ -481,7 +481,13 @@ func (c *crawler) visit(link string) {
 	if c.cookie != nil {
 		req.AddCookie(c.cookie)
 	}
-	req.AddCookie(&http.Cookie{Name: langCookie, Value: string(c.lang)})
+	// Both ways a browser picks the language: English by its
+	// Accept-Language, Chinese by the cookie the switch sets.
+	if c.lang == i18n.EN {
+		req.Header.Set("Accept-Language", "en-GB,en;q=0.9,zh-CN;q=0.5")
+	} else {
+		req.AddCookie(&http.Cookie{Name: langCookie, Value: string(c.lang)})
+	}
 	resp, err := c.client.Do(req)
 	if err != nil {
 		t.Errorf("GET %s (on %s): %v", link, from, err)
@@ -757,6 +763,9 @@ func (c *crawler) checkPage(link, body string) {
 	}
 	c.checkKeys(link, visibleText(text))
 	if c.lang != i18n.ZH {
+		if strings.Contains(body, "<html") && !strings.Contains(body, `<html lang="en`) {
+			t.Errorf("%s in English lacks <html lang=\"en\">", link)
+		}
 		return
 	}
 	if strings.Contains(body, "<html") && !strings.Contains(body, `<html lang="zh`) {
