@@ -6,6 +6,7 @@ package i18n
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"golang.org/x/text/language"
@@ -100,4 +101,15 @@ func From(ctx context.Context) Lang {
 		return l
 	}
 	return ZH
+}
+
+// Keys lists every catalogue key, sorted: for tests that look for a key
+// shown as itself.
+func Keys() []string {
+	keys := make([]string, 0, len(en))
+	for k := range en {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
