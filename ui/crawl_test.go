@@ -51,12 +51,23 @@ var crawlSkip = map[string]string{
 }
 
 // auditRows are audit-trail entries (the trail page, an account's
-// history), whose cells are identifiers, not text to translate (DOMAIN: the
-// trail stores the command type, the record and a short note). Command
-// types and note kinds like "stock.issue" or "visit.requested" look like
-// catalogue keys, so the crawl does not read the rows (the page around
-// them is checked).
-var auditRows = regexp.MustCompile(`(?s)<table class="list audit">.*?</table>`)
+// history). Their action is named in the page's language and checked like
+// any text, but beside it the exact command type, and the record and note
+// cells, are identifiers, not text to translate (DOMAIN: the trail stores
+// the command type, the record and a short note). Command types and note
+// kinds like "stock.issue" or "visit.requested" look like catalogue keys,
+// so the crawl drops those elements (class "ident") inside audit tables.
+var (
+	auditRows   = regexp.MustCompile(`(?s)<table class="list audit">.*?</table>`)
+	auditIdents = regexp.MustCompile(`(?s)<(td|small) class="ident[ "][^>]*>.*?</(?:td|small)>`)
+)
+
+// withoutAuditIdents is body without the identifiers in its audit rows.
+func withoutAuditIdents(body string) string {
+	return auditRows.ReplaceAllStringFunc(body, func(table string) string {
+		return auditIdents.ReplaceAllString(table, "")
+	})
+}
 
 // downloads are the file types a link may fetch, by extension.
 var downloads = map[string]string{
@@ -756,7 +767,7 @@ func (c *crawler) checkPage(link, body string) {
 			}
 		}
 	}
-	c.checkKeys(link, visibleText(auditRows.ReplaceAllString(body, "")))
+	c.checkKeys(link, visibleText(withoutAuditIdents(body)))
 	if c.lang != i18n.ZH {
 		if strings.Contains(body, "<html") && !strings.Contains(body, `<html lang="en`) {
 			t.Errorf("%s in English lacks <html lang=\"en\">", link)

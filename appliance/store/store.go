@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
@@ -159,6 +160,19 @@ func (s *Store) Register(typ string, h Handler) {
 		panic("store: duplicate handler for " + typ)
 	}
 	s.handlers[typ] = h
+}
+
+// Types lists the registered command types, sorted: what the audit trail
+// can show, so the UI can name every one.
+func (s *Store) Types() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	types := make([]string, 0, len(s.handlers))
+	for typ := range s.handlers {
+		types = append(types, typ)
+	}
+	sort.Strings(types)
+	return types
 }
 
 // Apply runs cmd's handler and appends its audit entry in one transaction,

@@ -255,3 +255,13 @@ func TestNewIDIncreasesWithinAMillisecond(t *testing.T) {
 		t.Fatalf("the time part changed: %q vs %q", got, prev)
 	}
 }
+
+func TestTypesListsTheRegisteredCommandTypes(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	s.Register("a.first", func(*Tx, Command) (Effect, error) { return Effect{}, nil })
+	got := s.Types()
+	if len(got) != 2 || got[0] != "a.first" || got[1] != "note.put" {
+		t.Fatalf("Types() = %v, want [a.first note.put]", got)
+	}
+}

@@ -82,6 +82,20 @@ func (l Lang) Field(e field.Error) string {
 	return l.T(key)
 }
 
+// Command names a command type for the audit trail ("visit.approve":
+// "Visit approved"); a type the catalogues lack shows as itself, never as
+// its key.
+func (l Lang) Command(typ string) string {
+	key := CommandKey(typ)
+	if s := l.T(key); s != key {
+		return s
+	}
+	return typ
+}
+
+// CommandKey is the catalogue key naming command type typ.
+func CommandKey(typ string) string { return "audit.cmd." + typ }
+
 // Name is the language's name in itself.
 func (l Lang) Name() string {
 	if l == EN {

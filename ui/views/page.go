@@ -64,6 +64,9 @@ func page(ctx context.Context) *Page {
 // T translates key in the page's language.
 func T(ctx context.Context, key string, args ...any) string { return i18n.From(ctx).T(key, args...) }
 
+// Command names an audit entry's command type in the page's language.
+func Command(ctx context.Context, typ string) string { return i18n.From(ctx).Command(typ) }
+
 func fieldErr(ctx context.Context, es field.Errors, name string) string {
 	e := es.For(name)
 	if e.Code == "" {
