@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -211,18 +212,8 @@ func (s *Service) OpenCheckouts() (cs []Checkout, err error) {
 			return true, nil
 		})
 	})
-	slices.SortFunc(cs, func(a, b Checkout) int { return cmpInt(a.Due, b.Due) })
+	slices.SortFunc(cs, func(a, b Checkout) int { return cmp.Compare(a.Due, b.Due) })
 	return cs, err
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // ReportLost starts the lost-key procedure: the key becomes unusable.
@@ -346,10 +337,10 @@ func (s *Service) AllHistory() ([]Event, error) {
 		})
 	})
 	slices.SortFunc(out, func(a, b Event) int {
-		if c := cmpInt(a.At, b.At); c != 0 {
+		if c := cmp.Compare(a.At, b.At); c != 0 {
 			return c
 		}
-		return cmpInt(int64(a.Seq), int64(b.Seq))
+		return cmp.Compare(a.Seq, b.Seq)
 	})
 	return out, err
 }
@@ -408,7 +399,7 @@ func (s *Service) Search(q string) ([]Row, error) {
 			return c
 		}
 		if a.Checkout != nil && b.Checkout != nil {
-			return cmpInt(a.Checkout.Due, b.Checkout.Due)
+			return cmp.Compare(a.Checkout.Due, b.Checkout.Due)
 		}
 		return strings.Compare(a.Key.Tag, b.Key.Tag)
 	})

@@ -1,6 +1,7 @@
 package stock
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"slices"
@@ -404,7 +405,7 @@ func (s *Service) RecentRecons(lobby, day string, limit int) ([]Recon, error) {
 				return true, nil
 			}
 			// Newest (highest sequence) first, at most limit.
-			i, _ := slices.BinarySearchFunc(out, rc.Seq, func(a Recon, seq uint64) int { return cmpSeq(seq, a.Seq) })
+			i, _ := slices.BinarySearchFunc(out, rc.Seq, func(a Recon, seq uint64) int { return cmp.Compare(seq, a.Seq) })
 			if limit > 0 && i >= limit {
 				return true, nil
 			}
@@ -416,14 +417,4 @@ func (s *Service) RecentRecons(lobby, day string, limit int) ([]Recon, error) {
 		})
 	})
 	return out, err
-}
-
-func cmpSeq(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
