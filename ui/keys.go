@@ -154,7 +154,6 @@ func (s *Server) keyPage(c echo.Context, status int, id string, form views.KeyAc
 	if d.Cases, err = s.app.KeyRoom.CasesOf(k.ID); err != nil {
 		return err
 	}
-	d.Cases = slices.DeleteFunc(d.Cases, func(cs keys.Case) bool { return cs.KeyID != k.ID })
 	if d.History, err = s.app.KeyRoom.History(k.ID); err != nil {
 		return err
 	}

@@ -244,7 +244,7 @@ func (s *Service) Case(id string) (c Case, err error) {
 	return c, err
 }
 
-// CasesOf lists the lost-key cases of a key (as lost key or replacement), oldest first.
+// CasesOf lists the lost-key cases of a key, oldest first.
 func (s *Service) CasesOf(keyID string) ([]Case, error) {
 	var out []Case
 	err := s.db.View(func(r *store.Reader) error {
@@ -253,7 +253,7 @@ func (s *Service) CasesOf(keyID string) ([]Case, error) {
 			if err := json.Unmarshal(v, &c); err != nil {
 				return false, err
 			}
-			if c.KeyID == keyID || c.Replacement == keyID {
+			if c.KeyID == keyID {
 				out = append(out, c)
 			}
 			return true, nil
