@@ -373,7 +373,7 @@ func TestCheckoutDueOutOfRange(t *testing.T) {
 	ctx := context.Background()
 	k := f.key("K1", 1, nil)
 	for _, due := range []time.Time{time.Date(5000, 1, 1, 9, 0, 0, 0, loc), time.Date(1600, 1, 1, 9, 0, 0, 0, loc),
-		f.clock.Now().AddDate(3, 0, 0)} {
+		f.clock.Now().AddDate(3, 0, 0), {}} {
 		if _, err := f.svc.Checkout(ctx, f.boss, CheckoutInput{KeyID: k.ID, Reason: "cleaning", Due: due}); code(err, "due") == "" {
 			t.Fatalf("due %s: %v", due, err)
 		}
