@@ -244,10 +244,6 @@ func (s *Server) conferencePasses(c echo.Context) error {
 	var buf bytes.Buffer
 	err = s.conferenceService().PassSheet(&buf, m.ID, visit.SheetOptions{Location: s.app.Config.Location,
 		Footer: langOf(c).T("conference.sheet_footer")})
-	if errors.Is(err, visit.ErrNoFont) {
-		s.log.Error("pass sheet", "err", err)
-		return s.render(c, http.StatusServiceUnavailable, views.ErrorPage(http.StatusServiceUnavailable, langOf(c).T("conference.no_font")))
-	}
 	if err != nil {
 		return err
 	}

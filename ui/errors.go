@@ -39,6 +39,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case errors.Is(err, directory.ErrNotFound), errors.Is(err, auth.ErrNotFound), errors.Is(err, store.ErrNotFound),
 		errors.Is(err, visit.ErrNotFound), errors.Is(err, screen.ErrNotFound), errors.Is(err, access.ErrNotFound):
 		status, key = http.StatusNotFound, "error.not_found"
+	case errors.Is(err, visit.ErrNoFont):
+		// Every printable page (pass sheet, handover sheet, reports):
+		// the appliance lacks a font package, not the user's fault.
+		status, key = http.StatusServiceUnavailable, "error.no_font"
 	case errors.Is(err, directory.ErrImportRunning):
 		status, key = http.StatusConflict, "error.import_running"
 	case errors.As(err, &es), errors.Is(err, field.ErrInvalid), errors.Is(err, store.ErrBadPayload):

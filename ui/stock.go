@@ -452,10 +452,6 @@ func (s *Server) sendPDFWith(c echo.Context, title string, lines []string, t tab
 	if err == nil {
 		err = t.rowsErr()
 	}
-	if errors.Is(err, visit.ErrNoFont) {
-		s.log.Error("printable sheet", "err", err)
-		return s.render(c, http.StatusServiceUnavailable, views.ErrorPage(http.StatusServiceUnavailable, langOf(c).T("conference.no_font")))
-	}
 	if err != nil {
 		return err
 	}

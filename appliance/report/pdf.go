@@ -10,7 +10,6 @@ package report
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -32,7 +31,9 @@ type Table struct {
 }
 
 // ErrNoLatinFont means the Latin font of the printable report is missing.
-var ErrNoLatinFont = errors.New("report: the font DejaVu Sans is missing (install the Debian package fonts-dejavu-core)")
+// It is a visit.ErrNoFont, so the pages answer it as every printable page's
+// missing font.
+var ErrNoLatinFont = fmt.Errorf("%w: report: DejaVu Sans", visit.ErrNoFont)
 
 func ttf(path string) []byte {
 	b, err := os.ReadFile(path)

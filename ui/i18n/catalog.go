@@ -163,6 +163,7 @@ var en = map[string]string{
 	"error.bad_request": "The request could not be understood.", "error.conflict": "Someone else changed this at the same time. Reload and try again.",
 	"error.import_running": "An import is being written. Try again in a moment.", "error.transition": "This visit has already moved on; reload the page.", "error.internal": "Something went wrong on the appliance. It has been logged.",
 	"error.too_large": "The upload is too large.", "error.method": "This action is not allowed here.", "error.unauthorized": "Please sign in.",
+	"error.no_font": "This page cannot be printed: a font is missing on the appliance (Debian packages fonts-droid-fallback and fonts-dejavu-core).",
 
 	"err.required": "Required.", "err.too_long": "At most %s characters.", "err.bad_characters": "Contains characters that are not allowed.",
 	"err.invalid": "Not valid.", "err.invalid_mobile": "Not a mobile number (11 digits starting with 1, or +country code).",
@@ -308,7 +309,6 @@ var en = map[string]string{
 	"conference.ended":        "This conference has ended: nobody can be registered any more.",
 	"conference.busy":         "Another attendee list is being registered. Try again in a moment.",
 	"conference.sheet_footer": "Show the code at the gate",
-	"conference.no_font":      "The pass sheet cannot be printed: a font is missing on the appliance (Debian packages fonts-droid-fallback and fonts-dejavu-core).",
 	"export.csv":              "Export CSV", "export.xlsx": "Export Excel", "export.visitor_company": "Visitor's company",
 	"flash.attendees_registered": "Attendees registered; their passes are issued.",
 	"err.invalid_title":          "Title must be one of 先生, 女士, Mr, Ms, Mrs, Dr, or empty.",
@@ -1076,6 +1076,7 @@ var zh = map[string]string{
 	"error.bad_request": "无法理解此请求。", "error.conflict": "有人同时修改了此记录，请刷新后重试。",
 	"error.import_running": "正在写入导入数据，请稍后再试。", "error.transition": "此访问的状态已变化，请刷新页面。", "error.internal": "设备出现错误，已记录。",
 	"error.too_large": "上传的内容过大。", "error.method": "此处不允许该操作。", "error.unauthorized": "请先登录。",
+	"error.no_font": "无法生成打印页：设备缺少字体（Debian 软件包 fonts-droid-fallback 和 fonts-dejavu-core）。",
 
 	"err.required": "必填。", "err.too_long": "最多 %s 个字符。", "err.bad_characters": "包含不允许的字符。",
 	"err.invalid": "无效。", "err.invalid_mobile": "手机号格式不对（以 1 开头的 11 位数字，或 +国家代码）。",
@@ -1221,7 +1222,6 @@ var zh = map[string]string{
 	"conference.ended":        "大会已结束，不能再登记。",
 	"conference.busy":         "另一份名单正在登记，请稍后再试。",
 	"conference.sheet_footer": "请在闸机处出示通行码",
-	"conference.no_font":      "无法打印通行证页：设备缺少字体（Debian 软件包 fonts-droid-fallback 和 fonts-dejavu-core）。",
 	"export.csv":              "导出 CSV", "export.xlsx": "导出 Excel", "export.visitor_company": "来访单位",
 	"flash.attendees_registered": "参会人员已登记，通行码已签发。",
 	"err.invalid_title":          "称呼只能是 先生、女士、Mr、Ms、Mrs、Dr 或留空。",
