@@ -150,6 +150,12 @@ func (a *App) Run(ctx context.Context) {
 			}
 		}()
 	}
+	// A lost card written off just before a crash may still open the gates.
+	if n, err := a.Stock.BlockPending(ctx); err != nil {
+		a.Log.Error("blocking lost stock cards failed", "err", err)
+	} else if n > 0 {
+		a.Log.Info("lost stock cards blocked at the gates", "cards", n)
+	}
 	for {
 		if _, err := a.Conferences.CloseEnded(ctx, a.Clock.Now()); err != nil {
 			a.Log.Error("closing ended conferences failed", "err", err)

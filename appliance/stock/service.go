@@ -123,19 +123,64 @@ func (s *Service) WriteOff(ctx context.Context, by Person, op string, numbers []
 	var out []Blocked
 	for _, n := range numbers {
 		n = NormalizeNumber(n)
-		id, err := s.blocker.BlockLostCard(ctx, actorOf(by), n, "stock: "+note)
+		id, err := s.block(ctx, by, n, "stock: "+note)
 		if err != nil {
 			return out, err
 		}
-		if id == "" {
-			continue
+		if id != "" {
+			out = append(out, Blocked{Number: n, Credential: id})
 		}
-		if err := s.issue(ctx, CmdBlocked, by, blockedPayload{By: by, Number: n, Credential: id}); err != nil {
-			return out, err
-		}
-		out = append(out, Blocked{Number: n, Credential: id})
 	}
 	return out, nil
+}
+
+// block reports lost the credential carrying card n, if one does, and
+// records on the card which credential it was.
+func (s *Service) block(ctx context.Context, by Person, n, note string) (string, error) {
+	id, err := s.blocker.BlockLostCard(ctx, actorOf(by), n, note)
+	if err != nil || id == "" {
+		return "", err
+	}
+	return id, s.issue(ctx, CmdBlocked, by, blockedPayload{By: by, Number: n, Credential: id})
+}
+
+// BlockPending finishes what WriteOff may have left undone: a card written
+// off as lost is recorded first and its credential blocked after, so a crash
+// or a failed block in between would leave the card working at the gates.
+// The appliance calls it when it starts; it blocks every lost card whose
+// credential is not recorded yet (cards no credential carries stay as they
+// are) and says how many it blocked.
+func (s *Service) BlockPending(ctx context.Context) (int, error) {
+	if s.blocker == nil {
+		return 0, nil
+	}
+	var lost []Item
+	err := s.db.View(func(r *store.Reader) error {
+		return r.Scan(store.Prefix(store.KindStockItem), store.ScanOptions{}, func(_, v []byte) (bool, error) {
+			var it Item
+			if err := json.Unmarshal(v, &it); err != nil {
+				return false, err
+			}
+			if it.State == LostCard && it.Credential == "" {
+				lost = append(lost, it)
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, it := range lost {
+		id, err := s.block(ctx, it.Holder, it.Number, "stock: lost card")
+		if err != nil {
+			return n, err
+		}
+		if id != "" {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Item returns one card.

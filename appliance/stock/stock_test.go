@@ -2,6 +2,7 @@ package stock
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"slices"
 	"strconv"
@@ -441,5 +442,40 @@ func TestCardHistoryByIndex(t *testing.T) {
 	}
 	if h, _ := s.History("V1"); len(h) != 3 {
 		t.Fatalf("V1: %d entries", len(h))
+	}
+}
+
+// failingBlocker stands for the access service failing (or the appliance
+// stopping) between the write-off and the block.
+type failingBlocker struct{}
+
+func (failingBlocker) BlockLostCard(context.Context, string, string, string) (string, error) {
+	return "", errors.New("access store unavailable")
+}
+
+// A card written off as lost whose block did not happen is blocked when the
+// appliance next starts; a card no credential carries is left alone.
+func TestBlockPendingFinishesAnInterruptedWriteOff(t *testing.T) {
+	s, _, _ := newService(t)
+	ctx := context.Background()
+	if err := s.Receive(ctx, guard, "Lobby A", Fob, nums(t, "F200 F201"), ""); err != nil {
+		t.Fatal(err)
+	}
+	s.WithBlocker(failingBlocker{})
+	if _, err := s.WriteOff(ctx, guard, OpLost, nums(t, "F200 F201"), "lost"); err == nil {
+		t.Fatal("the failed block was not reported")
+	}
+	if it, _ := s.Item("F200"); it.State != LostCard || it.Credential != "" {
+		t.Fatalf("item %+v", it)
+	}
+	s.WithBlocker(fakeBlocker{"F200": "00000000000000c2"})
+	if n, err := s.BlockPending(ctx); err != nil || n != 1 {
+		t.Fatalf("BlockPending = %d, %v", n, err)
+	}
+	if it, _ := s.Item("F200"); it.Credential != "00000000000000c2" {
+		t.Fatalf("item %+v", it)
+	}
+	if n, err := s.BlockPending(ctx); err != nil || n != 0 {
+		t.Fatalf("second BlockPending = %d, %v", n, err)
 	}
 }
