@@ -236,26 +236,6 @@ func TestNewIDSortsAndValidates(t *testing.T) {
 	}
 }
 
-// IDs made in one millisecond still sort in the order they were made, and
-// keep the millisecond they were made in.
-func TestNewIDIncreasesWithinAMillisecond(t *testing.T) {
-	at := timeAt(5000)
-	prev := NewID(at)
-	for i := 0; i < 20000; i++ {
-		id := NewID(at)
-		if id <= prev {
-			t.Fatalf("id %d: %q after %q", i, id, prev)
-		}
-		prev = id
-	}
-	if next := NewID(timeAt(5001)); next <= prev {
-		t.Fatalf("next millisecond %q does not sort after %q", next, prev)
-	}
-	if got := NewID(at); got[:9] != prev[:9] {
-		t.Fatalf("the time part changed: %q vs %q", got, prev)
-	}
-}
-
 func TestTypesListsTheRegisteredCommandTypes(t *testing.T) {
 	s := openTest(t, t.TempDir())
 	defer s.Close()
