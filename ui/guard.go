@@ -299,8 +299,7 @@ func (s *Server) guardStream(c echo.Context) error {
 			}
 			if it.ev.Alarm != access.NoAlarm {
 				b.Reset()
-				a := access.AlarmRecord{Key: fmt.Sprintf("%016x%08x", uint64(it.ev.Time.UnixNano()), it.ev.Rand), Kind: it.ev.Alarm,
-					Lane: it.ev.Lane, Name: it.out.Name, At: it.ev.Time.UnixNano()}
+				a := access.AlarmOf(it.ev, it.out.Name)
 				if err := views.GuardAlarmRow(views.GuardAlarm{Alarm: a, Lane: lanes[a.Lane]}).Render(pctx, &b); err != nil {
 					return nil
 				}

@@ -52,6 +52,14 @@ func alarmKey(at int64, rnd uint32) []byte {
 
 func alarmID(at int64, rnd uint32) string { return fmt.Sprintf("%016x%08x", uint64(at), rnd) }
 
+// AlarmOf is the alarm a decision's event raised, as recording the event
+// stores it (same key, so the live feed's card can be acknowledged); name
+// is the holder's name from the outcome.
+func AlarmOf(e Event, name string) AlarmRecord {
+	at := e.Time.UnixNano()
+	return AlarmRecord{Key: alarmID(at, e.Rand), Kind: e.Alarm, Lane: e.Lane, Holder: e.Holder, Name: name, Reason: e.Reason, At: at}
+}
+
 func parseAlarmID(id string) ([]byte, bool) {
 	var at uint64
 	var rnd uint32
