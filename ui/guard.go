@@ -215,9 +215,8 @@ func (s *Server) guardOpen(c echo.Context) error {
 
 func (s *Server) guardAck(c echo.Context) error {
 	err := s.app.Access.Acknowledge(c.Request().Context(), actor(c), c.Param("id"), c.FormValue("note"))
-	if es, ok := field.As(err); ok {
+	if _, ok := field.As(err); ok {
 		s.flash(c, "flash.ack_needs_note")
-		_ = es
 		return s.redirect(c, "/guard")
 	}
 	if err != nil {
