@@ -175,22 +175,6 @@ func (s *Service) Alarms(unacked bool, limit int) ([]AlarmRecord, error) {
 	return out, err
 }
 
-// AlarmSince is for the live feed: alarms raised at or after t.
-func (s *Service) AlarmSince(t time.Time) ([]AlarmRecord, error) {
-	var out []AlarmRecord
-	err := s.db.View(func(r *store.Reader) error {
-		start := alarmKey(t.UnixNano(), 0)
-		return r.Scan(store.Prefix(store.KindAlarm), store.ScanOptions{Start: start}, func(_, v []byte) (bool, error) {
-			var a AlarmRecord
-			if json.Unmarshal(v, &a) == nil {
-				out = append(out, a)
-			}
-			return true, nil
-		})
-	})
-	return out, err
-}
-
 // Opener pulses a lane's relay; the device runtime implements it.
 type Opener interface {
 	OpenLane(ctx context.Context, laneID string, pulse time.Duration) error
