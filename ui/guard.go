@@ -215,9 +215,8 @@ func (s *Server) guardOpen(c echo.Context) error {
 
 func (s *Server) guardAck(c echo.Context) error {
 	err := s.app.Access.Acknowledge(c.Request().Context(), actor(c), c.Param("id"), c.FormValue("note"))
-	if es, ok := field.As(err); ok {
+	if _, ok := field.As(err); ok {
 		s.flash(c, "flash.ack_needs_note")
-		_ = es
 		return s.redirect(c, "/guard")
 	}
 	if err != nil {
@@ -299,8 +298,7 @@ func (s *Server) guardStream(c echo.Context) error {
 			}
 			if it.ev.Alarm != access.NoAlarm {
 				b.Reset()
-				a := access.AlarmRecord{Key: fmt.Sprintf("%016x%08x", uint64(it.ev.Time.UnixNano()), it.ev.Rand), Kind: it.ev.Alarm,
-					Lane: it.ev.Lane, Name: it.out.Name, At: it.ev.Time.UnixNano()}
+				a := access.AlarmOf(it.ev, it.out.Name)
 				if err := views.GuardAlarmRow(views.GuardAlarm{Alarm: a, Lane: lanes[a.Lane]}).Render(pctx, &b); err != nil {
 					return nil
 				}

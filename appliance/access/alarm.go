@@ -52,6 +52,14 @@ func alarmKey(at int64, rnd uint32) []byte {
 
 func alarmID(at int64, rnd uint32) string { return fmt.Sprintf("%016x%08x", uint64(at), rnd) }
 
+// AlarmOf is the alarm a decision's event raised, as recording the event
+// stores it (same key, so the live feed's card can be acknowledged); name
+// is the holder's name from the outcome.
+func AlarmOf(e Event, name string) AlarmRecord {
+	at := e.Time.UnixNano()
+	return AlarmRecord{Key: alarmID(at, e.Rand), Kind: e.Alarm, Lane: e.Lane, Holder: e.Holder, Name: name, Reason: e.Reason, At: at}
+}
+
 func parseAlarmID(id string) ([]byte, bool) {
 	var at uint64
 	var rnd uint32
@@ -162,22 +170,6 @@ func (s *Service) Alarms(unacked bool, limit int) ([]AlarmRecord, error) {
 				out = append(out, a)
 			}
 			return len(out) < limit, nil
-		})
-	})
-	return out, err
-}
-
-// AlarmSince is for the live feed: alarms raised at or after t.
-func (s *Service) AlarmSince(t time.Time) ([]AlarmRecord, error) {
-	var out []AlarmRecord
-	err := s.db.View(func(r *store.Reader) error {
-		start := alarmKey(t.UnixNano(), 0)
-		return r.Scan(store.Prefix(store.KindAlarm), store.ScanOptions{Start: start}, func(_, v []byte) (bool, error) {
-			var a AlarmRecord
-			if json.Unmarshal(v, &a) == nil {
-				out = append(out, a)
-			}
-			return true, nil
 		})
 	})
 	return out, err

@@ -76,9 +76,19 @@ func TestAlarmsRaisedAndAcknowledged(t *testing.T) {
 		GroupIDs: []string{w.group.ID}}); err != nil {
 		t.Fatal(err)
 	}
+	var live []AlarmRecord
+	w.acc.OnEvent(func(o Outcome, e Event) {
+		if e.Alarm != NoAlarm {
+			live = append(live, AlarmOf(e, o.Name))
+		}
+	})
 	w.present(t, gate.Card, "0A0B0C0E", true)
 	w.clk.Advance(time.Second)
 	w.present(t, gate.Card, "0A0B0C0E", true) // hard anti-passback: alarm
+	stored, _ := w.acc.Alarms(true, 10)
+	if len(live) != 1 || len(stored) != 1 || live[0] != stored[0] {
+		t.Fatalf("the live feed's alarm %+v is not the stored %+v", live, stored)
+	}
 	w.clk.Advance(time.Second)
 	if err := w.acc.Raise(ctx, "device:contact-1", AlarmDoorForced, w.lane.ID, ""); err != nil {
 		t.Fatal(err)

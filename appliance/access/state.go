@@ -224,7 +224,7 @@ type Service struct {
 	onEvent  func(Outcome, Event)
 	onAlarm  func(AlarmRecord)
 	opener   Opener
-	opener2  SecretOpener // opens quick-pass secrets
+	secrets  SecretOpener // opens quick-pass secrets
 	doors    doors
 }
 
@@ -235,7 +235,7 @@ func New(db store.DB, c clock.Clock, loc *time.Location, verifier ed25519.Public
 
 // WithSecrets lets the service verify employees' quick passes.
 func (s *Service) WithSecrets(o SecretOpener) *Service {
-	s.opener2 = o
+	s.secrets = o
 	return s
 }
 
@@ -246,7 +246,7 @@ func (s *Service) Check(p gate.Presentation) (Outcome, error) {
 	var o Outcome
 	err := s.db.View(func(r *store.Reader) error {
 		var err error
-		f, o, err = Gather(r, p, now, s.loc, s.verifier, s.opener2)
+		f, o, err = Gather(r, p, now, s.loc, s.verifier, s.secrets)
 		return err
 	})
 	if err != nil {
