@@ -115,26 +115,35 @@ func (s *Server) walkIn(c echo.Context) error {
 
 // passIssued shows the new pass with the link to send the visitor.
 func (s *Server) passIssued(c echo.Context, v visit.Visit, link, title string) error {
-	tok, err := s.app.Visits.Token(v)
+	d, _, err := s.passData(c, v, link, title)
 	if err != nil {
 		return err
 	}
+	return s.render(c, http.StatusOK, views.PassIssued(d))
+}
+
+// passData is the pass page of v: the QR of its pass (tok, returned for
+// the slip), the link to send, and whether the desk's printer can print it.
+func (s *Server) passData(c echo.Context, v visit.Visit, link, title string) (d views.PassIssuedData, tok string, err error) {
+	if tok, err = s.app.Visits.Token(v); err != nil {
+		return d, "", err
+	}
 	svg, err := pass.SVG(tok)
 	if err != nil {
-		return err
+		return d, "", err
 	}
 	scheme := "http"
 	if c.IsTLS() {
 		scheme = "https"
 	}
-	d := views.PassIssuedData{Title: title, Name: v.Visitor.Name, VisitID: v.ID,
+	d = views.PassIssuedData{Title: title, Name: v.Visitor.Name, VisitID: v.ID,
 		Link: scheme + "://" + c.Request().Host + "/v/" + link, QRSVG: svg, Badge: v.Badge}
 	// The desk's receipt printer, when one runs, prints the slip; hosts
 	// inviting from their desks have none.
 	if u := userOf(c); u != nil && slices.Contains(staff, u.Role) {
 		d.Printer = s.app.Devices.Printer() != nil
 	}
-	return s.render(c, http.StatusOK, views.PassIssued(d))
+	return d, tok, nil
 }
 
 // printSlip prints a visitor slip (name, host, floor, validity and the QR
@@ -145,7 +154,11 @@ func (s *Server) printSlip(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	tok, err := s.app.Visits.Token(v)
+	link, err := s.app.Visits.StatusLink(v)
+	if err != nil {
+		return err
+	}
+	d, tok, err := s.passData(c, v, link, v.Visitor.Name)
 	if err != nil {
 		return err
 	}
@@ -166,21 +179,8 @@ func (s *Server) printSlip(c echo.Context) error {
 		s.log.Warn("desk: slip not printed", "err", err) // the printer's state, never the slip
 		status, msg = http.StatusServiceUnavailable, "desk.slip_failed"
 	}
-	link, err := s.app.Visits.StatusLink(v)
-	if err != nil {
-		return err
-	}
-	svg, err := pass.SVG(tok)
-	if err != nil {
-		return err
-	}
-	scheme := "http"
-	if c.IsTLS() {
-		scheme = "https"
-	}
-	return s.render(c, status, views.PassIssued(views.PassIssuedData{Title: v.Visitor.Name, Name: v.Visitor.Name, VisitID: v.ID,
-		Link: scheme + "://" + c.Request().Host + "/v/" + link, QRSVG: svg, Badge: v.Badge,
-		Printer: s.app.Devices.Printer() != nil, Printed: l.T(msg), PrintFailed: status != http.StatusOK}))
+	d.Printed, d.PrintFailed = l.T(msg), status != http.StatusOK
+	return s.render(c, status, views.PassIssued(d))
 }
 
 func (s *Server) badgeReturn(c echo.Context) error {

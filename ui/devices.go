@@ -16,6 +16,7 @@ import (
 	"gatehouse/appliance/device"
 	"gatehouse/appliance/field"
 	"gatehouse/appliance/gate"
+	"gatehouse/appliance/visit"
 	"gatehouse/ui/views"
 )
 
@@ -294,20 +295,11 @@ func (s *Server) simData() (views.SimData, error) {
 		}
 		for i := len(sms) - 1; i >= 0 && len(d.SMS) < 10; i-- {
 			m := sms[i]
-			m.Number = maskNumber(m.Number)
+			m.Number = visit.MaskMobile(m.Number)
 			d.SMS = append(d.SMS, m)
 		}
 	}
 	return d, nil
-}
-
-// maskNumber keeps a phone number's last four digits.
-func maskNumber(n string) string {
-	r := []rune(n)
-	if len(r) <= 4 {
-		return "****"
-	}
-	return "****" + string(r[len(r)-4:])
 }
 
 func (s *Server) simPage(c echo.Context, status int, errKey string) error {

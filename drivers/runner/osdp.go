@@ -3,12 +3,10 @@ package runner
 import (
 	"context"
 	"errors"
-	"time"
 
 	"gatehouse/appliance/device"
 	"gatehouse/appliance/gate"
 	"gatehouse/drivers/osdp"
-	"gatehouse/drivers/serial"
 )
 
 // KeyStore keeps OSDP readers' secure channel keys by device ID
@@ -158,27 +156,13 @@ func (r *Runner) startOSDP(ctx context.Context, g *group, ds []device.Device) er
 		defer g.wg.Done()
 		// The CP's first command waits for the port: written before the
 		// line has opened it, it would fail and cost a line retry.
-		if err := waitPort(ctx, line.Health); err != nil {
+		if err := g.waitOnline(ctx); err != nil {
 			return
 		}
 		if err := cp.Run(ctx); err != nil && ctx.Err() == nil {
 			r.log.Error("devices: OSDP bus stopped", "port", g.port, "err", err)
 		}
 	}()
-	return nil
-}
-
-// waitPort waits until a line has its port open, or ctx ends.
-func waitPort(ctx context.Context, health func() serial.Health) error {
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	for !health().Online {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
 	return nil
 }
 

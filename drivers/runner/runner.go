@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -205,19 +206,9 @@ func plan(devs []device.Device) (ports map[string][]device.Device, notes map[str
 		}
 	}
 	for _, ds := range ports {
-		slices.SortFunc(ds, func(a, b device.Device) int { return cmpString(a.ID, b.ID) })
+		slices.SortFunc(ds, func(a, b device.Device) int { return strings.Compare(a.ID, b.ID) })
 	}
 	return ports, notes
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // supported reports whether this runtime has a driver for d.

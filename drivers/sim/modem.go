@@ -51,7 +51,7 @@ func NewModem(path string, cfg ModemConfig) (*Modem, error) {
 	}
 	m := &Modem{plug: plug{d}, done: make(chan struct{})}
 	m.st = newModemState(cfg)
-	go m.run()
+	go answer(d, &m.mu, m.st.feed, m.done)
 	return m, nil
 }
 
@@ -124,23 +124,6 @@ func (m *Modem) SetSilent(on bool) {
 func (m *Modem) Unsolicited(line string) error {
 	_, err := m.dev.Write([]byte("\r\n" + line + "\r\n"))
 	return err
-}
-
-func (m *Modem) run() {
-	defer close(m.done)
-	buf := make([]byte, 4096)
-	for {
-		n, err := m.dev.Read(buf)
-		if err != nil {
-			return // closed
-		}
-		m.mu.Lock()
-		out := m.st.feed(buf[:n])
-		m.mu.Unlock()
-		if len(out) > 0 {
-			m.dev.Write(out)
-		}
-	}
 }
 
 // modemState is the modem's mind; it does no I/O, so the fuzz test drives

@@ -79,7 +79,7 @@ func NewPrinter(path string) (*Printer, error) {
 	}
 	p := &Printer{plug: plug{d}, done: make(chan struct{})}
 	p.st.reset()
-	go p.run()
+	go answer(d, &p.mu, p.st.feed, p.done)
 	return p, nil
 }
 
@@ -151,23 +151,6 @@ func (p *Printer) Unknown() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.st.unknown
-}
-
-func (p *Printer) run() {
-	defer close(p.done)
-	buf := make([]byte, 4096)
-	for {
-		n, err := p.dev.Read(buf)
-		if err != nil {
-			return // closed
-		}
-		p.mu.Lock()
-		reply := p.st.feed(buf[:n])
-		p.mu.Unlock()
-		if len(reply) > 0 {
-			p.dev.Write(reply)
-		}
-	}
 }
 
 // printerState is the printer's mind: what it was told and what it prints.

@@ -10,7 +10,11 @@
 // and Close stops it.
 package sim
 
-import "gatehouse/drivers/sim/pty"
+import (
+	"sync"
+
+	"gatehouse/drivers/sim/pty"
+)
 
 // plug is what every simulator shares: a device at a stable path.
 type plug struct {
@@ -29,3 +33,24 @@ func (p plug) Replug() error { return p.dev.Replug() }
 
 // Plugged reports whether the device is plugged in.
 func (p plug) Plugged() bool { return p.dev.Plugged() }
+
+// answer reads d until it is closed, hands each chunk to feed under mu and
+// writes back what feed returns, then closes done. It is the whole I/O of a
+// simulator whose behaviour lives in a state machine that does none (the
+// printer, the modem), so their fuzz tests drive the same feed.
+func answer(d *pty.Device, mu *sync.Mutex, feed func([]byte) []byte, done chan<- struct{}) {
+	defer close(done)
+	buf := make([]byte, 4096)
+	for {
+		n, err := d.Read(buf)
+		if err != nil {
+			return // closed
+		}
+		mu.Lock()
+		out := feed(buf[:n])
+		mu.Unlock()
+		if len(out) > 0 {
+			d.Write(out)
+		}
+	}
+}

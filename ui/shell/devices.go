@@ -15,7 +15,6 @@ import (
 	"gatehouse/appliance"
 	"gatehouse/appliance/demo"
 	"gatehouse/appliance/device"
-	"gatehouse/appliance/gate"
 	"gatehouse/drivers/runner"
 )
 
@@ -248,14 +247,10 @@ func startDevices(ctx context.Context, a *appliance.App, dataDir string, demoMod
 		}
 		d.detach = append(d.detach, a.Devices.AttachBench(d.bench))
 	}
-	cfg := runner.Config{Source: a.Devices, Decider: a.Access, Lanes: a.Access, Clock: a.Clock, Logger: a.Log, Keys: keys,
+	// Door contacts go to the access service (forced and held-open alarms).
+	cfg := runner.Config{Source: a.Devices, Decider: a.Access, Lanes: a.Access, Doors: a.Access, Clock: a.Clock, Logger: a.Log, Keys: keys,
 		// Visit notices go by SMS too while a modem runs.
 		Reconciled: func(r *runner.Runner) { a.Notify.EnableSMS(r.HasModem()) }}
-	// Door contacts go to the access service once it watches doors
-	// (forced and held-open alarms); until then the runtime logs them.
-	if w, ok := any(a.Access).(gate.DoorWatcher); ok {
-		cfg.Doors = w
-	}
 	rt, err := runner.Start(ctx, cfg)
 	if err != nil {
 		d.Close()
