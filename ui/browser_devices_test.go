@@ -94,6 +94,9 @@ func TestBrowserDevicesHealthUnplugAndTest(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.waitFor(short+" offline", status(short, "devices.offline"))
+		// The outage's start is shown with it (the status cell of an
+		// online device has no time in it).
+		b.waitFor(short+" outage start", fmt.Sprintf(`/\d\d:\d\d/.test(document.querySelector("#device-%s .status").innerText)`, dev[short].ID))
 		if err := bench.Replug(dev[short]); err != nil {
 			t.Fatal(err)
 		}
