@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
@@ -376,11 +375,12 @@ func (s *Server) recipient(target, email string) (notify.Recipient, string, fiel
 		es.Add("to", "invalid")
 	}
 	if email = strings.TrimSpace(email); email != "" {
-		if !validEmail(email) {
+		// The outbox's own check: what passes here it queues.
+		if !notify.PlainAddress(email) || len(email) > 254 {
 			es.Add("email", "invalid_email")
 		} else {
 			r.Email = email
-			labels = append(labels, maskEmail(email))
+			labels = append(labels, notify.MaskEmail(email))
 		}
 	}
 	if r == (notify.Recipient{}) && len(es) == 0 {
@@ -496,18 +496,4 @@ func (s *Server) messageDelete(c echo.Context) error {
 	}
 	s.flash(c, "flash.message_deleted")
 	return s.redirect(c, "/messages")
-}
-
-// validEmail accepts a bare address (no display name), as typed.
-func validEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Name == "" && a.Address == s && len(s) <= 254
-}
-
-func maskEmail(a string) string {
-	at := strings.LastIndexByte(a, '@')
-	if at < 1 {
-		return "***"
-	}
-	return a[:1] + "***" + a[at:]
 }
