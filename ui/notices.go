@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"slices"
 	"strconv"
@@ -109,7 +110,7 @@ func (s *Server) noticeSave(c echo.Context, id string) error {
 	}
 	var es field.Errors
 	if fh, err := c.FormFile("cover"); err == nil && fh.Size > 0 {
-		b, err := readUpload(fh.Size, fh.Open)
+		b, err := readUpload(fh)
 		if err == nil {
 			a.CoverID, err = s.app.Notices.AddImage(c.Request().Context(), actor(c), b)
 		}
@@ -151,11 +152,11 @@ func (s *Server) noticeSave(c echo.Context, id string) error {
 }
 
 // readUpload reads an uploaded file of at most notice.MaxUpload bytes.
-func readUpload[F io.ReadCloser](size int64, open func() (F, error)) ([]byte, error) {
-	if size > notice.MaxUpload {
+func readUpload(fh *multipart.FileHeader) ([]byte, error) {
+	if fh.Size > notice.MaxUpload {
 		return nil, notice.ErrImage
 	}
-	f, err := open()
+	f, err := fh.Open()
 	if err != nil {
 		return nil, notice.ErrImage
 	}
@@ -196,7 +197,7 @@ func (s *Server) noticeImageUpload(c echo.Context) error {
 	if err != nil || fh.Size == 0 {
 		return bad()
 	}
-	b, err := readUpload(fh.Size, fh.Open)
+	b, err := readUpload(fh)
 	if err != nil {
 		return bad()
 	}
