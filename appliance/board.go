@@ -15,9 +15,6 @@ import (
 // expected or inside.
 type board struct{ a *App }
 
-// StaffRoles are the roles of property staff.
-var StaffRoles = []auth.Role{auth.Admin, auth.Manager, auth.Reception}
-
 // Audience implements notice.People.
 func (b board) Audience(_ context.Context, aud notice.Audience) ([]notify.Recipient, error) {
 	var out []notify.Recipient

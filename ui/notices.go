@@ -3,8 +3,8 @@ package ui
 import (
 	"errors"
 	"io"
+	"mime/multipart"
 	"net/http"
-	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
@@ -110,7 +110,7 @@ func (s *Server) noticeSave(c echo.Context, id string) error {
 	}
 	var es field.Errors
 	if fh, err := c.FormFile("cover"); err == nil && fh.Size > 0 {
-		b, err := readUpload(fh.Size, fh.Open)
+		b, err := readUpload(fh)
 		if err == nil {
 			a.CoverID, err = s.app.Notices.AddImage(c.Request().Context(), actor(c), b)
 		}
@@ -152,11 +152,11 @@ func (s *Server) noticeSave(c echo.Context, id string) error {
 }
 
 // readUpload reads an uploaded file of at most notice.MaxUpload bytes.
-func readUpload[F io.ReadCloser](size int64, open func() (F, error)) ([]byte, error) {
-	if size > notice.MaxUpload {
+func readUpload(fh *multipart.FileHeader) ([]byte, error) {
+	if fh.Size > notice.MaxUpload {
 		return nil, notice.ErrImage
 	}
-	f, err := open()
+	f, err := fh.Open()
 	if err != nil {
 		return nil, notice.ErrImage
 	}
@@ -197,7 +197,7 @@ func (s *Server) noticeImageUpload(c echo.Context) error {
 	if err != nil || fh.Size == 0 {
 		return bad()
 	}
-	b, err := readUpload(fh.Size, fh.Open)
+	b, err := readUpload(fh)
 	if err != nil {
 		return bad()
 	}
@@ -376,11 +376,12 @@ func (s *Server) recipient(target, email string) (notify.Recipient, string, fiel
 		es.Add("to", "invalid")
 	}
 	if email = strings.TrimSpace(email); email != "" {
-		if !validEmail(email) {
+		// The outbox's own check: what passes here it queues.
+		if !notify.PlainAddress(email) || len(email) > 254 {
 			es.Add("email", "invalid_email")
 		} else {
 			r.Email = email
-			labels = append(labels, maskEmail(email))
+			labels = append(labels, notify.MaskEmail(email))
 		}
 	}
 	if r == (notify.Recipient{}) && len(es) == 0 {
@@ -496,18 +497,4 @@ func (s *Server) messageDelete(c echo.Context) error {
 	}
 	s.flash(c, "flash.message_deleted")
 	return s.redirect(c, "/messages")
-}
-
-// validEmail accepts a bare address (no display name), as typed.
-func validEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Name == "" && a.Address == s && len(s) <= 254
-}
-
-func maskEmail(a string) string {
-	at := strings.LastIndexByte(a, '@')
-	if at < 1 {
-		return "***"
-	}
-	return a[:1] + "***" + a[at:]
 }

@@ -14,6 +14,7 @@ import (
 
 	"gatehouse/appliance/auth"
 	"gatehouse/appliance/notice"
+	"gatehouse/appliance/notify"
 	"gatehouse/ui/i18n"
 )
 
@@ -226,6 +227,26 @@ func TestMessageRecipientSearch(t *testing.T) {
 	}
 	hist, err := h.app.Notices.History(10)
 	if err != nil || len(hist) != 2 || hist[0].To != "Zhou Min (zhou)" || hist[1].To != "li na (lina2)" {
+		t.Fatalf("history %+v %v", hist, err)
+	}
+}
+
+// TestMessageEmailTheOutboxRefuses: an address the outbox would refuse
+// (not plain ASCII) is a field error on the form, not a message recorded
+// as failed.
+func TestMessageEmailTheOutboxRefuses(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	if err := h.app.Notify.SaveSettings(ctx, "test", notify.Settings{SMTP: notify.SMTP{Host: "127.0.0.1", Port: 25, From: "desk@lobby.example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"kind": {"normal"}, "to": {"account:" + h.accounts[auth.Host].ID}, "email": {"josé@example.com"},
+		"source": {"text"}, "text": {"Parcel at the desk"}}
+	resp := h.do(req{method: "POST", path: "/messages", session: h.session(auth.Manager), form: form, header: map[string]string{"Accept-Language": "en"}})
+	if body := readBody(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-email"`) {
+		t.Fatalf("non-ASCII address = %d", resp.StatusCode)
+	}
+	if hist, err := h.app.Notices.History(10); err != nil || len(hist) != 0 {
 		t.Fatalf("history %+v %v", hist, err)
 	}
 }

@@ -224,10 +224,8 @@ func applyState(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 		a.Pinned = false
 		note = "unpinned"
 	case CmdDelete:
-		for _, k := range [][]byte{noticeKey(a.ID)} {
-			if err := tx.Delete(k); err != nil {
-				return store.Effect{}, err
-			}
+		if err := tx.Delete(noticeKey(a.ID)); err != nil {
+			return store.Effect{}, err
 		}
 		// Pictures stay: a message already sent may show them.
 		return store.Effect{Subject: "notice:" + a.ID, Note: "deleted"}, nil

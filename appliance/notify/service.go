@@ -254,7 +254,7 @@ func (s *Service) seal(m Message, id string) (Record, error) {
 	switch m.Channel {
 	case Email:
 		a, _ := emailAddress(m.To) // checked
-		rec.ToMasked = maskEmail(a.Address)
+		rec.ToMasked = MaskEmail(a.Address)
 		rec.ToSealed, err = s.keys.Seal(m.To)
 	case SMS:
 		rec.ToMasked = maskPhone(m.To)
@@ -298,7 +298,8 @@ func (s *Service) Open(rec Record) (Message, error) {
 	return m, nil
 }
 
-func maskEmail(a string) string {
+// MaskEmail is an address as pages and logs may show it: "d***@example.com".
+func MaskEmail(a string) string {
 	at := strings.LastIndexByte(a, '@')
 	if at < 1 {
 		return "***"

@@ -145,7 +145,7 @@ func (s *Settings) Check() field.Errors {
 			es.Add("smtp_from", "required")
 		}
 	}
-	if m.From != "" && !plainAddress(m.From) {
+	if m.From != "" && !PlainAddress(m.From) {
 		es.Add("smtp_from", "invalid_email")
 	}
 	if len(s.Webhooks) > MaxWebhooks {
@@ -188,8 +188,8 @@ func webURL(u *url.URL) bool {
 	return (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil
 }
 
-// plainAddress accepts a bare ASCII address ("desk@example.com").
-func plainAddress(s string) bool {
+// PlainAddress accepts a bare ASCII address ("desk@example.com").
+func PlainAddress(s string) bool {
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Name != "" || a.Address != s {
 		return false
