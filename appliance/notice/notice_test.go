@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -507,5 +508,34 @@ func TestPictureDecodeMemoryBounded(t *testing.T) {
 	}
 	if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
 		t.Fatalf("refusing the picture allocated %d MB", n>>20)
+	}
+}
+
+// failAfter is an outbox that stops queueing after its first batch.
+type failAfter struct {
+	Outbox
+	batches int
+}
+
+func (o *failAfter) Enqueue(ctx context.Context, actor string, ms ...notify.Message) ([]string, error) {
+	if o.batches++; o.batches > 1 {
+		return nil, errors.New("outbox full")
+	}
+	return o.Outbox.Enqueue(ctx, actor, ms...)
+}
+
+// A broadcast that queued only some of its recipients is not reported as
+// sent: the sender hears how many were queued.
+func TestPartlyQueuedBroadcastIsAnError(t *testing.T) {
+	f := newFixture(t)
+	var many []notify.Recipient
+	for i := 0; i < notify.MaxBatch+5; i++ {
+		many = append(many, notify.Recipient{AccountID: fmt.Sprintf("%016d", i+1)})
+	}
+	f.svc.o.People = people{Staff: many}
+	f.svc.o.Outbox = &failAfter{Outbox: f.outbox}
+	_, err := f.svc.Send(ctx, "m", Send{Urgent: true, Audience: Staff, Text: "fire drill"})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("queued %d of", notify.MaxBatch)) {
+		t.Fatalf("partly queued broadcast: %v", err)
 	}
 }

@@ -369,6 +369,11 @@ func (s *Service) Send(ctx context.Context, actor string, in Send) (Message, err
 	if len(ids) == 0 {
 		return Message{}, fmt.Errorf("notice: queue message: %w", qerr)
 	}
+	if qerr != nil {
+		// Some recipients are queued (the history shows them), the rest
+		// are not: the sender must hear of it, not see a success.
+		return Message{}, fmt.Errorf("notice: queued %d of %d recipients: %w", len(ids), len(ids)+len(ms), qerr)
+	}
 	return s.message(msg.ID)
 }
 
