@@ -140,7 +140,10 @@
       .then(function (r) { return r.json(); })
       .then(function (j) {
         if (j.url) insert('<img src="' + escape(j.url) + '" alt="">');
-        else if (j.error) window.alert(j.error);
-      });
+        else window.alert(j.error || ev.target.dataset.failed);
+      })
+      // Not JSON (a picture past the upload limit, a lost session) or no
+      // network: say so rather than nothing.
+      .catch(function () { window.alert(ev.target.dataset.failed); });
   });
 })();
