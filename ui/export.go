@@ -39,6 +39,7 @@ const (
 // table is a listing to export.
 type table struct {
 	name   string // file name without extension: ASCII letters, digits, '-'
+	sheet  string // its sheet's title when it is one of several
 	header []string
 	rows   iter.Seq[[]any]
 	// failed, when set, reports an error the rows met (a store read
@@ -69,7 +70,7 @@ func (s *Server) sendTable(c echo.Context, format string, t table) error {
 	case formatCSV:
 		ctype, err = "text/csv; charset=utf-8", writeCSV(&buf, t, loc)
 	case formatXLSX:
-		ctype, err = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", writeXLSX(&buf, t, loc)
+		ctype, err = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", writeXLSX(&buf, loc, t)
 	default:
 		return echo.ErrNotFound
 	}
@@ -148,14 +149,15 @@ func xlsxText(s string) string {
 	}, s)
 }
 
-func writeXLSX(w io.Writer, t table, loc *time.Location) (err error) {
+// writeXLSX writes each table as a sheet (a listing has one, "Sheet1"; a
+// report one per table, named by its title).
+func writeXLSX(w io.Writer, loc *time.Location, ts ...table) (err error) {
 	f := excelize.NewFile()
 	defer func() {
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 	}()
-	const sheet = "Sheet1"
 	dateFmt := "yyyy-mm-dd hh:mm"
 	dateStyle, err := f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt})
 	if err != nil {
@@ -165,6 +167,27 @@ func writeXLSX(w io.Writer, t table, loc *time.Location) (err error) {
 	if err != nil {
 		return err
 	}
+	for i, t := range ts {
+		sheet := "Sheet1"
+		if len(ts) > 1 {
+			sheet = sheetName(xlsxText(t.sheet), i)
+			if i == 0 {
+				err = f.SetSheetName("Sheet1", sheet)
+			} else {
+				_, err = f.NewSheet(sheet)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := writeSheet(f, sheet, t, loc, headStyle, dateStyle); err != nil {
+			return err
+		}
+	}
+	return f.Write(w)
+}
+
+func writeSheet(f *excelize.File, sheet string, t table, loc *time.Location, headStyle, dateStyle int) error {
 	sw, err := f.NewStreamWriter(sheet)
 	if err != nil {
 		return err
@@ -203,10 +226,22 @@ func writeXLSX(w io.Writer, t table, loc *time.Location) (err error) {
 			return err
 		}
 	}
-	if err := sw.Flush(); err != nil {
-		return err
+	return sw.Flush()
+}
+
+// sheetName is a valid, unique worksheet name: at most 31 characters,
+// none of : \ / ? * [ ].
+func sheetName(title string, i int) string {
+	r := []rune(strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`:\/?*[]`, r) {
+			return '-'
+		}
+		return r
+	}, title))
+	if len(r) > 27 {
+		r = r[:27]
 	}
-	return f.Write(w)
+	return fmt.Sprintf("%d %s", i+1, string(r))
 }
 
 // visitTable is a visit listing as an export: visitor, masked mobile, the

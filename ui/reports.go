@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/xuri/excelize/v2"
 
 	"gatehouse/appliance/report"
 	"gatehouse/ui/i18n"
@@ -223,7 +223,7 @@ func (s *Server) reportExport(format string) echo.HandlerFunc {
 		case formatCSV:
 			ctype, err = "text/csv; charset=utf-8", writeReportCSV(&buf, d.Title, d.Tables)
 		case formatXLSX:
-			ctype, err = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", writeReportXLSX(&buf, d.Tables)
+			ctype, err = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", writeXLSX(&buf, s.app.Config.Location, reportSheets(d.Tables)...)
 		case "pdf":
 			ctype = "application/pdf"
 			err = report.WritePDF(&buf, l.T("reports.title"), d.Title, s.app.Config.SiteName+" · "+
@@ -272,72 +272,12 @@ func writeReportCSV(w *bytes.Buffer, title string, ts []report.Table) error {
 	return cw.Error()
 }
 
-// sheetName is a valid, unique worksheet name: at most 31 characters,
-// none of : \ / ? * [ ].
-func sheetName(title string, i int) string {
-	r := []rune(strings.Map(func(r rune) rune {
-		if strings.ContainsRune(`:\/?*[]`, r) {
-			return '-'
-		}
-		return r
-	}, title))
-	if len(r) > 27 {
-		r = r[:27]
-	}
-	return fmt.Sprintf("%d %s", i+1, string(r))
-}
-
-// writeReportXLSX writes one sheet per table, numbers as numbers.
-func writeReportXLSX(w *bytes.Buffer, ts []report.Table) (err error) {
-	f := excelize.NewFile()
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}()
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
-	if err != nil {
-		return err
-	}
+// reportSheets are the report's tables as export tables, one sheet each;
+// numbers stay numbers.
+func reportSheets(ts []report.Table) []table {
+	out := make([]table, len(ts))
 	for i, t := range ts {
-		name := sheetName(xlsxText(t.Title), i)
-		if i == 0 {
-			if err := f.SetSheetName("Sheet1", name); err != nil {
-				return err
-			}
-		} else if _, err := f.NewSheet(name); err != nil {
-			return err
-		}
-		sw, err := f.NewStreamWriter(name)
-		if err != nil {
-			return err
-		}
-		if err := sw.SetColWidth(1, 1, 28); err != nil {
-			return err
-		}
-		head := make([]any, len(t.Header))
-		for j, h := range t.Header {
-			head[j] = excelize.Cell{StyleID: bold, Value: xlsxText(h)}
-		}
-		if err := sw.SetRow("A1", head); err != nil {
-			return err
-		}
-		for j, row := range t.Rows {
-			cells := make([]any, len(row))
-			for k, v := range row {
-				if s, ok := v.(string); ok {
-					v = xlsxText(s)
-				}
-				cells[k] = v
-			}
-			cell, _ := excelize.CoordinatesToCellName(1, j+2)
-			if err := sw.SetRow(cell, cells); err != nil {
-				return err
-			}
-		}
-		if err := sw.Flush(); err != nil {
-			return err
-		}
+		out[i] = table{sheet: t.Title, header: t.Header, rows: slices.Values(t.Rows)}
 	}
-	return f.Write(w)
+	return out
 }
