@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"gatehouse/appliance/report"
 	"gatehouse/appliance/visit"
 	"gatehouse/ui/i18n"
 )
@@ -17,8 +16,8 @@ import (
 func TestMissingFontAnswers503(t *testing.T) {
 	h := newHarness(t)
 	for _, err := range []error{
-		fmt.Errorf("%w: DroidSansFallback.ttf", visit.ErrNoFont), // pass sheet, handover sheet, exports
-		fmt.Errorf("report pdf: %w", report.ErrNoLatinFont),      // reports
+		fmt.Errorf("%w: DroidSansFallback.ttf", visit.ErrNoFont), // the pass sheet
+		fmt.Errorf("listing: %w", visit.ErrNoFont),               // printout: listings and reports
 	} {
 		for lang, want := range map[i18n.Lang]string{i18n.EN: "a font is missing", i18n.ZH: "缺少字体"} {
 			req := httptest.NewRequest(http.MethodGet, "/reports.pdf", nil)

@@ -7,21 +7,18 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-pdf/fpdf"
 	"github.com/labstack/echo/v4"
 
 	"gatehouse/appliance/auth"
 	"gatehouse/appliance/field"
+	"gatehouse/appliance/printout"
 	"gatehouse/appliance/stock"
-	"gatehouse/appliance/visit"
 	"gatehouse/ui/views"
 )
 
@@ -475,25 +472,17 @@ type pdfDoc struct {
 }
 
 // writePDF sets d on A4 landscape pages, the table's header repeated on
-// every page. Latin script is set in DejaVu Sans; CJK in Droid Sans
-// Fallback when it is installed (see appliance/visit/export.go), else
-// left to the Latin font, so a site without the CJK font still prints.
+// every page, in the fonts printout chooses.
 func writePDF(w io.Writer, d pdfDoc) error {
-	latin, err := os.ReadFile(visit.DefaultLatinFont)
-	if err != nil {
-		return fmt.Errorf("%w: %v", visit.ErrNoFont, err)
-	}
 	pdf := fpdf.New("L", "mm", "A4", "")
 	pdf.SetCompression(true)
 	pdf.SetMargins(10, 10, 10)
 	pdf.SetAutoPageBreak(false, 10)
-	pdf.AddUTF8FontFromBytes("latin", "", latin)
-	cjk := false
-	if b, err := os.ReadFile(visit.DefaultFont); err == nil && len(b) > 12 && (bytes.HasPrefix(b, []byte{0, 1, 0, 0}) || bytes.HasPrefix(b, []byte("true"))) {
-		pdf.AddUTF8FontFromBytes("cjk", "", b)
-		cjk = true
+	cjk, err := printout.AddFonts(pdf)
+	if err != nil {
+		return err
 	}
-	p := pdfText{pdf: pdf, cjk: cjk}
+	p := printout.Text{PDF: pdf, CJK: cjk}
 	pageW, pageH := pdf.GetPageSize()
 	const margin, rowH = 10.0, 6.0
 	usable := pageW - 2*margin
@@ -503,43 +492,43 @@ func writePDF(w io.Writer, d pdfDoc) error {
 	header := func() {
 		pdf.SetFillColor(230, 230, 230)
 		pdf.Rect(margin, y, usable, rowH, "F")
-		p.size = 9
+		p.Size = 9
 		for i, h := range d.table.header {
-			p.text(margin+float64(i)*colW+1, y+4.2, p.fit(h, colW-2))
+			p.Draw(margin+float64(i)*colW+1, y+4.2, p.Fit(h, colW-2))
 		}
 		y += rowH
 	}
 	page := func() {
 		pdf.AddPage()
 		y = margin
-		p.size = 8
+		p.Size = 8
 		pdf.SetTextColor(120, 120, 120)
-		p.text(margin, pageH-5, fmt.Sprintf("%s · %s · %d", d.site, d.printed.In(d.loc).Format(exportTimeLayout), pdf.PageNo()))
+		p.Draw(margin, pageH-5, fmt.Sprintf("%s · %s · %d", d.site, d.printed.In(d.loc).Format(exportTimeLayout), pdf.PageNo()))
 		pdf.SetTextColor(0, 0, 0)
 	}
 	page()
-	p.size = 14
-	p.text(margin, y+6, p.fit(d.title, usable))
+	p.Size = 14
+	p.Draw(margin, y+6, p.Fit(d.title, usable))
 	y += 10
-	p.size = 10
+	p.Size = 10
 	for _, l := range d.lines {
-		p.text(margin, y+4, p.fit(l, usable))
+		p.Draw(margin, y+4, p.Fit(l, usable))
 		y += 5.5
 	}
 	y += 2
 	header()
-	p.size = 9
+	p.Size = 9
 	for row := range d.table.rows {
 		if y+rowH > pageH-margin-2 {
 			page()
 			header()
-			p.size = 9
+			p.Size = 9
 		}
 		for i, v := range row {
 			if i >= cols {
 				break
 			}
-			p.text(margin+float64(i)*colW+1, y+4.2, p.fit(csvCell(v, d.loc), colW-2))
+			p.Draw(margin+float64(i)*colW+1, y+4.2, p.Fit(csvCell(v, d.loc), colW-2))
 		}
 		pdf.SetDrawColor(220, 220, 220)
 		pdf.Line(margin, y+rowH, margin+usable, y+rowH)
@@ -550,9 +539,9 @@ func writePDF(w io.Writer, d pdfDoc) error {
 			page()
 		}
 		y += 8
-		p.size = 10
+		p.Size = 10
 		for _, l := range d.foot {
-			p.text(margin, y+4, p.fit(l, usable))
+			p.Draw(margin, y+4, p.Fit(l, usable))
 			y += 12
 		}
 	}
@@ -560,74 +549,4 @@ func writePDF(w io.Writer, d pdfDoc) error {
 		return err
 	}
 	return pdf.Output(w)
-}
-
-// pdfText sets strings in runs of one font each.
-type pdfText struct {
-	pdf  *fpdf.Fpdf
-	cjk  bool
-	size float64
-}
-
-func pdfLatin(r rune) bool { return r < 0x0530 || (r >= 0x1E00 && r < 0x2400) }
-
-func pdfClean(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == utf8.RuneError, r > 0xFFFF:
-			return '?'
-		case unicode.IsControl(r):
-			return ' '
-		}
-		return r
-	}, s)
-}
-
-func (p *pdfText) runs(s string) [][2]string {
-	var out [][2]string
-	for _, r := range pdfClean(s) {
-		font := "latin"
-		if p.cjk && !pdfLatin(r) {
-			font = "cjk"
-		}
-		if n := len(out); n > 0 && out[n-1][0] == font {
-			out[n-1][1] += string(r)
-		} else {
-			out = append(out, [2]string{font, string(r)})
-		}
-	}
-	return out
-}
-
-func (p *pdfText) width(s string) float64 {
-	w := 0.0
-	for _, r := range p.runs(s) {
-		p.pdf.SetFont(r[0], "", p.size)
-		w += p.pdf.GetStringWidth(r[1])
-	}
-	return w
-}
-
-func (p *pdfText) text(x, y float64, s string) {
-	for _, r := range p.runs(s) {
-		p.pdf.SetFont(r[0], "", p.size)
-		p.pdf.Text(x, y, r[1])
-		x += p.pdf.GetStringWidth(r[1])
-	}
-}
-
-// fit shortens s with an ellipsis until it is at most w wide.
-func (p *pdfText) fit(s string, w float64) string {
-	s = pdfClean(s)
-	if p.width(s) <= w {
-		return s
-	}
-	rs := []rune(s)
-	if len(rs) > 200 {
-		rs = rs[:200] // no cell is wider than a page
-	}
-	for len(rs) > 0 && p.width(string(rs)+"…") > w {
-		rs = rs[:len(rs)-1]
-	}
-	return string(rs) + "…"
 }
