@@ -1,15 +1,18 @@
 // Package auth holds accounts, roles, sign-in with lockout, and API tokens.
 //
-// Three wrong passwords in a row lock an account until LockFor has passed
-// (or for good, if LockFor is zero) or an administrator unlocks it. Every
-// sign-in, failure, lock and unlock is a command, so it lands on the audit
-// trail. The lock expiry is computed by the issuer and carried in the
-// command, keeping handlers free of clocks.
+// Three wrong passwords in a row from one client address lock the account
+// for that address until LockFor has passed (or for good, if LockFor is
+// zero) or an administrator unlocks it; many locked-out addresses lock it
+// everywhere but at the owner's own addresses (lockout.go). Every sign-in,
+// lock and unlock is a command, so it lands on the audit trail. The lock
+// expiry is computed by the issuer and carried in the command, keeping
+// handlers free of clocks.
 package auth
 
 import (
 	"errors"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -63,17 +66,41 @@ type Account struct {
 	Role        Role   `json:"role"`
 	PersonID    string `json:"person_id,omitempty"` // the directory entry of a host
 	Hash        string `json:"hash"`
-	MustChange  bool   `json:"must_change"` // one-time password: change at next sign-in
-	Failed      int    `json:"failed"`
-	LockedUntil int64  `json:"locked_until,omitempty"` // Unix ns; max int64 = until unlocked
-	Disabled    bool   `json:"disabled"`
-	Created     int64  `json:"created"`
-	LastLogin   int64  `json:"last_login,omitempty"`
-	PwChanged   int64  `json:"pw_changed"`
+	MustChange  bool   `json:"must_change"`            // one-time password: change at next sign-in
+	Failed      int    `json:"failed"`                 // wrong passwords in a row, from before per-address locks
+	LockedUntil int64  `json:"locked_until,omitempty"` // account-wide lock, Unix ns; max int64 = until unlocked
+	// The latest lock of one client address (only that address is refused).
+	AddrLocked      string `json:"addr_locked,omitempty"`
+	AddrLockedUntil int64  `json:"addr_locked_until,omitempty"`
+	// Addresses of the latest successful sign-ins, newest first: they pass
+	// an account-wide lock.
+	Trusted   []string `json:"trusted,omitempty"`
+	Disabled  bool     `json:"disabled"`
+	Created   int64    `json:"created"`
+	LastLogin int64    `json:"last_login,omitempty"`
+	PwChanged int64    `json:"pw_changed"`
 }
 
-// Locked reports whether the account is locked at now.
+// Locked reports whether the account is locked everywhere at now.
 func (a Account) Locked(now time.Time) bool { return a.LockedUntil > now.UnixNano() }
+
+// LockedFor reports whether the account-wide lock refuses addr at now.
+func (a Account) LockedFor(addr string, now time.Time) bool {
+	return a.Locked(now) && !slices.Contains(a.Trusted, addr)
+}
+
+// AnyLock reports whether any lock of the account holds at now, and the
+// lock's end in Unix ns (the later one if two hold).
+func (a Account) AnyLock(now time.Time) (bool, int64) {
+	var until int64
+	if a.LockedUntil > now.UnixNano() {
+		until = a.LockedUntil
+	}
+	if a.AddrLockedUntil > now.UnixNano() && a.AddrLockedUntil > until {
+		until = a.AddrLockedUntil
+	}
+	return until != 0, until
+}
 
 // LockedUntilTime is when the lock ends; the zero time if not locked or if
 // only an administrator can lift it.

@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"gatehouse/appliance/field"
@@ -16,7 +17,8 @@ const (
 	CmdAccountPassword = "auth.account.password"
 	CmdAccountUnlock   = "auth.account.unlock"
 	CmdLoginOK         = "auth.login.ok"
-	CmdLoginFailed     = "auth.login.failed"
+	CmdLoginFailed     = "auth.login.failed" // before per-address locks; kept for the log it wrote
+	CmdLoginLocked     = "auth.login.locked"
 	CmdTokenCreate     = "auth.token.create"
 	CmdTokenRevoke     = "auth.token.revoke"
 )
@@ -29,6 +31,7 @@ func Register(reg store.Registrar) {
 	reg.Register(CmdAccountUnlock, applyUnlock)
 	reg.Register(CmdLoginOK, applyLoginOK)
 	reg.Register(CmdLoginFailed, applyLoginFailed)
+	reg.Register(CmdLoginLocked, applyLoginLocked)
 	reg.Register(CmdTokenCreate, applyTokenCreate)
 	reg.Register(CmdTokenRevoke, applyTokenRevoke)
 }
@@ -53,6 +56,18 @@ const noteLocked = "locked"
 
 type idPayload struct {
 	ID string `json:"id"`
+}
+
+type loginOKPayload struct {
+	ID   string `json:"id"`
+	Addr string `json:"addr,omitempty"`
+}
+
+type lockPayload struct {
+	ID     string `json:"id"`
+	Addr   string `json:"addr"`
+	Until  int64  `json:"until"`
+	Global bool   `json:"global,omitempty"` // account-wide, after many addresses
 }
 
 type failedPayload struct {
@@ -155,12 +170,12 @@ func applyUnlock(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	if err != nil {
 		return store.Effect{}, err
 	}
-	a.LockedUntil, a.Failed = 0, 0
+	a.LockedUntil, a.Failed, a.AddrLocked, a.AddrLockedUntil = 0, 0, "", 0
 	return store.Effect{Subject: "account:" + a.ID, Note: "unlocked"}, tx.SetJSON(accountKey(a.ID), a)
 }
 
 func applyLoginOK(tx *store.Tx, cmd store.Command) (store.Effect, error) {
-	var p idPayload
+	var p loginOKPayload
 	if err := cmd.Decode(&p); err != nil {
 		return store.Effect{}, err
 	}
@@ -172,7 +187,35 @@ func applyLoginOK(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	if a.LockedUntil != 0 && a.LockedUntil <= cmd.Time {
 		a.LockedUntil = 0
 	}
+	if p.Addr != "" {
+		if a.AddrLocked == p.Addr {
+			a.AddrLocked, a.AddrLockedUntil = "", 0
+		}
+		a.Trusted = slices.Insert(slices.DeleteFunc(a.Trusted, func(s string) bool { return s == p.Addr }), 0, p.Addr)
+		if len(a.Trusted) > TrustedAddresses {
+			a.Trusted = a.Trusted[:TrustedAddresses]
+		}
+	}
 	return store.Effect{Subject: "account:" + a.ID, Note: "signed in"}, tx.SetJSON(accountKey(a.ID), a)
+}
+
+func applyLoginLocked(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+	var p lockPayload
+	if err := cmd.Decode(&p); err != nil {
+		return store.Effect{}, err
+	}
+	a, err := getAccount(&tx.Reader, p.ID)
+	if err != nil {
+		return store.Effect{}, err
+	}
+	note := fmt.Sprintf("%s for %s after %d wrong passwords", noteLocked, p.Addr, MaxFailures)
+	if p.Global {
+		a.LockedUntil = p.Until
+		note = fmt.Sprintf("%s everywhere: %d addresses locked out within %s", noteLocked, GlobalAddresses, GlobalWindow)
+	} else {
+		a.AddrLocked, a.AddrLockedUntil = p.Addr, p.Until
+	}
+	return store.Effect{Subject: "account:" + a.ID, Note: note}, tx.SetJSON(accountKey(a.ID), a)
 }
 
 func applyLoginFailed(tx *store.Tx, cmd store.Command) (store.Effect, error) {

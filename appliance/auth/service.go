@@ -23,13 +23,14 @@ type Service struct {
 	lockFor time.Duration
 	hashing chan struct{} // bounds concurrent argon2id runs (memory)
 	dummy   string        // hash checked for unknown users, so timing does not tell
+	guard   *guard        // wrong passwords per account and client address
 }
 
 // New returns an auth service. lockFor is how long three wrong passwords
 // lock an account; zero means until an administrator unlocks it.
 func New(db store.DB, c clock.Clock, lockFor time.Duration) *Service {
 	dummy, _ := HashPassword(RandomPassword(16))
-	return &Service{db: db, clock: c, lockFor: lockFor, hashing: make(chan struct{}, 2), dummy: dummy}
+	return &Service{db: db, clock: c, lockFor: lockFor, hashing: make(chan struct{}, 2), dummy: dummy, guard: newGuard()}
 }
 
 func (s *Service) apply(ctx context.Context, typ, actor string, payload any) (store.Result, error) {
@@ -125,17 +126,28 @@ func (s *Service) SetPassword(ctx context.Context, actor, id, pw string, mustCha
 }
 
 // ChangeOwnPassword changes the signed-in user's password after checking the
-// current one.
+// current one. A wrong current password counts toward the same lock as a
+// wrong sign-in from the client address in ctx (WithClient).
 func (s *Service) ChangeOwnPassword(ctx context.Context, id, current, next string) error {
 	a, err := s.Account(id)
 	if err != nil {
 		return err
+	}
+	addr, now := ClientOf(ctx), s.clock.Now()
+	if s.guard.locked(a.Username, addr, now) || a.LockedFor(addr, now) {
+		return field.Errors{{Field: "current", Code: "account_locked"}}
 	}
 	ok, err := s.check(ctx, a.Hash, current)
 	if err != nil {
 		return err
 	}
 	if !ok {
+		switch err := s.wrong(ctx, a, a.Username, addr, now); {
+		case errors.Is(err, ErrLocked):
+			return field.Errors{{Field: "current", Code: "account_locked"}}
+		case !errors.Is(err, ErrBadCredentials):
+			return err
+		}
 		return field.Errors{{Field: "current", Code: "wrong_password"}}
 	}
 	if current == next {
@@ -144,27 +156,38 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, id, current, next strin
 	return s.SetPassword(ctx, "account:"+id, id, next, false)
 }
 
-// Unlock lifts a lock.
+// Unlock lifts every lock of an account: account-wide and per address.
 func (s *Service) Unlock(ctx context.Context, actor, id string) error {
-	_, err := s.apply(ctx, CmdAccountUnlock, actor, idPayload{ID: id})
-	return err
+	a, err := s.Account(id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.apply(ctx, CmdAccountUnlock, actor, idPayload{ID: id}); err != nil {
+		return err
+	}
+	s.guard.unlock(a.Username)
+	return nil
 }
 
-// Authenticate checks a username and password. Wrong passwords count
-// towards the lock; a locked or disabled account is refused before its
-// password is checked.
+// Authenticate checks a username and password from the client address in
+// ctx (WithClient). Wrong passwords count toward that address's lock; a
+// locked or disabled account is refused before its password is checked.
+// An unknown username is answered as a known one would be, lock included.
 func (s *Service) Authenticate(ctx context.Context, username, pw string) (Account, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
+	addr, now := ClientOf(ctx), s.clock.Now()
+	if s.guard.locked(username, addr, now) {
+		return Account{}, ErrLocked
+	}
 	a, err := s.AccountByUsername(username)
 	if errors.Is(err, ErrNotFound) {
 		_, _ = s.check(ctx, s.dummy, pw)
-		return Account{}, ErrBadCredentials
+		return Account{}, s.wrong(ctx, Account{}, username, addr, now)
 	} else if err != nil {
 		return Account{}, err
 	}
-	now := s.clock.Now()
-	if a.Locked(now) {
-		return a, ErrLocked
+	if a.LockedFor(addr, now) {
+		return Account{}, ErrLocked
 	}
 	if a.Disabled {
 		return a, ErrDisabled
@@ -173,25 +196,41 @@ func (s *Service) Authenticate(ctx context.Context, username, pw string) (Accoun
 	if err != nil {
 		return Account{}, err
 	}
-	actor := "login:" + a.ID
 	if !ok {
-		until := forever
-		if s.lockFor > 0 {
-			until = now.Add(s.lockFor).UnixNano()
-		}
-		res, err := s.apply(ctx, CmdLoginFailed, actor, failedPayload{ID: a.ID, LockUntil: until})
-		if err != nil {
-			return Account{}, err
-		}
-		if strings.HasPrefix(res.Note, noteLocked) {
-			return a, ErrLocked
-		}
-		return Account{}, ErrBadCredentials
+		return Account{}, s.wrong(ctx, a, username, addr, now)
 	}
-	if _, err := s.apply(ctx, CmdLoginOK, actor, idPayload{ID: a.ID}); err != nil {
+	s.guard.ok(username, addr)
+	if _, err := s.apply(ctx, CmdLoginOK, "login:"+a.ID, loginOKPayload{ID: a.ID, Addr: addr}); err != nil {
 		return Account{}, err
 	}
 	return s.Account(a.ID)
+}
+
+// wrong counts a wrong password of name from addr. It answers
+// ErrBadCredentials, or ErrLocked when this one locked the address out;
+// a lock of a real account is a command, so it is on the audit trail.
+func (s *Service) wrong(ctx context.Context, a Account, name, addr string, now time.Time) error {
+	lockedNow, global := s.guard.fail(name, addr, now, s.lockFor)
+	if !lockedNow {
+		return ErrBadCredentials
+	}
+	if a.ID == "" {
+		return ErrLocked
+	}
+	until := forever
+	if s.lockFor > 0 {
+		until = now.Add(s.lockFor).UnixNano()
+	}
+	actor := "login:" + a.ID
+	if _, err := s.apply(ctx, CmdLoginLocked, actor, lockPayload{ID: a.ID, Addr: addr, Until: until}); err != nil {
+		return err
+	}
+	if global && !a.Locked(now) {
+		if _, err := s.apply(ctx, CmdLoginLocked, actor, lockPayload{ID: a.ID, Addr: addr, Until: until, Global: true}); err != nil {
+			return err
+		}
+	}
+	return ErrLocked
 }
 
 // Account returns one account.
