@@ -34,7 +34,7 @@ func (h *harness) upload(path, session string, fields map[string]string, fileNam
 	h.t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	fields["_csrf"] = testCSRF
+	fields["_csrf"] = h.csrfToken(session)
 	for k, v := range fields {
 		_ = mw.WriteField(k, v)
 	}

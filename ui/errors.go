@@ -28,6 +28,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	switch {
 	case errors.Is(err, errCSRF):
 		status, key = http.StatusForbidden, "error.csrf"
+	case errors.Is(err, errTooMany):
+		status, key = http.StatusTooManyRequests, "error.too_many_requests"
+	case errors.Is(err, errBusy):
+		status, key = http.StatusServiceUnavailable, "error.busy"
 	case errors.Is(err, errUnauthorized):
 		status, key = http.StatusUnauthorized, "error.unauthorized"
 	case errors.Is(err, errForbidden):

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gatehouse/appliance/auth"
+	"gatehouse/appliance/keys"
 	"gatehouse/appliance/stock"
 )
 
@@ -298,15 +299,15 @@ func TestKeyPermissionsTooManyAccounts(t *testing.T) {
 	}
 	k, _ := h.app.KeyRoom.ByTag("P-1")
 	form := url.Values{}
-	for i := range 5000 {
+	for i := range keys.MaxNamed + 1 { // past the limit, within the form's 64 KB
 		form.Add("accounts", fmt.Sprintf("%016x", i+1))
 	}
 	resp = h.do(req{method: "POST", path: "/keys/" + k.ID + "/permissions", session: mgr, form: form})
 	if body := readBody(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-accounts"`) {
-		t.Fatalf("5000 accounts = %d", resp.StatusCode)
+		t.Fatalf("too many accounts = %d", resp.StatusCode)
 	}
 	resp = h.do(req{method: "POST", path: "/keys/levels", session: mgr, form: url.Values{"level": {"2"}, "accounts": form["accounts"]}})
 	if body := readBody(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-accounts-2"`) {
-		t.Fatalf("level with 5000 accounts = %d", resp.StatusCode)
+		t.Fatalf("level with too many accounts = %d", resp.StatusCode)
 	}
 }

@@ -58,6 +58,7 @@ func (s *Server) startSession(c echo.Context, accountID string) {
 	}
 	ss := s.sessions.create(accountID, s.app.Clock.Now())
 	s.setCookie(c, sessionCookie, ss.id, 0)
+	s.renewAnonCSRF(c) // the signed-out token dies with the sign-in
 }
 
 func (s *Server) logout(c echo.Context) error {
@@ -65,6 +66,7 @@ func (s *Server) logout(c echo.Context) error {
 		s.sessions.delete(ss.id)
 	}
 	s.clearCookie(c, sessionCookie)
+	s.renewAnonCSRF(c)
 	s.flash(c, "flash.signed_out")
 	return s.redirect(c, "/login")
 }

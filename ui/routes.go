@@ -259,10 +259,11 @@ func (s *Server) routeTable() []route {
 
 func (s *Server) routes() {
 	for _, r := range s.routeTable() {
+		s.roles[r.method+" "+r.path] = r.roles
 		var mw []echo.MiddlewareFunc
 		switch {
 		case r.roles == nil:
-		case len(r.roles) == 1 && r.roles[0] == kioskRole:
+		case isKioskRoute(r.roles):
 			mw = append(mw, s.kioskOnly)
 		case len(r.path) > 5 && r.path[:5] == "/api/":
 			mw = append(mw, s.apiAllow(r.roles))
@@ -272,3 +273,5 @@ func (s *Server) routes() {
 		s.e.Add(r.method, r.path, r.h, mw...)
 	}
 }
+
+func isKioskRoute(roles []auth.Role) bool { return len(roles) == 1 && roles[0] == kioskRole }

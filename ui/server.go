@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"gatehouse/appliance"
+	"gatehouse/appliance/auth"
 	"gatehouse/ui/i18n"
 	"gatehouse/ui/static"
 )
@@ -36,6 +37,11 @@ type Server struct {
 	assets   *static.Assets
 	secure   bool
 	lang     i18n.Lang
+	limits   rateLimits
+	uploads  map[string]int64       // "METHOD /path" of upload routes: their body limits
+	roles    map[string][]auth.Role // "METHOD /path": who may use it (nil: anyone)
+	large    chan struct{}          // slots for bodies over largeBody
+	now      func() time.Time       // wall clock of rate limits: they count real traffic
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -56,6 +62,11 @@ func New(app *appliance.App, o Options) *Server {
 		assets:   static.New(),
 		secure:   o.SecureCookies,
 		lang:     i18n.Lang(cfg.Language),
+		limits:   newRateLimits(),
+		uploads:  uploadLimits(),
+		roles:    map[string][]auth.Role{},
+		large:    make(chan struct{}, largeSlots),
+		now:      time.Now,
 		ctx:      ctx,
 		cancel:   cancel,
 	}
@@ -71,20 +82,15 @@ func New(app *appliance.App, o Options) *Server {
 		ReferrerPolicy:        "same-origin",
 		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'",
 	}))
-	s.e.Use(middleware.BodyLimit("21M"))
+	// The client's address is the connection's: X-Forwarded-For and
+	// X-Real-IP are a client's to write, and limits count by address.
+	s.e.IPExtractor = echo.ExtractIPDirect()
+	s.e.Use(withClient)
 	s.e.Use(s.withLang)
-	s.e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
-		Skipper:        func(c echo.Context) bool { return isAPI(c) },
-		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
-		CookieName:     "gh_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSecure:   o.SecureCookies,
-		CookieSameSite: http.SameSiteStrictMode,
-		ContextKey:     "csrf",
-		ErrorHandler:   func(err error, c echo.Context) error { return errCSRF },
-	}))
-	s.e.Use(s.withSession)
+	s.e.Use(s.withSession) // reads only the cookie: nothing of the body
+	s.e.Use(s.limitBody)
+	s.e.Use(s.rateLimit)
+	s.e.Use(s.csrf)
 	app.Access.OnEvent(s.feed.publish)
 	app.Access.OnAlarm(s.feed.publishAlarm)
 	s.routes()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -33,7 +34,18 @@ type harness struct {
 	ids      map[string]string // placeholders for path parameters
 }
 
-const testCSRF = "test-csrf-token-0123456789abcdef"
+// testCSRF is the anonymous CSRF cookie tests send (43 characters, as the
+// appliance makes them); csrfToken gives the token that goes with it.
+const testCSRF = "test-csrf-cookie-0123456789abcdef0123456789"
+
+// csrfToken is the right form token for a session, or for testCSRF when
+// session is empty.
+func (h *harness) csrfToken(session string) string {
+	if session != "" {
+		return h.srv.csrfFor(session, "")
+	}
+	return h.srv.csrfFor("", testCSRF)
+}
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
@@ -116,6 +128,7 @@ type req struct {
 	csrf         string // "" = send the right token; "-" = none; other = that value
 	header       map[string]string
 	body         string
+	from         string // the client's own address (127.0.0.0/8), for per-address rules
 }
 
 func (h *harness) do(r req) *http.Response {
@@ -130,7 +143,7 @@ func (h *harness) do(r req) *http.Response {
 		form[k] = v
 	}
 	if r.method != "GET" && r.csrf != "-" && !strings.HasPrefix(r.path, "/api/") {
-		tok := testCSRF
+		tok := h.csrfToken(r.session)
 		if r.csrf != "" {
 			tok = r.csrf
 		}
@@ -164,6 +177,10 @@ func (h *harness) do(r req) *http.Response {
 		hr.Header.Set(k, v)
 	}
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if r.from != "" {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(r.from)}}
+		c.Transport = &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}
+	}
 	resp, err := c.Do(hr)
 	if err != nil {
 		h.t.Fatal(err)
@@ -764,5 +781,31 @@ func TestHtmxRequestWithoutSessionRedirectsThePage(t *testing.T) {
 	defer resp.Body.Close()
 	if got := resp.Header.Get("HX-Redirect"); got != "/login?next="+url.QueryEscape("/flow?day=2026-11-23") {
 		t.Errorf("same site: HX-Redirect=%q", got)
+	}
+}
+
+// TestLockoutPerClientAddressOverHTTP: a stranger at 127.0.0.2 who types
+// three wrong passwords for the administrator locks only 127.0.0.2 out; the
+// administrator at 127.0.0.1 signs in. An unknown name answers the same,
+// lock included. Before, the stranger locked the administrator out.
+func TestLockoutPerClientAddressOverHTTP(t *testing.T) {
+	h := newHarness(t)
+	login := func(from, user, pw string) int {
+		resp := h.do(req{method: "POST", path: "/login", form: url.Values{"username": {user}, "password": {pw}}, from: from})
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, user := range []string{"u-admin", "no-such-user"} {
+		for i, want := range []int{401, 401, 423, 423} {
+			if got := login("127.0.0.2", user, "guess"); got != want {
+				t.Fatalf("%s from 127.0.0.2, attempt %d: %d, want %d", user, i+1, got, want)
+			}
+		}
+	}
+	if got := login("127.0.0.2", "u-admin", "password-admin"); got != 423 {
+		t.Fatalf("right password from the locked address = %d, want 423", got)
+	}
+	if got := login("127.0.0.1", "u-admin", "password-admin"); got != http.StatusSeeOther {
+		t.Fatalf("the administrator from another address = %d, want signed in", got)
 	}
 }
