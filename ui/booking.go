@@ -42,16 +42,25 @@ func (s *Server) renderBook(c echo.Context, status int, d views.BookData, errs f
 	return s.render(c, status, views.Book(d))
 }
 
-const maxHostChoices = 10
+// The booking page's host search shows a stranger as little of the
+// directory as picking the right person needs: a search of at least
+// minHostQuery characters within one company, at most maxHostChoices names,
+// and a floor only where two of them share a name. It is rate-limited per
+// client address (ratelimit.go).
+const (
+	maxHostChoices = 5
+	minHostQuery   = 2
+)
 
 func (s *Server) bookHosts(c echo.Context) error {
 	company := c.QueryParam("company_id")
-	q := c.QueryParam("host_q")
+	q := strings.TrimSpace(c.QueryParam("host_q"))
 	if r := []rune(q); len(r) > 50 {
 		q = string(r[:50])
 	}
 	var out []views.HostChoice
-	searched := company != "" && strings.TrimSpace(q) != ""
+	short := company != "" && q != "" && len([]rune(q)) < minHostQuery
+	searched := company != "" && !short && q != ""
 	if searched {
 		pg, err := s.app.Directory.Search(directory.Query{CompanyID: company, Text: q, Kind: directory.Employee, Limit: 50})
 		if err != nil {
@@ -61,14 +70,21 @@ func (s *Server) bookHosts(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		names := map[string]int{}
 		for _, p := range pg.People {
-			if p.CanHost && len(out) < maxHostChoices {
+			if p.CanHost && p.Active && len(out) < maxHostChoices {
 				out = append(out, views.HostChoice{ID: p.ID, Name: p.Name, Floor: fo[p.FloorID]})
+				names[p.Name]++
+			}
+		}
+		for i := range out {
+			if names[out[i].Name] < 2 {
+				out[i].Floor = ""
 			}
 		}
 	}
 	// A late answer to an earlier keystroke must not undo the host picked.
-	return s.render(c, http.StatusOK, views.HostChoices(out, searched, c.QueryParam("host_id")))
+	return s.render(c, http.StatusOK, views.HostChoices(out, searched, short, c.QueryParam("host_id")))
 }
 
 // parseWindow reads a date and two clock times in the building's zone.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 
 	"gatehouse/appliance/access"
 	"gatehouse/appliance/auth"
+	"gatehouse/appliance/directory"
 	"gatehouse/appliance/gate"
 )
 
@@ -453,5 +455,52 @@ func TestGuardStreamRaisedAlarm(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("no live alarm")
+	}
+}
+
+// TestBookingHostSearchNeedsTwoCharactersAndShowsFive: one character finds
+// nobody, a common surname lists at most five hosts by name only (a floor
+// only to tell two of one name apart), and the search is rate-limited.
+// Before, 50 one-character searches listed every host with floor and ID.
+func TestBookingHostSearchNeedsTwoCharactersAndShowsFive(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	co := h.ids["{company}"]
+	fl := h.ids["{floor}"]
+	for i := range 8 {
+		name := fmt.Sprintf("Wang %c", 'A'+i)
+		if i == 7 {
+			name = "Wang A" // two of one name: the floor tells them apart
+		}
+		if _, err := h.app.Directory.SavePerson(ctx, "test", directory.Person{Kind: directory.Employee, Name: name,
+			Mobile: fmt.Sprintf("1390000000%d", i), CompanyID: co, FloorID: fl, EmployeeNo: fmt.Sprint("W", i), CanHost: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	search := func(q string) string {
+		return readBody(t, h.do(req{method: "GET", path: "/book/hosts?company_id=" + co + "&host_q=" + url.QueryEscape(q)}))
+	}
+	if b := search("W"); strings.Contains(b, "radio") || !strings.Contains(b, `id="host-short"`) {
+		t.Fatal("a one-character search lists hosts, or says nothing")
+	}
+	b := search("Wang A")
+	if n := strings.Count(b, `type="radio"`); n != 2 || strings.Count(b, ">1F<") != 2 {
+		t.Fatalf("two hosts of one name: %d listed, floors shown %d times", n, strings.Count(b, ">1F<"))
+	}
+	b = search("wa")
+	if n := strings.Count(b, `type="radio"`); n != maxHostChoices {
+		t.Fatalf("%d hosts listed for a common name, want %d", n, maxHostChoices)
+	}
+	limited := false
+	for range 60 {
+		resp := h.do(req{method: "GET", path: "/book/hosts?company_id=" + co + "&host_q=wa"})
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("60 searches at once were never rate-limited")
 	}
 }
