@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	netmail "net/mail"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -231,5 +233,96 @@ func TestDeliveredMessageIsNotSentAgainFromAnOlderSnapshot(t *testing.T) {
 	}
 	if rec, err := svc.Get(ids[0]); err != nil || rec.State != Delivered || rec.Attempts != 1 {
 		t.Errorf("record %+v %v, want delivered on the first attempt", rec, err)
+	}
+}
+
+// TestWebhooksAndEmailCarryTheMessageID: every webhook request, robots
+// included, and every email names its message, the same on every attempt,
+// so that a receiver can drop a repeat.
+func TestWebhooksAndEmailCarryTheMessageID(t *testing.T) {
+	f := newFixture(t, Backoff{Base: time.Minute, Cap: time.Minute, MaxAttempts: 3})
+	ctx := context.Background()
+	var down atomic.Bool
+	down.Store(true)
+	var mu sync.Mutex
+	var got []seen
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, seen{path: r.URL.Path, header: r.Header.Clone(), body: b})
+		mu.Unlock()
+		if down.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		io.WriteString(w, `{"errcode":0,"code":0}`)
+	}))
+	defer ts.Close()
+	box := &mailbox{}
+	startMailbox(t, box, nil)
+	set := Settings{SMTP: smtpSettings(t, box.addr)}
+	for _, k := range HookKinds {
+		set.Webhooks = append(set.Webhooks, Hook{Name: string(k), Kind: k, URL: ts.URL + "/" + string(k), Secret: "s3cret"})
+	}
+	if err := f.svc.SaveSettings(ctx, "admin", set); err != nil {
+		t.Fatal(err)
+	}
+	n := Note{Kind: KindVisitArrived, Subject: "arrived"}
+	if err := f.svc.Broadcast(ctx, "test", n); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Tell(ctx, "test", Recipient{Email: "host@example.com"}, n); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{} // recipient: message ID
+	ob, err := f.svc.Outbox(20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range ob.Recent {
+		ids[rec.Recipient()] = rec.ID
+	}
+	w := NewWorker(f.svc, WorkerOptions{})
+	if _, err := w.RunOnce(ctx); err != nil { // the webhooks fail
+		t.Fatal(err)
+	}
+	down.Store(false)
+	f.clk.Advance(time.Minute)
+	if _, err := w.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2*len(HookKinds) {
+		t.Fatalf("%d webhook requests, want two for each of %d webhooks", len(got), len(HookKinds))
+	}
+	for _, r := range got {
+		name := r.path[1:]
+		id := ids[name]
+		if key := r.header.Get("Idempotency-Key"); id == "" || key != `"`+id+`"` {
+			t.Errorf("%s: Idempotency-Key %q, want the message ID %q quoted", name, key, id)
+		}
+		if HookKind(name) != Generic {
+			continue
+		}
+		var p GenericPayload
+		if err := json.Unmarshal(r.body, &p); err != nil || p.ID != id {
+			t.Errorf("generic body %s: id %q, want %q (%v)", r.body, p.ID, id, err)
+		}
+		if r.header.Get(DeliveryHeader) != id || r.header.Get(SignatureHeader) != Sign("s3cret", r.body) {
+			t.Errorf("generic headers %v", r.header)
+		}
+	}
+	mail := box.received()
+	if len(mail) != 1 {
+		t.Fatalf("%d emails", len(mail))
+	}
+	msg, err := netmail.ReadMessage(bytes.NewReader(mail[0].data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, want := msg.Header.Get("Message-ID"), "<"+ids["h***@example.com"]+".notify@lobby.example.com>"; id != want {
+		t.Errorf("Message-ID %q, want %q", id, want)
 	}
 }
