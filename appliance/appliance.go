@@ -91,7 +91,7 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 		Access:      access.New(st, clk, cfg.Location, siteKeys.Verifier(), visits).WithSecrets(siteKeys),
 		Screen:      scr,
 		Devices:     device.New(st, clk),
-		Notify:      notify.New(st, clk, siteKeys, notify.Options{Log: log}),
+		Notify:      notify.New(st, clk, siteKeys, notify.Options{Log: log, PrivatePaths: []string{StatusPath}}),
 		Keys:        siteKeys,
 		Clock:       clk,
 		Config:      cfg,

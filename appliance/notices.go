@@ -9,6 +9,12 @@ import (
 	"gatehouse/appliance/visit"
 )
 
+// StatusPath is where a visitor's status page lives: StatusPath and the
+// visit's token. A link under it opens the visitor's pass, so it is a
+// credential: the outbox refuses it on pages and webhooks
+// (notify.Options.PrivatePaths), and it travels only to the visitor.
+const StatusPath = "/v/"
+
 // notices turns visit events and alerts into notifications. The texts are
 // in Chinese and English together: the appliance does not know the
 // reader's language, and a bilingual line is what lobby systems send.
@@ -49,14 +55,28 @@ func (n notices) when(v visit.Visit) string {
 	return from.In(loc).Format("01-02 15:04") + "–" + until.In(loc).Format("15:04")
 }
 
-func (n notices) send(ctx context.Context, accounts []string, note notify.Note, visitor string) {
+// visitor is where the news of a visit's own decision goes: the
+// visitor's phone, with their status link.
+func (n notices) visitor(v visit.Visit) notify.Recipient {
+	var r notify.Recipient
+	r.Phone, _ = n.a.Visits.Mobile(v)
+	if link, err := n.a.Visits.StatusLink(v); err == nil && link != "" {
+		r.Link = StatusPath + link
+	}
+	return r
+}
+
+// send tells the accounts and the visitor (when it has a phone) the note,
+// and the webhooks that want its kind. The visitor's own status link goes
+// in their Recipient, never in the note: everyone else reads the note.
+func (n notices) send(ctx context.Context, accounts []string, note notify.Note, visitor notify.Recipient) {
 	for _, id := range accounts {
 		if err := n.a.Notify.Tell(ctx, "system", notify.Recipient{AccountID: id}, note); err != nil {
 			n.a.Log.Warn("notification not queued", "kind", note.Kind, "err", err)
 		}
 	}
-	if visitor != "" {
-		if err := n.a.Notify.Tell(ctx, "system", notify.Recipient{Phone: visitor}, note); err != nil {
+	if visitor.Phone != "" {
+		if err := n.a.Notify.Tell(ctx, "system", visitor, note); err != nil {
 			n.a.Log.Warn("notification not queued", "kind", note.Kind, "err", err)
 		}
 	}
@@ -70,11 +90,7 @@ func (n notices) hook(ctx context.Context, kind string, v visit.Visit) {
 	name := v.Visitor.Name
 	var note notify.Note
 	var to []string
-	visitorPhone := ""
-	statusLink := ""
-	if link, err := n.a.Visits.StatusLink(v); err == nil && link != "" {
-		statusLink = "/v/" + link
-	}
+	var visitor notify.Recipient
 	switch kind {
 	case visit.HookRequested:
 		note = notify.Note{Kind: notify.KindVisitRequested, Subject: "访客申请 Visit request: " + name,
@@ -83,14 +99,12 @@ func (n notices) hook(ctx context.Context, kind string, v visit.Visit) {
 		to = n.accountsOf(v.HostID)
 	case visit.HookApproved, visit.HookInvited:
 		note = notify.Note{Kind: notify.KindVisitApproved, Subject: "访问已确认 Visit confirmed",
-			Body: fmt.Sprintf("%s，您的访问（%s）已确认，请凭通行码入场。\n%s, your visit (%s) is confirmed; show your pass at the gate.", name, n.when(v), name, n.when(v)),
-			Link: statusLink}
-		visitorPhone, _ = n.a.Visits.Mobile(v)
+			Body: fmt.Sprintf("%s，您的访问（%s）已确认，请凭通行码入场。\n%s, your visit (%s) is confirmed; show your pass at the gate.", name, n.when(v), name, n.when(v))}
+		visitor = n.visitor(v)
 	case visit.HookRejected:
 		note = notify.Note{Kind: notify.KindVisitRejected, Subject: "访问未获批准 Visit declined",
-			Body: fmt.Sprintf("%s，您的访问申请未获批准：%s\n%s, your visit was declined: %s", name, v.RejectReason, name, v.RejectReason),
-			Link: statusLink}
-		visitorPhone, _ = n.a.Visits.Mobile(v)
+			Body: fmt.Sprintf("%s，您的访问申请未获批准：%s\n%s, your visit was declined: %s", name, v.RejectReason, name, v.RejectReason)}
+		visitor = n.visitor(v)
 	case visit.HookArrived:
 		note = notify.Note{Kind: notify.KindVisitArrived, Subject: "访客已到达 Visitor arrived: " + name,
 			Body: fmt.Sprintf("您的访客 %s 已进入大楼。\nYour visitor %s has arrived.", name, name), Link: "/host/visits"}
@@ -98,7 +112,7 @@ func (n notices) hook(ctx context.Context, kind string, v visit.Visit) {
 	default:
 		return
 	}
-	n.send(ctx, to, note, visitorPhone)
+	n.send(ctx, to, note, visitor)
 }
 
 // VisitAlert implements visit.Alerter for the timed rules.
@@ -126,5 +140,5 @@ func (n notices) VisitAlert(ctx context.Context, kind string, v visit.Visit) {
 	default:
 		return
 	}
-	n.send(ctx, to, note, "")
+	n.send(ctx, to, note, notify.Recipient{})
 }

@@ -14,6 +14,8 @@
 // status page (a bearer link), so subject, body, link and email or phone
 // recipients are sealed with the site key before they go into a command;
 // the outbox pages show only the kind, the channel and a masked recipient.
+// A bearer link goes only to its owner's email and phone (Recipient.Link),
+// never into a page or to a webhook (Options.PrivatePaths).
 // See DESIGN.md for the keys and the worker's shape.
 package notify
 
@@ -33,6 +35,11 @@ var (
 	// ErrNoChannel means nothing can deliver the message's channel (no SMTP
 	// server set, no webhook of that name, no modem).
 	ErrNoChannel = errors.New("notify: channel not configured")
+	// ErrPrivateLink means a message to a page or a webhook, which others
+	// read, carries a link that is a credential (Options.PrivatePaths).
+	// Such a link travels only as Recipient.Link, to the person's own
+	// email and phone.
+	ErrPrivateLink = errors.New("notify: a private link on a channel others read")
 )
 
 // ChannelName is how a message travels.
@@ -105,9 +112,16 @@ type Recipient struct {
 	AccountID string // in-page, when the person has an account
 	Email     string
 	Phone     string // SMS, once a modem is attached
+	// Link is this person's own link, which may be a credential (a
+	// visitor's status page opens their pass). It replaces the note's
+	// link on email and SMS, which reach only them, and goes nowhere else:
+	// not in the page, and never to a webhook.
+	Link string
 }
 
-// Note is what Tell and Broadcast say.
+// Note is what Tell and Broadcast say. Its Link is for anyone who reads
+// the note — staff in their pages, a group chat — so it must never be a
+// credential: a person's own link goes in Recipient.Link.
 type Note struct {
 	Kind    string
 	Subject string

@@ -605,6 +605,99 @@ func TestTellAndBroadcastPickChannels(t *testing.T) {
 	}
 }
 
+// TestOwnLinkGoesOnlyToThePersonsOwnChannels: a recipient's own link (a
+// visitor's status page) replaces the note's link on their email and
+// SMS; their page, and the webhooks, get the note's link.
+func TestOwnLinkGoesOnlyToThePersonsOwnChannels(t *testing.T) {
+	f := newFixture(t, Backoff{})
+	ctx := context.Background()
+	f.svc.EnableSMS(true)
+	err := f.svc.SaveSettings(ctx, "admin", Settings{SMTP: SMTP{Host: "smtp.example.com", Port: 25, From: "desk@example.com"},
+		Webhooks: []Hook{{Name: "desk", Kind: WeCom, URL: "https://example.com/a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	account := store.NewID(f.clk.Now())
+	n := Note{Kind: KindVisitApproved, Subject: "访问已确认", Link: "/host/visits"}
+	if err := f.svc.Tell(ctx, "test", Recipient{AccountID: account, Email: "v@example.com", Phone: "13800138000", Link: "/v/own-token"}, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Broadcast(ctx, "test", n); err != nil {
+		t.Fatal(err)
+	}
+	want := map[ChannelName]string{InPage: "/host/visits", Email: "/v/own-token", SMS: "/v/own-token", Webhook: "/host/visits"}
+	ob, err := f.svc.Outbox(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ob.Recent) != len(want) {
+		t.Fatalf("%d messages queued, want %d", len(ob.Recent), len(want))
+	}
+	for _, rec := range ob.Recent {
+		m, err := f.svc.Open(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Link != want[m.Channel] {
+			t.Errorf("%s message links to %q, want %q", m.Channel, m.Link, want[m.Channel])
+		}
+	}
+	// Without an own link, every channel gets the note's.
+	ms, err := f.svc.Address(Recipient{Email: "v@example.com", Phone: "13800138000"}, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Link != n.Link {
+			t.Errorf("%s message links to %q, want the note's %q", m.Channel, m.Link, n.Link)
+		}
+	}
+}
+
+// TestPrivateLinksAreRefusedWhereOthersRead: a link under a private path
+// may go by email or SMS, to one person, but never into a page or to a
+// webhook, whoever queues it and however it is spelt.
+func TestPrivateLinksAreRefusedWhereOthersRead(t *testing.T) {
+	f := newFixture(t, Backoff{})
+	ctx := context.Background()
+	svc := New(f.st, f.clk, f.svc.keys, Options{Log: quiet, PrivatePaths: []string{"/v"}})
+	if err := svc.SaveSettings(ctx, "admin", Settings{Webhooks: []Hook{{Name: "desk", Kind: Generic, URL: "https://example.com/a"}}}); err != nil {
+		t.Fatal(err)
+	}
+	account := store.NewID(f.clk.Now())
+	tests := []struct {
+		ch      ChannelName
+		to      string
+		link    string
+		refused bool
+	}{
+		{Webhook, "desk", "/v/token", true},
+		{Webhook, "desk", "https://lobby.example.com/v/token", true},
+		{Webhook, "desk", "/host/../v/token", true},
+		{Webhook, "desk", "/%76/token", true},
+		{Webhook, "desk", "/v/token/pass.png?x=1", true},
+		{InPage, account, "/v/token", true},
+		{Webhook, "desk", "/visits", false},
+		{Webhook, "desk", "/vx/token", false},
+		{Webhook, "desk", "/host/v/token", false},
+		{InPage, account, "/host/visits", false},
+		{Email, "v@example.com", "/v/token", false},
+		{SMS, "13800138000", "https://lobby.example.com/v/token", false},
+	}
+	for _, tc := range tests {
+		_, err := svc.Enqueue(ctx, "test", Message{Channel: tc.ch, To: tc.to, Kind: KindVisitApproved, Subject: "s", Link: tc.link})
+		if got := errors.Is(err, ErrPrivateLink); got != tc.refused || (!tc.refused && err != nil) {
+			t.Errorf("%s with %q: %v, want refused %t", tc.ch, tc.link, err, tc.refused)
+		}
+	}
+	if err := svc.Broadcast(ctx, "test", Note{Kind: KindVisitApproved, Subject: "s", Link: "/v/token"}); !errors.Is(err, ErrPrivateLink) {
+		t.Errorf("Broadcast of a private link: %v, want ErrPrivateLink", err)
+	}
+	if err := svc.Tell(ctx, "test", Recipient{AccountID: account}, Note{Kind: KindVisitApproved, Subject: "s", Link: "/v/token"}); !errors.Is(err, ErrPrivateLink) {
+		t.Errorf("Tell to a page with a private link: %v, want ErrPrivateLink", err)
+	}
+}
+
 func TestMissedAndPurge(t *testing.T) {
 	f := newFixture(t, Backoff{})
 	ctx := context.Background()

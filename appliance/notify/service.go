@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"net/url"
+	"path"
 	"regexp"
 	"strings"
 	"sync"
@@ -55,6 +56,10 @@ type Options struct {
 	// attached (WorkerOptions.SMS), so that until then no message waits
 	// for a channel that does not exist.
 	SMS bool
+	// PrivatePaths are the paths under which a link is a credential ("/v/",
+	// a visitor's status page): Enqueue refuses such a link, absolute or
+	// not, on in-page and webhook messages (ErrPrivateLink).
+	PrivatePaths []string
 }
 
 // Service queues messages and keeps the settings. It stamps commands with
@@ -66,6 +71,7 @@ type Service struct {
 	hub     *Hub
 	backoff Backoff
 	log     *slog.Logger
+	private []string      // Options.PrivatePaths
 	sms     atomic.Bool   // SMS to phones: a modem is attached
 	wake    chan struct{} // a worker's doorbell: something new is due
 
@@ -89,6 +95,10 @@ func New(db store.DB, clk clock.Clock, keys *secret.Keys, o Options) *Service {
 	}
 	s := &Service{db: db, clock: clk, keys: keys, hub: NewHub(o.HubBuffer), backoff: o.Backoff, log: o.Log,
 		wake: make(chan struct{}, 1)}
+	for _, p := range o.PrivatePaths {
+		// "/v" and "/v/" both mean what is under /v/, and not /vx.
+		s.private = append(s.private, strings.TrimSuffix(path.Clean("/"+p), "/")+"/")
+	}
 	s.sms.Store(o.SMS)
 	return s
 }
@@ -145,6 +155,9 @@ func (s *Service) Enqueue(ctx context.Context, actor string, ms ...Message) ([]s
 		}
 		if len(es) > 0 {
 			continue
+		}
+		if (m.Channel == InPage || m.Channel == Webhook) && s.privateLink(m.Link) {
+			return nil, fmt.Errorf("%w: message %d, %s %s", ErrPrivateLink, i+1, m.Channel, m.Kind)
 		}
 		rec, err := s.seal(m, s.newID(now))
 		if err != nil {
@@ -232,6 +245,25 @@ func checkMessage(m *Message) field.Errors {
 		}
 	}
 	return es
+}
+
+// privateLink says whether link, checked by checkMessage, points under
+// one of the private paths.
+func (s *Service) privateLink(link string) bool {
+	if link == "" || len(s.private) == 0 {
+		return false
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		return true // checked already; refuse rather than guess
+	}
+	p := path.Clean("/"+u.Path) + "/"
+	for _, prefix := range s.private {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // emailAddress parses "addr" or "Name <addr>" and refuses what could not
@@ -338,11 +370,15 @@ func (s *Service) Tell(ctx context.Context, actor string, to Recipient, n Note) 
 // keeps their IDs.
 func (s *Service) Address(to Recipient, n Note) ([]Message, error) {
 	var ms []Message
-	msg := func(ch ChannelName, addr string) Message {
-		return Message{Channel: ch, To: addr, Kind: n.Kind, Subject: n.Subject, Body: n.Body, Link: n.Link}
+	own := n.Link
+	if to.Link != "" {
+		own = to.Link
+	}
+	msg := func(ch ChannelName, addr, link string) Message {
+		return Message{Channel: ch, To: addr, Kind: n.Kind, Subject: n.Subject, Body: n.Body, Link: link}
 	}
 	if to.AccountID != "" {
-		ms = append(ms, msg(InPage, to.AccountID))
+		ms = append(ms, msg(InPage, to.AccountID, n.Link))
 	}
 	if to.Email != "" {
 		set, err := s.Settings()
@@ -350,11 +386,11 @@ func (s *Service) Address(to Recipient, n Note) ([]Message, error) {
 			return nil, err
 		}
 		if set.SMTP.Enabled() {
-			ms = append(ms, msg(Email, to.Email))
+			ms = append(ms, msg(Email, to.Email, own))
 		}
 	}
 	if to.Phone != "" && s.sms.Load() {
-		ms = append(ms, msg(SMS, to.Phone))
+		ms = append(ms, msg(SMS, to.Phone, own))
 	}
 	return ms, nil
 }

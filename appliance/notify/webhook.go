@@ -26,6 +26,11 @@ const (
 	SignatureHeader = "X-Gatehouse-Signature"
 	EventHeader     = "X-Gatehouse-Event"    // the message kind
 	DeliveryHeader  = "X-Gatehouse-Delivery" // the message ID, the same on every attempt
+	// IdempotencyHeader goes on every webhook request, robots included:
+	// the message ID as a quoted string (the IETF httpapi draft), the same
+	// on every attempt, so a receiver can drop the repeat that a crash
+	// between sending and recording can still cause.
+	IdempotencyHeader = "Idempotency-Key"
 )
 
 // HookChannel posts messages to one webhook in its format.
@@ -119,6 +124,7 @@ func (c *HookChannel) request(m Message, now time.Time) ([]byte, string, http.He
 	h := c.Hook
 	target := h.URL
 	hdr := http.Header{}
+	hdr.Set(IdempotencyHeader, strconv.Quote(m.ID))
 	var v any
 	switch h.Kind {
 	case Generic:

@@ -158,43 +158,10 @@ func (w *Worker) width(rec Record) int {
 // dispatch starts attempts at due messages that have a free slot in
 // their lane, skipping those already under way.
 func (w *Worker) dispatch(ctx context.Context, now int64) error {
-	var due []Record
-	var set Settings
-	err := w.svc.db.View(func(r *store.Reader) error {
-		var err error
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		taken := map[string]int{}
-		due, err = Due(r, now, maxScan, func(rec Record) bool {
-			l := lane(rec)
-			if w.inflight[rec.ID] || w.held[rec.ID] || w.tried[rec.ID] || w.lanes[l]+taken[l] >= w.width(rec) {
-				return false
-			}
-			taken[l]++
-			return true
-		})
-		if err != nil || len(due) == 0 {
-			return err
-		}
-		set, err = storedSettings(r)
-		return err
-	})
+	due, set, err := w.claim(now)
 	if err != nil || len(due) == 0 {
 		return err
 	}
-	if set, err = set.open(w.svc.keys); err != nil {
-		return err
-	}
-	w.mu.Lock()
-	for _, rec := range due {
-		w.inflight[rec.ID] = true
-		w.lanes[lane(rec)]++
-		w.started++
-		if w.tried != nil {
-			w.tried[rec.ID] = true
-		}
-	}
-	w.mu.Unlock()
 	for _, rec := range due {
 		w.wg.Add(1)
 		go func() {
@@ -213,6 +180,52 @@ func (w *Worker) dispatch(ctx context.Context, now int64) error {
 		}()
 	}
 	return nil
+}
+
+// claim reads the due messages that have a free slot in their lane and
+// marks them under way, with the settings to send them by. It opens its
+// snapshot of the outbox under w.mu: an attempt records its outcome
+// before it leaves inflight, so every attempt that is no longer under way
+// is in the snapshot. A snapshot opened before the lock could show a
+// message delivered a moment ago as still due and no longer under way,
+// and it would be sent again.
+func (w *Worker) claim(now int64) ([]Record, Settings, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var due []Record
+	var set Settings
+	err := w.svc.db.View(func(r *store.Reader) error {
+		var err error
+		taken := map[string]int{}
+		due, err = Due(r, now, maxScan, func(rec Record) bool {
+			l := lane(rec)
+			if w.inflight[rec.ID] || w.held[rec.ID] || w.tried[rec.ID] || w.lanes[l]+taken[l] >= w.width(rec) {
+				return false
+			}
+			taken[l]++
+			return true
+		})
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		set, err = storedSettings(r)
+		return err
+	})
+	if err != nil || len(due) == 0 {
+		return nil, Settings{}, err
+	}
+	if set, err = set.open(w.svc.keys); err != nil {
+		return nil, Settings{}, err
+	}
+	for _, rec := range due {
+		w.inflight[rec.ID] = true
+		w.lanes[lane(rec)]++
+		w.started++
+		if w.tried != nil {
+			w.tried[rec.ID] = true
+		}
+	}
+	return due, set, nil
 }
 
 // attempt sends one message once and records how it went.
