@@ -98,7 +98,7 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 		Log:         log,
 	}
 	a.Reports = report.New(st, clk, cfg.Location, a.Access, log)
-	visits.WithHook(notices{a}.hook)
+	visits.WithHook(notices{a}.hook).WithCodeSender(codes{a})
 	a.KeyRoom = keys.New(st, clk, a.Auth)
 	a.Stock = stock.New(st, clk, cfg.Location).WithBlocker(cardBlocker{a.Access})
 	a.Notices = notice.New(st, notice.Options{Location: cfg.Location, PerMonth: cfg.BroadcastsPerMonth, SiteName: cfg.SiteName,

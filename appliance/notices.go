@@ -142,3 +142,18 @@ func (n notices) VisitAlert(ctx context.Context, kind string, v visit.Visit) {
 	}
 	n.send(ctx, to, note, notify.Recipient{})
 }
+
+// KindPhoneCode is the text message with a booking's one-time code.
+const KindPhoneCode = "visit.code"
+
+// codes sends the booking page's one-time codes through the outbox's SMS
+// channel (the outbox seals the text at rest).
+type codes struct{ a *App }
+
+func (c codes) SMSReady() bool { return c.a.Notify.SMSEnabled() }
+
+func (c codes) SendCode(ctx context.Context, mobile, code string) error {
+	return c.a.Notify.Tell(ctx, "visitor", notify.Recipient{Phone: mobile}, notify.Note{Kind: KindPhoneCode,
+		Subject: "访客预约验证码 Visit booking code",
+		Body:    code + "（5 分钟内有效，请勿告诉他人）\nValid for 5 minutes. Do not share it."})
+}

@@ -175,8 +175,10 @@ func TestPassLinkGoesOnlyToTheVisitor(t *testing.T) {
 			From: clk.Now().Add(2 * time.Hour), Until: clk.Now().Add(3 * time.Hour)}
 	}
 	tokens := map[string]string{} // mobile: status token
-	// Whitelisted: approved at booking.
-	if v, tok, err := a.Visits.Book(ctx, request("Contractor", "13500135000")); err != nil || v.State != visit.Approved {
+	// Whitelisted, the phone proven: approved at booking.
+	wl := request("Contractor", "13500135000")
+	wl.PhoneVerified = true
+	if v, tok, err := a.Visits.Book(ctx, wl); err != nil || v.State != visit.Approved {
 		t.Fatalf("whitelisted booking: %+v %v", v, err)
 	} else {
 		tokens["13500135000"] = tok

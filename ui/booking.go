@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"gatehouse/appliance"
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/field"
 	"gatehouse/appliance/pass"
@@ -58,8 +59,15 @@ func (s *Server) bookHosts(c echo.Context) error {
 	if r := []rune(q); len(r) > 50 {
 		q = string(r[:50])
 	}
+	// Signed-in staff (the conference form picks its organiser here) may
+	// search by one character and see floors.
+	staff := userOf(c) != nil
+	minQ := minHostQuery
+	if staff {
+		minQ = 1
+	}
 	var out []views.HostChoice
-	short := company != "" && q != "" && len([]rune(q)) < minHostQuery
+	short := company != "" && q != "" && len([]rune(q)) < minQ
 	searched := company != "" && !short && q != ""
 	if searched {
 		pg, err := s.app.Directory.Search(directory.Query{CompanyID: company, Text: q, Kind: directory.Employee, Limit: 50})
@@ -78,7 +86,7 @@ func (s *Server) bookHosts(c echo.Context) error {
 			}
 		}
 		for i := range out {
-			if names[out[i].Name] < 2 {
+			if names[out[i].Name] < 2 && !staff {
 				out[i].Floor = ""
 			}
 		}
@@ -127,9 +135,28 @@ func (s *Server) book(c echo.Context) error {
 	if len(es) > 0 {
 		return s.renderBook(c, http.StatusUnprocessableEntity, d, s.allErrors(es, q, true))
 	}
+	if s.app.Visits.PhoneCheckNeeded() {
+		ticket, err := s.app.Visits.StartBooking(c.Request().Context(), q)
+		if fe, ok := field.As(err); ok {
+			return s.renderBook(c, http.StatusUnprocessableEntity, d, fe)
+		}
+		if err != nil {
+			return err
+		}
+		mobile, _ := s.app.Visits.PendingMobile(ticket)
+		return s.render(c, http.StatusOK, views.BookCode(views.BookCodeData{Ticket: ticket, Mobile: mobile}))
+	}
 	_, link, err := s.app.Visits.Book(c.Request().Context(), q)
-	if fe, ok := field.As(err); ok {
+	return s.booked(c, link, err, func(fe field.Errors) error {
 		return s.renderBook(c, http.StatusUnprocessableEntity, d, fe)
+	})
+}
+
+// booked answers a booking: its status link, the form again with its
+// field errors, or the desk's number for a screened-out visitor.
+func (s *Server) booked(c echo.Context, link string, err error, form func(field.Errors) error) error {
+	if fe, ok := field.As(err); ok {
+		return form(fe)
 	}
 	if errors.Is(err, visit.ErrBlocked) {
 		// Say nothing of lists: only that the desk must handle it.
@@ -138,7 +165,47 @@ func (s *Server) book(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, views.Booked("/v/"+link))
+	return s.render(c, http.StatusOK, views.Booked(appliance.StatusPath+link))
+}
+
+// bookVerify takes the code sent to the visitor's phone and, if it is
+// right, records the booking.
+func (s *Server) bookVerify(c echo.Context) error {
+	ticket, code := c.FormValue("ticket"), strings.TrimSpace(c.FormValue("code"))
+	if len(ticket) > 64 || len(code) > 16 {
+		return s.codePage(c, ticket, field.Errors{{Field: "code", Code: "code_wrong", Arg: "0"}}, false)
+	}
+	_, link, err := s.app.Visits.ConfirmBooking(c.Request().Context(), ticket, code)
+	return s.booked(c, link, err, func(fe field.Errors) error { return s.codePage(c, ticket, fe, false) })
+}
+
+// bookResend sends a new code, at most once a minute.
+func (s *Server) bookResend(c echo.Context) error {
+	ticket := c.FormValue("ticket")
+	if len(ticket) > 64 {
+		ticket = ""
+	}
+	err := s.app.Visits.ResendCode(c.Request().Context(), ticket)
+	if fe, ok := field.As(err); ok {
+		return s.codePage(c, ticket, fe, false)
+	}
+	if err != nil {
+		return err
+	}
+	return s.codePage(c, ticket, nil, true)
+}
+
+func (s *Server) codePage(c echo.Context, ticket string, es field.Errors, resent bool) error {
+	mobile, ok := s.app.Visits.PendingMobile(ticket)
+	d := views.BookCodeData{Ticket: ticket, Mobile: mobile, Errs: es, Resent: resent, Ended: !ok}
+	if !ok && len(es) == 0 {
+		d.Errs = field.Errors{{Field: "code", Code: "code_expired"}}
+	}
+	status := http.StatusOK
+	if len(d.Errs) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	return s.render(c, status, views.BookCode(d))
 }
 
 func (s *Server) visitByLink(c echo.Context) (visit.Visit, error) {

@@ -28,6 +28,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 	switch {
 	case errors.Is(err, errCSRF):
 		status, key = http.StatusForbidden, "error.csrf"
+	case errors.Is(err, visit.ErrTooManyBookings):
+		status, key = http.StatusTooManyRequests, "error.too_many_bookings"
+	case errors.Is(err, visit.ErrHostBusy):
+		status, key = http.StatusTooManyRequests, "error.host_busy"
+	case errors.Is(err, visit.ErrBusy):
+		status, key = http.StatusServiceUnavailable, "error.busy"
 	case errors.Is(err, errTooMany):
 		status, key = http.StatusTooManyRequests, "error.too_many_requests"
 	case errors.Is(err, errBusy):

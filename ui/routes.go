@@ -40,6 +40,8 @@ func (s *Server) routeTable() []route {
 
 		{"GET", "/book", public, s.bookPage},
 		{"POST", "/book", public, s.book},
+		{"POST", "/book/verify", public, s.bookVerify},
+		{"POST", "/book/resend", public, s.bookResend},
 		{"GET", "/book/hosts", public, s.bookHosts},
 		{"GET", "/v/:token", public, s.visitStatus},
 		{"GET", "/v/:token/pass.png", public, s.visitPassPNG},

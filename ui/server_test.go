@@ -211,6 +211,8 @@ var routeAccess = []struct {
 	{"GET", "/events.js", "public"},
 	{"GET", "/book", "public"},
 	{"POST", "/book", "public"},
+	{"POST", "/book/verify", "public"},
+	{"POST", "/book/resend", "public"},
 	{"GET", "/book/hosts", "public"},
 	{"GET", "/v/{link}", "public"},
 	{"GET", "/v/{link}/pass.png", "public"},

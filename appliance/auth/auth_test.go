@@ -80,7 +80,7 @@ func TestAdministratorUnlocks(t *testing.T) {
 		t.Fatalf("err = %v, want locked", err)
 	}
 	got, _ := s.Account(a.ID)
-	if !got.Locked(time.Now().Add(24*365*time.Hour)) || !got.LockedUntilTime().IsZero() {
+	if locked, until := got.AnyLock(time.Now().Add(24 * 365 * time.Hour)); !locked || until != forever {
 		t.Fatalf("lock should last until unlocked: %+v", got)
 	}
 	if err := s.Unlock(ctx, "account:admin", a.ID); err != nil {

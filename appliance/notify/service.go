@@ -353,6 +353,9 @@ func maskPhone(p string) string {
 // device runtime runs a GSM modem (Options.SMS at start).
 func (s *Service) EnableSMS(on bool) { s.sms.Store(on) }
 
+// SMSEnabled reports whether text messages can be sent (a modem is attached).
+func (s *Service) SMSEnabled() bool { return s.sms.Load() }
+
 // Tell queues n to one person: in the page if they have an account, by
 // email if they have an address and email is set up, by SMS if they have
 // a phone and the appliance a modem (Options.SMS).

@@ -42,6 +42,9 @@ type Request struct {
 	From      time.Time
 	Until     time.Time
 	PartySize int
+	// PhoneVerified: the visitor proved they hold Mobile (a code sent to
+	// it was typed back); set only by ConfirmBooking.
+	PhoneVerified bool
 }
 
 // NormalizeMobile strips the spaces and dashes people type.

@@ -43,10 +43,16 @@ func TestScreeningAtBooking(t *testing.T) {
 	if err != nil || v.Flag != "name on police notice" || v.State != Requested {
 		t.Fatalf("name match: %+v %v", v, err)
 	}
-	// Whitelisted: approved at once, with a pass.
+	// Whitelisted, phone not proven: the host decides, told of the list.
 	v, err = book("Contractor", "13500135000")
-	if err != nil || v.State != Approved || v.PassID == "" {
-		t.Fatalf("whitelisted: %+v %v", v, err)
+	if err != nil || v.State != Requested || v.PassID != "" || !v.Whitelisted {
+		t.Fatalf("whitelisted, phone not proven: %+v %v", v, err)
+	}
+	// Whitelisted with the phone proven: approved at once, with a pass.
+	q := f.request()
+	q.Name, q.Mobile, q.PhoneVerified = "Contractor", "13500135000", true
+	if v, _, err = f.svc.Book(ctx, q); err != nil || v.State != Approved || v.PassID == "" {
+		t.Fatalf("whitelisted, phone proven: %+v %v", v, err)
 	}
 	// An expired entry matches nothing.
 	f.clk.Advance(2 * time.Hour)

@@ -27,6 +27,8 @@ type Service struct {
 	keys   *secret.Keys
 	screen Screener
 	hook   Hook
+	codes  CodeSender   // the SMS channel for phone checks; nil: none
+	gate   *bookingGate // pending phone checks and the per-mobile limit
 }
 
 // Hook hears about visit events after they are durable: the appliance
@@ -98,7 +100,7 @@ func (s *Service) screenVisitor(ctx context.Context, v *Visit, where string) (sc
 
 // New returns a visit service.
 func New(db store.DB, c clock.Clock, keys *secret.Keys) *Service {
-	return &Service{db: db, clock: c, keys: keys}
+	return &Service{db: db, clock: c, keys: keys, gate: newBookingGate()}
 }
 
 func (s *Service) apply(ctx context.Context, typ, actor string, payload any) error {
@@ -158,11 +160,18 @@ func (s *Service) build(q Request, mode Mode, state State) (Visit, string, error
 	return v, link, nil
 }
 
-// Book records a visitor's application from the booking page. It returns
-// the visit and the token of the visitor's status page, shown only now.
+// Book records a visitor's application from the booking page or the
+// kiosk. It returns the visit and the token of the visitor's status page,
+// shown only now. A mobile number books at most MobileBurst times in a row
+// and a host has at most MaxPendingPerHost unanswered requests. Only a
+// booking whose phone was proven (ConfirmBooking) is approved by the
+// whitelist; any other whitelisted one goes to the host, marked so.
 func (s *Service) Book(ctx context.Context, q Request) (Visit, string, error) {
 	if es := CheckRequest(&q, s.clock.Now(), true); len(es) > 0 {
 		return Visit{}, "", es
+	}
+	if err := s.checkFlood(q, true); err != nil {
+		return Visit{}, "", err
 	}
 	v, link, err := s.build(q, Booked, Requested)
 	if err != nil {
@@ -172,10 +181,11 @@ func (s *Service) Book(ctx context.Context, q Request) (Visit, string, error) {
 	if err != nil {
 		return Visit{}, "", err
 	}
+	v.Whitelisted = verdict.AutoApprove
 	if err := s.apply(ctx, CmdCreate, "visitor", v); err != nil {
 		return Visit{}, "", err
 	}
-	if verdict.AutoApprove {
+	if verdict.AutoApprove && q.PhoneVerified {
 		if err := s.apply(ctx, CmdFor(EvApprove), "whitelist:"+verdict.EntryID, eventPayload{ID: v.ID, PassID: store.NewID(s.clock.Now()), Note: "whitelisted"}); err != nil {
 			return Visit{}, "", err
 		}

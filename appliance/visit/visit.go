@@ -121,33 +121,36 @@ type Transition struct {
 
 // Visit is one expected or actual visit.
 type Visit struct {
-	ID           string       `json:"id"`
-	Mode         Mode         `json:"mode"`
-	State        State        `json:"state"`
-	Visitor      Visitor      `json:"visitor"`
-	PartySize    int          `json:"party_size"`
-	HostID       string       `json:"host_id"`
-	CompanyID    string       `json:"company_id"`
-	FloorID      string       `json:"floor_id"`
-	Reason       string       `json:"reason"`
-	Message      string       `json:"message,omitempty"` // invitation text
-	From         int64        `json:"from"`              // expected window, Unix ns
-	Until        int64        `json:"until"`
-	RejectReason string       `json:"reject_reason,omitempty"`
-	LinkHash     string       `json:"link_hash"`             // SHA-256 of the visitor's status-page token
-	LinkSealed   string       `json:"link_sealed,omitempty"` // the token itself, sealed: notifications send it to the visitor
-	PassID       string       `json:"pass_id,omitempty"`
-	Conference   string       `json:"conference,omitempty"`
-	Flag         string       `json:"flag,omitempty"`      // screening: the guard should check this visitor
-	Photo        bool         `json:"photo,omitempty"`     // a sealed photo is stored apart (KindVisitPhoto)
-	Overstay     int64        `json:"overstay,omitempty"`  // when the desk was told the visitor stayed past the window
-	Escalated    int          `json:"escalated,omitempty"` // unanswered application: 1 host reminded, 2 desk told
-	Badge        string       `json:"badge,omitempty"`
-	BadgeBack    int64        `json:"badge_back,omitempty"`
-	FirstIn      int64        `json:"first_in,omitempty"`
-	LastOut      int64        `json:"last_out,omitempty"`
-	History      []Transition `json:"history"`
-	Created      int64        `json:"created"`
+	ID           string  `json:"id"`
+	Mode         Mode    `json:"mode"`
+	State        State   `json:"state"`
+	Visitor      Visitor `json:"visitor"`
+	PartySize    int     `json:"party_size"`
+	HostID       string  `json:"host_id"`
+	CompanyID    string  `json:"company_id"`
+	FloorID      string  `json:"floor_id"`
+	Reason       string  `json:"reason"`
+	Message      string  `json:"message,omitempty"` // invitation text
+	From         int64   `json:"from"`              // expected window, Unix ns
+	Until        int64   `json:"until"`
+	RejectReason string  `json:"reject_reason,omitempty"`
+	LinkHash     string  `json:"link_hash"`             // SHA-256 of the visitor's status-page token
+	LinkSealed   string  `json:"link_sealed,omitempty"` // the token itself, sealed: notifications send it to the visitor
+	PassID       string  `json:"pass_id,omitempty"`
+	Conference   string  `json:"conference,omitempty"`
+	Flag         string  `json:"flag,omitempty"` // screening: the guard should check this visitor
+	// Whitelisted: a self-service booking of a whitelisted visitor. Unless
+	// the visitor proved the phone, the host decides, seeing this mark.
+	Whitelisted bool         `json:"whitelisted,omitempty"`
+	Photo       bool         `json:"photo,omitempty"`     // a sealed photo is stored apart (KindVisitPhoto)
+	Overstay    int64        `json:"overstay,omitempty"`  // when the desk was told the visitor stayed past the window
+	Escalated   int          `json:"escalated,omitempty"` // unanswered application: 1 host reminded, 2 desk told
+	Badge       string       `json:"badge,omitempty"`
+	BadgeBack   int64        `json:"badge_back,omitempty"`
+	FirstIn     int64        `json:"first_in,omitempty"`
+	LastOut     int64        `json:"last_out,omitempty"`
+	History     []Transition `json:"history"`
+	Created     int64        `json:"created"`
 }
 
 // Window returns the expected window as times.
