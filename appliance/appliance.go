@@ -64,7 +64,9 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(store.Options{Dir: dataDir, Logger: log})
+	// The keys come first: an upgrade may seal what an older release kept
+	// in clear (store/DESIGN.md).
+	st, err := store.Open(store.Options{Dir: dataDir, Logger: log, Keys: siteKeys})
 	if err != nil {
 		return nil, err
 	}
