@@ -86,7 +86,7 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	report.Register(st)
 	a := &App{
 		Store:       st,
-		Directory:   directory.New(st, clk),
+		Directory:   directory.New(st, clk, siteKeys),
 		Auth:        auth.New(st, clk, cfg.LockFor()),
 		Visits:      visits,
 		Conferences: visit.NewConferences(st, clk, siteKeys).WithScreener(scr),
