@@ -9,11 +9,11 @@
 // A person's mobile number is personal data and is sealed with the site
 // key (appliance/secret) by the service before it goes into a command, as
 // visitors' are: the store, the command log and the staged rows of an
-// import hold only MobileSealed and the blind index MobileBlind. Person.Mobile,
-// the number in clear, has no JSON name, so it can reach neither a command
-// nor the store; the service fills it from what it is given, and
-// Service.Mobile opens it for the pages that show it whole (the edit form,
-// the tap-to-call link). Nothing searches people by phone today, so there is
+// import hold only MobileSealed and the blind index MobileBlind.
+// Person.Mobile, the number in clear, is what a caller gives SavePerson; it
+// has no JSON name, so it can reach neither a command nor the store, and
+// read back it is "" until Service.Mobile opens it for the pages that show
+// it whole (the edit form, the tap-to-call link) and the JSON API. Nothing searches people by phone today, so there is
 // no index by blind value; MobileBlind on the record is what one would be
 // built from. Data from releases that kept the number in clear is sealed
 // when the store is opened (store/DESIGN.md, schema 2).
