@@ -64,7 +64,9 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(store.Options{Dir: dataDir, Logger: log})
+	// The keys come first: an upgrade may seal what an older release kept
+	// in clear (store/DESIGN.md).
+	st, err := store.Open(store.Options{Dir: dataDir, Logger: log, Keys: siteKeys})
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +86,7 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	report.Register(st)
 	a := &App{
 		Store:       st,
-		Directory:   directory.New(st, clk),
+		Directory:   directory.New(st, clk, siteKeys),
 		Auth:        auth.New(st, clk, cfg.LockFor()),
 		Visits:      visits,
 		Conferences: visit.NewConferences(st, clk, siteKeys).WithScreener(scr),

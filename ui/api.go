@@ -101,6 +101,58 @@ func (s *Server) apiCompanyUpdate(c echo.Context) error {
 	return c.JSON(http.StatusOK, saved)
 }
 
+// apiPerson is a person as the API has always taken and shown one: the
+// mobile whole. The directory keeps it sealed (appliance/directory), so
+// answers open it, for the staff roles the routes allow.
+type apiPerson struct {
+	ID         string         `json:"id"`
+	Kind       directory.Kind `json:"kind"`
+	Name       string         `json:"name"`
+	Mobile     string         `json:"mobile"`
+	CompanyID  string         `json:"company_id,omitempty"`
+	FloorID    string         `json:"floor_id,omitempty"`
+	EmployeeNo string         `json:"employee_no,omitempty"`
+	Position   string         `json:"position,omitempty"`
+	CanHost    bool           `json:"can_host"`
+	Active     bool           `json:"active"`
+}
+
+func (s *Server) apiPeople(ps []directory.Person) ([]apiPerson, error) {
+	ps, err := s.app.Directory.WithMobiles(ps)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]apiPerson, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, apiPerson{ID: p.ID, Kind: p.Kind, Name: p.Name, Mobile: p.Mobile, CompanyID: p.CompanyID,
+			FloorID: p.FloorID, EmployeeNo: p.EmployeeNo, Position: p.Position, CanHost: p.CanHost, Active: p.Active})
+	}
+	return out, nil
+}
+
+func (s *Server) apiPersonJSON(c echo.Context, code int, p directory.Person) error {
+	out, err := s.apiPeople([]directory.Person{p})
+	if err != nil {
+		return err
+	}
+	return c.JSON(code, out[0])
+}
+
+// bindPerson reads a person to save from the body; the ID comes from the
+// path, and Active is the record's own (SavePerson keeps it).
+func bindPerson(c echo.Context, id string) (directory.Person, error) {
+	var in apiPerson
+	if err := bind(c, &in); err != nil {
+		return directory.Person{}, err
+	}
+	p := directory.Person{ID: id, Kind: in.Kind, Name: in.Name, Mobile: in.Mobile, CompanyID: in.CompanyID, FloorID: in.FloorID,
+		EmployeeNo: in.EmployeeNo, Position: in.Position, CanHost: in.CanHost, Active: in.Active}
+	if p.Kind == "" {
+		p.Kind = directory.Employee
+	}
+	return p, nil
+}
+
 func (s *Server) apiEmployees(c echo.Context) error {
 	limit, _ := strconv.Atoi(c.QueryParam("limit"))
 	q := directory.Query{Text: c.QueryParam("q"), CompanyID: c.QueryParam("company"), FloorID: c.QueryParam("floor"),
@@ -113,7 +165,11 @@ func (s *Server) apiEmployees(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"employees": nonNil(pg.People), "total": pg.Total, "offset": pg.Offset, "limit": pg.Limit})
+	people, err := s.apiPeople(pg.People)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"employees": people, "total": pg.Total, "offset": pg.Offset, "limit": pg.Limit})
 }
 
 func (s *Server) apiEmployee(c echo.Context) error {
@@ -121,39 +177,31 @@ func (s *Server) apiEmployee(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, p)
+	return s.apiPersonJSON(c, http.StatusOK, p)
 }
 
 func (s *Server) apiEmployeeCreate(c echo.Context) error {
-	var p directory.Person
-	if err := bind(c, &p); err != nil {
+	p, err := bindPerson(c, "")
+	if err != nil {
 		return err
-	}
-	p.ID, p.Line = "", 0
-	if p.Kind == "" {
-		p.Kind = directory.Employee
 	}
 	saved, err := s.app.Directory.SavePerson(c.Request().Context(), actor(c), p)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, saved)
+	return s.apiPersonJSON(c, http.StatusCreated, saved)
 }
 
 func (s *Server) apiEmployeeUpdate(c echo.Context) error {
-	var p directory.Person
-	if err := bind(c, &p); err != nil {
+	p, err := bindPerson(c, c.Param("id"))
+	if err != nil {
 		return err
-	}
-	p.ID, p.Line = c.Param("id"), 0
-	if p.Kind == "" {
-		p.Kind = directory.Employee
 	}
 	saved, err := s.app.Directory.SavePerson(c.Request().Context(), actor(c), p)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, saved)
+	return s.apiPersonJSON(c, http.StatusOK, saved)
 }
 
 func (s *Server) apiEmployeeDeactivate(c echo.Context) error {
@@ -165,7 +213,7 @@ func (s *Server) apiEmployeeDeactivate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, p)
+	return s.apiPersonJSON(c, http.StatusOK, p)
 }
 
 func nonNil[T any](xs []T) []T {

@@ -47,8 +47,12 @@ func (s *Server) deskHosts(c echo.Context) error {
 				continue
 			}
 			co, _ := s.app.Directory.Company(p.CompanyID)
+			m, err := s.app.Directory.Mobile(p) // reception calls the host
+			if err != nil {
+				return err
+			}
 			out = append(out, views.DeskHost{ID: p.ID, Name: p.Name, Company: co.Name, Floor: fo[p.FloorID],
-				Mobile: p.Mobile, Masked: visit.MaskMobile(p.Mobile)})
+				Mobile: m, Masked: visit.MaskMobile(m)})
 		}
 	}
 	// A late answer to an earlier keystroke must not undo the host picked.

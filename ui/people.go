@@ -42,6 +42,10 @@ func (s *Server) people(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Masked in the list, whole behind the tap-to-call link.
+	if pg.People, err = s.app.Directory.WithMobiles(pg.People); err != nil {
+		return err
+	}
 	d := views.PeopleData{Query: q, Page: pg, CanEdit: userOf(c).Can("admin", "manager"),
 		CompanyOf: map[string]string{}, FloorOf: map[string]string{}}
 	if d.Companies, err = s.app.Directory.Companies(true); err != nil {
@@ -87,6 +91,9 @@ func (s *Server) personNew(c echo.Context) error {
 func (s *Server) personEdit(c echo.Context) error {
 	p, err := s.app.Directory.Person(c.Param("id"))
 	if err != nil {
+		return err
+	}
+	if p.Mobile, err = s.app.Directory.Mobile(p); err != nil {
 		return err
 	}
 	d, err := s.personFormData(p, false, nil)

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -695,16 +696,37 @@ func TestAPIEmployeesRoundTrip(t *testing.T) {
 		t.Fatalf("create = %d %s", resp.StatusCode, readBody(t, resp))
 	}
 	var p directory.Person
-	_ = json.NewDecoder(resp.Body).Decode(&p)
+	created := readBody(t, resp)
+	_ = json.Unmarshal([]byte(created), &p)
+	// The directory keeps the number sealed; the API shows it whole, in
+	// the fields it always had, and nothing of the seal.
+	wantShape := func(what, js string) {
+		t.Helper()
+		var m map[string]any
+		if err := json.Unmarshal([]byte(js), &m); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		var keys []string
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if got := strings.Join(keys, " "); got != "active can_host company_id employee_no floor_id id kind mobile name" || m["mobile"] != "13900139000" {
+			t.Fatalf("%s = %s", what, js)
+		}
+	}
+	wantShape("created", created)
+	wantShape("read", readBody(t, h.do(req{method: "GET", path: "/api/v1/employees/" + p.ID, token: h.tokens[auth.Reception]})))
 	resp = h.do(req{method: "GET", path: "/api/v1/employees?q=li", token: h.tokens[auth.Reception]})
 	var list struct {
-		Employees []directory.Person
+		Employees []json.RawMessage
 		Total     int
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&list)
-	if list.Total != 1 || list.Employees[0].ID != p.ID {
+	if list.Total != 1 || !strings.Contains(string(list.Employees[0]), p.ID) {
 		t.Fatalf("search = %+v", list)
 	}
+	wantShape("listed", string(list.Employees[0]))
 	resp = h.do(req{method: "POST", path: "/api/v1/employees/" + p.ID + "/deactivate", token: tok})
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("deactivate = %d", resp.StatusCode)
@@ -712,6 +734,24 @@ func TestAPIEmployeesRoundTrip(t *testing.T) {
 	resp = h.do(req{method: "GET", path: "/api/v1/employees/0000000000000000", token: tok})
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("unknown id = %d", resp.StatusCode)
+	}
+}
+
+// TestPeopleListMasksMobilesAndOpensThemToCall: the directory keeps
+// mobiles sealed; the list shows them masked with the whole number behind
+// the tap-to-call link, and the edit form shows it whole.
+func TestPeopleListMasksMobilesAndOpensThemToCall(t *testing.T) {
+	h := newHarness(t)
+	list := readBody(t, h.do(req{method: "GET", path: "/directory/people", session: h.session(auth.Reception)}))
+	if !strings.Contains(list, `<a href="tel:13800138000">138****8000</a>`) {
+		t.Fatalf("people list does not show Wang's mobile masked behind a call link:\n%s", list)
+	}
+	if n := strings.Count(list, "13800138000"); n != 1 {
+		t.Errorf("the whole number appears %d times in the list, want only in the link", n)
+	}
+	edit := readBody(t, h.do(req{method: "GET", path: "/directory/people/{person}/edit", session: h.session(auth.Manager)}))
+	if !strings.Contains(edit, `value="13800138000"`) {
+		t.Fatalf("edit form does not show the whole mobile:\n%s", edit)
 	}
 }
 

@@ -4,11 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"regexp"
 	"testing"
 
 	"gatehouse/appliance"
 	"gatehouse/appliance/config"
 	"gatehouse/appliance/directory"
+	"gatehouse/appliance/store"
 )
 
 func TestSeedOnceWithAccountPerRole(t *testing.T) {
@@ -38,5 +40,51 @@ func TestSeedOnceWithAccountPerRole(t *testing.T) {
 	}
 	if n, err := a.VerifyAudit(); err != nil || n == 0 {
 		t.Fatalf("audit after seed: %d %v", n, err)
+	}
+}
+
+// mobileRE is a mainland mobile number standing on its own (not inside a
+// longer run of digits such as a time in nanoseconds).
+var mobileRE = regexp.MustCompile(`(^|[^0-9])1[3-9][0-9]{9}([^0-9]|$)`)
+
+// TestDemoBuildingKeepsNoMobileInClear loads the demo building — employees,
+// property staff, key customers, card stock, accounts — and invites a
+// visitor, then looks at every byte the store holds: no mobile number may
+// be there in clear, whoever's it is.
+func TestDemoBuildingKeepsNoMobileInClear(t *testing.T) {
+	cfg, _ := config.Load("", nil)
+	ctx := context.Background()
+	a, err := appliance.Open(ctx, t.TempDir(), cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := Seed(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VisitorPass(ctx, a, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Store.View(func(r *store.Reader) error {
+		for k := 0; k < 256; k++ {
+			_ = r.Scan([]byte{byte(k)}, store.ScanOptions{}, func(key, val []byte) (bool, error) {
+				if m := mobileRE.Find(key); m != nil {
+					t.Errorf("mobile %q in clear in key %x", m, key)
+				}
+				if m := mobileRE.Find(val); m != nil {
+					t.Errorf("mobile %q in clear under key %x", m, key)
+				}
+				return true, nil
+			})
+		}
+		return nil
+	})
+	// The pages still get the numbers whole.
+	pg, err := a.Directory.Search(directory.Query{Kind: directory.Staff, Limit: 1})
+	if err != nil || len(pg.People) != 1 {
+		t.Fatalf("staff = %+v, %v", pg, err)
+	}
+	if m, err := a.Directory.Mobile(pg.People[0]); err != nil || !mobileRE.MatchString(m) {
+		t.Fatalf("staff mobile opens to %q, %v", m, err)
 	}
 }

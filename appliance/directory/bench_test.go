@@ -74,7 +74,7 @@ func setupBenchDirectory(tb testing.TB, dir string, n int) *benchDirectory {
 	}
 	tb.Cleanup(func() { st.Close() })
 	Register(st)
-	d := &benchDirectory{svc: New(st, clock.System{})}
+	d := &benchDirectory{svc: New(st, clock.System{}, testKeys(tb))}
 	ctx := context.Background()
 	for f := 0; f < benchFloors; f++ {
 		fl, err := d.svc.SaveFloor(ctx, "bench", Floor{Name: benchFloorName(f), Level: f + 1})

@@ -5,6 +5,18 @@
 // employees belong to a company and one of its floors and carry a unique
 // employee number; staff belong to the building. Records are never deleted:
 // they are deactivated, so visit history keeps pointing at real people.
+//
+// A person's mobile number is personal data and is sealed with the site
+// key (appliance/secret) by the service before it goes into a command, as
+// visitors' are: the store, the command log and the staged rows of an
+// import hold only MobileSealed and the blind index MobileBlind.
+// Person.Mobile, the number in clear, is what a caller gives SavePerson; it
+// has no JSON name, so it can reach neither a command nor the store, and
+// read back it is "" until Service.Mobile opens it for the pages that show
+// it whole (the edit form, the tap-to-call link) and the JSON API. Nothing searches people by phone today, so there is
+// no index by blind value; MobileBlind on the record is what one would be
+// built from. Data from releases that kept the number in clear is sealed
+// when the store is opened (store/DESIGN.md, schema 2).
 package directory
 
 import (
@@ -53,18 +65,27 @@ type Company struct {
 
 // Person is an employee of a tenant company or a member of property staff.
 type Person struct {
-	ID         string `json:"id"`
-	Kind       Kind   `json:"kind"`
-	Name       string `json:"name"`
-	Mobile     string `json:"mobile"`
-	CompanyID  string `json:"company_id,omitempty"`
-	FloorID    string `json:"floor_id,omitempty"`
-	EmployeeNo string `json:"employee_no,omitempty"`
-	Position   string `json:"position,omitempty"`
-	CanHost    bool   `json:"can_host"` // may receive visitors and sign in as host
-	Active     bool   `json:"active"`
-	Line       int    `json:"line,omitempty"` // source line while staged by an import
+	ID   string `json:"id"`
+	Kind Kind   `json:"kind"`
+	Name string `json:"name"`
+	// Mobile is the number in clear, held only in memory: see the package
+	// comment. Read from the store it is "", and Service.Mobile opens it.
+	Mobile       string `json:"-"`
+	MobileSealed string `json:"mobile_sealed,omitempty"`
+	MobileBlind  string `json:"mobile_blind,omitempty"` // secret.Keys.Blind(BlindMobile, number)
+	CompanyID    string `json:"company_id,omitempty"`
+	FloorID      string `json:"floor_id,omitempty"`
+	EmployeeNo   string `json:"employee_no,omitempty"`
+	Position     string `json:"position,omitempty"`
+	CanHost      bool   `json:"can_host"` // may receive visitors and sign in as host
+	Active       bool   `json:"active"`
+	Line         int    `json:"line,omitempty"` // source line while staged by an import
 }
+
+// BlindMobile is the blind-index kind of mobile numbers: the visitors'
+// (appliance/visit) and the screening lists' too, so one number has one
+// blind value wherever it is held.
+const BlindMobile = "mobile"
 
 // Limits on field lengths (runes).
 const (
@@ -146,8 +167,11 @@ func checkCompany(r *store.Reader, c *Company) (field.Errors, error) {
 	return es, nil
 }
 
-// checkPerson validates a person against the directory as it stands. It is
-// used by the save handler and, row by row, by the CSV import.
+// checkPerson validates a person against the directory as it stands. The
+// service runs it before sealing, when the mobile is in clear and its form
+// can be checked; the save handler and the import's commit run it again on
+// the sealed record, against the directory at that moment, and can only see
+// that a sealed mobile is there.
 func checkPerson(r *store.Reader, p *Person) (field.Errors, error) {
 	var es field.Errors
 	if !store.ValidID(p.ID) {
@@ -156,10 +180,13 @@ func checkPerson(r *store.Reader, p *Person) (field.Errors, error) {
 	}
 	p.Name = es.Text("name", p.Name, true, MaxName)
 	p.Mobile = NormalizeMobile(p.Mobile)
-	if p.Mobile == "" {
+	switch {
+	case p.Mobile != "": // in clear: the issuer checks it before sealing it
+		if !mobileRE.MatchString(p.Mobile) {
+			es.Add("mobile", "invalid_mobile")
+		}
+	case p.MobileSealed == "" || p.MobileBlind == "": // a handler sees only the sealed number
 		es.Add("mobile", "required")
-	} else if !mobileRE.MatchString(p.Mobile) {
-		es.Add("mobile", "invalid_mobile")
 	}
 	p.Position = es.Text("position", p.Position, false, MaxPosition)
 	p.EmployeeNo = strings.TrimSpace(p.EmployeeNo)

@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,12 +11,14 @@ import (
 
 	"gatehouse/appliance/clock"
 	"gatehouse/appliance/field"
+	"gatehouse/appliance/secret"
 	"gatehouse/appliance/store"
 )
 
 type fixture struct {
 	st     *store.Store
 	svc    *Service
+	keys   *secret.Keys
 	floors map[string]Floor
 	acme   Company
 	globex Company
@@ -29,7 +32,8 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	Register(st)
-	f := &fixture{st: st, svc: New(st, clock.NewFake(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))), floors: map[string]Floor{}}
+	f := &fixture{st: st, keys: testKeys(t), floors: map[string]Floor{}}
+	f.svc = New(st, clock.NewFake(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)), f.keys)
 	ctx := context.Background()
 	for i, n := range []string{"B1", "1F", "2F", "3F"} {
 		fl, err := f.svc.SaveFloor(ctx, "test", Floor{Name: n, Level: i - 1})
@@ -45,6 +49,24 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	return f
+}
+
+func testKeys(tb testing.TB) *secret.Keys {
+	tb.Helper()
+	k, err := secret.FromMaster(bytes.Repeat([]byte{5}, 32))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
+// sealed is p as the service puts it in a command: its mobile sealed.
+func (f *fixture) sealed(t *testing.T, p Person) Person {
+	t.Helper()
+	if err := f.svc.sealMobile(&p); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func codes(err error) []string {
@@ -248,8 +270,8 @@ func TestRecoverFinishesCommittedAndDiscardsUncommitted(t *testing.T) {
 	rows := func(prefix string, n int) []Person {
 		var out []Person
 		for i := 0; i < n; i++ {
-			out = append(out, Person{ID: store.NewID(time.Now()), Kind: Employee, Name: fmt.Sprintf("%s%d", prefix, i),
-				Mobile: "13800138000", CompanyID: f.acme.ID, FloorID: f.floors["1F"].ID, EmployeeNo: fmt.Sprintf("%s%d", prefix, i), Active: true, Line: i + 2})
+			out = append(out, f.sealed(t, Person{ID: store.NewID(time.Now()), Kind: Employee, Name: fmt.Sprintf("%s%d", prefix, i),
+				Mobile: "13800138000", CompanyID: f.acme.ID, FloorID: f.floors["1F"].ID, EmployeeNo: fmt.Sprintf("%s%d", prefix, i), Active: true, Line: i + 2}))
 		}
 		return out
 	}
@@ -363,7 +385,7 @@ func TestNewRecordsNeverOverwrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dup := Person{ID: p.ID, Kind: Staff, Name: "Second", Mobile: "13800138001", Active: true}
+	dup := f.sealed(t, Person{ID: p.ID, Kind: Staff, Name: "Second", Mobile: "13800138001", Active: true})
 	if _, err := f.svc.apply(ctx, CmdPersonSave, "t", savePayload{Person: dup, Create: true}); !errors.Is(err, field.ErrInvalid) {
 		t.Fatalf("create over an existing ID: %v", err)
 	}
@@ -372,8 +394,8 @@ func TestNewRecordsNeverOverwrite(t *testing.T) {
 	}
 	id := store.NewID(time.Now())
 	rows := []Person{
-		{ID: id, Kind: Employee, Name: "A", Mobile: "13800138000", CompanyID: f.acme.ID, FloorID: f.floors["1F"].ID, EmployeeNo: "X1", Active: true, Line: 2},
-		{ID: id, Kind: Employee, Name: "B", Mobile: "13800138000", CompanyID: f.acme.ID, FloorID: f.floors["1F"].ID, EmployeeNo: "X2", Active: true, Line: 3},
+		f.sealed(t, Person{ID: id, Kind: Employee, Name: "A", Mobile: "13800138000", CompanyID: f.acme.ID, FloorID: f.floors["1F"].ID, EmployeeNo: "X1", Active: true, Line: 2}),
+		f.sealed(t, Person{ID: id, Kind: Employee, Name: "B", Mobile: "13800138000", CompanyID: f.acme.ID, FloorID: f.floors["1F"].ID, EmployeeNo: "X2", Active: true, Line: 3}),
 	}
 	imp := store.NewID(time.Now())
 	mustApply(t, f, CmdImportStage, stagePayload{ImportID: imp, Seq: 0, Rows: rows})

@@ -9,19 +9,24 @@ import (
 
 	"gatehouse/appliance/clock"
 	"gatehouse/appliance/field"
+	"gatehouse/appliance/secret"
 	"gatehouse/appliance/store"
 )
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
-// Service issues directory commands: it stamps time, actor and new IDs.
+// Service issues directory commands: it stamps time, actor and new IDs,
+// and seals people's mobile numbers.
 type Service struct {
 	db    store.DB
 	clock clock.Clock
+	keys  *secret.Keys
 }
 
 // New returns a directory service.
-func New(db store.DB, c clock.Clock) *Service { return &Service{db: db, clock: c} }
+func New(db store.DB, c clock.Clock, keys *secret.Keys) *Service {
+	return &Service{db: db, clock: c, keys: keys}
+}
 
 func (s *Service) apply(ctx context.Context, typ, actor string, payload any) (store.Result, error) {
 	return store.Issue(ctx, s.db, typ, actor, s.clock.Now(), payload)
@@ -62,7 +67,9 @@ func (s *Service) SetCompanyActive(ctx context.Context, actor, id string, active
 	return err
 }
 
-// SavePerson adds (empty ID) or updates an employee or staff member.
+// SavePerson adds (empty ID) or updates an employee or staff member. The
+// mobile is p.Mobile, in clear; a p read back from the store, with Mobile
+// "" and the number sealed, keeps its sealed number.
 func (s *Service) SavePerson(ctx context.Context, actor string, p Person) (Person, error) {
 	create := p.ID == ""
 	if create {
@@ -75,8 +82,65 @@ func (s *Service) SavePerson(ctx context.Context, actor string, p Person) (Perso
 		}
 		p.Active = old.Active
 	}
-	_, err := s.apply(ctx, CmdPersonSave, actor, savePayload{Person: p, Create: create})
+	// The handler checks again, but it cannot see the number's form once
+	// it is sealed.
+	var es field.Errors
+	err := s.db.View(func(r *store.Reader) (err error) { es, err = checkPerson(r, &p); return err })
+	if err != nil {
+		return p, err
+	}
+	if len(es) > 0 {
+		return p, es
+	}
+	if err := s.sealMobile(&p); err != nil {
+		return p, err
+	}
+	_, err = s.apply(ctx, CmdPersonSave, actor, savePayload{Person: p, Create: create})
 	return p, err
+}
+
+// sealMobile seals p's mobile, given in clear, into MobileSealed and
+// MobileBlind. Mobile stays as it was, for the caller; it never leaves
+// memory.
+func (s *Service) sealMobile(p *Person) error {
+	if p.Mobile == "" {
+		return nil
+	}
+	sealed, err := s.keys.Seal(p.Mobile)
+	if err != nil {
+		return fmt.Errorf("directory: seal mobile: %w", err)
+	}
+	p.MobileSealed, p.MobileBlind = sealed, s.keys.Blind(BlindMobile, p.Mobile)
+	return nil
+}
+
+// Mobile returns p's whole mobile number, opening the sealed one: for the
+// pages that show it to staff allowed to see it (the edit form, the
+// tap-to-call link) and the JSON API. Callers never log it.
+func (s *Service) Mobile(p Person) (string, error) {
+	if p.Mobile != "" {
+		return p.Mobile, nil
+	}
+	m, err := s.keys.Open(p.MobileSealed)
+	if err != nil {
+		return "", fmt.Errorf("directory: person %s: open mobile: %w", p.ID, err)
+	}
+	return m, nil
+}
+
+// WithMobiles returns ps with each Mobile opened, for a page or an API
+// answer that shows the whole numbers.
+func (s *Service) WithMobiles(ps []Person) ([]Person, error) {
+	out := make([]Person, len(ps))
+	for i, p := range ps {
+		m, err := s.Mobile(p)
+		if err != nil {
+			return nil, err
+		}
+		p.Mobile = m
+		out[i] = p
+	}
+	return out, nil
 }
 
 // SetPersonActive deactivates or reactivates a person.
@@ -145,6 +209,12 @@ func (s *Service) ImportEmployeesCSV(ctx context.Context, actor string, data []b
 	})
 	if err != nil {
 		return 0, err
+	}
+	// Sealed before staging: the staged rows are in the store too.
+	for i := range people {
+		if err := s.sealMobile(&people[i]); err != nil {
+			return 0, err
+		}
 	}
 	return len(people), s.importPeople(ctx, actor, people, progress)
 }

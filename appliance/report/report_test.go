@@ -11,6 +11,7 @@ import (
 	"gatehouse/appliance/clock"
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/report/hourly"
+	"gatehouse/appliance/secret"
 	"gatehouse/appliance/store"
 	"gatehouse/appliance/visit"
 )
@@ -118,7 +119,11 @@ func newWorld(t testing.TB) *world {
 	w.acc = access.New(st, w.clk, berlin, nil, nil)
 	w.rep = New(st, w.clk, berlin, w.acc, nil)
 	ctx := context.Background()
-	dir := directory.New(st, w.clk)
+	keys, err := secret.FromMaster(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := directory.New(st, w.clk, keys)
 	w.f1, _ = dir.SaveFloor(ctx, "t", directory.Floor{Name: "1F", Level: 1})
 	w.f2, _ = dir.SaveFloor(ctx, "t", directory.Floor{Name: "2F", Level: 2})
 	w.c1, _ = dir.SaveCompany(ctx, "t", directory.Company{Name: "Acme", FloorIDs: []string{w.f1.ID, w.f2.ID}})

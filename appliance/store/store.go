@@ -119,6 +119,11 @@ type Options struct {
 	Dir      string
 	InMemory bool // tests only; never durable
 	Logger   *slog.Logger
+	// Keys seal the personal data that an upgrade from an older release
+	// takes out of clear (see migrate.go). The appliance loads them before
+	// it opens the store; without them such an upgrade is refused
+	// (ErrNoKeys), never skipped.
+	Keys Sealer
 }
 
 // Open opens (or creates) the store in dir and runs pending migrations.
@@ -133,7 +138,7 @@ func Open(o Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", o.Dir, err)
 	}
 	s := &Store{db: db, log: log, handlers: make(map[string]Handler)}
-	if err := s.migrate(); err != nil {
+	if err := s.migrate(o.Keys); err != nil {
 		_ = db.Close()
 		return nil, err
 	}

@@ -46,7 +46,8 @@ func newConfFixture(tb testing.TB, clk clock.Clock) *confFixture {
 	RegisterConference(st)
 	screen.Register(st)
 	fake, _ := clk.(*clock.Fake)
-	dir := directory.New(st, clk)
+	keys, _ := secret.FromMaster(bytes.Repeat([]byte{7}, 32))
+	dir := directory.New(st, clk, keys)
 	ctx := context.Background()
 	f, err := dir.SaveFloor(ctx, "t", directory.Floor{Name: "3F", Level: 3})
 	if err != nil {
@@ -61,7 +62,6 @@ func newConfFixture(tb testing.TB, clk clock.Clock) *confFixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	keys, _ := secret.FromMaster(bytes.Repeat([]byte{7}, 32))
 	sc := screen.New(st, clk, keys)
 	return &confFixture{st: st, clk: fake, keys: keys, host: host, dir: dir,
 		visits: New(st, clk, keys), confs: NewConferences(st, clk, keys).WithScreener(sc), screen: sc}

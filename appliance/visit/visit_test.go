@@ -47,6 +47,7 @@ type fixture struct {
 	clk  *clock.Fake
 	host directory.Person
 	keys *secret.Keys
+	dir  *directory.Service
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -59,7 +60,8 @@ func newFixture(t testing.TB) *fixture {
 	directory.Register(st)
 	Register(st)
 	clk := clock.NewFake(time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC))
-	dir := directory.New(st, clk)
+	keys, _ := secret.FromMaster(bytes.Repeat([]byte{9}, 32))
+	dir := directory.New(st, clk, keys)
 	ctx := context.Background()
 	f, _ := dir.SaveFloor(ctx, "t", directory.Floor{Name: "5F", Level: 5})
 	co, _ := dir.SaveCompany(ctx, "t", directory.Company{Name: "Acme", FloorIDs: []string{f.ID}})
@@ -67,8 +69,7 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, _ := secret.FromMaster(bytes.Repeat([]byte{9}, 32))
-	return &fixture{st: st, svc: New(st, clk, keys), clk: clk, host: host, keys: keys}
+	return &fixture{st: st, svc: New(st, clk, keys), clk: clk, host: host, keys: keys, dir: dir}
 }
 
 func (f *fixture) request() Request {
@@ -210,19 +211,60 @@ func TestBookingValidation(t *testing.T) {
 }
 
 // TestPersonalDataNeverStoredInClear scans every byte Badger holds after a
-// booking: the mobile and ID digits must appear nowhere.
+// booking, with an employee (the host), a member of property staff and an
+// imported employee in the directory: no mobile or ID digits may appear
+// anywhere, nor in the import's staged rows while it is being written.
 func TestPersonalDataNeverStoredInClear(t *testing.T) {
 	f := newFixture(t)
-	v, _, err := f.svc.Book(context.Background(), f.request())
+	ctx := context.Background()
+	v, _, err := f.svc.Book(ctx, f.request())
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = f.st.View(func(r *store.Reader) error {
+	staff, err := f.dir.SavePerson(ctx, "t", directory.Person{Kind: directory.Staff, Name: "Guard", Mobile: "13600136000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{
+		"13800138000", "12345X", "8001380", // the visitor
+		"13900139000", "9001390", // the host, an employee
+		"13600136000", "6001360", // property staff
+		"13500135000", "5001350", // an imported employee
+	}
+	staged := false
+	csv := directory.CSVHeader + "\nImported,135 0013 5000,Acme,5F,I1,,yes\n"
+	if _, err := f.dir.ImportEmployeesCSV(ctx, "t", []byte(csv), func(p directory.Progress) {
+		if p.Phase == "staging" {
+			staged = true
+			noClearBytes(t, f.st, "while staging an import", secrets)
+		}
+	}); err != nil || !staged {
+		t.Fatalf("import: %v (staged: %v)", err, staged)
+	}
+	noClearBytes(t, f.st, "", secrets)
+	if m, err := f.svc.Mobile(v); err != nil || m != "13800138000" {
+		t.Fatalf("unsealed mobile = %q %v", m, err)
+	}
+	for id, want := range map[string]string{f.host.ID: "13900139000", staff.ID: "13600136000"} {
+		p, err := f.dir.Person(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err := f.dir.Mobile(p); err != nil || m != want {
+			t.Errorf("unsealed mobile of %s = %q %v, want %s", p.Name, m, err, want)
+		}
+	}
+}
+
+// noClearBytes fails t if any key or value in st holds one of secrets.
+func noClearBytes(t *testing.T, st *store.Store, when string, secrets []string) {
+	t.Helper()
+	_ = st.View(func(r *store.Reader) error {
 		for k := 0; k < 256; k++ {
 			_ = r.Scan([]byte{byte(k)}, store.ScanOptions{}, func(key, val []byte) (bool, error) {
-				for _, secretText := range []string{"13800138000", "12345X", "8001380"} {
+				for _, secretText := range secrets {
 					if bytes.Contains(key, []byte(secretText)) || bytes.Contains(val, []byte(secretText)) {
-						t.Errorf("%q stored in clear under key %x", secretText, key)
+						t.Errorf("%q stored in clear under key %x %s", secretText, key, when)
 					}
 				}
 				return true, nil
@@ -230,9 +272,6 @@ func TestPersonalDataNeverStoredInClear(t *testing.T) {
 		}
 		return nil
 	})
-	if m, err := f.svc.Mobile(v); err != nil || m != "13800138000" {
-		t.Fatalf("unsealed mobile = %q %v", m, err)
-	}
 }
 
 func TestInviteIsApprovedWithPassAndCountsVisits(t *testing.T) {
