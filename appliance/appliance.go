@@ -50,6 +50,8 @@ type App struct {
 	Clock       clock.Clock
 	Config      config.Config
 	Log         *slog.Logger
+
+	digest *hostDigest // visit requests held for a host's digest
 }
 
 // Open opens the data directory and finishes any work a crash interrupted.
@@ -98,6 +100,7 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 		Clock:       clk,
 		Config:      cfg,
 		Log:         log,
+		digest:      newHostDigest(),
 	}
 	a.Reports = report.New(st, clk, cfg.Location, a.Access, log)
 	visits.WithHook(notices{a}.hook).WithCodeSender(codes{a})
@@ -180,6 +183,7 @@ func (a *App) Run(ctx context.Context) {
 				return
 			case <-doors.C:
 				a.Access.CheckDoors(ctx) // held-open doors, every 5 s
+				alert.sendDigests(ctx)
 			case <-t.C:
 				waiting = false
 			}

@@ -93,6 +93,9 @@ func (n notices) hook(ctx context.Context, kind string, v visit.Visit) {
 	var visitor notify.Recipient
 	switch kind {
 	case visit.HookRequested:
+		if !n.a.digest.admit(v.HostID, n.a.Clock.Now()) {
+			return // counted for the host's digest
+		}
 		note = notify.Note{Kind: notify.KindVisitRequested, Subject: "访客申请 Visit request: " + name,
 			Body: fmt.Sprintf("%s 申请来访（%s），事由：%s。\n%s asks to visit (%s): %s.", name, n.when(v), v.Reason, name, n.when(v), v.Reason),
 			Link: "/host/visits"}
