@@ -155,7 +155,7 @@ func TestBootstrapOnceWithRandomPassword(t *testing.T) {
 	if err := s.ChangeOwnPassword(ctx, a.ID, "bad", "new-password"); err == nil {
 		t.Fatal("changed password with a wrong current one")
 	}
-	if err := s.ChangeOwnPassword(ctx, a.ID, pw, "new-password"); err != nil {
+	if err := s.ChangeOwnPassword(ctx, a.ID, pw, "lobby-guard-7319-north"); err != nil {
 		t.Fatal(err)
 	}
 	if a, _ := s.Account(a.ID); a.MustChange {

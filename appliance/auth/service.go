@@ -57,20 +57,6 @@ func (s *Service) check(ctx context.Context, hash, pw string) (bool, error) {
 	return checkPassword(hash, pw)
 }
 
-// CheckPasswordRules validates a new password.
-func CheckPasswordRules(username, pw string) field.Errors {
-	var es field.Errors
-	switch n := len([]rune(pw)); {
-	case n < MinPassword:
-		es.AddArg("password", "password_too_short", "8")
-	case n > MaxPassword:
-		es.AddArg("password", "too_long", "128")
-	case strings.EqualFold(pw, username):
-		es.Add("password", "password_is_username")
-	}
-	return es
-}
-
 // NewAccount is the input to CreateAccount.
 type NewAccount struct {
 	Username   string
@@ -89,7 +75,7 @@ func (s *Service) CreateAccount(ctx context.Context, actor string, n NewAccount)
 	if !usernameRE.MatchString(a.Username) {
 		es.Add("username", "invalid_username")
 	}
-	es = append(es, CheckPasswordRules(a.Username, n.Password)...)
+	es = append(es, CheckPasswordRules(a.Username, a.Name, a.Role, n.Password)...)
 	if len(es) > 0 {
 		return a, es
 	}
@@ -114,7 +100,7 @@ func (s *Service) SetPassword(ctx context.Context, actor, id, pw string, mustCha
 	if err != nil {
 		return err
 	}
-	if es := CheckPasswordRules(a.Username, pw); len(es) > 0 {
+	if es := CheckPasswordRules(a.Username, a.Name, a.Role, pw); len(es) > 0 {
 		return es
 	}
 	h, err := s.hash(ctx, pw)

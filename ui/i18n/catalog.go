@@ -14,7 +14,7 @@ var en = map[string]string{
 	"login.disabled":        "This account is disabled. Ask an administrator.",
 
 	"password.title": "Change password", "password.current": "Current password", "password.new": "New password",
-	"password.confirm": "New password again", "password.rules": "At least 8 characters, not the account name.",
+	"password.confirm": "New password again", "password.rules": "At least 8 characters (12 for administrators), not the account name, not a common password, and hard to guess: several unrelated words or a long mix.",
 	"password.forced": "You signed in with a one-time password. Choose your own password to go on.",
 
 	"home.welcome": "Welcome, %s", "home.people": "people", "home.companies": "companies", "home.floors": "floors",
@@ -180,6 +180,8 @@ var en = map[string]string{
 	"err.floor_in_use":     "Employees of this company still work on a floor you removed.",
 	"err.invalid_username": "3–32 lower-case letters, digits, dot, dash or underscore.", "err.username_taken": "This account name is taken.",
 	"err.password_too_short": "At least %s characters.", "err.password_is_username": "Must not be the account name.",
+	"err.password_common":   "This is one of the most common passwords; attackers try it first. Choose another.",
+	"err.password_weak":     "Too easy to guess (a word, a name, a date or a keyboard pattern with a few changes). Add unrelated words or make it longer.",
 	"err.password_mismatch": "The two passwords differ.", "err.password_unchanged": "Choose a password different from the current one.",
 	"err.account_locked": "Locked after three wrong passwords from this device. Try again later or ask an administrator.",
 	"err.wrong_password": "Wrong password.", "err.unknown_employee_no": "No employee with this number.",
@@ -942,7 +944,7 @@ var zh = map[string]string{
 	"login.disabled":        "账号已停用，请联系管理员。",
 
 	"password.title": "修改密码", "password.current": "当前密码", "password.new": "新密码",
-	"password.confirm": "再次输入新密码", "password.rules": "至少 8 个字符，且不能与账号相同。",
+	"password.confirm": "再次输入新密码", "password.rules": "至少 8 个字符（管理员至少 12 个），不能与账号相同，不能是常用密码，且不易被猜到：可用几个无关的词或较长的组合。",
 	"password.forced": "您使用的是一次性密码登录，请先设置自己的密码。",
 
 	"home.welcome": "欢迎，%s", "home.people": "人员", "home.companies": "公司", "home.floors": "楼层",
@@ -1108,6 +1110,8 @@ var zh = map[string]string{
 	"err.floor_in_use":     "该公司仍有员工在被移除的楼层。",
 	"err.invalid_username": "3–32 个小写字母、数字、点、横线或下划线。", "err.username_taken": "账号名已被占用。",
 	"err.password_too_short": "至少 %s 个字符。", "err.password_is_username": "不能与账号相同。",
+	"err.password_common":   "这是最常用的密码之一，攻击者会首先尝试。请换一个。",
+	"err.password_weak":     "太容易被猜到（常见单词、姓名、日期或键盘顺序稍作改动）。请加入几个无关的词或加长密码。",
 	"err.password_mismatch": "两次输入的密码不一致。", "err.password_unchanged": "新密码不能与当前密码相同。",
 	"err.account_locked": "此设备连续三次密码错误，已锁定。请稍后再试，或请管理员解锁。",
 	"err.wrong_password": "密码错误。", "err.unknown_employee_no": "没有这个工号的员工。",
