@@ -3,16 +3,10 @@ package appliance
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
-	"gatehouse/appliance/auth"
-	"gatehouse/appliance/clock"
-	"gatehouse/appliance/config"
-	"gatehouse/appliance/directory"
 	"gatehouse/appliance/visit"
 )
 
@@ -20,22 +14,9 @@ import (
 // host as three notices and then one digest of the other twelve. Before,
 // 200 bookings sent the host 200 notifications.
 func TestHostHearsAFloodAsOneDigest(t *testing.T) {
-	cfg, _ := config.Load("", nil)
-	clk := clock.NewFake(time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC))
+	a, clk := openTestApp(t)
 	ctx := context.Background()
-	a, err := Open(ctx, t.TempDir(), cfg, clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	f, _ := a.Directory.SaveFloor(ctx, "t", directory.Floor{Name: "2F", Level: 2})
-	co, _ := a.Directory.SaveCompany(ctx, "t", directory.Company{Name: "Acme", FloorIDs: []string{f.ID}})
-	host, _ := a.Directory.SavePerson(ctx, "t", directory.Person{Kind: directory.Employee, Name: "Host", Mobile: "13800138000",
-		CompanyID: co.ID, FloorID: f.ID, EmployeeNo: "H1", CanHost: true})
-	ha, err := a.Auth.CreateAccount(ctx, "t", auth.NewAccount{Username: "host1", Name: "Host", Role: auth.Host, PersonID: host.ID, Password: "host-password"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	host, ha := testHost(t, a)
 	for i := range 15 {
 		if _, _, err := a.Visits.Book(ctx, visit.Request{Name: "Flood", Mobile: fmt.Sprintf("1390000%04d", i), IDLast6: "123456",
 			HostID: host.ID, Reason: "x", From: clk.Now().Add(time.Hour), Until: clk.Now().Add(2 * time.Hour)}); err != nil {

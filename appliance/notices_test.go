@@ -23,22 +23,9 @@ import (
 // TestVisitEventsBecomeNotifications: the host hears of an application and
 // of the arrival, in the page; the desk hears of an unanswered request.
 func TestVisitEventsBecomeNotifications(t *testing.T) {
-	cfg, _ := config.Load("", nil)
-	clk := clock.NewFake(time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC))
+	a, clk := openTestApp(t)
 	ctx := context.Background()
-	a, err := Open(ctx, t.TempDir(), cfg, clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	f, _ := a.Directory.SaveFloor(ctx, "t", directory.Floor{Name: "2F", Level: 2})
-	co, _ := a.Directory.SaveCompany(ctx, "t", directory.Company{Name: "Acme", FloorIDs: []string{f.ID}})
-	host, _ := a.Directory.SavePerson(ctx, "t", directory.Person{Kind: directory.Employee, Name: "Host", Mobile: "13800138000",
-		CompanyID: co.ID, FloorID: f.ID, EmployeeNo: "H1", CanHost: true})
-	ha, err := a.Auth.CreateAccount(ctx, "t", auth.NewAccount{Username: "host1", Name: "Host", Role: auth.Host, PersonID: host.ID, Password: "host-password"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	host, ha := testHost(t, a)
 	desk, _ := a.Auth.CreateAccount(ctx, "t", auth.NewAccount{Username: "desk1", Name: "Desk", Role: auth.Reception, Password: "desk-password"})
 	v, _, err := a.Visits.Book(ctx, visit.Request{Name: "访客 Zhao", Mobile: "13700137000", IDLast6: "123456", HostID: host.ID,
 		Reason: "Interview", From: clk.Now().Add(2 * time.Hour), Until: clk.Now().Add(3 * time.Hour)})
