@@ -50,6 +50,7 @@ type App struct {
 	Clock       clock.Clock
 	Config      config.Config
 	Log         *slog.Logger
+	DataDir     string
 
 	digest *hostDigest // visit requests held for a host's digest
 }
@@ -100,6 +101,7 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 		Clock:       clk,
 		Config:      cfg,
 		Log:         log,
+		DataDir:     dataDir,
 		digest:      newHostDigest(),
 	}
 	a.Reports = report.New(st, clk, cfg.Location, a.Access, log)

@@ -44,6 +44,7 @@ func (s *Server) login(c echo.Context) error {
 	case err != nil:
 		return err
 	}
+	s.app.SignedIn(a)
 	s.startSession(c, a.ID)
 	if a.MustChange {
 		return s.redirect(c, "/account/password")

@@ -54,11 +54,13 @@ func serve(args []string, env Env) error {
 		} else {
 			fmt.Fprintln(env.Stdout, "Demo building already set up; demo accounts: admin / manager / guard / host, passwords demo-<name>-pass.")
 		}
-	} else if user, pw, err := a.Auth.Bootstrap(ctx); err != nil {
+	} else if user, path, err := a.Bootstrap(ctx); err != nil {
 		return err
-	} else if pw != "" {
-		fmt.Fprintf(env.Stdout, "\nFirst start: created administrator %q with one-time password:\n\n    %s\n\n"+
-			"Sign in at /login and choose your own password. This password is not shown again.\n\n", user, pw)
+	} else if path != "" {
+		// Not the password itself: under systemd the console is the journal.
+		fmt.Fprintf(env.Stdout, "\nFirst start: created administrator %q. Its one-time password is in\n\n    %s\n\n"+
+			"(readable by root and the service's account only; e.g. sudo cat %s). Sign in at /login and choose\n"+
+			"your own password; the file is removed at that first sign-in.\n\n", user, path, path)
 	}
 
 	// The device runtime (and in the demo the simulators), started before
