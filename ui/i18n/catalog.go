@@ -8,6 +8,12 @@ var en = map[string]string{
 	"nav.home": "Home", "nav.directory": "Directory", "nav.accounts": "Accounts", "nav.tokens": "API tokens",
 	"nav.audit": "Audit trail", "nav.logout": "Sign out", "nav.password": "Change password", "nav.import": "Import employees",
 
+	"cli.no_data":    "There is no data directory at %s. Name the appliance's data directory with --data DIR (the package keeps it in %s); only \"gatehouse serve\" creates a new one.",
+	"cli.no_config":  "The config file %s does not exist. Give an existing file with --config, or leave --config out to use DIR/gatehouse.toml.",
+	"cli.store_busy": "is the service running on this data directory? Stop it first: sudo systemctl stop gatehouse",
+	"cli.invalid":    "Nothing was changed:",
+	"cli.line_field": "line %d, %s: %s",
+
 	"login.title": "Sign in", "login.username": "Account", "login.password": "Password", "login.submit": "Sign in",
 	"login.bad_credentials": "Wrong account or password.",
 	"login.locked":          "This account is locked after three wrong passwords. Try again later or ask an administrator to unlock it.",
@@ -937,6 +943,12 @@ var en = map[string]string{
 var zh = map[string]string{
 	"nav.home": "首页", "nav.directory": "通讯录", "nav.accounts": "账号", "nav.tokens": "API 令牌",
 	"nav.audit": "审计日志", "nav.logout": "退出", "nav.password": "修改密码", "nav.import": "导入员工",
+
+	"cli.no_data":    "%s 处没有数据目录。请用 --data DIR 指定设备的数据目录（安装包将其放在 %s）；只有 \"gatehouse serve\" 会新建数据目录。",
+	"cli.no_config":  "配置文件 %s 不存在。请用 --config 指定已有的文件，或不加 --config 以使用 DIR/gatehouse.toml。",
+	"cli.store_busy": "服务是否正在使用此数据目录？请先停止服务：sudo systemctl stop gatehouse",
+	"cli.invalid":    "未做任何更改：",
+	"cli.line_field": "第 %d 行，%s：%s",
 
 	"login.title": "登录", "login.username": "账号", "login.password": "密码", "login.submit": "登录",
 	"login.bad_credentials": "账号或密码错误。",

@@ -27,7 +27,7 @@ func devicesCmd(args []string, env Env) error {
 	}
 	var c common
 	fs := newFlags("devices "+sub, env)
-	c.register(fs, "./gatehouse-data")
+	c.register(fs, env, "./gatehouse-data")
 	timeout := fs.Duration("timeout", 15*time.Second, "how long a test waits for the device (a read, the port to open)")
 	show := fs.Bool("show", false, "print a test read in full (it may open doors: by default it is shortened)")
 	pos, err := parse(fs, args)

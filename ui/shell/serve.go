@@ -3,6 +3,7 @@ package shell
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -19,21 +20,18 @@ import (
 func serve(args []string, env Env) error {
 	var c common
 	fs := newFlags("serve", env)
-	c.register(fs, "")
+	c.register(fs, env, "./gatehouse-data")
 	listen := fs.String("listen", ":8080", "address to listen on")
 	demoMode := fs.Bool("demo", false, "start on a demo building (own data directory unless --data is given)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if c.data == "" {
-		c.data = "./gatehouse-data"
-		if *demoMode {
-			c.data = "./gatehouse-demo"
-		}
+	if *demoMode && !flagGiven(fs, "data") {
+		c.data = "./gatehouse-demo" // never the building's own data
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	a, err := c.open(ctx, env)
+	a, err := c.openOrCreate(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -103,7 +101,11 @@ func serve(args []string, env Env) error {
 	}
 	a.Log.Info("gatehouse serving", "version", appliance.Version, "listen", ln.Addr().String(), "data", c.data,
 		"site", a.Config.SiteName, "tls", a.Config.TLSCert != "")
-	fmt.Fprintf(env.Stdout, "Listening on http://%s\n", displayAddr(ln.Addr()))
+	scheme := "http"
+	if a.Config.TLSCert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(env.Stdout, "Listening on %s://%s\n", scheme, displayAddr(ln.Addr()))
 	errc := make(chan error, 1)
 	go func() {
 		if a.Config.TLSCert != "" {
@@ -124,6 +126,12 @@ func serve(args []string, env Env) error {
 		_ = hs.Shutdown(sctx)
 	}
 	return nil
+}
+
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 func displayAddr(a net.Addr) string {

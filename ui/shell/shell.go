@@ -26,6 +26,7 @@ import (
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/field"
 	"gatehouse/appliance/store"
+	"gatehouse/ui/i18n"
 )
 
 // Env is what a command runs with.
@@ -109,11 +110,55 @@ func usagef(f string, a ...any) error { return usageError{fmt.Sprintf(f, a...)} 
 type common struct {
 	data   string
 	config string
+	lang   i18n.Lang // the terminal's language, for error sentences
 }
 
-func (c *common) register(fs *flag.FlagSet, defData string) {
-	fs.StringVar(&c.data, "data", defData, "data directory")
-	fs.StringVar(&c.config, "config", "", "config file (default DIR/gatehouse.toml)")
+// Where the .deb keeps the data and the settings: the defaults when they
+// exist and --data is not given.
+const (
+	packageData   = "/var/lib/gatehouse"
+	packageConfig = "/etc/gatehouse/gatehouse.toml"
+)
+
+// defaultData is the data directory a command uses without --data:
+// GATEHOUSE_DATA, else the package's when it is installed, else def.
+func defaultData(env Env, def string) string {
+	if d := lookupEnv(env, "GATEHOUSE_DATA"); d != "" {
+		return d
+	}
+	if st, err := os.Stat(packageData); err == nil && st.IsDir() {
+		return packageData
+	}
+	return def
+}
+
+func lookupEnv(env Env, key string) string {
+	for _, kv := range env.Environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// terminalLang is the language of the terminal's locale (LC_ALL,
+// LC_MESSAGES, LANG): Chinese for zh_*, else English.
+func terminalLang(env Env) i18n.Lang {
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if v := lookupEnv(env, k); v != "" {
+			if strings.HasPrefix(strings.ToLower(v), "zh") {
+				return i18n.ZH
+			}
+			return i18n.EN
+		}
+	}
+	return i18n.EN
+}
+
+func (c *common) register(fs *flag.FlagSet, env Env, defData string) {
+	c.lang = terminalLang(env)
+	fs.StringVar(&c.data, "data", defaultData(env, defData), "data directory")
+	fs.StringVar(&c.config, "config", "", "config file (default DIR/gatehouse.toml, else "+packageConfig+")")
 }
 
 func newFlags(name string, env Env) *flag.FlagSet {
@@ -142,10 +187,29 @@ func logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
+// open opens the data directory of a subcommand, which must exist: a
+// mistyped --data must not quietly make a new, empty appliance.
 func (c common) open(ctx context.Context, env Env) (*appliance.App, error) {
+	if st, err := os.Stat(c.data); err != nil || !st.IsDir() {
+		return nil, errors.New(c.lang.T("cli.no_data", c.data, packageData))
+	}
+	return c.openOrCreate(ctx, env)
+}
+
+// openOrCreate opens the data directory, making it if need be (serve).
+func (c common) openOrCreate(ctx context.Context, env Env) (*appliance.App, error) {
 	cfgPath := c.config
-	if cfgPath == "" {
+	if cfgPath != "" {
+		if _, err := os.Stat(cfgPath); err != nil {
+			return nil, errors.New(c.lang.T("cli.no_config", cfgPath))
+		}
+	} else {
 		cfgPath = filepath.Join(c.data, "gatehouse.toml")
+		if _, err := os.Stat(cfgPath); err != nil {
+			if _, err := os.Stat(packageConfig); err == nil {
+				cfgPath = packageConfig
+			}
+		}
 	}
 	cfg, err := config.Load(cfgPath, env.Environ)
 	if err != nil {
@@ -156,7 +220,7 @@ func (c common) open(ctx context.Context, env Env) (*appliance.App, error) {
 	}
 	a, err := appliance.Open(ctx, c.data, cfg, nil, logger(env.Stderr))
 	if err != nil {
-		return nil, fmt.Errorf("%w (is the service running on this data directory? stop it first)", err)
+		return nil, fmt.Errorf("%w (%s)", err, c.lang.T("cli.store_busy"))
 	}
 	return a, nil
 }
@@ -179,20 +243,23 @@ func readPassword(env Env, fromStdin bool) (string, bool, error) {
 	return strings.TrimRight(line, "\r\n"), false, nil
 }
 
-func describe(err error) error {
+// describe turns field errors into sentences in the terminal's language,
+// naming each field (and a CSV file's line).
+func (c common) describe(err error) error {
 	if es, ok := field.As(err); ok {
 		var b strings.Builder
 		for _, e := range es {
-			if e.Line > 0 {
-				fmt.Fprintf(&b, "\n  line %d, %s: %s", e.Line, e.Field, e.Code)
-			} else {
-				fmt.Fprintf(&b, "\n  %s: %s", e.Field, e.Code)
+			name := c.lang.T("field." + e.Field)
+			if name == "field."+e.Field {
+				name = e.Field
 			}
-			if e.Arg != "" {
-				fmt.Fprintf(&b, " (%s)", e.Arg)
+			if e.Line > 0 {
+				fmt.Fprintf(&b, "\n  %s", c.lang.T("cli.line_field", e.Line, name, c.lang.Field(e)))
+			} else {
+				fmt.Fprintf(&b, "\n  %s: %s", name, c.lang.Field(e))
 			}
 		}
-		return fmt.Errorf("invalid input:%s", b.String())
+		return fmt.Errorf("%s%s", c.lang.T("cli.invalid"), b.String())
 	}
 	return err
 }
@@ -204,7 +271,7 @@ func userCmd(args []string, env Env) error {
 	ctx := context.Background()
 	var c common
 	fs := newFlags("user "+args[0], env)
-	c.register(fs, "./gatehouse-data")
+	c.register(fs, env, "./gatehouse-data")
 	var username, name, role string
 	var pwStdin bool
 	switch args[0] {
@@ -237,7 +304,7 @@ func userCmd(args []string, env Env) error {
 		acc, err := a.Auth.CreateAccount(ctx, shellActor(), auth.NewAccount{Username: username, Name: name,
 			Role: auth.Role(role), Password: pw, MustChange: oneTime})
 		if err != nil {
-			return describe(err)
+			return c.describe(err)
 		}
 		fmt.Fprintf(env.Stdout, "added %s (%s)\n", acc.Username, acc.Role)
 		if oneTime {
@@ -263,7 +330,7 @@ func userCmd(args []string, env Env) error {
 			return err
 		}
 		if err := a.Auth.SetPassword(ctx, shellActor(), acc.ID, pw, oneTime); err != nil {
-			return describe(err)
+			return c.describe(err)
 		}
 		fmt.Fprintf(env.Stdout, "password set for %s\n", acc.Username)
 		if oneTime {
@@ -305,7 +372,7 @@ func tokenCmd(args []string, env Env) error {
 	ctx := context.Background()
 	var c common
 	fs := newFlags("token "+args[0], env)
-	c.register(fs, "./gatehouse-data")
+	c.register(fs, env, "./gatehouse-data")
 	var name, role string
 	if args[0] == "add" {
 		fs.StringVar(&name, "name", "", "what the token is for")
@@ -324,7 +391,7 @@ func tokenCmd(args []string, env Env) error {
 	case "add":
 		tok, t, err := a.Auth.CreateToken(ctx, shellActor(), name, auth.Role(role))
 		if err != nil {
-			return describe(err)
+			return c.describe(err)
 		}
 		fmt.Fprintf(env.Stderr, "token %s (%s) created; it is shown only once:\n", t.ID, t.Role)
 		fmt.Fprintln(env.Stdout, tok)
@@ -360,7 +427,7 @@ func auditCmd(args []string, env Env) error {
 	}
 	var c common
 	fs := newFlags("audit verify", env)
-	c.register(fs, "./gatehouse-data")
+	c.register(fs, env, "./gatehouse-data")
 	if _, err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -387,7 +454,7 @@ func importCmd(args []string, env Env) error {
 	}
 	var c common
 	fs := newFlags("import employees", env)
-	c.register(fs, "./gatehouse-data")
+	c.register(fs, env, "./gatehouse-data")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err
@@ -413,7 +480,7 @@ func importCmd(args []string, env Env) error {
 		}
 	})
 	if err != nil {
-		return fmt.Errorf("%s: nothing imported: %w", pos[0], describe(err))
+		return fmt.Errorf("%s: %w", pos[0], c.describe(err))
 	}
 	fmt.Fprintf(env.Stdout, "imported %d employees from %s\n", n, pos[0])
 	return nil
