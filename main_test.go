@@ -260,6 +260,9 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	}
 	bin := gatehouseBinary(t)
 	data := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(data, 0o700); err != nil { // shell commands never make a data directory
+		t.Fatal(err)
+	}
 
 	out, errOut, code := run(t, bin, "token", "add", "--data", data, "--name", "t", "--role", "manager")
 	if code != 0 {
