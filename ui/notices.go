@@ -115,7 +115,7 @@ func (s *Server) noticeSave(c echo.Context, id string) error {
 			a.CoverID, err = s.app.Notices.AddImage(c.Request().Context(), actor(c), b)
 		}
 		if errors.Is(err, notice.ErrImage) {
-			es.AddArg("cover", "invalid_picture", "5 MB")
+			es = append(es, pictureError("cover", err))
 		} else if err != nil {
 			return err
 		}
@@ -168,6 +168,15 @@ func readUpload(fh *multipart.FileHeader) ([]byte, error) {
 	return b, nil
 }
 
+// pictureError says why a picture was refused: not a picture (or over
+// notice.MaxUpload), or too large to decode.
+func pictureError(name string, err error) field.Error {
+	if errors.Is(err, notice.ErrImageTooLarge) {
+		return field.Error{Field: name, Code: "picture_too_large", Arg: strconv.Itoa(notice.MaxPixels / 1_000_000)}
+	}
+	return field.Error{Field: name, Code: "invalid_picture", Arg: strconv.Itoa(notice.MaxUpload>>20) + " MB"}
+}
+
 // noticeChange publishes, unpublishes, pins, unpins or deletes.
 func (s *Server) noticeChange(cmd, flash string) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -189,21 +198,20 @@ func (s *Server) noticeChange(cmd, flash string) echo.HandlerFunc {
 // noticeImageUpload takes a picture from the editor and answers its URL
 // as JSON, for the editor to insert.
 func (s *Server) noticeImageUpload(c echo.Context) error {
-	l := langOf(c)
-	bad := func() error {
-		return c.JSON(http.StatusUnprocessableEntity, map[string]string{"error": l.Field(field.Error{Field: "image", Code: "invalid_picture", Arg: "5 MB"})})
+	bad := func(err error) error {
+		return c.JSON(http.StatusUnprocessableEntity, map[string]string{"error": langOf(c).Field(pictureError("image", err))})
 	}
 	fh, err := c.FormFile("image")
 	if err != nil || fh.Size == 0 {
-		return bad()
+		return bad(notice.ErrImage)
 	}
 	b, err := readUpload(fh)
 	if err != nil {
-		return bad()
+		return bad(err)
 	}
 	id, err := s.app.Notices.AddImage(c.Request().Context(), actor(c), b)
 	if errors.Is(err, notice.ErrImage) {
-		return bad()
+		return bad(err)
 	}
 	if err != nil {
 		return err
