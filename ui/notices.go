@@ -111,17 +111,30 @@ func (s *Server) noticeSave(c echo.Context, id string) error {
 	var es field.Errors
 	if fh, err := c.FormFile("cover"); err == nil && fh.Size > 0 {
 		b, err := readUpload(fh)
+		var cover string
 		if err == nil {
-			a.CoverID, err = s.app.Notices.AddImage(c.Request().Context(), actor(c), b)
+			cover, err = s.app.Notices.AddImage(c.Request().Context(), actor(c), b)
 		}
-		if errors.Is(err, notice.ErrImage) {
+		switch {
+		case errors.Is(err, notice.ErrImage):
 			es = append(es, pictureError("cover", err))
-		} else if err != nil {
+		case err != nil:
 			return err
+		default:
+			a.CoverID = cover
 		}
 	}
 	publish := c.FormValue("action") == "publish"
-	saved, err := s.app.Notices.Save(c.Request().Context(), actor(c), a, publish)
+	var saved notice.Announcement
+	var err error
+	if len(es) > 0 {
+		// A refused cover saves nothing (saved, the announcement would
+		// lose its cover, and sending the form again would make another
+		// draft); the form comes back with the other fields' errors too.
+		es = append(es, notice.Check(&a)...)
+	} else {
+		saved, err = s.app.Notices.Save(c.Request().Context(), actor(c), a, publish)
+	}
 	if fe, ok := field.As(err); ok {
 		es = append(es, fe...)
 	} else if errors.Is(err, notice.ErrNotFound) {

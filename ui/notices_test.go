@@ -166,6 +166,29 @@ func TestNoticePictureTooLargeSaysSo(t *testing.T) {
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-cover"`) || !strings.Contains(body, html.EscapeString(want)) {
 		t.Fatalf("cover upload = %d, want the field error %q:\n%s", resp.StatusCode, want, body)
 	}
+	if as, _ := h.app.Notices.List(notice.Query{}); len(as) != 0 {
+		t.Fatalf("saved with a refused cover: %+v", as)
+	}
+
+	// Editing, a refused new cover leaves the announcement and its cover
+	// as they were.
+	var small bytes.Buffer
+	png.Encode(&small, image.NewGray(image.Rect(0, 0, 40, 20)))
+	if resp := postFile(t, h, "/notices", mgr, url.Values{"title": {"Lift closed"}, "audience": {"staff"}}, "cover", "small.png", small.Bytes()); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save with a cover = %d", resp.StatusCode)
+	}
+	as, _ := h.app.Notices.List(notice.Query{})
+	if len(as) != 1 || as[0].CoverID == "" {
+		t.Fatalf("announcements %+v", as)
+	}
+	a := as[0]
+	resp = postFile(t, h, "/notices/"+a.ID, mgr, url.Values{"title": {"Lift closed until Friday"}, "audience": {"staff"}, "cover_id": {a.CoverID}}, "cover", "huge.png", huge)
+	if body := readBody(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `value="`+a.CoverID+`"`) {
+		t.Fatalf("edit with a refused cover = %d, the form lost the cover:\n%s", resp.StatusCode, body)
+	}
+	if got, err := h.app.Notices.Get(a.ID); err != nil || got.Title != a.Title || got.CoverID != a.CoverID {
+		t.Fatalf("after a refused cover: %+v %v, want %+v", got, err, a)
+	}
 }
 
 func TestMessageCentreCapOverHTTP(t *testing.T) {
