@@ -22,6 +22,7 @@
 package fault
 
 import (
+	"context"
 	"log/slog"
 	"slices"
 	"sync"
@@ -42,6 +43,7 @@ const maxKinds = 8
 type Log struct {
 	log   *slog.Logger
 	clock clock.Clock
+	level slog.Level // of failures; recoveries are Info
 
 	mu      sync.Mutex
 	failing bool      // the device's state as last told
@@ -63,12 +65,16 @@ type episode struct {
 }
 
 // New returns the Log of a device, writing to log (which should name the
-// device) with time from clk (the system clock if nil).
-func New(log *slog.Logger, clk clock.Clock) *Log {
+// device) with time from clk (the system clock if nil). Failures are
+// warnings.
+func New(log *slog.Logger, clk clock.Clock) *Log { return NewAt(log, clk, slog.LevelWarn) }
+
+// NewAt is New with failures logged at level.
+func NewAt(log *slog.Logger, clk clock.Clock, level slog.Level) *Log {
 	if clk == nil {
 		clk = clock.System{}
 	}
-	return &Log{log: log, clock: clk}
+	return &Log{log: log, clock: clk, level: level}
 }
 
 // Fail records a failure: msg says what failed ("osdp reader not usable"),
@@ -98,7 +104,7 @@ func (l *Log) Fail(msg, why string, attrs ...any) {
 	default:
 		return
 	}
-	l.log.Warn(msg, line...)
+	l.log.Log(context.Background(), l.level, msg, line...)
 	l.shown, ep.said = true, now
 }
 

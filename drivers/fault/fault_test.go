@@ -120,3 +120,14 @@ func TestLogBoundsDifferentFailures(t *testing.T) {
 		t.Errorf("summary %q, want %q", h.out[len(h.out)-1], want)
 	}
 }
+
+// NewAt logs failures at its level; recoveries stay Info.
+func TestLogAtLevel(t *testing.T) {
+	h := &lines{}
+	l := NewAt(slog.New(h), clock.NewFake(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)), slog.LevelError)
+	l.Fail("failed", "port busy")
+	l.OK("works")
+	if got, want := strings.Join(h.out, "\n"), "ERROR failed err=port busy\nINFO works failures=1 since=09:00"; got != want {
+		t.Errorf("logged\n%s\nwant\n%s", got, want)
+	}
+}
