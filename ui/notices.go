@@ -111,17 +111,30 @@ func (s *Server) noticeSave(c echo.Context, id string) error {
 	var es field.Errors
 	if fh, err := c.FormFile("cover"); err == nil && fh.Size > 0 {
 		b, err := readUpload(fh)
+		var cover string
 		if err == nil {
-			a.CoverID, err = s.app.Notices.AddImage(c.Request().Context(), actor(c), b)
+			cover, err = s.app.Notices.AddImage(c.Request().Context(), actor(c), b)
 		}
-		if errors.Is(err, notice.ErrImage) {
-			es.AddArg("cover", "invalid_picture", "5 MB")
-		} else if err != nil {
+		switch {
+		case errors.Is(err, notice.ErrImage):
+			es = append(es, pictureError("cover", err))
+		case err != nil:
 			return err
+		default:
+			a.CoverID = cover
 		}
 	}
 	publish := c.FormValue("action") == "publish"
-	saved, err := s.app.Notices.Save(c.Request().Context(), actor(c), a, publish)
+	var saved notice.Announcement
+	var err error
+	if len(es) > 0 {
+		// A refused cover saves nothing (saved, the announcement would
+		// lose its cover, and sending the form again would make another
+		// draft); the form comes back with the other fields' errors too.
+		es = append(es, notice.Check(&a)...)
+	} else {
+		saved, err = s.app.Notices.Save(c.Request().Context(), actor(c), a, publish)
+	}
 	if fe, ok := field.As(err); ok {
 		es = append(es, fe...)
 	} else if errors.Is(err, notice.ErrNotFound) {
@@ -168,6 +181,15 @@ func readUpload(fh *multipart.FileHeader) ([]byte, error) {
 	return b, nil
 }
 
+// pictureError says why a picture was refused: not a picture (or over
+// notice.MaxUpload), or too large to decode.
+func pictureError(name string, err error) field.Error {
+	if errors.Is(err, notice.ErrImageTooLarge) {
+		return field.Error{Field: name, Code: "picture_too_large", Arg: strconv.Itoa(notice.MaxPixels / 1_000_000)}
+	}
+	return field.Error{Field: name, Code: "invalid_picture", Arg: strconv.Itoa(notice.MaxUpload>>20) + " MB"}
+}
+
 // noticeChange publishes, unpublishes, pins, unpins or deletes.
 func (s *Server) noticeChange(cmd, flash string) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -189,21 +211,20 @@ func (s *Server) noticeChange(cmd, flash string) echo.HandlerFunc {
 // noticeImageUpload takes a picture from the editor and answers its URL
 // as JSON, for the editor to insert.
 func (s *Server) noticeImageUpload(c echo.Context) error {
-	l := langOf(c)
-	bad := func() error {
-		return c.JSON(http.StatusUnprocessableEntity, map[string]string{"error": l.Field(field.Error{Field: "image", Code: "invalid_picture", Arg: "5 MB"})})
+	bad := func(err error) error {
+		return c.JSON(http.StatusUnprocessableEntity, map[string]string{"error": langOf(c).Field(pictureError("image", err))})
 	}
 	fh, err := c.FormFile("image")
 	if err != nil || fh.Size == 0 {
-		return bad()
+		return bad(notice.ErrImage)
 	}
 	b, err := readUpload(fh)
 	if err != nil {
-		return bad()
+		return bad(err)
 	}
 	id, err := s.app.Notices.AddImage(c.Request().Context(), actor(c), b)
 	if errors.Is(err, notice.ErrImage) {
-		return bad()
+		return bad(err)
 	}
 	if err != nil {
 		return err

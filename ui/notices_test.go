@@ -3,7 +3,11 @@ package ui
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"hash/crc32"
+	"html"
 	"image"
 	"image/png"
 	"mime/multipart"
@@ -14,6 +18,7 @@ import (
 	"time"
 
 	"gatehouse/appliance/auth"
+	"gatehouse/appliance/field"
 	"gatehouse/appliance/notice"
 	"gatehouse/appliance/notify"
 	"gatehouse/ui/i18n"
@@ -71,26 +76,58 @@ func TestNoticePagesSanitiseAndShowByAudience(t *testing.T) {
 	}
 }
 
+// postFile posts a multipart form with one file, as session, in English,
+// and does not follow a redirect.
+func postFile(t *testing.T, h *harness, path, session string, form url.Values, fileField, name string, data []byte) *http.Response {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	mw.WriteField("_csrf", h.csrfToken(session))
+	for k, vs := range form {
+		for _, v := range vs {
+			mw.WriteField(k, v)
+		}
+	}
+	fw, _ := mw.CreateFormFile(fileField, name)
+	fw.Write(data)
+	mw.Close()
+	r, _ := http.NewRequest("POST", h.ts.URL+path, &b)
+	r.Header.Set("Content-Type", mw.FormDataContentType())
+	r.Header.Set("Accept-Language", "en")
+	r.AddCookie(&http.Cookie{Name: "gh_csrf", Value: testCSRF})
+	r.AddCookie(&http.Cookie{Name: sessionCookie, Value: session})
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// claimedPNG is a PNG header claiming w × h grey pixels, with no picture
+// after it: all a refusal from the header reads.
+func claimedPNG(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		binary.Write(&b, binary.BigEndian, uint32(len(data)))
+		b.WriteString(typ)
+		b.Write(data)
+		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	ihdr := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, w), h)
+	chunk("IHDR", append(ihdr, 8, 0, 0, 0, 0)) // 8-bit grey
+	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
+	chunk("IEND", nil)
+	return b.Bytes()
+}
+
 func TestNoticeImageUploadChecksPictures(t *testing.T) {
 	h := newHarness(t)
+	admin := h.session(auth.Admin)
 	upload := func(name string, data []byte) *http.Response {
-		var b bytes.Buffer
-		mw := multipart.NewWriter(&b)
-		admin := h.session(auth.Admin)
-		mw.WriteField("_csrf", h.csrfToken(admin))
-		fw, _ := mw.CreateFormFile("image", name)
-		fw.Write(data)
-		mw.Close()
-		r, _ := http.NewRequest("POST", h.ts.URL+"/notices/images", &b)
-		r.Header.Set("Content-Type", mw.FormDataContentType())
-		r.AddCookie(&http.Cookie{Name: "gh_csrf", Value: testCSRF})
-		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: admin})
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { resp.Body.Close() })
-		return resp
+		return postFile(t, h, "/notices/images", admin, nil, "image", name, data)
 	}
 	if resp := upload("evil.png", []byte("<svg onload=alert(1)>")); resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("not a picture = %d", resp.StatusCode)
@@ -106,6 +143,52 @@ func TestNoticeImageUploadChecksPictures(t *testing.T) {
 	img := h.do(req{method: "GET", path: notice.ImagePath + id})
 	if img.StatusCode != 200 || img.Header.Get("Content-Type") != "image/jpeg" {
 		t.Fatalf("picture = %d %s", img.StatusCode, img.Header.Get("Content-Type"))
+	}
+}
+
+// TestNoticePictureTooLargeSaysSo: a picture with more pixels than the
+// appliance decodes (a 35 KB PNG claiming 6000 × 6000) is refused with a
+// field error saying it is too large, in the editor and as a cover —
+// never a server error, never "not a picture".
+func TestNoticePictureTooLargeSaysSo(t *testing.T) {
+	h := newHarness(t)
+	mgr := h.session(auth.Manager)
+	huge := claimedPNG(6000, 6000)
+	want := i18n.EN.Field(field.Error{Code: "picture_too_large", Arg: "16"})
+
+	resp := postFile(t, h, "/notices/images", mgr, nil, "image", "huge.png", huge)
+	var got struct{ Error string }
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != http.StatusUnprocessableEntity || got.Error != want {
+		t.Fatalf("editor upload = %d %q (%v), want %q", resp.StatusCode, got.Error, err, want)
+	}
+
+	resp = postFile(t, h, "/notices", mgr, url.Values{"title": {"Lift closed"}, "audience": {"staff"}}, "cover", "huge.png", huge)
+	body := readBody(t, resp)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-cover"`) || !strings.Contains(body, html.EscapeString(want)) {
+		t.Fatalf("cover upload = %d, want the field error %q:\n%s", resp.StatusCode, want, body)
+	}
+	if as, _ := h.app.Notices.List(notice.Query{}); len(as) != 0 {
+		t.Fatalf("saved with a refused cover: %+v", as)
+	}
+
+	// Editing, a refused new cover leaves the announcement and its cover
+	// as they were.
+	var small bytes.Buffer
+	png.Encode(&small, image.NewGray(image.Rect(0, 0, 40, 20)))
+	if resp := postFile(t, h, "/notices", mgr, url.Values{"title": {"Lift closed"}, "audience": {"staff"}}, "cover", "small.png", small.Bytes()); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save with a cover = %d", resp.StatusCode)
+	}
+	as, _ := h.app.Notices.List(notice.Query{})
+	if len(as) != 1 || as[0].CoverID == "" {
+		t.Fatalf("announcements %+v", as)
+	}
+	a := as[0]
+	resp = postFile(t, h, "/notices/"+a.ID, mgr, url.Values{"title": {"Lift closed until Friday"}, "audience": {"staff"}, "cover_id": {a.CoverID}}, "cover", "huge.png", huge)
+	if body := readBody(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `value="`+a.CoverID+`"`) {
+		t.Fatalf("edit with a refused cover = %d, the form lost the cover:\n%s", resp.StatusCode, body)
+	}
+	if got, err := h.app.Notices.Get(a.ID); err != nil || got.Title != a.Title || got.CoverID != a.CoverID {
+		t.Fatalf("after a refused cover: %+v %v, want %+v", got, err, a)
 	}
 }
 

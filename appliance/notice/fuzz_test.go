@@ -1,6 +1,12 @@
 package notice
 
 import (
+	"bytes"
+	"errors"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/png"
 	"regexp"
 	"strings"
 	"testing"
@@ -38,6 +44,41 @@ func FuzzSanitize(f *testing.F) {
 		low := strings.ToLower(out)
 		if strings.Contains(low, "<script") || jsURL.MatchString(low) || onAttr.MatchString(low) {
 			t.Fatalf("unsafe output %q from %q", out, in)
+		}
+	})
+}
+
+// FuzzPrepareImage checks PrepareImage on any bytes: it does not panic,
+// and it refuses with ErrImage or answers a JPEG at most MaxWidth wide.
+// The header readers decodeCost uses (JPEG frame, PNG chunks) run first.
+func FuzzPrepareImage(f *testing.F) {
+	var small, anim bytes.Buffer
+	png.Encode(&small, image.NewNRGBA(image.Rect(0, 0, 30, 20)))
+	gif.Encode(&anim, image.NewPaletted(image.Rect(0, 0, 30, 20), color.Palette{color.Black, color.White}), nil)
+	for _, b := range [][]byte{
+		small.Bytes(),
+		anim.Bytes(),
+		greyPNG(1300, 10),
+		pngHeader(6000, 6000),
+		zeroPNG(pngSpec{w: 40, h: 30, depth: 8, chunks: []pngChunk{{"tRNS", []byte{0, 0}}}}),
+		zeroPNG(pngSpec{w: 40, h: 30, colour: 3, depth: 8, interlace: true, chunks: []pngChunk{{"PLTE", []byte{0, 0, 0}}}}),
+		zeroJPEG(jpegSpec{w: 1500, h: 40, ids: "\x01\x02\x03", hv: []byte{0x22, 0x11, 0x11}, progressive: true}),
+		zeroJPEG(jpegSpec{w: 50, h: 40, ids: "\x01", hv: []byte{0x11}}),
+		zeroJPEG(jpegSpec{w: 50, h: 40, ids: "RGB", hv: []byte{0x11, 0x11, 0x11}}),
+	} {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out, err := PrepareImage(b)
+		if err != nil {
+			if !errors.Is(err, ErrImage) {
+				t.Fatalf("refused with %v, not ErrImage", err)
+			}
+			return
+		}
+		cfg, format, err := image.DecodeConfig(bytes.NewReader(out))
+		if err != nil || format != "jpeg" || cfg.Width > MaxWidth {
+			t.Fatalf("prepared %s %dx%d: %v", format, cfg.Width, cfg.Height, err)
 		}
 	})
 }

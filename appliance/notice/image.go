@@ -3,78 +3,134 @@ package notice
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
-	"image/color"
 	_ "image/gif" // decoders the upload accepts
 	"image/jpeg"
 	_ "image/png"
-
-	"golang.org/x/image/draw"
 )
 
 // Picture limits.
 const (
-	MaxUpload = 5 << 20    // bytes accepted from the browser
-	MaxPixels = 40_000_000 // refused before decoding: a small file can claim a huge picture
-	// MaxDecode bounds the memory a picture takes to decode and scale,
-	// estimated from its header (pixels × bytes per pixel of its colour
-	// model, plus the scaled copy): a 5 MB PNG can claim 36 megapixels
-	// of 16-bit colour, 288 MB, on an appliance with 1 GB. A 24-megapixel
-	// phone photo fits.
+	MaxUpload = 5 << 20 // bytes accepted from the browser
+	// MaxPixels is refused from the header, before anything is decoded: a
+	// small file can claim a huge picture (a 35 KB PNG claims 6000 × 6000).
+	// What is stored is at most MaxWidth wide, so pixels past a phone
+	// photo buy nothing: 16 Mpx holds the 12 Mpx (4032 × 3024) most phones
+	// take and 16 Mpx cameras (4608 × 3456), and a photo with more pixels
+	// rarely fits in MaxUpload anyway.
+	MaxPixels = 16_000_000
+	// MaxDecode bounds the memory one picture may take from decoding to
+	// the encoded JPEG, counted from its header by decodeCost: every
+	// buffer of the decoder (the picture, progressive JPEG coefficients,
+	// PNG interlace passes and rows, colour conversions), the scaled copy
+	// and the encoder's output. The service decodes one picture at a time
+	// and collects its garbage before the next, so uploads, however many
+	// at once, take at most this much more memory: under 128 MB on an
+	// appliance with 1 GB. A 16 Mpx phone JPEG counts 34 MB, a 16 Mpx RGB
+	// PNG 75 MB; refused are progressive JPEGs over about 11 Mpx, and
+	// 16-bit or interlaced PNGs over about 10.
 	MaxDecode    = 96 << 20
 	MaxWidth     = 1200 // wider pictures are scaled down
 	JPEGQuality  = 85
-	maxStoredJPG = 2 << 20 // what a 1200-px JPEG stays well under
+	maxStoredJPG = 2 << 20   // what a 1200-px JPEG stays well under
+	maxJPEGSide  = 1<<16 - 1 // the longest side image/jpeg can encode
 )
 
-// ErrImage means the upload is not a JPEG, PNG or GIF picture that can be
-// read, or is too large.
-var ErrImage = errors.New("notice: not a usable picture")
+// Errors of pictures.
+var (
+	// ErrImage means the upload is not a JPEG, PNG or GIF picture that can
+	// be read.
+	ErrImage = errors.New("notice: not a usable picture")
+	// ErrImageTooLarge means the picture is one, but has more pixels, or
+	// would take more memory to decode, than the appliance allows. It
+	// wraps ErrImage.
+	ErrImageTooLarge = fmt.Errorf("%w: too large to decode", ErrImage)
+)
 
 // PrepareImage checks that b is a picture (by decoding it, whatever the
 // browser called it), scales it to at most MaxWidth wide and re-encodes it
 // as JPEG. Re-encoding also drops whatever else the file carried (EXIF with
-// a phone's location, scripts hidden in comments).
+// a phone's location, scripts hidden in comments). It takes up to
+// MaxDecode bytes of memory; Service.AddImage runs one at a time.
 func PrepareImage(b []byte) ([]byte, error) {
+	if err := inspect(b); err != nil {
+		return nil, err
+	}
+	return prepare(b)
+}
+
+// inspect reads b's header and refuses, before any pixel is decoded, what
+// is not a picture or would take more than MaxDecode to prepare.
+func inspect(b []byte) error {
 	if len(b) == 0 || len(b) > MaxUpload {
-		return nil, ErrImage
+		return ErrImage
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil || (format != "jpeg" && format != "png" && format != "gif") {
-		return nil, ErrImage
+		return ErrImage
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
-		return nil, ErrImage
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return ErrImage
 	}
-	if decodeCost(cfg) > MaxDecode {
-		return nil, ErrImage
+	if int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
+		return ErrImageTooLarge
 	}
+	if _, h := fit(cfg.Width, cfg.Height); h > maxJPEGSide {
+		return ErrImageTooLarge
+	}
+	cost, ok := decodeCost(b, format, cfg)
+	if !ok {
+		return ErrImage
+	}
+	if cost > MaxDecode {
+		return ErrImageTooLarge
+	}
+	return nil
+}
+
+// prepare decodes, scales and encodes a picture inspect has accepted.
+func prepare(b []byte) ([]byte, error) {
 	src, _, err := image.Decode(bytes.NewReader(b))
 	if err != nil {
 		return nil, ErrImage
 	}
 	sb := src.Bounds()
-	w, h := sb.Dx(), sb.Dy()
-	if w > MaxWidth {
-		h = max(1, h*MaxWidth/w)
-		w = MaxWidth
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, w, h))
-	// White under transparent parts: JPEG has no alpha.
-	draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
-	if w == sb.Dx() {
-		draw.Draw(dst, dst.Bounds(), src, sb.Min, draw.Over)
-	} else {
-		draw.CatmullRom.Scale(dst, dst.Bounds(), src, sb, draw.Over, nil)
-	}
-	var out bytes.Buffer
-	if err := jpeg.Encode(&out, dst, &jpeg.Options{Quality: JPEGQuality}); err != nil {
-		return nil, err
-	}
-	if out.Len() > maxStoredJPG {
+	if sb.Empty() {
 		return nil, ErrImage
 	}
-	return out.Bytes(), nil
+	// A GIF's first frame may be smaller than its screen (the header's
+	// size, which the cost counted), never larger.
+	w, h := fit(sb.Dx(), sb.Dy())
+	dst := scale(src, w, h)
+	out := cappedBuffer{max: maxStoredJPG}
+	if err := jpeg.Encode(&out, dst, &jpeg.Options{Quality: JPEGQuality}); err != nil {
+		return nil, ErrImageTooLarge // only the cap fails: the size was checked
+	}
+	return out.b.Bytes(), nil
+}
+
+// fit is the size a w×h picture is stored at: at most MaxWidth wide, the
+// same shape.
+func fit(w, h int) (int, int) {
+	if w <= MaxWidth {
+		return w, h
+	}
+	return MaxWidth, max(1, int(int64(h)*MaxWidth/int64(w)))
+}
+
+// cappedBuffer is a buffer that refuses to grow past max, so a picture
+// that encodes large fails at the cap instead of growing the buffer.
+type cappedBuffer struct {
+	b   bytes.Buffer
+	max int
+}
+
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	if c.b.Len()+len(p) > c.max {
+		return 0, ErrImageTooLarge
+	}
+	return c.b.Write(p)
 }
 
 // isJPEG is the command handler's own check of what it stores.
@@ -84,33 +140,4 @@ func isJPEG(b []byte) bool {
 	}
 	_, format, err := image.DecodeConfig(bytes.NewReader(b))
 	return err == nil && format == "jpeg"
-}
-
-// decodeCost estimates the bytes that decoding a picture of cfg and
-// drawing its scaled copy allocate.
-func decodeCost(cfg image.Config) int64 {
-	var bpp int64
-	switch cfg.ColorModel {
-	case color.GrayModel, color.AlphaModel:
-		bpp = 1
-	case color.Gray16Model:
-		bpp = 2
-	case color.YCbCrModel:
-		bpp = 3 // 4:4:4 at most
-	case color.RGBAModel, color.NRGBAModel, color.CMYKModel:
-		bpp = 4
-	default:
-		if _, ok := cfg.ColorModel.(color.Palette); ok {
-			bpp = 1
-		} else {
-			bpp = 8 // 16-bit colour, or anything else
-		}
-	}
-	w, h := int64(cfg.Width), int64(cfg.Height)
-	sw, sh := w, h
-	if sw > MaxWidth {
-		sh = max(1, h*MaxWidth/w)
-		sw = MaxWidth
-	}
-	return w*h*bpp + sw*sh*4
 }

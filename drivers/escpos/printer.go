@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"gatehouse/drivers/fault"
 	"gatehouse/drivers/serial"
 )
 
@@ -61,10 +62,11 @@ type Config struct {
 
 // Printer is a receipt printer on one port. Jobs are printed one at a time.
 type Printer struct {
-	conn Conn
-	line *serial.Line // set by Open, closed by Close
-	cfg  Config
-	log  *slog.Logger
+	conn   Conn
+	line   *serial.Line // set by Open, closed by Close
+	cfg    Config
+	log    *slog.Logger
+	faults *fault.Log // "not ready" once, then every 15 minutes while it lasts
 
 	mu sync.Mutex // one job or status request on the wire at a time
 }
@@ -77,7 +79,8 @@ func New(conn Conn, cfg Config) *Printer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Printer{conn: conn, cfg: cfg, log: cfg.Logger.With("device", cfg.Line.Name)}
+	log := cfg.Logger.With("device", cfg.Line.Name)
+	return &Printer{conn: conn, cfg: cfg, log: log, faults: fault.New(log, cfg.Line.Clock)}
 }
 
 // Open starts a printer on its serial port. It returns at once, even when
@@ -135,9 +138,10 @@ func (p *Printer) Print(ctx context.Context, job []byte) error {
 			return err
 		}
 		if err := st.Err(); err != nil {
-			p.log.Warn("escpos: printer not ready", "err", err)
+			p.faults.Fail("escpos: printer not ready", err.Error())
 			return err
 		}
+		p.faults.OK("escpos: printer ready")
 	}
 	if err := ctx.Err(); err != nil {
 		return err

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,6 +89,28 @@ func TestPrinterRefusesWhenItCannotPrint(t *testing.T) {
 				t.Fatalf("job sent to a printer that cannot print: %v %v", jobs, pending)
 			}
 		})
+	}
+}
+
+// A printer out of paper refuses every slip; the log says so once, not
+// at every slip, and says when it prints again.
+func TestPrinterNotReadyIsLoggedOnce(t *testing.T) {
+	var logged bytes.Buffer // written by the calls below, in this goroutine
+	dev, p := openPrinter(t, escpos.Config{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	dev.SetPaper(sim.PaperOut)
+	for range 10 {
+		if err := p.PrintSlip(context.Background(), small); !errors.Is(err, escpos.ErrPaperOut) {
+			t.Fatalf("printing without paper: %v", err)
+		}
+	}
+	dev.SetPaper(sim.PaperOK)
+	if err := p.PrintSlip(context.Background(), small); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(logged.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `msg="escpos: printer not ready"`) ||
+		!strings.Contains(lines[1], `msg="escpos: printer ready"`) || !strings.Contains(lines[1], "failures=10") {
+		t.Fatalf("log:\n%s", logged.String())
 	}
 }
 

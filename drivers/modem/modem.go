@@ -14,6 +14,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"gatehouse/drivers/fault"
 	"gatehouse/drivers/serial"
 )
 
@@ -59,9 +60,10 @@ type Config struct {
 // Sender sends SMS through a GSM modem on a serial line. One message at a
 // time; Send is safe for concurrent use.
 type Sender struct {
-	line *serial.Line
-	cfg  Config
-	log  *slog.Logger
+	line   *serial.Line
+	cfg    Config
+	log    *slog.Logger
+	faults *fault.Log // retries once, then every 15 minutes while they go on
 
 	mu  sync.Mutex // one conversation with the modem at a time
 	lex Lexer
@@ -98,10 +100,12 @@ func Open(ctx context.Context, cfg Config) (*Sender, error) {
 	if err != nil {
 		return nil, err
 	}
+	log := cfg.Logger.With("device", cfg.Line.Name)
 	return &Sender{
-		line: line,
-		cfg:  cfg,
-		log:  cfg.Logger.With("device", cfg.Line.Name),
+		line:   line,
+		cfg:    cfg,
+		log:    log,
+		faults: fault.New(log, cfg.Line.Clock),
 		// Phones join parts by sender and reference: start somewhere else
 		// after each restart.
 		ref: uint16(rand.N(256)),
@@ -178,6 +182,7 @@ func (s *Sender) sendPDU(ctx context.Context, number, text string) error {
 			return err
 		}
 	}
+	s.faults.OK("modem: sending again")
 	s.log.Info("modem: message sent", "parts", len(texts), "coding", coding.String(), "mode", "pdu")
 	return nil
 }
@@ -245,6 +250,7 @@ func (s *Sender) sendText(ctx context.Context, number, text string) error {
 	if !plain {
 		coding = UCS2
 	}
+	s.faults.OK("modem: sending again")
 	s.log.Info("modem: message sent", "parts", len(texts), "coding", coding.String(), "mode", "text")
 	return nil
 }
@@ -316,7 +322,7 @@ func (s *Sender) retry(ctx context.Context, f func() ([]string, error)) ([]strin
 		if err == nil || !retryable(err) || attempt >= s.cfg.Attempts {
 			return info, err
 		}
-		s.log.Warn("modem: trying again", "attempt", attempt+1, "err", err)
+		s.faults.Fail("modem: trying again", err.Error(), "attempt", attempt+1)
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:

@@ -128,6 +128,40 @@ func TestTemporaryRefusalGivesUpAfterTheAttempts(t *testing.T) {
 	}
 }
 
+// A modem without network service refuses every message; the log says
+// "trying again" once, not at every attempt of every message, and says
+// when messages go out again.
+func TestRetriesAreLoggedOnce(t *testing.T) {
+	dev, s, logs := open(t, sim.ModemConfig{}, modem.Config{Attempts: 3})
+	dev.FailNext(331, 15)
+	for range 5 {
+		if err := s.Send(context.Background(), phone, hello); err == nil {
+			t.Fatal("sent without network service")
+		}
+	}
+	if err := s.Send(context.Background(), phone, hello); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if n := containing(lines, `msg="modem: trying again"`); n != 1 {
+		t.Errorf("%d lines for ten retries:\n%s", n, logs.String())
+	}
+	if n := containing(lines, `msg="modem: sending again"`); n != 1 || !strings.Contains(logs.String(), "failures=10") {
+		t.Errorf("the recovery:\n%s", logs.String())
+	}
+}
+
+// containing counts the lines holding s.
+func containing(lines []string, s string) int {
+	n := 0
+	for _, l := range lines {
+		if strings.Contains(l, s) {
+			n++
+		}
+	}
+	return n
+}
+
 func TestLostPromptIsCancelledAndRetried(t *testing.T) {
 	dev, s, _ := open(t, sim.ModemConfig{}, modem.Config{CommandTimeout: 300 * time.Millisecond})
 	dev.DropPrompts(1)

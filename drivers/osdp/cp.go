@@ -14,6 +14,7 @@ import (
 
 	"gatehouse/appliance/clock"
 	"gatehouse/appliance/gate"
+	"gatehouse/drivers/fault"
 )
 
 // Errors of the control panel.
@@ -42,9 +43,9 @@ type Config struct {
 	Decider gate.Decider
 	Keys    KeyStore // required when a reader is Secure
 
-	Clock clock.Clock  // timestamps of presentations and health; default clock.System
+	Clock clock.Clock  // timestamps of presentations and health, the logs' summaries; default clock.System
 	Rand  io.Reader    // RND.A and new keys; default crypto/rand.Reader
-	Log   *slog.Logger // default slog.Default()
+	Log   *slog.Logger // default slog.Default(); each reader's failures by state (package fault)
 
 	ReplyTimeout  time.Duration // default 200 ms
 	OfflineAfter  int           // missed replies in a row before a reader is offline; default 3
@@ -145,6 +146,9 @@ type pd struct {
 
 	health  Health
 	signals []gate.Feedback
+
+	faults     *fault.Log // Run's; logs failures once, then summaries
+	everOnline bool       // the first time online is logged here, later ones by faults
 }
 
 // New checks cfg and returns a CP ready to Run.
@@ -193,7 +197,7 @@ func New(cfg Config) (*CP, error) {
 			return nil, fmt.Errorf("%w: reader %s is secure but there is no key store", ErrConfig, rc.Name)
 		}
 		seen[rc.Address] = true
-		r := &pd{cfg: rc, health: Health{Name: rc.Name, Address: rc.Address}}
+		r := &pd{cfg: rc, health: Health{Name: rc.Name, Address: rc.Address}, faults: fault.New(c.log.With("reader", rc.Name), cfg.Clock)}
 		c.readers = append(c.readers, r)
 		c.byName[rc.Name] = r
 	}
@@ -715,7 +719,7 @@ func (c *CP) nak(r *pd, cmd command, f Frame) {
 	case cmd.code == CmdLStat:
 		c.online(r) // local status is optional
 	case r.phase == phaseOnline && cmd.code != CmdPoll:
-		c.log.Warn("osdp reader refused a command", "reader", r.cfg.Name, "command", cmd.code, "nak", n.Code)
+		r.faults.Fail("osdp reader refused a command", why)
 	default:
 		// A refused poll or initialisation step: the reader is not
 		// usable as configured (e.g. it requires a secure channel).
@@ -723,7 +727,8 @@ func (c *CP) nak(r *pd, cmd command, f Frame) {
 	}
 }
 
-// polled handles the reply to a poll or to feedback.
+// polled handles the reply to a poll or to feedback. A good one tells the
+// reader's fault log that it works, ending a run of bad replies.
 func (c *CP) polled(ctx context.Context, r *pd, cmd command, f Frame) {
 	switch f.Code {
 	case ReplyACK:
@@ -759,7 +764,9 @@ func (c *CP) polled(ctx context.Context, r *pd, cmd command, f Frame) {
 		c.status(r, st)
 	default:
 		c.bad(r, cmd, f, "unexpected reply")
+		return
 	}
+	r.faults.OK("osdp reader working")
 }
 
 // keypad gathers digits until '#' and hands them over as a PIN; '*' clears.
@@ -851,11 +858,12 @@ func (c *CP) count(r *pd, f func(*Health)) {
 // bad counts a reply that does not fit the command and starts over.
 func (c *CP) bad(r *pd, cmd command, f Frame, why string) {
 	c.count(r, func(h *Health) { h.BadReplies++ })
+	why = fmt.Sprintf("reply %#x to %#x: %s", f.Code, cmd.code, why)
 	if r.phase == phaseOnline {
-		c.log.Warn("osdp bad reply", "reader", r.cfg.Name, "command", cmd.code, "reply", f.Code, "why", why)
+		r.faults.Fail("osdp bad reply", why)
 		return
 	}
-	c.reinit(r, fmt.Sprintf("reply %#x to %#x: %s", f.Code, cmd.code, why))
+	c.reinit(r, why)
 }
 
 // reinit restarts a reader that answers but is out of step; after a few
@@ -866,14 +874,14 @@ func (c *CP) reinit(r *pd, why string) {
 		c.fail(r, why)
 		return
 	}
-	c.log.Warn("osdp reader out of step; restarting", "reader", r.cfg.Name, "why", why)
+	r.faults.Fail("osdp reader out of step; restarting", why)
 	r.restart()
 	c.setStatus(r, false, why)
 }
 
 // fail takes a reader out of service until the next probe.
 func (c *CP) fail(r *pd, why string) {
-	c.log.Warn("osdp reader not usable", "reader", r.cfg.Name, "why", why)
+	r.faults.Fail("osdp reader not usable", why)
 	r.resets = 0
 	r.phase, r.probeAt = phaseOffline, time.Now().Add(c.cfg.ProbeEvery)
 	r.sess.Reset()
@@ -887,9 +895,7 @@ func (c *CP) offline(r *pd, why string) {
 		r.health.Offlines++
 	}
 	c.mu.Unlock()
-	if was {
-		c.log.Warn("osdp reader offline", "reader", r.cfg.Name, "address", r.cfg.Address)
-	}
+	r.faults.Fail("osdp reader offline", why, "address", r.cfg.Address)
 	r.resets = 0
 	r.phase, r.probeAt = phaseOffline, time.Now().Add(c.cfg.ProbeEvery)
 	r.sess.Reset()
@@ -898,7 +904,11 @@ func (c *CP) offline(r *pd, why string) {
 
 func (c *CP) online(r *pd) {
 	r.phase, r.resets = phaseOnline, 0
-	c.log.Info("osdp reader online", "reader", r.cfg.Name, "address", r.cfg.Address, "secure", r.sess.Active())
+	attrs := []any{"address", r.cfg.Address, "secure", r.sess.Active()}
+	if !r.faults.OK("osdp reader online", attrs...) && !r.everOnline {
+		c.log.Info("osdp reader online", append([]any{"reader", r.cfg.Name}, attrs...)...)
+	}
+	r.everOnline = true
 	c.setStatus(r, true, "")
 }
 

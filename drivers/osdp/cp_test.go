@@ -1,16 +1,20 @@
 package osdp_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"gatehouse/appliance/clock"
 	"gatehouse/appliance/gate"
+	"gatehouse/drivers/fault"
 	"gatehouse/drivers/osdp"
 	"gatehouse/drivers/osdp/internal/pty"
 	"gatehouse/drivers/osdp/sim"
@@ -313,6 +317,84 @@ func TestWrongKeyWithoutInstallModeIsRefused(t *testing.T) {
 	if pd.Stats().Handshakes != 0 || r.health("r1").Online {
 		t.Error("a reader on the wrong key must never come online")
 	}
+}
+
+// logLines is what a slog text handler wrote, readable while the CP
+// writes.
+type logLines struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logLines) lines() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.FieldsFunc(l.b.String(), func(r rune) bool { return r == '\n' })
+}
+
+func (l *logLines) count(msg string) int {
+	n := 0
+	for _, line := range l.lines() {
+		if strings.Contains(line, "msg=\""+msg+"\"") {
+			n++
+		}
+	}
+	return n
+}
+
+// A reader on the wrong key fails at every probe. The log says so once,
+// then every 15 minutes how often since when — not a warning a probe,
+// 86,000 a day at one a second — and says when the reader is back. No
+// key reaches it.
+func TestFailingReaderIsLoggedByState(t *testing.T) {
+	keys := new(osdp.MemoryKeys)
+	mine, _ := osdp.NewKey([]byte("0123456789abcdef"))
+	theirs, _ := osdp.NewKey([]byte("fedcba9876543210"))
+	keys.SaveKey(context.Background(), "r1", mine)
+	pd := sim.New(sim.Config{Address: 1, ID: identity(8), Key: theirs, Secure: true})
+	var logged logLines
+	clk := clock.NewFake(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	r := start(t, osdp.Config{Keys: keys, Clock: clk, Log: slog.New(slog.NewTextHandler(&logged, nil)),
+		Readers: []osdp.Reader{{Name: "r1", Address: 1, Secure: true}}}, pd)
+
+	waitCommands(t, pd, 60) // twenty probes or more, each refused
+	if r.health("r1").Online {
+		t.Fatal("a reader on the wrong key came online")
+	}
+	if n := len(logged.lines()); n > 3 || logged.count("osdp reader not usable") != 1 {
+		t.Fatalf("%d lines for twenty refusals:\n%s", n, strings.Join(logged.lines(), "\n"))
+	}
+
+	clk.Advance(fault.SummaryEvery)
+	waitFor(t, "a summary", func() bool { return logged.count("osdp reader not usable") == 2 })
+	waitCommands(t, pd, 30)
+	if n := logged.count("osdp reader not usable"); n != 2 {
+		t.Fatalf("%d lines in the second quarter of an hour", n)
+	}
+	if last := logged.lines()[len(logged.lines())-1]; !strings.Contains(last, "failures=") || !strings.Contains(last, "since=") {
+		t.Errorf("summary %q", last)
+	}
+
+	keys.SaveKey(context.Background(), "r1", theirs) // the administrator puts the right key on file
+	r.waitOnline(t, "r1", true)
+	waitFor(t, "the recovery logged", func() bool { return logged.count("osdp reader online") == 1 })
+	lines := logged.lines()
+	if len(lines) > 4 || !strings.Contains(lines[len(lines)-1], "failures=") {
+		t.Errorf("log:\n%s", strings.Join(lines, "\n"))
+	}
+	all := strings.Join(lines, "\n")
+	for _, secret := range []string{"0123456789abcdef", "fedcba9876543210", "30313233343536373839616263646566", "66656463626139383736353433323130"} {
+		if strings.Contains(all, secret) {
+			t.Errorf("a key reached the log:\n%s", all)
+		}
+	}
+	t.Logf("log:\n%s", all)
 }
 
 // A secure reader that does not offer the secure channel is not used in clear.

@@ -33,6 +33,7 @@ import (
 	"gatehouse/appliance/clock"
 	"gatehouse/appliance/device"
 	"gatehouse/appliance/gate"
+	"gatehouse/drivers/fault"
 	"gatehouse/drivers/osdp"
 	"gatehouse/drivers/serial"
 )
@@ -119,6 +120,11 @@ type Runner struct {
 	wake      chan struct{} // closed and replaced on every read and document
 
 	memKeys *memKeys // Config.Keys when none is given
+
+	// The supervisor's: failures to read the configuration and to start
+	// a port's drivers, both tried again at every resync, logged by state.
+	configFaults *fault.Log
+	startFaults  map[string]*fault.Log // by port path
 }
 
 type decision struct {
@@ -152,7 +158,9 @@ func Start(ctx context.Context, cfg Config) (*Runner, error) {
 		groups: map[string]*group{}, devices: map[string]device.Device{}, notes: map[string]string{},
 		failures: map[string]string{}, relays: map[string]Relay{}, turns: map[string]chan struct{}{}, reads: map[string]device.Read{},
 		docs: map[string]device.Document{}, decisions: map[string]decision{}, wake: make(chan struct{}),
-		memKeys: &memKeys{},
+		memKeys:      &memKeys{},
+		configFaults: fault.NewAt(cfg.Logger, cfg.Clock, slog.LevelError),
+		startFaults:  map[string]*fault.Log{},
 	}
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	changes := cfg.Source.Changes()
@@ -187,7 +195,9 @@ func (r *Runner) supervise(changes <-chan struct{}) {
 		}
 		changes = r.cfg.Source.Changes()
 		if err := r.reconcile(); err != nil {
-			r.log.Error("devices: reading the configuration failed", "err", err)
+			r.configFaults.Fail("devices: reading the configuration failed", err.Error())
+		} else {
+			r.configFaults.OK("devices: configuration read again")
 		}
 	}
 }
@@ -290,11 +300,25 @@ func (r *Runner) reconcile() error {
 	for _, g := range stop {
 		g.close()
 	}
+	for port := range r.startFaults {
+		if _, ok := want[port]; !ok {
+			delete(r.startFaults, port)
+		}
+	}
 	for _, ds := range start {
 		g, err := r.startGroup(ds)
+		faults := r.startFaults[ds[0].Port]
+		if faults == nil {
+			faults = fault.NewAt(r.log.With("port", ds[0].Port), r.cfg.Clock, slog.LevelError)
+			r.startFaults[ds[0].Port] = faults
+		}
+		if err != nil {
+			faults.Fail("devices: driver failed to start", err.Error())
+		} else {
+			faults.OK("devices: driver started")
+		}
 		r.mu.Lock()
 		if err != nil {
-			r.log.Error("devices: driver failed to start", "port", ds[0].Port, "err", err)
 			for _, d := range ds {
 				r.failures[d.ID] = err.Error()
 			}

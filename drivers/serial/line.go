@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gatehouse/appliance/clock"
+	"gatehouse/drivers/fault"
 )
 
 // LineConfig configures a Line.
@@ -28,8 +29,8 @@ type LineConfig struct {
 	// its port is open. Default 3.
 	SilentAfter int
 
-	Clock  clock.Clock  // timestamps; default the system clock
-	Logger *slog.Logger // default: discard
+	Clock  clock.Clock  // timestamps and the log's summaries; default the system clock
+	Logger *slog.Logger // default: discard; failures by state (package fault)
 	// Open opens the port; default Open. Tests put a fake here.
 	Open func(Config) (Port, error)
 }
@@ -73,6 +74,9 @@ type Line struct {
 	silent  int // consecutive reply timeouts
 	health  Health
 	wasLost bool // a connection was lost: the next open is a reconnect
+
+	faults    *fault.Log // lost connections and failed opens, by state
+	announced bool       // the first connection was logged; run's
 }
 
 // NewLine starts a line: it returns at once and keeps trying to open the
@@ -105,7 +109,7 @@ func NewLine(ctx context.Context, cfg LineConfig) (*Line, error) {
 		cfg.Open = Open
 	}
 	cfg.Logger = cfg.Logger.With("device", cfg.Name, "port", cfg.Port.Path)
-	l := &Line{cfg: cfg, chunks: make(chan Chunk, cfg.Buffer), done: make(chan struct{})}
+	l := &Line{cfg: cfg, chunks: make(chan Chunk, cfg.Buffer), done: make(chan struct{}), faults: fault.New(cfg.Logger, cfg.Clock)}
 	l.ctx, l.cancel = context.WithCancel(ctx)
 	l.health.Changed = cfg.Clock.Now()
 	go l.run()
@@ -268,7 +272,6 @@ func (l *Line) attach(p Port) bool {
 		l.health.Reconnects++
 	}
 	l.updateOnline()
-	l.cfg.Logger.Info("serial: device online", "opens", l.health.Opens)
 	return true
 }
 
@@ -284,23 +287,35 @@ func (l *Line) lost(p Port, err error) {
 		l.updateOnline()
 		return
 	}
+	why := "connection lost"
 	if err != nil {
 		l.health.LastError = err.Error()
+		why = err.Error()
 	}
 	if p != nil {
 		l.port = nil
 		l.wasLost = true
-		l.cfg.Logger.Warn("serial: device lost", "err", err)
+		l.faults.Fail("serial: device lost", why)
+	} else {
+		l.faults.Fail("serial: device not available", why)
 	}
 	l.updateOnline()
 }
 
 // read reads p until it fails. proved says the connection worked for a
-// while (data or a quiet read timeout), which resets the backoff.
+// while (data or a quiet read timeout), which resets the backoff; the
+// device is then online for the log too.
 func (l *Line) read(p Port) (proved bool, err error) {
 	l.mu.Lock()
-	gen := l.gen
+	gen, opens := l.gen, l.health.Opens
 	l.mu.Unlock()
+	works := func() {
+		proved = true
+		if !l.faults.OK("serial: device online") && !l.announced {
+			l.cfg.Logger.Info("serial: device online", "opens", opens)
+		}
+		l.announced = true
+	}
 	// Identity of the device node behind the path: a USB adapter that
 	// vanishes takes its node along, and one plugged back in quickly is a
 	// different node, though a read may not have told us.
@@ -312,13 +327,13 @@ func (l *Line) read(p Port) (proved bool, err error) {
 		}
 		n, err := p.Read(buf)
 		if n > 0 {
-			proved = true
+			works()
 			l.deliver(Chunk{Data: append([]byte(nil), buf[:n]...), At: l.cfg.Clock.Now(), Gen: gen})
 		}
 		switch {
 		case err == nil:
 		case errors.Is(err, ErrTimeout):
-			proved = true
+			works()
 			if id != nil {
 				now, serr := os.Stat(l.cfg.Port.Path)
 				if serr != nil || !os.SameFile(id, now) {

@@ -3,8 +3,10 @@ package serial
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -73,12 +75,14 @@ func (f *fakePort) Close() error {
 	return nil
 }
 
-// opener hands out fake ports, failing while down is set.
+// opener hands out fake ports, failing while down is set; while broken
+// is, the ports it opens fail at their first read.
 type opener struct {
-	mu    sync.Mutex
-	down  bool
-	ports []*fakePort
-	tries int
+	mu     sync.Mutex
+	down   bool
+	broken bool
+	ports  []*fakePort
+	tries  int
 }
 
 func (o *opener) open(Config) (Port, error) {
@@ -89,8 +93,17 @@ func (o *opener) open(Config) (Port, error) {
 		return nil, syscall.ENOENT
 	}
 	p := newFakePort()
+	if o.broken {
+		p.readErr <- syscall.EIO
+	}
 	o.ports = append(o.ports, p)
 	return p, nil
+}
+
+func (o *opener) setBroken(v bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.broken = v
 }
 
 func (o *opener) setDown(v bool) {
@@ -193,6 +206,61 @@ func TestLineStartsWhileTheDeviceIsAbsent(t *testing.T) {
 	eventually(t, "online", func() bool { return l.Health().Online })
 	if h := l.Health(); h.Reconnects != 0 {
 		t.Fatalf("first open counted as a reconnect: %+v", h)
+	}
+}
+
+// logLines is what a slog text handler wrote, readable while the line
+// writes.
+type logLines struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logLines) lines() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.FieldsFunc(l.b.String(), func(r rune) bool { return r == '\n' })
+}
+
+// A device that keeps failing — absent, then opening and failing at once —
+// is logged when it starts failing, when the failure changes and when it
+// is back, not at every try (the broken one logged "online" and "lost"
+// at each).
+func TestLineLogsFailuresByState(t *testing.T) {
+	var logged logLines
+	o := &opener{down: true}
+	l := fakeLine(t, o, func(c *LineConfig) {
+		c.Clock = clock.NewFake(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+		c.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	})
+	tries := func(n int) func() bool {
+		base, _ := o.count()
+		return func() bool { m, _ := o.count(); return m >= base+n }
+	}
+	eventually(t, "twenty tries while absent", tries(20))
+	o.setBroken(true)
+	o.setDown(false)
+	eventually(t, "twenty tries while broken", tries(20))
+	o.setBroken(false)
+	eventually(t, "back online, and logged", func() bool {
+		lines := logged.lines()
+		return l.Health().Online && len(lines) > 0 && strings.Contains(lines[len(lines)-1], `msg="serial: device online"`)
+	})
+	time.Sleep(20 * time.Millisecond) // a few quiet reads, each of which works
+	lines := logged.lines()
+	for i, want := range []string{`msg="serial: device not available"`, `msg="serial: device lost"`, `msg="serial: device online"`} {
+		if len(lines) != 3 || !strings.Contains(lines[i], want) {
+			t.Fatalf("log:\n%s\nwant, in order, %s, lost, online", strings.Join(lines, "\n"), want)
+		}
+	}
+	if !strings.Contains(lines[2], "failures=") {
+		t.Errorf("the recovery does not say how many failures it ends: %s", lines[2])
 	}
 }
 
