@@ -90,20 +90,20 @@ func (s *Server) noticeEdit(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.NoticeForm(views.NoticeFormData{Notice: a}))
 }
 
-func (s *Server) noticeCreate(c echo.Context) error { return s.noticeSave(c, "") }
+func (s *Server) noticeCreate(c echo.Context) error { return s.noticeSave(c, "", "") }
 
 func (s *Server) noticeUpdate(c echo.Context) error {
 	a, err := s.noticeParam(c)
 	if err != nil {
 		return err
 	}
-	return s.noticeSave(c, a.ID)
+	return s.noticeSave(c, a.ID, a.State)
 }
 
 // noticeSave reads the form (with its cover picture, if one was chosen)
 // and saves; "publish" in the action publishes too.
-func (s *Server) noticeSave(c echo.Context, id string) error {
-	a := notice.Announcement{ID: id, Title: c.FormValue("title"), Audience: notice.Audience(c.FormValue("audience")),
+func (s *Server) noticeSave(c echo.Context, id string, state notice.State) error {
+	a := notice.Announcement{ID: id, State: state, Title: c.FormValue("title"), Audience: notice.Audience(c.FormValue("audience")),
 		Description: c.FormValue("description"), Content: c.FormValue("content"), CoverID: c.FormValue("cover_id")}
 	if c.FormValue("cover_remove") == "1" {
 		a.CoverID = ""
