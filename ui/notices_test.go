@@ -13,6 +13,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -336,5 +337,27 @@ func TestMessageEmailTheOutboxRefuses(t *testing.T) {
 	}
 	if hist, err := h.app.Notices.History(10); err != nil || len(hist) != 0 {
 		t.Fatalf("history %+v %v", hist, err)
+	}
+}
+
+// TestNoticeEditWithErrorsKeepsItsState: the edit form shown again with a
+// field error still names the announcement's state; before, it showed the
+// raw catalogue key "notice.state.".
+func TestNoticeEditWithErrorsKeepsItsState(t *testing.T) {
+	h := newHarness(t)
+	mgr := h.session(auth.Manager)
+	resp := h.do(req{method: "POST", path: "/notices", session: mgr, form: url.Values{"title": {"Lift works"}, "audience": {"staff"}}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save = %d", resp.StatusCode)
+	}
+	list, err := h.app.Notices.List(notice.Query{})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("%d announcements, %v", len(list), err)
+	}
+	resp = h.do(req{method: "POST", path: "/notices/" + list[0].ID, session: mgr, form: url.Values{"title": {""}, "audience": {"staff"}},
+		header: map[string]string{"Accept-Language": "en"}})
+	body := readBody(t, resp)
+	if resp.StatusCode != http.StatusUnprocessableEntity || strings.Contains(body, "notice.state.") || !strings.Contains(body, i18n.EN.T("notice.state.draft")) {
+		t.Fatalf("edit with an error = %d, state shown as %q", resp.StatusCode, regexp.MustCompile(`notice\.state\.[a-z]*`).FindString(body))
 	}
 }
