@@ -141,7 +141,7 @@ func (a *App) Run(ctx context.Context) {
 	defer t.Stop()
 	doors := time.NewTicker(5 * time.Second)
 	defer doors.Stop()
-	badgeDay := ""
+	badgeDay, purgeDay := "", ""
 	if a.Reports.Rebuilding() {
 		done := make(chan struct{})
 		defer func() { <-done }() // the store outlives Run, not the rebuild
@@ -168,6 +168,7 @@ func (a *App) Run(ctx context.Context) {
 			a.Log.Error("closing ended conferences failed", "err", err)
 		}
 		badgeDay = a.badgeAlarm(ctx, badgeDay)
+		purgeDay = a.nightlyPurge(ctx, purgeDay)
 		if n, err := a.KeyRoom.Sweep(ctx, keyRules, keyNotices{a}); err != nil {
 			a.Log.Error("key sweep failed", "err", err)
 		} else if n > 0 {

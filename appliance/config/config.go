@@ -32,8 +32,18 @@ type Config struct {
 	// calendar month (site time); official-account channels allow 4.
 	BroadcastsPerMonth int `toml:"broadcasts_per_month"`
 
+	// Retention of visitors' personal data, in days after a visit's
+	// window (docs/decisions.md): names, mobiles and ID numbers; photos.
+	RetainVisitorDays int `toml:"retain_visitor_days"`
+	RetainPhotoDays   int `toml:"retain_photo_days"`
+
 	Location  *time.Location `toml:"-"`
 	DayEndDur time.Duration  `toml:"-"` // DayEnd after midnight
+}
+
+// Retention is the retention of visitors' data the settings ask for.
+func (c Config) Retention() (personal, photos time.Duration) {
+	return time.Duration(c.RetainVisitorDays) * 24 * time.Hour, time.Duration(c.RetainPhotoDays) * 24 * time.Hour
 }
 
 // Defaults.
@@ -50,6 +60,8 @@ func Default() Config {
 		KeyEscalateMin: 60,
 
 		BroadcastsPerMonth: 4,
+		RetainVisitorDays:  180,
+		RetainPhotoDays:    30,
 	}
 }
 
@@ -117,6 +129,10 @@ func (c *Config) set(key, v string) error {
 		return num(&c.KeyEscalateMin)
 	case "broadcasts_per_month":
 		return num(&c.BroadcastsPerMonth)
+	case "retain_visitor_days":
+		return num(&c.RetainVisitorDays)
+	case "retain_photo_days":
+		return num(&c.RetainPhotoDays)
 	case "tls_cert":
 		c.TLSCert = v
 	case "tls_key":
@@ -148,6 +164,9 @@ func (c *Config) validate() error {
 	}
 	if c.KeyEscalateMin < 0 {
 		return errors.New("config: key_escalate_minutes must be >= 0")
+	}
+	if c.RetainVisitorDays < 1 || c.RetainPhotoDays < 1 || c.RetainPhotoDays > c.RetainVisitorDays {
+		return errors.New("config: retain_visitor_days and retain_photo_days must be >= 1, photos no longer than the rest")
 	}
 	if c.BroadcastsPerMonth < 0 {
 		return errors.New("config: broadcasts_per_month must be >= 0")

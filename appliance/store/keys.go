@@ -36,6 +36,7 @@ const (
 	KindVisitByVisitor Kind = 0x35 // blind(mobile) 0 from (u64) id
 	KindPass           Kind = 0x36 // pass id -> visit id
 	KindVisitPhoto     Kind = 0x37 // visit id -> sealed JPEG
+	KindVisitPurge     Kind = 0x3B // "personal" | "photos" -> from (u64) below which nothing is left to purge
 
 	KindScreen      Kind = 0x38 // entry id -> screening entry
 	KindScreenByKey Kind = 0x39 // list 0 match kind 0 value -> entry id

@@ -46,6 +46,8 @@ func Register(reg store.Registrar) {
 	reg.Register(CmdOverstay, applyMark)
 	reg.Register(CmdEscalate, applyMark)
 	reg.Register(CmdPhoto, applyPhoto)
+	reg.Register(CmdPurge, applyPurge)
+	reg.Register(CmdPurgePhotos, applyPurge)
 }
 
 type photoPayload struct {

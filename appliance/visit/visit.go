@@ -109,6 +109,8 @@ type Visitor struct {
 	IDBlind      string `json:"id_blind,omitempty"`      // of the last six characters
 	IDFullBlind  string `json:"id_full_blind,omitempty"` // of the whole number, when read at the desk
 	Company      string `json:"company,omitempty"`       // where the visitor comes from
+	// Purged: when the retention purge removed all of the above (Unix ns).
+	Purged int64 `json:"purged,omitempty"`
 }
 
 // Transition is one step of a visit's history.
@@ -142,7 +144,8 @@ type Visit struct {
 	// Whitelisted: a self-service booking of a whitelisted visitor. Unless
 	// the visitor proved the phone, the host decides, seeing this mark.
 	Whitelisted bool         `json:"whitelisted,omitempty"`
-	Photo       bool         `json:"photo,omitempty"`     // a sealed photo is stored apart (KindVisitPhoto)
+	Photo       bool         `json:"photo,omitempty"` // a sealed photo is stored apart (KindVisitPhoto)
+	PhotoPurged int64        `json:"photo_purged,omitempty"`
 	Overstay    int64        `json:"overstay,omitempty"`  // when the desk was told the visitor stayed past the window
 	Escalated   int          `json:"escalated,omitempty"` // unanswered application: 1 host reminded, 2 desk told
 	Badge       string       `json:"badge,omitempty"`

@@ -51,6 +51,7 @@ usage:
   gatehouse token revoke ID
   gatehouse audit verify
   gatehouse import employees FILE.csv
+  gatehouse purge [--dry-run]
   gatehouse devices
   gatehouse devices test NAME [--timeout 15s] [--show]
 
@@ -82,6 +83,8 @@ func Main(args []string, env Env) int {
 		err = devicesCmd(args[1:], env)
 	case "import":
 		err = importCmd(args[1:], env)
+	case "purge":
+		err = purgeCmd(args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 	default:
@@ -483,5 +486,38 @@ func importCmd(args []string, env Env) error {
 		return fmt.Errorf("%s: %w", pos[0], c.describe(err))
 	}
 	fmt.Fprintf(env.Stdout, "imported %d employees from %s\n", n, pos[0])
+	return nil
+}
+
+// purgeCmd runs the retention purge now, or with --dry-run says what it
+// would remove.
+func purgeCmd(args []string, env Env) error {
+	var c common
+	fs := newFlags("purge", env)
+	c.register(fs, env, "./gatehouse-data")
+	dry := fs.Bool("dry-run", false, "only say what the purge would remove")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	a, err := c.open(context.Background(), env)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	rules := a.Retention()
+	days := func(d time.Duration) int { return int(d / (24 * time.Hour)) }
+	if *dry {
+		n, err := a.Visits.PurgePreview(rules)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, c.lang.T("cli.purge_preview", n.Visits, days(rules.Personal), n.Photos, days(rules.Photos)))
+		return nil
+	}
+	n, err := a.Visits.Purge(context.Background(), shellActor(), rules)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, c.lang.T("cli.purge_done", n.Visits, n.Photos))
 	return nil
 }

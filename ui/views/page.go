@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gatehouse/appliance/auth"
+	"gatehouse/appliance/visit"
 	"gatehouse/appliance/field"
 	"gatehouse/ui/i18n"
 )
@@ -116,4 +117,13 @@ func (p Pager) summary(ctx context.Context) string {
 		return T(ctx, "list.empty")
 	}
 	return T(ctx, "list.showing", p.Offset+1, min(p.Offset+p.Limit, p.Total), p.Total)
+}
+
+// visitorName is a visitor's name, or the mark of the retention purge that
+// removed it.
+func visitorName(ctx context.Context, v visit.Visitor) string {
+	if v.Purged != 0 {
+		return T(ctx, "visit.purged", time.Unix(0, v.Purged).In(page(ctx).Location).Format("2006-01-02"))
+	}
+	return v.Name
 }
