@@ -17,9 +17,11 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/table"
 )
 
 // Errors returned by the store. Handlers may return their own errors, which
@@ -112,6 +114,7 @@ type Store struct {
 	life     sync.RWMutex // held for reading by every use of db, for writing by Close
 	closed   bool
 	handlers map[string]Handler
+	corrupt  atomic.Pointer[CorruptError] // the first corruption met, see Corrupt
 }
 
 // Options configures Open.
@@ -133,11 +136,38 @@ func Open(o Options) (*Store, error) {
 		log = slog.Default()
 	}
 	bo := badgerOptions(o.Dir, o.InMemory, log)
+	var damaged *CorruptError // found in the newest value log before Badger cuts it
+	if !o.InMemory {
+		damaged = guardNewestVlog(o.Dir)
+	}
 	db, err := badger.Open(bo)
 	if err != nil {
+		// A table whose index or last block is damaged stops Badger here;
+		// name the file rather than pass on Badger's words alone.
+		if !o.InMemory {
+			if bad := CheckDir(o.Dir); len(bad) > 0 {
+				return nil, fmt.Errorf("store: open %s: %w", o.Dir, bad[0])
+			}
+		}
 		return nil, fmt.Errorf("store: open %s: %w", o.Dir, err)
 	}
 	s := &Store{db: db, log: log, handlers: make(map[string]Handler)}
+	if damaged != nil {
+		s.markCorrupt(damaged)
+	}
+	// Every block of every table is read once at open (what Badger's
+	// OnTableRead would do), but a bad one marks the store corrupt rather
+	// than refusing to start: the gates keep working on what reads, and
+	// /healthz and the administrator say what is wrong.
+	if !o.InMemory {
+		for _, t := range db.Tables() {
+			var ce *CorruptError
+			if err := verifyTable(table.NewFilename(t.ID, o.Dir)); errors.As(err, &ce) {
+				s.markCorrupt(ce)
+				break
+			}
+		}
+	}
 	if err := s.migrate(o.Keys); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -203,7 +233,7 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
 	}
 	var res Result
 	err = s.db.Update(func(txn *badger.Txn) error {
-		tx := &Tx{Reader: Reader{txn: txn}}
+		tx := &Tx{Reader: Reader{txn: txn, s: s}}
 		eff, err := h(tx, cmd)
 		if err != nil {
 			return err
@@ -216,7 +246,7 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
 			Subject: eff.Subject,
 			Note:    eff.Note,
 			Command: sum[:],
-		})
+		}, append([]write{}, tx.writes...))
 		if err != nil {
 			return err
 		}
@@ -236,7 +266,7 @@ func (s *Store) View(fn func(r *Reader) error) error {
 	if s.closed {
 		return ErrClosed
 	}
-	return translate(s.db.View(func(txn *badger.Txn) error { return fn(&Reader{txn: txn}) }))
+	return translate(s.db.View(func(txn *badger.Txn) error { return fn(&Reader{txn: txn, s: s}) }))
 }
 
 func translate(err error) error {
