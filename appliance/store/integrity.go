@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -335,4 +336,37 @@ func (s *Store) scrubBatch(last *[]byte, done *bool, rep *ScrubReport, found fun
 		*done = true
 		return nil
 	})
+}
+
+var scrubKey = Key(KindMeta, "scrub")
+
+// LastScrub is when MarkScrubbed last recorded a finished scrub (zero:
+// never).
+func (s *Store) LastScrub() (time.Time, error) {
+	var t time.Time
+	err := s.View(func(r *Reader) error {
+		v, err := r.Get(scrubKey)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if len(v) == 8 {
+			t = time.Unix(0, int64(binary.BigEndian.Uint64(v)))
+		}
+		return nil
+	})
+	return t, err
+}
+
+// MarkScrubbed records when a scrub finished, by the caller's clock. Like
+// the schema version it is the store's own bookkeeping, written outside
+// the command path (a meta record, which the deep audit leaves out).
+func (s *Store) MarkScrubbed(at time.Time) error {
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(scrubKey, U64(uint64(at.UnixNano()))) })
 }
