@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,11 +10,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 
 	"gatehouse/appliance"
 	"gatehouse/appliance/access"
@@ -179,5 +184,69 @@ func TestCorruptStoreIsLoud(t *testing.T) {
 				t.Fatalf("the guard station does not show the alarm:\n%s", truncate(page))
 			}
 		})
+	}
+}
+
+// The audit page's second button checks the records too, and names the
+// account whose role was changed directly in Badger.
+func TestAuditPageDeepVerifyNamesAnEditedAccount(t *testing.T) {
+	dir := t.TempDir()
+	app := openIntegrityApp(t, dir)
+	ctx := context.Background()
+	admin, err := app.Auth.CreateAccount(ctx, "test", auth.NewAccount{Username: "boss", Name: "Boss", Role: auth.Admin, Password: "password-admin-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk, err := app.Auth.CreateAccount(ctx, "test", auth.NewAccount{Username: "desk", Name: "Desk", Role: auth.Reception, Password: "password-desk-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Close()
+
+	db, err := badger.Open(badger.DefaultOptions(dir).WithCompression(options.ZSTD).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(txn *badger.Txn) error {
+		k := store.Key(store.KindAccount, desk.ID)
+		it, err := txn.Get(k)
+		if err != nil {
+			return err
+		}
+		v, _ := it.ValueCopy(nil)
+		return txn.Set(k, bytes.Replace(v, []byte(`"role":"reception"`), []byte(`"role":"admin"`), 1))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	app = openIntegrityApp(t, dir)
+	srv := New(app, Options{})
+	ts := httptest.NewServer(srv.Handler())
+	defer func() { ts.Close(); srv.Close(); app.Close() }()
+	if got, _ := app.Auth.Account(desk.ID); got.Role != auth.Admin {
+		t.Fatalf("the edit did not take: %s", got.Role)
+	}
+	post := func(form url.Values) string {
+		ss := srv.sessions.create(admin.ID, app.Clock.Now())
+		form.Set("_csrf", srv.csrfFor(ss.id, ""))
+		rq, _ := http.NewRequest("POST", ts.URL+"/admin/audit/verify", strings.NewReader(form.Encode()))
+		rq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rq.AddCookie(&http.Cookie{Name: sessionCookie, Value: ss.id})
+		resp, err := http.DefaultClient.Do(rq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if page := post(url.Values{}); !strings.Contains(page, `class="ok" id="verify-result"`) {
+		t.Fatalf("the chain alone should verify:\n%s", truncate(page))
+	}
+	page := post(url.Values{"deep": {"1"}})
+	if !strings.Contains(page, `class="alert" id="verify-result"`) || !strings.Contains(page, "account "+desk.ID+": changed outside the command path") {
+		t.Fatalf("deep verify does not name account %s:\n%s", desk.ID, truncate(page))
 	}
 }
