@@ -142,7 +142,7 @@ func (a *App) Run(ctx context.Context) {
 	doors := time.NewTicker(5 * time.Second)
 	defer doors.Stop()
 	badgeDay := ""
-	check := &integrity{a: a}
+	check := newIntegrity(a)
 	defer check.wait() // the store outlives Run, not the scrub
 	if a.Reports.Rebuilding() {
 		done := make(chan struct{})
@@ -191,6 +191,8 @@ func (a *App) Run(ctx context.Context) {
 				a.Access.CheckDoors(ctx) // held-open doors, every 5 s
 				check.alarm(ctx)
 				alert.sendDigests(ctx)
+			case <-check.ended:
+				check.alarm(ctx)
 			case <-t.C:
 				waiting = false
 			}

@@ -47,18 +47,48 @@ func scrubDue(now, last time.Time, loc *time.Location) bool {
 	return since >= 7*24*time.Hour-3*time.Hour && h >= 2 && h < 5
 }
 
-// integrity is Run's part in keeping corruption loud: it starts the weekly
-// scrub and raises the guard station's alarm once the store is corrupt.
+// integrity is Run's part in keeping corruption loud: it verifies every
+// table once at start, starts the weekly scrub, and raises the guard
+// station's alarm once the store is corrupt.
 type integrity struct {
 	a       *App
-	running chan struct{} // closed when the running scrub ends; nil: none
+	running chan struct{} // closed when the running check or scrub ends; nil: none
+	started bool          // the start-up table check has been launched
 	alarmed bool
+	ended   chan struct{} // told (without blocking) when a check or scrub ends, so Run raises the alarm at once
 }
 
-// tick starts a scrub when one is due. The scrub runs beside Run's loop,
-// which waits for it on the way out (wait).
+func newIntegrity(a *App) *integrity { return &integrity{a: a, ended: make(chan struct{}, 1)} }
+
+// tell wakes Run after a check or scrub.
+func (in *integrity) tell() {
+	select {
+	case in.ended <- struct{}{}:
+	default:
+	}
+}
+
+// tick starts the start-up table check on its first call, and later a
+// scrub when one is due. Both run beside Run's loop, which waits for them
+// on the way out (wait).
 func (in *integrity) tick(ctx context.Context) {
 	a := in.a
+	if !in.started {
+		in.started = true
+		done := make(chan struct{})
+		in.running = done
+		go func() {
+			defer close(done)
+			defer in.tell()
+			start := time.Now()
+			if err := a.Store.VerifyTables(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Error("table check at start", "err", err)
+				return
+			}
+			a.Log.Info("tables checked", "took", time.Since(start).Round(time.Millisecond))
+		}()
+		return
+	}
 	if in.running != nil {
 		select {
 		case <-in.running:
@@ -75,6 +105,7 @@ func (in *integrity) tick(ctx context.Context) {
 	in.running = done
 	go func() {
 		defer close(done)
+		defer in.tell()
 		a.Log.Info("scrub started", "rate_bytes_per_s", ScrubRate)
 		rep, err := a.Scrub(ctx, ScrubRate)
 		switch {

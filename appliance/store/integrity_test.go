@@ -129,7 +129,7 @@ func TestFlippedByteInAnOlderValueLogIsFoundByTheScrub(t *testing.T) {
 	}
 }
 
-func TestFlippedTableByteMarksTheStoreCorruptAtOpen(t *testing.T) {
+func TestFlippedTableByteIsFoundAndNamed(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir)
 	fill(t, s, 300, 600) // under the threshold: in the table, over many blocks
@@ -142,6 +142,9 @@ func TestFlippedTableByteMarksTheStoreCorruptAtOpen(t *testing.T) {
 	s = openTest(t, dir)
 	defer s.Close()
 	var ce *CorruptError
+	if err := s.VerifyTables(context.Background()); !errors.As(err, &ce) || ce.File != file {
+		t.Fatalf("VerifyTables = %v, want %s", err, file)
+	}
 	if err := s.Corrupt(); !errors.As(err, &ce) || ce.File != file {
 		t.Fatalf("Corrupt() = %v, want %s", err, file)
 	}

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/dgraph-io/badger/v4/table"
 )
 
 // Errors returned by the store. Handlers may return their own errors, which
@@ -154,19 +153,6 @@ func Open(o Options) (*Store, error) {
 	s := &Store{db: db, log: log, handlers: make(map[string]Handler)}
 	if damaged != nil {
 		s.markCorrupt(damaged)
-	}
-	// Every block of every table is read once at open (what Badger's
-	// OnTableRead would do), but a bad one marks the store corrupt rather
-	// than refusing to start: the gates keep working on what reads, and
-	// /healthz and the administrator say what is wrong.
-	if !o.InMemory {
-		for _, t := range db.Tables() {
-			var ce *CorruptError
-			if err := verifyTable(table.NewFilename(t.ID, o.Dir)); errors.As(err, &ce) {
-				s.markCorrupt(ce)
-				break
-			}
-		}
 	}
 	if err := s.migrate(o.Keys); err != nil {
 		_ = db.Close()
