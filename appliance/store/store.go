@@ -183,15 +183,17 @@ func (s *Store) Register(typ string, h Handler) {
 	s.handlers[typ] = h
 }
 
-// Types lists the registered command types, sorted: what the audit trail
-// can show, so the UI can name every one.
+// Types lists the registered command types and the store's own
+// (MigrateType), sorted: what the audit trail can show, so the UI can name
+// every one.
 func (s *Store) Types() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	types := make([]string, 0, len(s.handlers))
+	types := make([]string, 0, len(s.handlers)+1)
 	for typ := range s.handlers {
 		types = append(types, typ)
 	}
+	types = append(types, MigrateType)
 	sort.Strings(types)
 	return types
 }
