@@ -241,8 +241,9 @@ type ScrubReport struct {
 const maxScrubFindings = 20
 
 // scrubBatch is how many key versions one read transaction visits: short
-// transactions let compaction and value-log GC move on during a long scrub.
-const scrubBatch = 2000
+// transactions let compaction and value-log GC move on during a long scrub,
+// and the pacing between them keeps the reads in small bursts.
+const scrubBatch = 500
 
 // Scrub reads every table file block by block and every kept version of
 // every value, so that every checksum Badger keeps is verified, at most at

@@ -60,7 +60,7 @@ func (h *hashingReader) discard(n int64) error {
 }
 
 // verifyVlog checks the CRC of every entry of one value-log file and
-// returns the bytes it read, telling progress (if not nil) every MB or so
+// returns the bytes it read, telling progress (if not nil) every 256 KB or so
 // so that a scrub can pace itself. In the newest file, a bad or cut-off entry
 // followed by nothing but zeros is a write in flight (or torn by a power
 // cut, which Badger's own replay drops), not corruption.
@@ -122,7 +122,7 @@ func verifyVlog(path string, newest bool, progress func(read int64)) (int64, err
 			return bad("fails its checksum")
 		}
 		off += hr.n + 4
-		if progress != nil && off-told >= 1<<20 {
+		if progress != nil && off-told >= 256<<10 {
 			progress(off - told)
 			told = off
 		}
