@@ -224,6 +224,9 @@ func VerifyDeep(r *Reader) (DeepReport, error) {
 		if err := r.GetJSON(auditKey(seq), &e); err != nil {
 			return "unknown entry"
 		}
+		if len(types) >= 10_000 {
+			clear(types) // bounded: a trail of years has millions of entries
+		}
 		types[seq] = e.Type
 		return e.Type
 	}
@@ -263,7 +266,6 @@ func VerifyDeep(r *Reader) (DeepReport, error) {
 				add(Finding{Seq: e.Seq, Type: e.Type, Reason: "the write mark of a record this entry wrote was altered"})
 			}
 		}
-		types[e.Seq] = e.Type
 		return true, nil
 	})
 	if err != nil {
