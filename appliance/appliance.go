@@ -130,8 +130,10 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 // Run does the appliance's timed work until ctx ends: every minute it
 // applies the visit rules (no-shows, overstays, day end, escalation) and
 // the key room's (overdue, curfew, escalation) and tells the desk, hosts,
-// key holders and managers through the notification outbox. The caller
-// owns it: serve starts it and waits for it on shutdown.
+// key holders and managers through the notification outbox. Weekly it
+// scrubs the store, and it raises the guard station's alarm when the store
+// is corrupt. The caller owns it: serve starts it and waits for it on
+// shutdown.
 func (a *App) Run(ctx context.Context) {
 	alert := notices{a}
 	rules := visit.SweepRules{Location: a.Config.Location, DayEnd: a.Config.DayEndDur,
@@ -142,6 +144,8 @@ func (a *App) Run(ctx context.Context) {
 	doors := time.NewTicker(5 * time.Second)
 	defer doors.Stop()
 	badgeDay, purgeDay := "", ""
+	check := newIntegrity(a)
+	defer check.wait() // the store outlives Run, not the scrub
 	if a.Reports.Rebuilding() {
 		done := make(chan struct{})
 		defer func() { <-done }() // the store outlives Run, not the rebuild
@@ -164,6 +168,8 @@ func (a *App) Run(ctx context.Context) {
 		a.Log.Info("lost stock cards blocked at the gates", "cards", n)
 	}
 	for {
+		check.alarm(ctx)
+		check.tick(ctx)
 		if _, err := a.Conferences.CloseEnded(ctx, a.Clock.Now()); err != nil {
 			a.Log.Error("closing ended conferences failed", "err", err)
 		}
@@ -186,7 +192,10 @@ func (a *App) Run(ctx context.Context) {
 				return
 			case <-doors.C:
 				a.Access.CheckDoors(ctx) // held-open doors, every 5 s
+				check.alarm(ctx)
 				alert.sendDigests(ctx)
+			case <-check.ended:
+				check.alarm(ctx)
 			case <-t.C:
 				waiting = false
 			}

@@ -79,12 +79,19 @@ func (s *Server) setLang(c echo.Context) error {
 	return s.redirect(c, localPath(c.FormValue("next")))
 }
 
-// health answers monitoring: 200 while the store reads, 503 if it does not.
+// health answers monitoring: 200 while the store reads and has met no
+// corruption; 503 with the reason (the file, and the cure) otherwise.
 func (s *Server) health(c echo.Context) error {
-	status, code := "ok", http.StatusOK
-	if err := s.app.Store.View(func(*store.Reader) error { return nil }); err != nil {
-		status, code = "store unavailable", http.StatusServiceUnavailable
+	status, code, reason := "ok", http.StatusOK, ""
+	if err := s.app.Store.Corrupt(); err != nil {
+		status, code, reason = "corrupt", http.StatusServiceUnavailable, err.Error()
+	} else if err := s.app.Store.View(func(*store.Reader) error { return nil }); err != nil {
+		status, code, reason = "store unavailable", http.StatusServiceUnavailable, err.Error()
 	}
-	return c.JSON(code, map[string]string{"status": status, "version": appliance.Version, "site": s.app.Config.SiteName,
-		"time": s.app.Clock.Now().UTC().Format(time.RFC3339)})
+	body := map[string]string{"status": status, "version": appliance.Version, "site": s.app.Config.SiteName,
+		"time": s.app.Clock.Now().UTC().Format(time.RFC3339)}
+	if reason != "" {
+		body["reason"] = reason
+	}
+	return c.JSON(code, body)
 }

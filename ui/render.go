@@ -8,6 +8,8 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"gatehouse/appliance"
+	"gatehouse/appliance/auth"
 	"gatehouse/ui/views"
 )
 
@@ -21,6 +23,12 @@ func (s *Server) pageFor(c echo.Context) *views.Page {
 		Asset:    s.assets.URL,
 	}
 	p.CSRF, _ = c.Get("csrf").(string)
+	// The administrator is the one who can restore a backup: every page
+	// they open says so while the store is corrupt. It is read from memory,
+	// so it shows even when the store cannot be read.
+	if err := s.app.Store.Corrupt(); err != nil && p.User.Can(auth.Admin) {
+		p.Corrupt = appliance.CorruptWhere(err)
+	}
 	if ck, err := c.Cookie(flashCookie); err == nil && strings.HasPrefix(ck.Value, "flash.") {
 		p.Flash = ck.Value
 		s.clearCookie(c, flashCookie)

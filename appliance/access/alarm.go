@@ -34,6 +34,9 @@ const (
 	AlarmDoorHeld   Alarm = "door_held_open"
 	AlarmBadges     Alarm = "unreturned_badges"
 	AlarmManualOpen Alarm = "manual_open"
+	// AlarmStoreCorrupt: the data store found bytes that fail their
+	// checksum (appliance/store, Integrity). Raised once per start.
+	AlarmStoreCorrupt Alarm = "store_corrupt"
 )
 
 // Command types.

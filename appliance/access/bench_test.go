@@ -36,9 +36,11 @@ import (
 // the RSS test share it); without it the data lives in a temporary directory.
 
 const (
-	benchLanes  = 20
-	benchBatchE = 8000 // events per seeding transaction: 24,000 keys, ~1.3 MB (Badger's cap: ~26,000 keys, 2.4 MB)
-	benchBatchC = 2000 // credentials per seeding transaction: 6,000 keys, ~1.1 MB
+	benchLanes = 20
+	// Each key a command writes also moves its write mark (store, writes.go),
+	// so a transaction holds twice the keys its command writes.
+	benchBatchE = 4000 // events per seeding transaction: 12,000 keys + marks, ~1.2 MB (Badger's cap: ~26,000 keys, 2.4 MB)
+	benchBatchC = 2000 // credentials per seeding transaction: 6,000 keys + marks, ~1.4 MB
 )
 
 func benchEnv(name string, def int) int {
@@ -508,4 +510,84 @@ func heapLine() string {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return fmt.Sprintf("Go heap in use %.1f MiB, sys %.1f MiB", float64(m.HeapInuse)/(1<<20), float64(m.Sys)/(1<<20))
+}
+
+// BenchmarkGateDuringScrub measures gate decisions while the store scrubs:
+// Check (the decision, read only) and Decide (with its synced event) p50
+// and p99, first with no scrub, then while a scrub runs at the appliance's
+// rate (8 MB/s) and at full speed, and how long each scrub took. Use the
+// same building as Gate10M, scaled by the same variables:
+//
+//	GATEHOUSE_BENCH_CREDS=10000 GATEHOUSE_BENCH_EVENTS=500000 go test -run xxx -bench GateDuringScrub -benchtime 1x -v ./appliance/access/
+func BenchmarkGateDuringScrub(b *testing.B) {
+	w := openBenchWorld(b)
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	ctx := context.Background()
+	measure := func(n int, running func() bool) (check, decide []time.Duration) {
+		for i := 0; i < n || running != nil && running(); i++ {
+			p, _ := w.presentation(r)
+			t := time.Now()
+			if _, err := w.acc.Check(p); err != nil {
+				b.Fatal(err)
+			}
+			check = append(check, time.Since(t))
+			if i%4 == 0 { // a decision records an event: a synced command
+				p, _ = w.presentation(r)
+				t = time.Now()
+				if _, err := w.acc.Decide(ctx, p); err != nil {
+					b.Fatal(err)
+				}
+				decide = append(decide, time.Since(t))
+			}
+			time.Sleep(time.Millisecond) // a busy lobby, not a flood
+		}
+		return check, decide
+	}
+	line := func(what string, check, decide []time.Duration) {
+		b.Logf("%-22s Check n=%5d p50 %7.1f µs p99 %7.1f µs | Decide n=%4d p50 %7.1f µs p99 %7.1f µs", what,
+			len(check), us(percentile(check, .5)), us(percentile(check, .99)),
+			len(decide), us(percentile(decide, .5)), us(percentile(decide, .99)))
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		measure(200, nil) // warm-up
+		c, d := measure(2000, nil)
+		line("no scrub", c, d)
+		b.ReportMetric(us(percentile(c, .99)), "check-p99-µs")
+		b.ReportMetric(us(percentile(d, .99)), "decide-p99-µs")
+		for _, rate := range []int64{8 << 20, 0} {
+			var done sync.WaitGroup
+			var rep store.ScrubReport
+			var serr error
+			var finished sync.Mutex
+			end := false
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				rep, serr = w.st.Scrub(ctx, store.ScrubOptions{BytesPerSecond: rate})
+				finished.Lock()
+				end = true
+				finished.Unlock()
+			}()
+			c, d := measure(0, func() bool { finished.Lock(); defer finished.Unlock(); return !end })
+			done.Wait()
+			if serr != nil {
+				b.Fatal(serr)
+			}
+			name := "scrub at 8 MB/s"
+			if rate == 0 {
+				name = "scrub at full speed"
+			}
+			line(name, c, d)
+			b.Logf("%-22s %d tables, %d value logs, %d versions, %.1f MB in %v", name, rep.Tables, rep.ValueLogs, rep.Versions,
+				float64(rep.Bytes)/(1<<20), rep.Took.Round(time.Millisecond))
+			unit := "-8MBps"
+			if rate == 0 {
+				unit = "-full"
+			}
+			b.ReportMetric(us(percentile(c, .99)), "check-p99-µs"+unit)
+			b.ReportMetric(us(percentile(d, .99)), "decide-p99-µs"+unit)
+			b.ReportMetric(rep.Took.Seconds(), "scrub-s"+unit)
+		}
+	}
 }

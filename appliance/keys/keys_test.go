@@ -29,7 +29,12 @@ var loc = time.FixedZone("CST", 8*3600)
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	return newFixtureIn(t, t.TempDir())
+}
+
+func newFixtureIn(t *testing.T, dir string) *fixture {
+	t.Helper()
+	st, err := store.Open(store.Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

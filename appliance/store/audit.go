@@ -23,8 +23,13 @@ type AuditEntry struct {
 	Subject string `json:"subject,omitempty"`
 	Note    string `json:"note,omitempty"`
 	Command []byte `json:"cmd"`
-	Prev    []byte `json:"prev"`
-	Hash    []byte `json:"hash"`
+	// Writes is the SHA-256 over the command's write set (writes.go): every
+	// key it set or deleted, in order, with the value's hash. Entries
+	// written before write sets have none, and their JSON, hence their
+	// hash, is what it always was.
+	Writes []byte `json:"writes,omitempty"`
+	Prev   []byte `json:"prev"`
+	Hash   []byte `json:"hash"`
 }
 
 // ErrAuditBroken is wrapped by the error VerifyAudit returns on a broken chain.
@@ -59,7 +64,8 @@ func (e AuditEntry) hash() []byte {
 	return sum[:]
 }
 
-func appendAudit(txn *badger.Txn, e AuditEntry) (uint64, error) {
+// appendAudit appends e to the chain with the write set ws (nil: none).
+func appendAudit(txn *badger.Txn, e AuditEntry, ws []write) (uint64, error) {
 	var head auditHead
 	it, err := txn.Get(auditHeadKey)
 	switch {
@@ -74,6 +80,13 @@ func appendAudit(txn *badger.Txn, e AuditEntry) (uint64, error) {
 	}
 	e.Seq = head.Seq + 1
 	e.Prev = head.Hash
+	if ws != nil {
+		sum, err := recordWrites(txn, e.Seq, ws)
+		if err != nil {
+			return 0, err
+		}
+		e.Writes = sum
+	}
 	e.Hash = e.hash()
 	b, err := json.Marshal(e)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,9 +28,11 @@ type benchPerson struct {
 // openBench opens a durable store (SyncWrites on, as in production) on a
 // real directory, with a handler shaped like the directory's person save:
 // one read, one JSON record and three index keys.
-func openBench(b *testing.B) *Store {
+func openBench(b *testing.B) *Store { return openBenchOpts(b, Options{Dir: b.TempDir()}) }
+
+func openBenchOpts(b *testing.B, o Options) *Store {
 	b.Helper()
-	s, err := Open(Options{Dir: b.TempDir()})
+	s, err := Open(o)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -84,6 +87,21 @@ func BenchmarkApply(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cmds/s")
 	})
+	// memory: the same command on an in-memory store, no disk and no
+	// fsync: what Apply itself costs in CPU (encoding, hashing, the write
+	// set and its marks, the audit entry).
+	b.Run("memory", func(b *testing.B) {
+		s := openBenchOpts(b, Options{InMemory: true})
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := s.Apply(ctx, benchCommand(b, int64(i))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cmds/s")
+	})
 	b.Run("parallel", func(b *testing.B) {
 		s := openBench(b)
 		ctx := context.Background()
@@ -124,4 +142,38 @@ func BenchmarkDiskFsync(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "syncs/s")
+}
+
+// BenchmarkVerify measures the audit checks over a trail of
+// GATEHOUSE_BENCH_AUDIT commands (default 5,000) of the person-save shape
+// (four keys each), on disk: the chain alone, and the deep check of every
+// record against its last command.
+func BenchmarkVerify(b *testing.B) {
+	n := 5000
+	if v, err := strconv.Atoi(os.Getenv("GATEHOUSE_BENCH_AUDIT")); err == nil && v > 0 {
+		n = v
+	}
+	s := openBench(b)
+	ctx := context.Background()
+	for i := 0; i < n; i++ {
+		if _, err := s.Apply(ctx, benchCommand(b, int64(i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("chain", func(b *testing.B) {
+		for b.Loop() {
+			if err := s.View(func(r *Reader) error { _, err := VerifyAudit(r); return err }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(n), "µs/entry")
+	})
+	b.Run("deep", func(b *testing.B) {
+		for b.Loop() {
+			if err := s.View(func(r *Reader) error { _, err := VerifyDeep(r); return err }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(n), "µs/entry")
+	})
 }

@@ -1,6 +1,12 @@
 package store
 
-import "encoding/binary"
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
 
 // Kind is the first byte of every key: one per record kind, so that kinds
 // never collide and every kind can be scanned by prefix. The full list lives
@@ -11,6 +17,12 @@ type Kind byte
 const (
 	KindMeta  Kind = 0x00 // schema version, audit head
 	KindAudit Kind = 0x01 // audit entries by sequence
+	// KindAuditWrites holds each command's write set: seq (u64) chunk (u32)
+	// -> 32-byte records (see writes.go).
+	KindAuditWrites Kind = 0x02
+	// KindWriteMark is the last write of every key: sha256(key)[:16] ->
+	// seq (u64) and sha256(value)[:16] (zeros: deleted).
+	KindWriteMark Kind = 0x03
 
 	KindFloor         Kind = 0x10
 	KindCompany       Kind = 0x11
@@ -156,4 +168,55 @@ func U64(n uint64) []byte {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], n)
 	return b[:]
+}
+
+// kindNames name the record kinds an operator may be told about when a
+// record is corrupt or was changed outside the command path.
+var kindNames = map[Kind]string{
+	KindMeta: "meta", KindAudit: "audit entry", KindAuditWrites: "audit write set", KindWriteMark: "write mark",
+	KindFloor: "floor", KindCompany: "company", KindPerson: "person", KindPersonByName: "person name index",
+	KindPersonByComp: "person company index", KindPersonByFloor: "person floor index", KindPersonByNo: "employee number index",
+	KindCompanyByName: "company name index", KindImportStage: "staged import", KindImportCommit: "import",
+	KindAccount: "account", KindAccountByName: "username index", KindToken: "API token", KindTokenByID: "API token id index",
+	KindVisit: "visit", KindPass: "pass", KindVisitPhoto: "visit photo", KindScreen: "screening entry",
+	KindNotify: "message", KindNotifySettings: "notification settings", KindConference: "conference",
+	KindZone: "zone", KindLane: "lane", KindGroup: "access group", KindProfile: "time profile", KindHoliday: "holiday",
+	KindCred: "credential", KindCredByNumber: "credential number index", KindEvent: "gate event", KindAlarm: "alarm",
+	KindDevice: "device", KindDeviceKey: "device key",
+	KindKey: "key", KindKeyByTag: "key tag index", KindKeyEvent: "key history entry", KindKeyCheckout: "key checkout",
+	KindKeyOpen: "open key checkout", KindKeyLevel: "key level", KindKeyCase: "lost-key case", KindKeyAudit: "key audit",
+	KindKeySeq: "key history sequence", KindKeyEventSeq: "key history order",
+	KindStockItem: "stock card", KindStockLedger: "stock ledger entry", KindStockHand: "stock handover",
+	KindNotice: "announcement", KindNoticeImage: "announcement picture", KindNoticeMessage: "sent message",
+}
+
+// Describe names the record a key belongs to for an operator: its kind and
+// the rest of the key, its text parts as text and the rest as hex, e.g.
+// "account 06h0g90cvb289ypp" or "key history entry 06h...·0000018c...".
+func Describe(key []byte) string {
+	if len(key) == 0 {
+		return "empty key"
+	}
+	name, ok := kindNames[Kind(key[0])]
+	if !ok {
+		name = fmt.Sprintf("record of kind 0x%02x", key[0])
+	}
+	var parts []string
+	for _, p := range bytes.Split(key[1:], []byte{Sep}) {
+		if isText(p) {
+			parts = append(parts, string(p))
+		} else {
+			parts = append(parts, hex.EncodeToString(p))
+		}
+	}
+	return strings.TrimSpace(name + " " + strings.Join(parts, "·"))
+}
+
+func isText(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7F {
+			return false
+		}
+	}
+	return true
 }

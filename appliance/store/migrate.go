@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -15,7 +16,10 @@ import (
 //	2  people's mobile numbers (KindPerson, KindImportStage) sealed, as
 //	   visitors' always were: "mobile" became "mobile_sealed" and
 //	   "mobile_blind"
-const SchemaVersion = 2
+//	3  write sets: every audit entry commits to what its command wrote,
+//	   and every record has a write mark (writes.go); the step marks the
+//	   records an older release wrote, as they are, as a baseline
+const SchemaVersion = 3
 
 // Sealer seals personal data: what a migration needs to take it out of
 // clear. *secret.Keys is one; the store declares only what it uses.
@@ -44,7 +48,13 @@ type migration struct {
 // appliances upgrade on their first start.
 var migrations = []migration{
 	{seals: true, run: sealPeopleMobiles}, // 1 -> 2
+	{run: markBaseline},                   // 2 -> 3
 }
+
+// MigrateType is the audit entry type of a migration's batches: a
+// migration is not a command, but what it writes is on the trail with its
+// write set like a command's, so the deep audit accounts for it.
+const MigrateType = "store.migrate"
 
 var schemaKey = Key(KindMeta, "schema")
 
@@ -52,6 +62,18 @@ var schemaKey = Key(KindMeta, "schema")
 type migrator struct {
 	db   *badger.DB
 	keys Sealer
+	to   uint32 // the version the step moves to, for the audit notes
+}
+
+// audit appends the audit entry of one batch of a migration, with the
+// batch's write set, in the batch's transaction.
+func (m *migrator) audit(txn *badger.Txn, note string, ws []write) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	_, err := appendAudit(txn, AuditEntry{Time: time.Now().UnixNano(), Actor: "system", Type: MigrateType,
+		Note: fmt.Sprintf("schema %d: %s", m.to, note)}, ws)
+	return err
 }
 
 func (s *Store) migrate(keys Sealer) error {
@@ -70,7 +92,7 @@ func (s *Store) migrate(keys Sealer) error {
 		if step.seals && keys == nil {
 			return fmt.Errorf("store: migrate schema %d to %d: %w", v, v+1, ErrNoKeys)
 		}
-		if err := step.run(&migrator{db: s.db, keys: keys}); err != nil {
+		if err := step.run(&migrator{db: s.db, keys: keys, to: v + 1}); err != nil {
 			return fmt.Errorf("store: migrate schema %d to %d: %w", v, v+1, err)
 		}
 		if err := s.stampSchema(v + 1); err != nil {
@@ -155,13 +177,15 @@ func (m *migrator) rewrite(prefix []byte, fn func(val []byte) (out []byte, chang
 				}
 			}
 			it.Close()
+			ws := make([]write, 0, len(batch))
 			for _, e := range batch {
 				if err := txn.Set(e.k, e.v); err != nil {
 					return err
 				}
+				ws = append(ws, write{key: hashKey(e.k), val: hashValue(e.v)})
 			}
 			total += len(batch)
-			return nil
+			return m.audit(txn, fmt.Sprintf("%d records rewritten", len(ws)), ws)
 		})
 		if err != nil {
 			return total, err
@@ -233,6 +257,45 @@ func sealPeopleMobiles(m *migrator) error {
 		return out, true, err
 	}); err != nil {
 		return fmt.Errorf("staged import rows: %w", err)
+	}
+	return nil
+}
+
+// markBaseline (schema 2 to 3) gives every record an older release wrote a
+// write mark, as it stands, in batches, each on the audit trail as a
+// migration entry with its write set: from here on the deep audit can tell
+// a record changed outside the command path. What was changed before the
+// upgrade is taken as it is; the chain of older entries is still verified.
+// Run again after a crash, it marks everything again, which is harmless.
+func markBaseline(m *migrator) error {
+	start := []byte{byte(KindWriteMark) + 1}
+	for done := false; !done; {
+		err := m.db.Update(func(txn *badger.Txn) error {
+			var ws []write
+			io := badger.DefaultIteratorOptions
+			io.PrefetchValues = false
+			it := txn.NewIterator(io)
+			defer it.Close()
+			done = true
+			for it.Seek(start); it.Valid(); it.Next() {
+				item := it.Item()
+				if len(ws) >= migrateBatchKeys {
+					start, done = item.KeyCopy(nil), false
+					break
+				}
+				err := item.Value(func(v []byte) error {
+					ws = append(ws, write{key: hashKey(item.Key()), val: hashValue(v)})
+					return nil
+				})
+				if err != nil {
+					return fmt.Errorf("%q: %w", printable(item.Key()), err)
+				}
+			}
+			return m.audit(txn, fmt.Sprintf("baseline of %d records", len(ws)), ws)
+		})
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -28,6 +28,13 @@ func badgerOptions(dir string, inMemory bool, log *slog.Logger) badger.Options {
 		WithNumCompactors(2).           // two cores
 		WithCompression(options.ZSTD).
 		WithZSTDCompressionLevel(1).
+		// Every block read from a table is checked against its checksum,
+		// and every value read from the value log too (DESIGN.md,
+		// Integrity). Whole tables are checked by Open and by the scrub,
+		// not by Badger at open (OnTableAndBlockRead), so that a bad block
+		// marks the store corrupt instead of stopping the appliance.
+		WithChecksumVerificationMode(options.OnBlockRead).
+		WithVerifyValueChecksum(true).
 		WithLogger(badgerLogger{log})
 	return o
 }

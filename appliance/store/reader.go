@@ -11,6 +11,7 @@ import (
 // Reader is a read-only view of one consistent snapshot.
 type Reader struct {
 	txn *badger.Txn
+	s   *Store // told when a value cannot be read back (corruption)
 }
 
 // Get returns a copy of the value at key, or ErrNotFound.
@@ -19,7 +20,11 @@ func (r *Reader) Get(key []byte) ([]byte, error) {
 	if err != nil {
 		return nil, translate(err)
 	}
-	return it.ValueCopy(nil)
+	v, err := it.ValueCopy(nil)
+	if err != nil || lostValue(it, v) {
+		return nil, r.s.valueError(key, err)
+	}
+	return v, nil
 }
 
 // Has reports whether key exists.
@@ -78,8 +83,16 @@ func (r *Reader) Scan(prefix []byte, o ScanOptions, fn func(key, val []byte) (bo
 			more, err = fn(item.Key(), nil)
 		} else {
 			// No copy: the value is only valid during fn, as documented.
-			if verr := item.Value(func(v []byte) error { more, err = fn(item.Key(), v); return nil }); verr != nil {
-				return translate(verr)
+			var lost bool
+			verr := item.Value(func(v []byte) error {
+				if lost = lostValue(item, v); lost {
+					return nil
+				}
+				more, err = fn(item.Key(), v)
+				return nil
+			})
+			if verr != nil || lost {
+				return r.s.valueError(item.Key(), verr)
 			}
 		}
 		if err != nil || !more {
@@ -92,11 +105,16 @@ func (r *Reader) Scan(prefix []byte, o ScanOptions, fn func(key, val []byte) (bo
 // Tx is a write transaction, handed to command handlers only.
 type Tx struct {
 	Reader
+	writes []write // in order, for the audit entry's write set
 }
 
 // Set writes val at key.
 func (t *Tx) Set(key, val []byte) error {
-	return translate(t.txn.Set(bytes.Clone(key), val))
+	if err := t.txn.Set(bytes.Clone(key), val); err != nil {
+		return translate(err)
+	}
+	t.writes = append(t.writes, write{key: hashKey(key), val: hashValue(val)})
+	return nil
 }
 
 // SetJSON writes v encoded as JSON at key.
@@ -110,7 +128,11 @@ func (t *Tx) SetJSON(key []byte, v any) error {
 
 // Delete removes key; deleting a missing key is not an error.
 func (t *Tx) Delete(key []byte) error {
-	return translate(t.txn.Delete(bytes.Clone(key)))
+	if err := t.txn.Delete(bytes.Clone(key)); err != nil {
+		return translate(err)
+	}
+	t.writes = append(t.writes, write{key: hashKey(key)})
+	return nil
 }
 
 func printable(key []byte) string {

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -112,6 +113,7 @@ type Store struct {
 	life     sync.RWMutex // held for reading by every use of db, for writing by Close
 	closed   bool
 	handlers map[string]Handler
+	corrupt  atomic.Pointer[CorruptError] // the first corruption met, see Corrupt
 }
 
 // Options configures Open.
@@ -133,11 +135,25 @@ func Open(o Options) (*Store, error) {
 		log = slog.Default()
 	}
 	bo := badgerOptions(o.Dir, o.InMemory, log)
+	var damaged *CorruptError // found in the newest value log before Badger cuts it
+	if !o.InMemory {
+		damaged = guardNewestVlog(o.Dir)
+	}
 	db, err := badger.Open(bo)
 	if err != nil {
+		// A table whose index or last block is damaged stops Badger here;
+		// name the file rather than pass on Badger's words alone.
+		if !o.InMemory {
+			if bad := CheckDir(o.Dir); len(bad) > 0 {
+				return nil, fmt.Errorf("store: open %s: %w", o.Dir, bad[0])
+			}
+		}
 		return nil, fmt.Errorf("store: open %s: %w", o.Dir, err)
 	}
 	s := &Store{db: db, log: log, handlers: make(map[string]Handler)}
+	if damaged != nil {
+		s.markCorrupt(damaged)
+	}
 	if err := s.migrate(o.Keys); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -167,15 +183,17 @@ func (s *Store) Register(typ string, h Handler) {
 	s.handlers[typ] = h
 }
 
-// Types lists the registered command types, sorted: what the audit trail
-// can show, so the UI can name every one.
+// Types lists the registered command types and the store's own
+// (MigrateType), sorted: what the audit trail can show, so the UI can name
+// every one.
 func (s *Store) Types() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	types := make([]string, 0, len(s.handlers))
+	types := make([]string, 0, len(s.handlers)+1)
 	for typ := range s.handlers {
 		types = append(types, typ)
 	}
+	types = append(types, MigrateType)
 	sort.Strings(types)
 	return types
 }
@@ -203,7 +221,7 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
 	}
 	var res Result
 	err = s.db.Update(func(txn *badger.Txn) error {
-		tx := &Tx{Reader: Reader{txn: txn}}
+		tx := &Tx{Reader: Reader{txn: txn, s: s}}
 		eff, err := h(tx, cmd)
 		if err != nil {
 			return err
@@ -216,7 +234,7 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
 			Subject: eff.Subject,
 			Note:    eff.Note,
 			Command: sum[:],
-		})
+		}, append([]write{}, tx.writes...))
 		if err != nil {
 			return err
 		}
@@ -236,7 +254,7 @@ func (s *Store) View(fn func(r *Reader) error) error {
 	if s.closed {
 		return ErrClosed
 	}
-	return translate(s.db.View(func(txn *badger.Txn) error { return fn(&Reader{txn: txn}) }))
+	return translate(s.db.View(func(txn *badger.Txn) error { return fn(&Reader{txn: txn, s: s}) }))
 }
 
 func translate(err error) error {

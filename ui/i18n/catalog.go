@@ -68,6 +68,11 @@ var en = map[string]string{
 
 	"audit.verify": "Verify the chain", "audit.time": "Time", "audit.actor": "Who", "audit.action": "What", "audit.subject": "Record", "audit.note": "Note",
 	"audit.intact": "The chain is whole: %s entries verified.", "audit.broken": "The chain is broken: %s",
+	"audit.verify_deep":   "Verify the chain and the records",
+	"audit.deep_intact":   "The chain is whole and every record is what the last command to write it wrote: %s entries, %s records checked.",
+	"audit.tampered":      "Records were changed outside the command path: %s",
+	"store.corrupt":       "The data store is damaged (%s): what it reads back cannot be trusted. Restore from the last good backup: gatehouse restore --data DIR BACKUP.",
+	"alarm.store_corrupt": "Data store damaged", "audit.cmd.store.migrate": "Data upgraded",
 
 	// audit.cmd.<type> names each command type on the audit trail.
 	"audit.cmd.access.alarm.ack":          "Alarm acknowledged",
@@ -1009,6 +1014,11 @@ var zh = map[string]string{
 	"tokens.shown_once": "请立即复制此令牌：它只显示这一次。",
 
 	"audit.verify": "校验日志链", "audit.time": "时间", "audit.actor": "操作人", "audit.action": "操作", "audit.subject": "对象", "audit.note": "备注",
+	"audit.verify_deep":   "校验日志链与记录",
+	"audit.deep_intact":   "日志链完整，每条记录都与最后写入它的操作一致：已校验 %s 条日志、%s 条记录。",
+	"audit.tampered":      "有记录在操作流程之外被改动：%s",
+	"store.corrupt":       "数据存储已损坏（%s）：读出的数据不可信。请从最近一次完好的备份恢复：gatehouse restore --data DIR BACKUP。",
+	"alarm.store_corrupt": "数据存储损坏", "audit.cmd.store.migrate": "数据升级",
 	"audit.intact": "日志链完整：已校验 %s 条。", "audit.broken": "日志链已损坏：%s",
 
 	// audit.cmd.<type> names each command type on the audit trail.

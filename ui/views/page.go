@@ -46,6 +46,7 @@ type Page struct {
 	Location *time.Location
 	Asset    func(name string) string // checksummed static URL
 	Flash    string                   // a message key shown once
+	Corrupt  string                   // where the store found corruption, shown to administrators on every page
 }
 
 type pageKey struct{}
