@@ -112,6 +112,7 @@ type Store struct {
 	life     sync.RWMutex // held for reading by every use of db, for writing by Close
 	closed   bool
 	handlers map[string]Handler
+	obs      Observer // nil: nobody listens
 }
 
 // Options configures Open.
@@ -124,6 +125,8 @@ type Options struct {
 	// it opens the store; without them such an upgrade is refused
 	// (ErrNoKeys), never skipped.
 	Keys Sealer
+	// Observer, if set, hears how long each applied command took (metrics).
+	Observer Observer
 }
 
 // Open opens (or creates) the store in dir and runs pending migrations.
@@ -137,7 +140,7 @@ func Open(o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", o.Dir, err)
 	}
-	s := &Store{db: db, log: log, handlers: make(map[string]Handler)}
+	s := &Store{db: db, log: log, handlers: make(map[string]Handler), obs: o.Observer}
 	if err := s.migrate(o.Keys); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -190,6 +193,8 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	start := time.Now()
+	var built time.Time // the transaction is written; Badger's commit (and fsync) follows
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.life.RLock()
@@ -221,10 +226,15 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
 			return err
 		}
 		res = Result{Seq: seq, Subject: eff.Subject, Note: eff.Note}
+		built = time.Now()
 		return nil
 	})
 	if err != nil {
 		return Result{}, translate(err)
+	}
+	if s.obs != nil {
+		now := time.Now()
+		s.obs.Applied(cmd.Type, now.Sub(start), now.Sub(built))
 	}
 	return res, nil
 }
