@@ -2,9 +2,12 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -101,14 +104,6 @@ func TestMetricsAfterAPresentation(t *testing.T) {
 	}
 
 	fams := scrape(t, l.harness)
-	if testing.Verbose() {
-		body := readBody(t, l.do(req{method: "GET", path: "/metrics", token: l.tokens[auth.Admin]}))
-		for _, line := range strings.Split(body, "\n") {
-			if strings.HasPrefix(line, "gatehouse_") && !strings.Contains(line, "_bucket") {
-				t.Log(line)
-			}
-		}
-	}
 	atLeast := func(name string, labels map[string]string, min float64) {
 		t.Helper()
 		if v := value(sample(fams, name, labels)); v < min {
@@ -162,7 +157,64 @@ func TestMetricsAfterAPresentation(t *testing.T) {
 			t.Errorf("no %s", name)
 		}
 	}
+	checkDashboard(t, fams)
 }
+
+// checkDashboard reads the Grafana dashboard in packaging/: it is valid
+// JSON, every metric its queries name is one the appliance serves, and
+// every gatehouse family has a panel.
+func checkDashboard(t *testing.T, fams map[string]*dto.MetricFamily) {
+	t.Helper()
+	b, err := os.ReadFile("../packaging/grafana/gatehouse-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatalf("dashboard: %v", err)
+	}
+	used := map[string]bool{}
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			for _, name := range metricName.FindAllString(tg.Expr, -1) {
+				fam := name
+				for _, suffix := range []string{"_bucket", "_count", "_sum"} {
+					if base, ok := strings.CutSuffix(name, suffix); ok && fams[base] != nil &&
+						(fams[base].GetType() == dto.MetricType_HISTOGRAM || fams[base].GetType() == dto.MetricType_SUMMARY) {
+						fam = base
+					}
+				}
+				if fams[fam] == nil {
+					t.Errorf("dashboard panel %q queries %s, which /metrics does not serve", p.Title, name)
+				}
+				used[fam] = true
+			}
+		}
+	}
+	for name := range fams {
+		if strings.HasPrefix(name, "gatehouse_") && !used[name] {
+			t.Errorf("no dashboard panel shows %s", name)
+		}
+	}
+	scrape, err := os.ReadFile("../packaging/prometheus/gatehouse-scrape.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"metrics_path: /metrics", "type: Bearer", "credentials_file:"} {
+		if !strings.Contains(string(scrape), want) {
+			t.Errorf("scrape config lacks %q", want)
+		}
+	}
+}
+
+var metricName = regexp.MustCompile(`\b(gatehouse|go|process)_[a-z0-9_]+\b`)
 
 // TestMetricsAccess: the metrics open to an administrator's token, or to a
 // request made on the appliance itself; from anywhere else, without a
