@@ -100,15 +100,15 @@ func New(version string) *Set {
 			Help: "Failed notification delivery attempts (retried or dead), by channel.",
 		}, []string{"channel"}),
 	}
-	s.lanes.make = func(lane string) laneCounters {
+	s.lanes.newChild = func(lane string) laneCounters {
 		return laneCounters{
 			granted: s.decisions.WithLabelValues(lane, ResultGranted),
 			denied:  s.decisions.WithLabelValues(lane, ResultDenied),
 			failed:  s.decisions.WithLabelValues(lane, ResultError),
 		}
 	}
-	s.reasonC.make = func(r string) prometheus.Counter { return s.reasons.WithLabelValues(r) }
-	s.types.make = func(t string) prometheus.Observer { return s.applyTime.WithLabelValues(t) }
+	s.reasonC.newChild = func(r string) prometheus.Counter { return s.reasons.WithLabelValues(r) }
+	s.types.newChild = func(t string) prometheus.Observer { return s.applyTime.WithLabelValues(t) }
 	// Every channel shows from the start, at zero: a dashboard tells "no
 	// failures" from "no data".
 	for _, ch := range notify.Channels {
@@ -172,9 +172,9 @@ func (s *Set) Attempted(ch notify.ChannelName, err error) {
 // Label values come from configuration (lanes) or fixed lists (reasons,
 // command types), so the map stays small.
 type children[T any] struct {
-	mu   sync.RWMutex
-	m    map[string]T
-	make func(string) T
+	mu       sync.RWMutex
+	m        map[string]T
+	newChild func(string) T
 }
 
 func (c *children[T]) get(key string) T {
@@ -192,7 +192,7 @@ func (c *children[T]) get(key string) T {
 	if c.m == nil {
 		c.m = map[string]T{}
 	}
-	v = c.make(key)
+	v = c.newChild(key)
 	c.m[key] = v
 	return v
 }
