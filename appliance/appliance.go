@@ -18,6 +18,7 @@ import (
 	"gatehouse/appliance/device"
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/keys"
+	"gatehouse/appliance/metric"
 	"gatehouse/appliance/notice"
 	"gatehouse/appliance/notify"
 	"gatehouse/appliance/report"
@@ -46,6 +47,7 @@ type App struct {
 	Stock       *stock.Service  // card stock: blanks, badges, fobs
 	Notices     *notice.Service // announcements and the message centre
 	Reports     *report.Service // people-flow dashboard and periodic reports
+	Metrics     *metric.Set     // served at /metrics; serve connects the worker and the device runtime
 	Keys        *secret.Keys
 	Clock       clock.Clock
 	Config      config.Config
@@ -69,7 +71,8 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	}
 	// The keys come first: an upgrade may seal what an older release kept
 	// in clear (store/DESIGN.md).
-	st, err := store.Open(store.Options{Dir: dataDir, Logger: log, Keys: siteKeys})
+	metrics := metric.New(Version)
+	st, err := store.Open(store.Options{Dir: dataDir, Logger: log, Keys: siteKeys, Observer: metrics})
 	if err != nil {
 		return nil, err
 	}
@@ -102,8 +105,11 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 		Config:      cfg,
 		Log:         log,
 		DataDir:     dataDir,
+		Metrics:     metrics,
 		digest:      newHostDigest(),
 	}
+	a.Access.SetObserver(metrics)
+	metrics.Watch(metric.Sources{Store: st, Outbox: a.Notify, Devices: a.Devices, Lanes: a.Access})
 	a.Reports = report.New(st, clk, cfg.Location, a.Access, log)
 	visits.WithHook(notices{a}.hook).WithCodeSender(codes{a})
 	a.KeyRoom = keys.New(st, clk, a.Auth)

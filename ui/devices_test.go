@@ -76,6 +76,7 @@ func newLobby(t *testing.T) *lobby {
 	t.Cleanup(func() { l.bench.Close() })
 	t.Cleanup(h.app.Devices.AttachBench(l.bench))
 	if l.run, err = runner.Start(ctx, runner.Config{Source: h.app.Devices, Decider: h.app.Access, Lanes: h.app.Access, Clock: h.app.Clock,
+		Observer:   h.app.Metrics, // as serve connects it
 		MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, ModbusTimeout: 3 * time.Second, PollInterval: 20 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,9 @@ func (s *Server) rateClass(method, path string) *throttle.Limiter {
 		return s.limits.search
 	case method == http.MethodPost && path == "/kiosk/register":
 		return s.limits.kiosk
+	case path == metricsPath:
+		// Anyone can reach it to try a token; a scraper asks every 15 s or so.
+		return s.limits.public
 	}
 	if roles, ok := s.roles[method+" "+path]; ok && roles != nil && !isKioskRoute(roles) {
 		return nil

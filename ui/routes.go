@@ -32,6 +32,7 @@ type route struct {
 func (s *Server) routeTable() []route {
 	return []route{
 		{"GET", "/healthz", public, s.health},
+		{"GET", metricsPath, admins, s.metrics}, // or from loopback without a token: metrics.go
 		{"GET", "/static/*", public, echo.WrapHandler(s.assets)},
 		{"GET", "/login", public, s.loginPage},
 		{"POST", "/login", public, s.login},
@@ -267,6 +268,8 @@ func (s *Server) routes() {
 		case r.roles == nil:
 		case isKioskRoute(r.roles):
 			mw = append(mw, s.kioskOnly)
+		case r.path == metricsPath:
+			mw = append(mw, s.metricsAllow(r.roles))
 		case len(r.path) > 5 && r.path[:5] == "/api/":
 			mw = append(mw, s.apiAllow(r.roles))
 		default:

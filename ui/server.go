@@ -42,6 +42,7 @@ type Server struct {
 	roles    map[string][]auth.Role // "METHOD /path": who may use it (nil: anyone)
 	large    chan struct{}          // slots for bodies over largeBody
 	now      func() time.Time       // wall clock of rate limits: they count real traffic
+	metricsH http.Handler           // the Prometheus exposition of app.Metrics
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -91,6 +92,7 @@ func New(app *appliance.App, o Options) *Server {
 	s.e.Use(s.limitBody)
 	s.e.Use(s.rateLimit)
 	s.e.Use(s.csrf)
+	s.metricsH = s.metricsHandler()
 	app.Access.OnEvent(s.feed.publish)
 	app.Access.OnAlarm(s.feed.publishAlarm)
 	s.routes()

@@ -205,6 +205,7 @@ var routeAccess = []struct {
 	allowed      string // roles, or "public"
 }{
 	{"GET", "/healthz", "public"},
+	{"GET", "/metrics", "metrics"}, // admin token, or loopback: TestMetricsAccess
 	{"GET", "/static/app.css", "public"},
 	{"GET", "/login", "public"},
 	{"POST", "/login", "public"},
@@ -457,6 +458,12 @@ func TestRouteRoleTable(t *testing.T) {
 			if k := h.do(req{method: ra.method, path: ra.path, kiosk: true}); k.StatusCode >= 500 || k.StatusCode == 401 || k.StatusCode == 403 {
 				t.Errorf("kiosk %s %s = %d, want allowed", ra.method, ra.path, k.StatusCode)
 			}
+		case ra.allowed == "metrics":
+			// The harness's client is on loopback, where no token is
+			// needed; other addresses are TestMetricsAccess's.
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("anonymous %s %s from loopback = %d, want 200", ra.method, ra.path, resp.StatusCode)
+			}
 		case ra.allowed == "public":
 			// (an empty sign-in is refused with 401: the route itself is open)
 			if resp.StatusCode >= 500 || resp.StatusCode == 403 || (resp.StatusCode == 401 && ra.path != "/login") {
@@ -471,7 +478,7 @@ func TestRouteRoleTable(t *testing.T) {
 				t.Errorf("anonymous %s %s = %d %s, want redirect to /login", ra.method, ra.path, resp.StatusCode, resp.Header.Get("Location"))
 			}
 		}
-		if ra.allowed == "public" {
+		if ra.allowed == "public" || ra.allowed == "metrics" {
 			continue
 		}
 		for _, role := range auth.Roles {

@@ -226,6 +226,7 @@ type Service struct {
 	opener   Opener
 	secrets  SecretOpener // opens quick-pass secrets
 	doors    doors
+	obs      Observer // metrics; nil: none
 }
 
 // New returns the access service.
@@ -260,6 +261,18 @@ func (s *Service) Check(p gate.Presentation) (Outcome, error) {
 // granted, the passage (presence, use counts, the visit's in/out), then
 // answers. The event is durable before the lane opens.
 func (s *Service) Decide(ctx context.Context, p gate.Presentation) (gate.Action, error) {
+	if s.obs == nil {
+		return s.decide(ctx, p)
+	}
+	// The machine's monotonic clock, not the injected one: this measures
+	// the appliance, not the day.
+	start := time.Now()
+	a, err := s.decide(ctx, p)
+	s.obs.Decided(p.Lane, a, err, time.Since(start))
+	return a, err
+}
+
+func (s *Service) decide(ctx context.Context, p gate.Presentation) (gate.Action, error) {
 	o, err := s.Check(p)
 	if err != nil {
 		return gate.Action{Feedback: gate.Deny, Reason: "error"}, err

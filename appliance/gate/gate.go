@@ -79,3 +79,22 @@ type DoorState struct {
 type DoorWatcher interface {
 	DoorChanged(ctx context.Context, s DoorState)
 }
+
+// readAtKey carries a read's arrival to the relay that opens for it.
+type readAtKey struct{}
+
+// WithReadAt tells the relay pulse made under ctx that it opens for a read
+// whose last byte arrived at at (Presentation.At), so the runtime can time
+// the lane from the wire to the relay. Manual opens and tests carry none.
+func WithReadAt(ctx context.Context, at time.Time) context.Context {
+	if at.IsZero() {
+		return ctx
+	}
+	return context.WithValue(ctx, readAtKey{}, at)
+}
+
+// ReadAt is the arrival WithReadAt put on ctx, if any.
+func ReadAt(ctx context.Context) (time.Time, bool) {
+	at, ok := ctx.Value(readAtKey{}).(time.Time)
+	return at, ok
+}

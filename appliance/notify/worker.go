@@ -28,6 +28,16 @@ type WorkerOptions struct {
 
 	// Channels replaces the channel of a name outright: simulators, tests.
 	Channels map[ChannelName]Channel
+
+	// Observer, if set, hears of every attempt's outcome (metrics).
+	Observer Observer
+}
+
+// Observer hears how each delivery attempt went: err is nil when the
+// message was delivered. Attempts cut short by the worker's shutdown are
+// not reported (nor recorded). It must be quick.
+type Observer interface {
+	Attempted(ch ChannelName, err error)
 }
 
 // Worker delivers due messages and records each attempt. Whoever creates
@@ -247,6 +257,9 @@ func (w *Worker) attempt(ctx context.Context, set Settings, rec Record) {
 	}
 	if err != nil && ctx.Err() != nil {
 		return // shutting down: not this message's fault; it stays due
+	}
+	if w.o.Observer != nil {
+		w.o.Observer.Attempted(rec.Channel, err)
 	}
 	w.record(context.WithoutCancel(ctx), rec, n, err)
 }

@@ -114,6 +114,7 @@ type Store struct {
 	closed   bool
 	handlers map[string]Handler
 	corrupt  atomic.Pointer[CorruptError] // the first corruption met, see Corrupt
+	obs      Observer                     // nil: nobody listens
 }
 
 // Options configures Open.
@@ -126,6 +127,8 @@ type Options struct {
 	// it opens the store; without them such an upgrade is refused
 	// (ErrNoKeys), never skipped.
 	Keys Sealer
+	// Observer, if set, hears how long each applied command took (metrics).
+	Observer Observer
 }
 
 // Open opens (or creates) the store in dir and runs pending migrations.
@@ -150,7 +153,7 @@ func Open(o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("store: open %s: %w", o.Dir, err)
 	}
-	s := &Store{db: db, log: log, handlers: make(map[string]Handler)}
+	s := &Store{db: db, log: log, handlers: make(map[string]Handler), obs: o.Observer}
 	if damaged != nil {
 		s.markCorrupt(damaged)
 	}
@@ -208,6 +211,8 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	start := time.Now()
+	var built time.Time // the transaction is written; Badger's commit (and fsync) follows
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.life.RLock()
@@ -239,10 +244,15 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
 			return err
 		}
 		res = Result{Seq: seq, Subject: eff.Subject, Note: eff.Note}
+		built = time.Now()
 		return nil
 	})
 	if err != nil {
 		return Result{}, translate(err)
+	}
+	if s.obs != nil {
+		now := time.Now()
+		s.obs.Applied(cmd.Type, now.Sub(start), now.Sub(built))
 	}
 	return res, nil
 }

@@ -89,7 +89,7 @@ func (o osdpDecider) Decide(ctx context.Context, p gate.Presentation) (gate.Acti
 		defer o.g.wg.Done()
 		// The runtime's context, not the decision's: a pulse under way
 		// is finished (relay off) even when the port stops.
-		if err := o.r.OpenLane(context.WithoutCancel(o.r.ctx), lane, pulse); err != nil {
+		if err := o.r.OpenLane(gate.WithReadAt(context.WithoutCancel(o.r.ctx), p.At), lane, pulse); err != nil {
 			o.r.log.Error("devices: grant at an OSDP reader could not open the lane", "device", rd.dev.Name, "err", err)
 		}
 	}()

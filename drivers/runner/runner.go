@@ -96,6 +96,18 @@ type Config struct {
 	// the configuration: serve tells the notification outbox whether a
 	// modem runs.
 	Reconciled func(*Runner)
+	// Observer, if set, hears how long each grant took from the wire to
+	// its relay (metrics).
+	Observer Observer
+}
+
+// Observer hears of relay pulses made for a read: wire is the time from
+// the read's last byte (Presentation.At, on Config.Clock) to the moment
+// the relay is driven, the lane's turn waited for included. Manual opens,
+// tests, and OSDP readers that drive the lock themselves are not timed.
+// It must be quick.
+type Observer interface {
+	Pulsed(lane string, wire time.Duration)
 }
 
 // Runner runs the configured devices. It implements device.Monitor.
@@ -410,6 +422,9 @@ func (r *Runner) pulse(ctx context.Context, lane string, rl Relay, pulse time.Du
 		defer func() { <-turn }()
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+	if at, ok := gate.ReadAt(ctx); ok && r.cfg.Observer != nil {
+		r.cfg.Observer.Pulsed(lane, max(r.cfg.Clock.Now().Sub(at), 0))
 	}
 	return rl.Pulse(ctx, pulse)
 }

@@ -192,7 +192,9 @@ func (s *Scanner) present(code string, at time.Time) {
 	if d <= 0 {
 		d = s.cfg.Pulse
 	}
-	if err := s.cfg.Relay.Pulse(s.ctx, d); err != nil {
+	// The read's arrival goes with the pulse: the runtime times the lane
+	// from the wire to the relay.
+	if err := s.cfg.Relay.Pulse(gate.WithReadAt(s.ctx, at), d); err != nil {
 		s.log.Error("scanner: relay pulse failed", "err", fmt.Errorf("lane %s: %w", s.cfg.Lane, err))
 	}
 }

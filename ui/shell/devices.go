@@ -249,6 +249,7 @@ func startDevices(ctx context.Context, a *appliance.App, dataDir string, demoMod
 	}
 	// Door contacts go to the access service (forced and held-open alarms).
 	cfg := runner.Config{Source: a.Devices, Decider: a.Access, Lanes: a.Access, Doors: a.Access, Clock: a.Clock, Logger: a.Log, Keys: keys,
+		Observer: a.Metrics, // wire-to-relay times
 		// Visit notices go by SMS too while a modem runs.
 		Reconciled: func(r *runner.Runner) { a.Notify.EnableSMS(r.HasModem()) }}
 	rt, err := runner.Start(ctx, cfg)

@@ -80,7 +80,7 @@ func serve(args []string, env Env) error {
 	defer func() { stopRun(); <-ran }()
 	// The notification outbox's worker: email, webhooks, live pages, SMS.
 	// SMS go to the modem the device runtime runs when each is sent.
-	worker := notify.NewWorker(a.Notify, notify.WorkerOptions{SMS: devs.run.SMS()})
+	worker := notify.NewWorker(a.Notify, notify.WorkerOptions{SMS: devs.run.SMS(), Observer: a.Metrics})
 	sent := make(chan struct{})
 	go func() { defer close(sent); _ = worker.Run(runCtx) }()
 	defer func() { stopRun(); <-sent }()
