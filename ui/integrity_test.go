@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +24,8 @@ import (
 	"gatehouse/appliance/clock"
 	"gatehouse/appliance/config"
 	"gatehouse/appliance/store"
+
+	"gatehouse/appliance/store/storetest"
 )
 
 // openIntegrityApp opens the appliance on dir with a test command that
@@ -64,38 +64,6 @@ func writeBlobs(t *testing.T, app *appliance.App, n, size int) {
 	}
 }
 
-// flipLargest inverts one byte of the largest file matching pattern in dir,
-// at offset (negative: from the middle), and returns its base name.
-func flipLargest(t *testing.T, dir, pattern string, offset int64) string {
-	t.Helper()
-	names, _ := filepath.Glob(filepath.Join(dir, pattern))
-	var name string
-	var size int64
-	for _, n := range names {
-		if st, err := os.Stat(n); err == nil && st.Size() > size {
-			name, size = n, st.Size()
-		}
-	}
-	if name == "" {
-		t.Fatalf("no %s in %s", pattern, dir)
-	}
-	if offset < 0 {
-		offset = size / 2
-	}
-	f, err := os.OpenFile(name, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b := make([]byte, 1)
-	f.ReadAt(b, offset)
-	b[0] ^= 0xFF
-	if _, err := f.WriteAt(b, offset); err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Base(name)
-}
-
 // A flipped byte in a table file or in the value log: /healthz answers 503
 // with the file and the cure, every page the administrator opens says so,
 // and the guard station has the alarm.
@@ -106,7 +74,7 @@ func TestCorruptStoreIsLoud(t *testing.T) {
 		pattern string
 		offset  int64
 	}{
-		{"value log", 6, 4 << 10, "*.vlog", -1},
+		{"value log", 6, 4 << 10, "*.vlog", storetest.Middle},
 		{"table", 400, 600, "*.sst", 100},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,7 +91,7 @@ func TestCorruptStoreIsLoud(t *testing.T) {
 			}
 			writeBlobs(t, app, tc.n, tc.size)
 			app.Close()
-			file := flipLargest(t, dir, tc.pattern, tc.offset)
+			file := storetest.Flip(t, dir, tc.pattern, tc.offset)
 
 			app = openIntegrityApp(t, dir)
 			srv := New(app, Options{})

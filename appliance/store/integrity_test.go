@@ -14,6 +14,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+
+	"gatehouse/appliance/store/storetest"
 )
 
 // fill writes n notes of size random hex characters each: random, so
@@ -30,41 +32,12 @@ func fill(t *testing.T, s *Store, n, size int) {
 	}
 }
 
-// flip inverts one byte of the only file in dir matching pattern, at
-// offset (negative: from the end), and returns the file's base name.
-func flip(t *testing.T, dir, pattern string, offset int64) string {
-	t.Helper()
-	names, _ := filepath.Glob(filepath.Join(dir, pattern))
-	if len(names) == 0 {
-		t.Fatalf("no %s in %s", pattern, dir)
-	}
-	name := names[0]
-	f, err := os.OpenFile(name, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if offset < 0 {
-		st, _ := f.Stat()
-		offset += st.Size()
-	}
-	b := make([]byte, 1)
-	if _, err := f.ReadAt(b, offset); err != nil {
-		t.Fatal(err)
-	}
-	b[0] ^= 0xFF
-	if _, err := f.WriteAt(b, offset); err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Base(name)
-}
-
 func TestFlippedByteInTheNewestValueLogIsFoundAtOpen(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir)
 	fill(t, s, 4, 4<<10) // over the 1 KB value threshold: in the value log
 	s.Close()
-	file := flip(t, dir, "*.vlog", 20+(2<<10)) // inside the first value
+	file := storetest.Flip(t, dir, "*.vlog", 20+(2<<10)) // inside the first value
 
 	if bad := CheckDir(dir); len(bad) != 1 || bad[0].File != file {
 		t.Fatalf("CheckDir = %v, want %s", bad, file)
@@ -97,7 +70,7 @@ func TestFlippedByteInAnOlderValueLogIsFoundByTheScrub(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	file := flip(t, dir, "000001.vlog", 20+(2<<10))
+	file := storetest.Flip(t, dir, "000001.vlog", 20+(2<<10))
 
 	s = openTest(t, dir)
 	defer s.Close()
@@ -134,7 +107,7 @@ func TestFlippedTableByteIsFoundAndNamed(t *testing.T) {
 	s := openTest(t, dir)
 	fill(t, s, 300, 600) // under the threshold: in the table, over many blocks
 	s.Close()
-	file := flip(t, dir, "*.sst", 100) // the first block
+	file := storetest.Flip(t, dir, "*.sst", 100) // the first block
 
 	if bad := CheckDir(dir); len(bad) != 1 || bad[0].File != file {
 		t.Fatalf("CheckDir = %v, want %s", bad, file)
@@ -309,7 +282,7 @@ func TestValueLogWalkToleratesABadLastEntryOnlyInTheNewestFile(t *testing.T) {
 	s := openTest(t, dir)
 	fill(t, s, 3, 4<<10)
 	s.Close()
-	file := flip(t, dir, "*.vlog", -2) // inside the last entry's checksum
+	file := storetest.Flip(t, dir, "*.vlog", -2) // inside the last entry's checksum
 	path := filepath.Join(dir, file)
 	if _, err := verifyVlog(path, true, nil); err != nil {
 		t.Fatalf("newest file with a torn last entry = %v, want it taken as the end", err)

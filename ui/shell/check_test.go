@@ -6,8 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +15,8 @@ import (
 
 	"gatehouse/appliance/auth"
 	"gatehouse/appliance/store"
+
+	"gatehouse/appliance/store/storetest"
 )
 
 // blobs writes n random values of size bytes through a test command:
@@ -45,38 +45,6 @@ func blobs(t *testing.T, dir string, n, size int) {
 	}
 }
 
-// flipIn inverts one byte of the largest file matching pattern, at offset
-// (negative: its middle), and returns the file's name.
-func flipIn(t *testing.T, dir, pattern string, offset int64) string {
-	t.Helper()
-	names, _ := filepath.Glob(filepath.Join(dir, pattern))
-	var name string
-	var size int64
-	for _, n := range names {
-		if st, err := os.Stat(n); err == nil && st.Size() > size {
-			name, size = n, st.Size()
-		}
-	}
-	if name == "" {
-		t.Fatalf("no %s in %s", pattern, dir)
-	}
-	if offset < 0 {
-		offset = size / 2
-	}
-	f, err := os.OpenFile(name, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b := make([]byte, 1)
-	f.ReadAt(b, offset)
-	b[0] ^= 0xFF
-	if _, err := f.WriteAt(b, offset); err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Base(name)
-}
-
 func TestCheckNamesTheDamagedFile(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -84,7 +52,7 @@ func TestCheckNamesTheDamagedFile(t *testing.T) {
 		pattern string
 		offset  int64
 	}{
-		{"value log", 6, 4 << 10, "*.vlog", -1},
+		{"value log", 6, 4 << 10, "*.vlog", storetest.Middle},
 		{"table", 400, 600, "*.sst", 100},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,7 +61,7 @@ func TestCheckNamesTheDamagedFile(t *testing.T) {
 			if code, out, errs := run(t, "", "check", "--data", d); code != 0 || !strings.Contains(out, "data intact") {
 				t.Fatalf("check of good data = %d %q %q", code, out, errs)
 			}
-			file := flipIn(t, d, tc.pattern, tc.offset)
+			file := storetest.Flip(t, d, tc.pattern, tc.offset)
 			code, out, errs := run(t, "", "check", "--data", d)
 			if code != 1 || !strings.Contains(out, "CORRUPT "+file) || !strings.Contains(errs, file) ||
 				!strings.Contains(errs, "restore from the last good backup: gatehouse restore") {
