@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"gatehouse/appliance/auth"
-	"gatehouse/appliance/visit"
 	"gatehouse/appliance/field"
+	"gatehouse/appliance/visit"
 	"gatehouse/ui/i18n"
 )
 
