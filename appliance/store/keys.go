@@ -11,6 +11,7 @@ type Kind byte
 const (
 	KindMeta  Kind = 0x00 // schema version, audit head
 	KindAudit Kind = 0x01 // audit entries by sequence
+	KindGrave Kind = 0x02 // deleted key (whole) -> nil: deletions since the last full backup, see DESIGN.md
 
 	KindFloor         Kind = 0x10
 	KindCompany       Kind = 0x11

@@ -1,0 +1,279 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/pb"
+	"github.com/dgraph-io/ristretto/v2/z"
+	"google.golang.org/protobuf/proto"
+)
+
+// badgerBitDelete is Badger's tombstone bit in pb.KV.Meta (unexported in
+// Badger as bitDelete). A backup that carries a deletion writes it; the
+// round-trip tests fail if Badger ever moves it.
+const badgerBitDelete byte = 1 << 0
+
+// BackupProgress is what WriteBackup and LoadBackup report as they go.
+type BackupProgress struct {
+	Keys  uint64 // records written or loaded so far
+	Bytes uint64 // stream bytes (before compression) so far
+}
+
+// BackupInfo describes the snapshot WriteBackup wrote.
+type BackupInfo struct {
+	Until     uint64 // the newest version in the snapshot: pass Until+1 as the next increment's since
+	Keys      uint64
+	Bytes     uint64
+	AuditSeq  uint64 // the audit head in the snapshot
+	AuditHash []byte
+}
+
+// WriteBackup writes every record whose newest version is at least since
+// (0: all of them, a full backup) to w as Badger's backup stream, as of
+// one read timestamp, while commands go on being applied. An increment
+// (since > 0) also carries the deletions made since then, which Badger
+// itself may already have compacted away: see the graveyard in DESIGN.md.
+// progress, if not nil, is called from the writing goroutine.
+func (s *Store) WriteBackup(ctx context.Context, w io.Writer, since uint64, progress func(BackupProgress)) (BackupInfo, error) {
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if s.closed {
+		return BackupInfo{}, ErrClosed
+	}
+	var (
+		seen atomic.Uint64 // highest version visited, sent or not
+		info BackupInfo
+		head auditHead
+		herr error
+		kerr atomic.Pointer[error]
+	)
+	stream := s.db.NewStream()
+	// One producer is one read transaction, hence one snapshot; with more,
+	// each would read at its own timestamp. Two cores gain little anyway.
+	stream.NumGo = 1
+	if since > 0 {
+		stream.SinceTs = since - 1 // Badger's iterator reads versions above SinceTs
+	}
+	stream.LogPrefix = "store.backup"
+	stream.KeyToList = func(key []byte, itr *badger.Iterator) (*pb.KVList, error) {
+		list := &pb.KVList{}
+		if !itr.Valid() {
+			return list, nil
+		}
+		item := itr.Item()
+		if !bytes.Equal(item.Key(), key) || item.Version() < since {
+			return list, nil
+		}
+		v := item.Version()
+		for old := seen.Load(); v > old && !seen.CompareAndSwap(old, v); old = seen.Load() {
+		}
+		// Only the newest version: the store reads nothing older.
+		if Kind(key[0]) == KindGrave {
+			if since > 0 && !item.IsDeletedOrExpired() {
+				list.Kv = append(list.Kv, &pb.KV{Key: bytes.Clone(key[1:]), Version: v, Meta: []byte{badgerBitDelete}})
+			}
+			return list, nil
+		}
+		if item.IsDeletedOrExpired() {
+			if since > 0 {
+				list.Kv = append(list.Kv, &pb.KV{Key: item.KeyCopy(nil), Version: v, Meta: []byte{badgerBitDelete}})
+			}
+			return list, nil
+		}
+		val, err := item.ValueCopy(nil)
+		if err != nil {
+			// Badger logs a KeyToList error and goes on without the key:
+			// a backup must not, so the error is kept and returned.
+			kerr.CompareAndSwap(nil, &err)
+			return nil, err
+		}
+		if bytes.Equal(key, auditHeadKey) {
+			herr = jsonUnmarshal(val, &head)
+		}
+		list.Kv = append(list.Kv, &pb.KV{Key: item.KeyCopy(nil), Value: val, Version: v})
+		return list, nil
+	}
+	stream.Send = func(buf *z.Buffer) error {
+		list, err := badger.BufferToKVList(buf)
+		if err != nil {
+			return err
+		}
+		out := list.Kv[:0]
+		for _, kv := range list.Kv {
+			if !kv.StreamDone {
+				out = append(out, kv)
+			}
+		}
+		list.Kv = out
+		if len(out) == 0 {
+			return nil
+		}
+		b, err := proto.Marshal(list)
+		if err != nil {
+			return err
+		}
+		var n [8]byte
+		binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
+		if _, err := w.Write(n[:]); err != nil {
+			return err
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		info.Keys += uint64(len(out))
+		info.Bytes += uint64(len(b) + 8)
+		if progress != nil {
+			progress(BackupProgress{Keys: info.Keys, Bytes: info.Bytes})
+		}
+		return nil
+	}
+	if err := stream.Orchestrate(ctx); err != nil {
+		return BackupInfo{}, fmt.Errorf("store: backup: %w", translate(err))
+	}
+	if e := kerr.Load(); e != nil {
+		return BackupInfo{}, fmt.Errorf("store: backup: read value: %w", translate(*e))
+	}
+	if herr != nil {
+		return BackupInfo{}, fmt.Errorf("store: backup: audit head: %w", herr)
+	}
+	info.Until = seen.Load()
+	if since > 0 && info.Until < since {
+		info.Until = since - 1 // nothing changed
+	}
+	info.AuditSeq, info.AuditHash = head.Seq, head.Hash
+	return info, nil
+}
+
+// Loader fills a new data directory from backup streams, before the
+// appliance opens it: no migration runs and nothing else writes while it
+// loads. The full backup goes first, then its increments in order.
+type Loader struct {
+	db *badger.DB
+}
+
+// ErrNotEmpty means a restore was asked to write into a directory that
+// already holds something.
+var ErrNotEmpty = errors.New("store: restore needs a new, empty directory")
+
+// NewLoader opens dir, which must be empty or missing, for loading.
+func NewLoader(dir string) (*Loader, error) {
+	if err := emptyDir(dir); err != nil {
+		return nil, err
+	}
+	db, err := badger.Open(badgerOptions(dir, false, discardLogger()).WithSyncWrites(false))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dir, err)
+	}
+	return &Loader{db: db}, nil
+}
+
+// Load applies one backup stream. Writes are synced by Close.
+func (l *Loader) Load(r io.Reader) error {
+	// A few pending batches bound the memory (each up to ~2.4 MB, see Memory).
+	if err := l.db.Load(r, 4); err != nil {
+		return fmt.Errorf("store: load backup: %w", err)
+	}
+	return nil
+}
+
+// Close syncs and closes what was loaded.
+func (l *Loader) Close() error {
+	if err := l.db.Sync(); err != nil {
+		_ = l.db.Close()
+		return err
+	}
+	return l.db.Close()
+}
+
+// PruneGraveyard forgets the deletions at or below version upto: once a
+// full backup up to there is safe, no increment needs them again. It
+// commits in bounded batches and may be stopped and run again.
+func (s *Store) PruneGraveyard(ctx context.Context, upto uint64) (int, error) {
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	var keys [][]byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		o := badger.DefaultIteratorOptions
+		o.Prefix = []byte{byte(KindGrave)}
+		o.PrefetchValues = false
+		it := txn.NewIterator(o)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if it.Item().Version() <= upto {
+				keys = append(keys, it.Item().KeyCopy(nil))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, translate(err)
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for i, k := range keys {
+		if i%1000 == 0 && ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		if err := wb.Delete(k); err != nil {
+			return 0, translate(err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return 0, translate(err)
+	}
+	return len(keys), nil
+}
+
+// Schema returns the layout version of the open store (SchemaVersion once
+// Open has migrated it).
+func (s *Store) Schema() (uint32, error) {
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	return s.schema()
+}
+
+// AuditHead returns the last audit entry's sequence number and hash (0 and
+// nil on a store nothing was applied to).
+func AuditHead(r *Reader) (uint64, []byte, error) {
+	var h auditHead
+	err := r.GetJSON(auditHeadKey, &h)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil, nil
+	}
+	return h.Seq, h.Hash, err
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// emptyDir succeeds if dir is missing or holds nothing.
+func emptyDir(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if len(ents) > 0 {
+		return fmt.Errorf("%w: %s has %d entries", ErrNotEmpty, dir, len(ents))
+	}
+	return nil
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
