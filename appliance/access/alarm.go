@@ -34,6 +34,7 @@ const (
 	AlarmDoorHeld   Alarm = "door_held_open"
 	AlarmBadges     Alarm = "unreturned_badges"
 	AlarmManualOpen Alarm = "manual_open"
+	AlarmBackup     Alarm = "backup_failed" // the daily backup failed; the name says why
 )
 
 // Command types.

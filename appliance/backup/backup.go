@@ -7,7 +7,10 @@
 // before it is reported good. See DESIGN.md.
 package backup
 
-import "errors"
+import (
+	"encoding/json"
+	"errors"
+)
 
 // Errors. Each names what went wrong in words an administrator can act on.
 var (
@@ -25,3 +28,5 @@ var (
 	ErrNotEmpty        = errors.New("backup: restore needs a new, empty directory")
 	ErrRestoreVerify   = errors.New("backup: restored data does not verify")
 )
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -122,6 +122,12 @@ const (
 	KindFlowMeta Kind = 0xB1 // "rebuild" -> state of the one-time rebuild from older events
 )
 
+// Backups (0xC0..): appliance/backup.
+const (
+	KindBackupSettings Kind = 0xC0 // "settings" -> target, time, rotation, the wrapped site key
+	KindBackupRun      Kind = 0xC1 // started (u64 BE ns) id -> what one backup run did
+)
+
 // Sep separates variable-length parts of a key. Parts must not contain it.
 const Sep = 0x00
 
