@@ -186,6 +186,16 @@ func (s *Service) SetPassphrase(ctx context.Context, actor, passphrase string) e
 	return err
 }
 
+// Wrap wraps the site key with passphrase without storing it: for a
+// backup written from the shell before any passphrase is set.
+func (s *Service) Wrap(passphrase string) (WrappedKey, error) {
+	master, err := secret.ReadMaster(s.dataDir)
+	if err != nil {
+		return WrappedKey{}, err
+	}
+	return Wrap(master, passphrase, s.KDF)
+}
+
 // Runs returns the newest runs first.
 func (s *Service) Runs(limit int) ([]Run, error) {
 	var out []Run

@@ -50,6 +50,10 @@ usage:
   gatehouse token revoke ID
   gatehouse audit verify
   gatehouse import employees FILE.csv
+  gatehouse backup [--to DIR] [--full] [--passphrase-stdin]
+  gatehouse backup verify FILE...
+  gatehouse backup passphrase [--passphrase-stdin]
+  gatehouse restore --from FILE[,INCREMENT] --data NEWDIR [--passphrase-stdin]
   gatehouse devices
   gatehouse devices test NAME [--timeout 15s] [--show]
 
@@ -81,6 +85,10 @@ func Main(args []string, env Env) int {
 		err = devicesCmd(args[1:], env)
 	case "import":
 		err = importCmd(args[1:], env)
+	case "backup":
+		err = backupCmd(args[1:], env)
+	case "restore":
+		err = restoreCmd(args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 	default:
