@@ -3,10 +3,12 @@ package backup
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -336,4 +338,32 @@ func TestReadHeaderBoundsLength(t *testing.T) {
 	if _, _, err := ReadHeader(bytes.NewReader(append([]byte(magic), append(n[:], "{}"...)...))); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("empty header: %v", err)
 	}
+}
+
+// A target that fills up fails the backup as "full" and leaves nothing
+// behind. It needs a small file system of its own: a tmpfs, where the test
+// may mount one (root in CI); elsewhere it is skipped.
+func TestTargetFullDisk(t *testing.T) {
+	target := t.TempDir()
+	if err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", target).Run(); err != nil {
+		t.Skipf("cannot mount a small tmpfs here: %v", err)
+	}
+	t.Cleanup(func() { exec.Command("umount", target).Run() })
+	s := newSite(t)
+	for i := range 300 {
+		s.put(t, fmt.Sprint("r", i), string(randomBytes(600)), false)
+	}
+	_, err := Write(context.Background(), s.st, target, WriteOptions{Key: s.key, Now: time.Now()})
+	if !errors.Is(err, ErrTargetFull) {
+		t.Fatalf("err = %v, want ErrTargetFull", err)
+	}
+	if ents, _ := os.ReadDir(target); len(ents) != 0 {
+		t.Fatalf("a failed backup left %v", ents)
+	}
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -189,4 +190,18 @@ func TestDemoBuildingBackedUpUnderTrafficRestoresWhole(t *testing.T) {
 	}
 	t.Logf("%d gate events, at least 10 while the full backup was written; full %d bytes, increment %d bytes",
 		events.Load(), full.Size, inc.Size)
+}
+
+// A restore that could not even clean up leaves its marker; the appliance
+// must not start on such a directory as if it held good data.
+func TestApplianceRefusesUnfinishedRestore(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, backup.IncompleteMarker), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := config.Load("", nil)
+	if a, err := appliance.Open(context.Background(), dir, cfg, nil, nil); err == nil {
+		a.Close()
+		t.Fatal("the appliance opened a half-restored directory")
+	}
 }
