@@ -27,6 +27,7 @@ var (
 	ErrTargetFull      = errors.New("backup: target is full")
 	ErrNotEmpty        = errors.New("backup: restore needs a new, empty directory")
 	ErrRestoreVerify   = errors.New("backup: restored data does not verify")
+	ErrAudit           = errors.New("backup: the audit chain in the backup does not verify")
 )
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

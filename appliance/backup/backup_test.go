@@ -367,3 +367,29 @@ func randomBytes(n int) []byte {
 	rand.Read(b)
 	return b
 }
+
+// A backup whose audit chain does not verify when read back is not kept:
+// here an entry of the source's trail was rewritten.
+func TestWriteRefusesABrokenAuditChain(t *testing.T) {
+	s := newSite(t)
+	s.put(t, "a", "x", false)
+	s.st.Register("t.tamper", func(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+		k := append([]byte{byte(store.KindAudit)}, store.U64(1)...)
+		v, err := tx.Get(k)
+		if err != nil {
+			return store.Effect{}, err
+		}
+		return store.Effect{}, tx.Set(k, bytes.Replace(v, []byte(`"t.put"`), []byte(`"t.pot"`), 1))
+	})
+	if _, err := store.Issue(context.Background(), s.st, "t.tamper", "mallory", time.Unix(2, 0), struct{}{}); err != nil {
+		t.Fatal(err)
+	}
+	target := t.TempDir()
+	_, err := Write(context.Background(), s.st, target, WriteOptions{Key: s.key, Now: time.Now()})
+	if !errors.Is(err, ErrAudit) {
+		t.Fatalf("err = %v, want ErrAudit", err)
+	}
+	if ents, _ := os.ReadDir(target); len(ents) != 0 {
+		t.Fatalf("a backup that failed its check was kept: %v", ents)
+	}
+}

@@ -15,6 +15,8 @@ import (
 	"github.com/dgraph-io/badger/v4/pb"
 	"github.com/klauspost/compress/zstd"
 	"google.golang.org/protobuf/proto"
+
+	"gatehouse/appliance/store"
 )
 
 // File layout (DESIGN.md):
@@ -207,11 +209,24 @@ func stat(f *os.File, path string) (Info, [2]int64, error) {
 	return Info{Path: path, Size: size, Header: h, Trailer: t}, [2]int64{start, size - 12 - tn}, nil
 }
 
+// ReadOptions say what Open does besides checking.
+type ReadOptions struct {
+	// Load, if set, is handed the decompressed stream as it is read; the
+	// caller must treat what it did as void if Open then fails.
+	Load func(io.Reader) error
+	// Progress sees the file bytes read.
+	Progress func(done, total int64)
+	// Prev is the backup an increment goes on top of, so the audit chain
+	// is checked to continue from its head; without it an increment's
+	// entries are checked among themselves.
+	Prev *Info
+}
+
 // Open checks a backup file whole — sum, compression, every frame, the
-// count of records — and returns its info. With load not nil it also
-// hands the decompressed stream to load as it goes; the caller must treat
-// what load did as void if Open then fails.
-func Open(path string, load func(io.Reader) error, progress func(done, total int64)) (Info, error) {
+// count of records, the audit chain it carries up to the head it recorded —
+// and returns its info.
+func Open(path string, o ReadOptions) (Info, error) {
+	load, progress := o.Load, o.Progress
 	f, err := os.Open(path)
 	if err != nil {
 		return Info{}, err
@@ -236,7 +251,16 @@ func Open(path string, load func(io.Reader) error, progress func(done, total int
 		return Info{}, err
 	}
 	defer zr.Close()
-	keys, n, err := frames(zr, load)
+	var audit *store.AuditStream
+	switch {
+	case info.Kind == Full:
+		audit = store.NewAuditStream(0, nil, false)
+	case o.Prev != nil:
+		audit = store.NewAuditStream(o.Prev.AuditSeq, o.Prev.AuditHash, false)
+	default:
+		audit = store.NewAuditStream(0, nil, true)
+	}
+	keys, n, err := frames(zr, load, audit.Add)
 	if err != nil {
 		return Info{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -257,12 +281,16 @@ func Open(path string, load func(io.Reader) error, progress func(done, total int
 	if keys != t.Keys || n != t.Bytes {
 		return Info{}, fmt.Errorf("%s: %w: %d records, %d bytes; the trailer says %d, %d", path, ErrCorrupt, keys, n, t.Keys, t.Bytes)
 	}
+	if _, err := audit.Finish(t.AuditSeq, t.AuditHash); err != nil {
+		return Info{}, fmt.Errorf("%s: %w: %v", path, ErrAudit, err)
+	}
 	return info, nil
 }
 
-// frames reads the Badger stream, checking each frame, and passes the same
-// bytes on to load (if any) through a pipe.
-func frames(r io.Reader, load func(io.Reader) error) (keys, n uint64, err error) {
+// frames reads the Badger stream, checking each frame, shows each live
+// record to each, and passes the same bytes on to load (if any) through a
+// pipe.
+func frames(r io.Reader, load func(io.Reader) error, each func(key, val []byte)) (keys, n uint64, err error) {
 	var pw *io.PipeWriter
 	done := make(chan error, 1)
 	if load != nil {
@@ -310,6 +338,11 @@ func frames(r io.Reader, load func(io.Reader) error) (keys, n uint64, err error)
 			return finish(fmt.Errorf("%w: frame: %v", ErrCorrupt, err))
 		}
 		keys += uint64(len(list.Kv))
+		for _, kv := range list.Kv {
+			if len(kv.Meta) == 0 || kv.Meta[0] == 0 {
+				each(kv.Key, kv.Value)
+			}
+		}
 		n += 8 + sz
 		if pw != nil {
 			if _, err := pw.Write(size[:]); err != nil {

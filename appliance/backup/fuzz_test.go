@@ -24,7 +24,7 @@ func FuzzReadHeader(f *testing.F) {
 		// A header that parses: the rest of the file must not panic either.
 		p := filepath.Join(t.TempDir(), "f.ghb")
 		if os.WriteFile(p, b, 0o600) == nil {
-			_, _ = Open(p, nil, nil)
+			_, _ = Open(p, ReadOptions{})
 		}
 	})
 }

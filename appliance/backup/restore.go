@@ -43,12 +43,21 @@ func Restore(ctx context.Context, files []string, dir, passphrase string, progre
 		if err := ctx.Err(); err != nil {
 			return Info{}, err
 		}
-		if infos[i], err = Open(f, nil, report("checking")); err != nil {
+		if infos[i], err = Stat(f); err != nil {
 			return Info{}, err
 		}
 	}
 	if err := chain(infos); err != nil {
 		return Info{}, err
+	}
+	for i := range infos {
+		var prev *Info
+		if i > 0 {
+			prev = &infos[i-1]
+		}
+		if _, err := Open(infos[i].Path, ReadOptions{Prev: prev, Progress: report("checking")}); err != nil {
+			return Info{}, err
+		}
 	}
 	master, err := infos[0].Key.Unwrap(passphrase)
 	if err != nil {
@@ -102,14 +111,18 @@ func load(ctx context.Context, infos []Info, dir string, master []byte, progress
 		l.Close()
 		return err
 	}
-	for _, in := range infos {
+	for i, in := range infos {
 		if err := ctx.Err(); err != nil {
 			l.Close()
 			return err
 		}
+		var prev *Info
+		if i > 0 {
+			prev = &infos[i-1]
+		}
 		// Open checks the sum again as it loads: the file may have
 		// changed since it was checked.
-		if _, err := Open(in.Path, l.Load, progress); err != nil {
+		if _, err := Open(in.Path, ReadOptions{Load: l.Load, Progress: progress, Prev: prev}); err != nil {
 			l.Close()
 			return err
 		}

@@ -90,11 +90,11 @@ func Write(ctx context.Context, src Source, dir string, o WriteOptions) (Info, e
 	if err := syncDir(dir); err != nil {
 		return Info{}, targetError(err)
 	}
-	info, err := Open(final, nil, func(done, total int64) {
+	info, err := Open(final, ReadOptions{Prev: o.Base, Progress: func(done, total int64) {
 		if o.Progress != nil {
 			o.Progress(Progress{Phase: "verifying", Done: done, Total: total})
 		}
-	})
+	}})
 	if err != nil {
 		_ = os.Remove(final)
 		return Info{}, fmt.Errorf("backup: reading back what was written failed, file removed: %w", err)
@@ -145,6 +145,9 @@ func writeFile(ctx context.Context, src Source, tmp string, h Header, o WriteOpt
 	}
 	t := Trailer{Until: si.Until, Keys: si.Keys, Bytes: si.Bytes, AuditSeq: si.AuditSeq, AuditHash: si.AuditHash,
 		Millis: time.Since(start).Milliseconds()}
+	if t.AuditSeq == 0 && o.Base != nil { // no command since the base: its head still stands
+		t.AuditSeq, t.AuditHash = o.Base.AuditSeq, o.Base.AuditHash
+	}
 	tb, err := sealTrailer(t, sum)
 	if err != nil {
 		return err

@@ -86,7 +86,7 @@ func backupCmd(args []string, env Env) error {
 		}
 		show, done := terminalProgress(env.Stderr)
 		for _, p := range pos {
-			in, err := backup.Open(p, nil, func(d, t int64) { show(backup.Progress{Phase: "verifying", Done: d, Total: t}) })
+			in, err := backup.Open(p, backup.ReadOptions{Progress: func(d, t int64) { show(backup.Progress{Phase: "verifying", Done: d, Total: t}) }})
 			done()
 			if err != nil {
 				return err
