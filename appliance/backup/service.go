@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,10 +108,16 @@ type Service struct {
 	// KDF stretches passphrases; tests lower it.
 	KDF KDF
 
-	run      sync.Mutex // held while a backup runs
-	mu       sync.Mutex // guards progress and last
-	progress *Progress  // nil when none runs
-	lastTry  string     // site date of the last scheduled attempt
+	run       sync.Mutex // held while a backup runs
+	mu        sync.Mutex // guards progress and last
+	progress  *Progress  // nil when none runs
+	lastTry   string     // site date of the last scheduled attempt
+	lastPrune string     // site date the graveyard was last emptied with backups off
+}
+
+// pruner is the store's graveyard (store/DESIGN.md, Backups).
+type pruner interface {
+	PruneGraveyard(ctx context.Context, upto uint64) (int, error)
 }
 
 // New returns the service for the store src in dataDir (where site.key is).
@@ -288,13 +295,16 @@ func (s *Service) take(ctx context.Context, now time.Time, progress func(Progres
 	}
 	base := BaseFor(files, set.Key.KeyID, schema, now, set.Policy)
 	info, err := Write(ctx, s.src, set.Target, WriteOptions{Base: base, Key: set.Key, Site: s.site, Now: now, Progress: progress})
+	if errors.Is(err, store.ErrBaseTooOld) {
+		// The newest full backup is older than the deletions kept (the
+		// last one was removed by hand, or backups were off): start anew.
+		info, err = Write(ctx, s.src, set.Target, WriteOptions{Key: set.Key, Site: s.site, Now: now, Progress: progress})
+	}
 	if err != nil {
 		return Info{}, 0, err
 	}
 	if info.Kind == Full {
-		if p, ok := s.src.(interface {
-			PruneGraveyard(context.Context, uint64) (int, error)
-		}); ok {
+		if p, ok := s.src.(pruner); ok {
 			if _, err := p.PruneGraveyard(ctx, info.Until); err != nil {
 				s.log.Warn("pruning the deletion log after a full backup", "err", err)
 			}
@@ -359,9 +369,24 @@ func (s *Service) markTried(day string) {
 }
 
 // Tick runs the daily backup if it is due. The appliance calls it every
-// minute and raises an alarm on the error it returns.
+// minute and raises an alarm on the error it returns. With backups off it
+// empties the store's graveyard once a day instead: the first backup will
+// be a full one, which needs none of it.
 func (s *Service) Tick(ctx context.Context) (Run, bool, error) {
 	now := s.clk.Now()
+	if set, err := s.Settings(); err == nil && set.Target == "" {
+		day := now.In(s.loc).Format("2006-01-02")
+		s.mu.Lock()
+		done := s.lastPrune == day
+		s.lastPrune = day
+		s.mu.Unlock()
+		if p, ok := s.src.(pruner); ok && !done {
+			if _, err := p.PruneGraveyard(ctx, math.MaxUint64); err != nil {
+				s.log.Warn("emptying the deletion log", "err", err)
+			}
+		}
+		return Run{}, false, nil
+	}
 	if !s.Due(now) {
 		return Run{}, false, nil
 	}

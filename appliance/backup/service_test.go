@@ -106,3 +106,37 @@ func TestDailyBackupRunsOnceAfterItsTimeAndRotates(t *testing.T) {
 		t.Fatalf("runs %d, newest %+v", len(runs), runs[0])
 	}
 }
+
+// With backups off the deletion log is emptied; when they come back, an
+// increment against the old full backup would miss deletions, so a full
+// one is taken.
+func TestBackupsOffThenOnStartsWithAFullBackup(t *testing.T) {
+	ctx := context.Background()
+	svc, s, clk := newService(t)
+	target := t.TempDir()
+	svc.SaveSettings(ctx, "admin", target, "02:30", DefaultPolicy)
+	svc.SetPassphrase(ctx, "admin", pass)
+	s.put(t, "a", "x", false)
+	if run, err := svc.Now(ctx, "admin", "manual", nil); err != nil || run.Kind != Full {
+		t.Fatalf("first: %+v %v", run, err)
+	}
+	s.put(t, "a", "", true)
+	svc.SaveSettings(ctx, "admin", "", "02:30", DefaultPolicy)
+	if _, ran, err := svc.Tick(ctx); ran || err != nil {
+		t.Fatalf("tick with backups off: %t %v", ran, err)
+	}
+	svc.SaveSettings(ctx, "admin", target, "02:30", DefaultPolicy)
+	clk.Advance(time.Hour)
+	run, err := svc.Now(ctx, "admin", "manual", nil)
+	if err != nil || run.Kind != Full {
+		t.Fatalf("after backups were off: %+v %v, want a full backup", run, err)
+	}
+	files, _ := svc.Files()
+	dst := filepath.Join(t.TempDir(), "r")
+	if _, err := Restore(ctx, []string{files[0].Path}, dst, pass, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := records(t, openRestored(t, dst)); got["a"] != "" {
+		t.Fatalf("deleted record restored: %v", got)
+	}
+}

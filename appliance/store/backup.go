@@ -50,6 +50,15 @@ func (s *Store) WriteBackup(ctx context.Context, w io.Writer, since uint64, prog
 	if s.closed {
 		return BackupInfo{}, ErrClosed
 	}
+	if since > 0 {
+		pruned, err := s.gravePruned()
+		if err != nil {
+			return BackupInfo{}, err
+		}
+		if since-1 < pruned {
+			return BackupInfo{}, fmt.Errorf("%w: it covers versions up to %d, deletions are kept from %d", ErrBaseTooOld, since-1, pruned+1)
+		}
+	}
 	var (
 		seen atomic.Uint64 // highest version visited, sent or not
 		info BackupInfo
@@ -195,14 +204,30 @@ func (l *Loader) Close() error {
 	return l.db.Close()
 }
 
-// PruneGraveyard forgets the deletions at or below version upto: once a
-// full backup up to there is safe, no increment needs them again. It
-// commits in bounded batches and may be stopped and run again.
+// ErrBaseTooOld means an increment was asked for since a version whose
+// deletions the graveyard no longer holds: take a full backup.
+var ErrBaseTooOld = errors.New("store: the deletions since that backup are no longer kept")
+
+var gravePrunedKey = Key(KindMeta, "grave-pruned")
+
+// PruneGraveyard forgets the deletions at or below version upto (at most
+// the newest version): once a full backup up to there is safe, no increment
+// needs them again. It records how far it pruned, so an increment against
+// an older backup is refused (ErrBaseTooOld) rather than written without
+// its deletions. It may be stopped and run again.
 func (s *Store) PruneGraveyard(ctx context.Context, upto uint64) (int, error) {
 	s.life.RLock()
 	defer s.life.RUnlock()
 	if s.closed {
 		return 0, ErrClosed
+	}
+	upto = min(upto, s.db.MaxVersion())
+	if cur, err := s.gravePruned(); err != nil {
+		return 0, err
+	} else if upto > cur {
+		if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(gravePrunedKey, U64(upto)) }); err != nil {
+			return 0, translate(err)
+		}
 	}
 	var keys [][]byte
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -235,6 +260,26 @@ func (s *Store) PruneGraveyard(ctx context.Context, upto uint64) (int, error) {
 		return 0, translate(err)
 	}
 	return len(keys), nil
+}
+
+func (s *Store) gravePruned() (uint64, error) {
+	var v uint64
+	err := s.db.View(func(txn *badger.Txn) error {
+		it, err := txn.Get(gravePrunedKey)
+		if err != nil {
+			return err
+		}
+		return it.Value(func(b []byte) error {
+			if len(b) == 8 {
+				v = binary.BigEndian.Uint64(b)
+			}
+			return nil
+		})
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	return v, translate(err)
 }
 
 // Schema returns the layout version of the open store (SchemaVersion once

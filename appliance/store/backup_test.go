@@ -137,10 +137,17 @@ func TestBackupFullIncrementRestore(t *testing.T) {
 		t.Fatalf("apply after restore: %+v %v", res, err)
 	}
 
-	// Once a full backup covers them, the graveyard forgets deletions.
+	// Once a full backup covers them, the graveyard forgets deletions, and
+	// an increment against an older backup is refused.
 	n, err := s.PruneGraveyard(ctx, ii.Until)
 	if err != nil || n != 1 {
 		t.Fatalf("prune: %d %v", n, err)
+	}
+	if _, err := s.WriteBackup(ctx, &bytes.Buffer{}, fi.Until+1, nil); !errors.Is(err, ErrBaseTooOld) {
+		t.Fatalf("increment against a pruned base: %v", err)
+	}
+	if _, err := s.WriteBackup(ctx, &bytes.Buffer{}, ii.Until+1, nil); err != nil {
+		t.Fatalf("increment against the newest: %v", err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gatehouse/appliance/backup"
+	"gatehouse/appliance/store"
 )
 
 // readPassphrase reads one line: from stdin with --passphrase-stdin, else
@@ -164,6 +165,11 @@ func backupCmd(args []string, env Env) error {
 	}
 	show, done := terminalProgress(env.Stderr)
 	in, err := backup.Write(ctx, a.Store, to, backup.WriteOptions{Base: base, Key: key, Site: a.Config.SiteName, Now: a.Clock.Now(), Progress: show})
+	if errors.Is(err, store.ErrBaseTooOld) {
+		done()
+		fmt.Fprintln(env.Stderr, "the last full backup there is older than the deletions this appliance keeps: writing a full one")
+		in, err = backup.Write(ctx, a.Store, to, backup.WriteOptions{Key: key, Site: a.Config.SiteName, Now: a.Clock.Now(), Progress: show})
+	}
 	done()
 	if err != nil {
 		return err
