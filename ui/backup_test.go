@@ -11,6 +11,8 @@ import (
 
 	"gatehouse/appliance/auth"
 	"gatehouse/appliance/backup"
+	"gatehouse/ui/i18n"
+	"gatehouse/ui/views"
 )
 
 // An administrator sets up backups on the page, backs up now, watches the
@@ -91,5 +93,17 @@ func TestBackupPageBackUpNowAndDownload(t *testing.T) {
 	}
 	if page := readBody(t, h.do(req{method: "GET", path: "/admin/backups", session: admin})); !strings.Contains(page, `role="alert" id="backup-state"`) {
 		t.Fatal("the page does not show the failed backup")
+	}
+}
+
+func TestBackupProgressNamesEachPhase(t *testing.T) {
+	for _, p := range []backup.Progress{{Phase: "starting"}, {Phase: "writing", Keys: 42, Total: 100}, {Phase: "verifying", Done: 5, Total: 10}} {
+		var b strings.Builder
+		if err := views.BackupProgress(true, p).Render(i18n.With(t.Context(), i18n.EN), &b); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(b.String(), "%!") || strings.Contains(b.String(), "backup.phase") {
+			t.Errorf("%s: %s", p.Phase, b.String())
+		}
 	}
 }
