@@ -199,6 +199,9 @@ func TestRestoreRefusesBadInput(t *testing.T) {
 	inc1 := s.backup(t, target, &full)
 	s.put(t, "c", "z", false)
 	inc2 := s.backup(t, target, &full)
+	full2 := s.backup(t, target, nil)
+	s.put(t, "d", "w", false)
+	incOf2 := s.backup(t, target, &full2)
 	other := newSite(t)
 	otherFull := other.backup(t, t.TempDir(), nil)
 	bad := t.TempDir()
@@ -227,6 +230,9 @@ func TestRestoreRefusesBadInput(t *testing.T) {
 		{"increment without its base", []string{inc1.Path}, "", pass, ErrNoBase},
 		{"increment of another full", []string{otherFull.Path, inc1.Path}, "", pass, ErrOtherSite},
 		{"two increments of one full", []string{full.Path, inc1.Path, inc2.Path}, "", pass, ErrOrder},
+		{"increments out of order", []string{full.Path, inc2.Path, inc1.Path}, "", pass, ErrOrder},
+		{"increment first", []string{inc1.Path, full.Path}, "", pass, ErrNoBase},
+		{"increment of the next week's full", []string{full.Path, incOf2.Path}, "", pass, ErrNoBase},
 		{"newer schema", []string{newer}, "", pass, ErrNewerSchema},
 		{"non-empty directory", []string{full.Path}, nonEmpty, pass, ErrNotEmpty},
 	}
