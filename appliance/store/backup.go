@@ -14,6 +14,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/pb"
+	"github.com/dgraph-io/badger/v4/y"
 	"github.com/dgraph-io/ristretto/v2/z"
 	"google.golang.org/protobuf/proto"
 )
@@ -86,30 +87,40 @@ func (s *Store) WriteBackup(ctx context.Context, w io.Writer, since uint64, prog
 		v := item.Version()
 		for old := seen.Load(); v > old && !seen.CompareAndSwap(old, v); old = seen.Load() {
 		}
+		// The stream serialises each list before it asks for the next key
+		// and resets the allocator then: copies made there need no GC.
+		a := itr.Alloc
+		kv := y.NewKV(a)
 		// Only the newest version: the store reads nothing older.
-		if Kind(key[0]) == KindGrave {
-			if since > 0 && !item.IsDeletedOrExpired() {
-				list.Kv = append(list.Kv, &pb.KV{Key: bytes.Clone(key[1:]), Version: v, Meta: []byte{badgerBitDelete}})
+		switch {
+		case Kind(key[0]) == KindGrave:
+			if since == 0 || item.IsDeletedOrExpired() {
+				return list, nil
 			}
-			return list, nil
-		}
-		if item.IsDeletedOrExpired() {
-			if since > 0 {
-				list.Kv = append(list.Kv, &pb.KV{Key: item.KeyCopy(nil), Version: v, Meta: []byte{badgerBitDelete}})
+			*kv = pb.KV{Key: a.Copy(key[1:]), Version: v, Meta: a.Copy([]byte{badgerBitDelete})}
+		case item.IsDeletedOrExpired():
+			if since == 0 {
+				return list, nil
 			}
-			return list, nil
+			*kv = pb.KV{Key: a.Copy(key), Version: v, Meta: a.Copy([]byte{badgerBitDelete})}
+		default:
+			var val []byte
+			err := item.Value(func(b []byte) error {
+				val = a.Copy(b)
+				return nil
+			})
+			if err != nil {
+				// Badger logs a KeyToList error and goes on without the key:
+				// a backup must not, so the error is kept and returned.
+				kerr.CompareAndSwap(nil, &err)
+				return nil, err
+			}
+			if bytes.Equal(key, auditHeadKey) {
+				herr = jsonUnmarshal(val, &head)
+			}
+			*kv = pb.KV{Key: a.Copy(key), Value: val, Version: v}
 		}
-		val, err := item.ValueCopy(nil)
-		if err != nil {
-			// Badger logs a KeyToList error and goes on without the key:
-			// a backup must not, so the error is kept and returned.
-			kerr.CompareAndSwap(nil, &err)
-			return nil, err
-		}
-		if bytes.Equal(key, auditHeadKey) {
-			herr = jsonUnmarshal(val, &head)
-		}
-		list.Kv = append(list.Kv, &pb.KV{Key: item.KeyCopy(nil), Value: val, Version: v})
+		list.Kv = append(list.Kv, kv)
 		return list, nil
 	}
 	stream.Send = func(buf *z.Buffer) error {
