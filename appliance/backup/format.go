@@ -246,7 +246,7 @@ func Open(path string, o ReadOptions) (Info, error) {
 		raw = &progressReader{r: raw, total: total, fn: progress}
 	}
 	zr, err := zstd.NewReader(bufio.NewReaderSize(raw, 64<<10), zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
-		zstd.WithDecoderMaxMemory(1<<30), zstd.WithDecoderMaxWindow(32<<20))
+		zstd.WithDecoderMaxMemory(64<<20), zstd.WithDecoderMaxWindow(32<<20))
 	if err != nil {
 		return Info{}, err
 	}
