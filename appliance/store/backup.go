@@ -10,12 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/pb"
-	"github.com/dgraph-io/badger/v4/y"
-	"github.com/dgraph-io/ristretto/v2/z"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -40,11 +37,11 @@ type BackupInfo struct {
 }
 
 // WriteBackup writes every record whose newest version is at least since
-// (0: all of them, a full backup) to w as Badger's backup stream, as of
-// one read timestamp, while commands go on being applied. An increment
-// (since > 0) also carries the deletions made since then, which Badger
-// itself may already have compacted away: see the graveyard in DESIGN.md.
-// progress, if not nil, is called from the writing goroutine.
+// (0: all of them, a full backup) to w in Badger's backup stream format
+// (what DB.Load reads), as of one read timestamp, while commands go on
+// being applied. An increment (since > 0) also carries the deletions made
+// since then, which Badger itself may already have compacted away: see the
+// graveyard in DESIGN.md. progress, if not nil, is called as it goes.
 func (s *Store) WriteBackup(ctx context.Context, w io.Writer, since uint64, progress func(BackupProgress)) (BackupInfo, error) {
 	s.life.RLock()
 	defer s.life.RUnlock()
@@ -60,85 +57,45 @@ func (s *Store) WriteBackup(ctx context.Context, w io.Writer, since uint64, prog
 			return BackupInfo{}, fmt.Errorf("%w: it covers versions up to %d, deletions are kept from %d", ErrBaseTooOld, since-1, pruned+1)
 		}
 	}
+	// One read transaction is one snapshot. (Badger's Stream was tried
+	// first: each of its producers reads at its own timestamp, it logs and
+	// skips a key it cannot read, and its queues held ~300 MB for a 60 MB
+	// store — too much for a 1 GB device. One iterator and 1 MB frames keep
+	// a backup within a few MB.)
+	txn := s.db.NewTransaction(false)
+	defer txn.Discard()
+	o := badger.DefaultIteratorOptions
+	o.AllVersions = true // the newest version may be a tombstone, which an increment carries
+	o.PrefetchSize = 64
+	if since > 0 {
+		o.SinceTs = since - 1 // Badger's iterator reads versions above SinceTs
+	}
+	it := txn.NewIterator(o)
+	defer it.Close()
+
 	var (
-		seen atomic.Uint64 // highest version visited, sent or not
 		info BackupInfo
 		head auditHead
-		herr error
-		kerr atomic.Pointer[error]
+		list pb.KVList
+		size int
+		prev []byte
+		// Keys and values are copied into one buffer per frame, reused
+		// once the frame is written: less for the GC to chase.
+		arena = make([]byte, 0, 2<<20)
 	)
-	stream := s.db.NewStream()
-	// One producer is one read transaction, hence one snapshot; with more,
-	// each would read at its own timestamp. Two cores gain little anyway.
-	stream.NumGo = 1
-	if since > 0 {
-		stream.SinceTs = since - 1 // Badger's iterator reads versions above SinceTs
+	cp := func(b []byte) []byte {
+		if len(arena)+len(b) > cap(arena) {
+			arena = make([]byte, 0, max(2<<20, len(b)))
+		}
+		n := len(arena)
+		arena = append(arena, b...)
+		return arena[n:len(arena):len(arena)]
 	}
-	stream.LogPrefix = "store.backup"
-	stream.KeyToList = func(key []byte, itr *badger.Iterator) (*pb.KVList, error) {
-		list := &pb.KVList{}
-		if !itr.Valid() {
-			return list, nil
-		}
-		item := itr.Item()
-		if !bytes.Equal(item.Key(), key) || item.Version() < since {
-			return list, nil
-		}
-		v := item.Version()
-		for old := seen.Load(); v > old && !seen.CompareAndSwap(old, v); old = seen.Load() {
-		}
-		// The stream serialises each list before it asks for the next key
-		// and resets the allocator then: copies made there need no GC.
-		a := itr.Alloc
-		kv := y.NewKV(a)
-		// Only the newest version: the store reads nothing older.
-		switch {
-		case Kind(key[0]) == KindGrave:
-			if since == 0 || item.IsDeletedOrExpired() {
-				return list, nil
-			}
-			*kv = pb.KV{Key: a.Copy(key[1:]), Version: v, Meta: a.Copy([]byte{badgerBitDelete})}
-		case item.IsDeletedOrExpired():
-			if since == 0 {
-				return list, nil
-			}
-			*kv = pb.KV{Key: a.Copy(key), Version: v, Meta: a.Copy([]byte{badgerBitDelete})}
-		default:
-			var val []byte
-			err := item.Value(func(b []byte) error {
-				val = a.Copy(b)
-				return nil
-			})
-			if err != nil {
-				// Badger logs a KeyToList error and goes on without the key:
-				// a backup must not, so the error is kept and returned.
-				kerr.CompareAndSwap(nil, &err)
-				return nil, err
-			}
-			if bytes.Equal(key, auditHeadKey) {
-				herr = jsonUnmarshal(val, &head)
-			}
-			*kv = pb.KV{Key: a.Copy(key), Value: val, Version: v}
-		}
-		list.Kv = append(list.Kv, kv)
-		return list, nil
-	}
-	stream.Send = func(buf *z.Buffer) error {
-		list, err := badger.BufferToKVList(buf)
-		if err != nil {
-			return err
-		}
-		out := list.Kv[:0]
-		for _, kv := range list.Kv {
-			if !kv.StreamDone {
-				out = append(out, kv)
-			}
-		}
-		list.Kv = out
-		if len(out) == 0 {
+	flush := func() error {
+		if len(list.Kv) == 0 {
 			return nil
 		}
-		b, err := proto.Marshal(list)
+		b, err := proto.Marshal(&list)
 		if err != nil {
 			return err
 		}
@@ -150,25 +107,66 @@ func (s *Store) WriteBackup(ctx context.Context, w io.Writer, since uint64, prog
 		if _, err := w.Write(b); err != nil {
 			return err
 		}
-		info.Keys += uint64(len(out))
+		info.Keys += uint64(len(list.Kv))
 		info.Bytes += uint64(len(b) + 8)
+		list.Kv, size, arena = list.Kv[:0], 0, arena[:0]
 		if progress != nil {
 			progress(BackupProgress{Keys: info.Keys, Bytes: info.Bytes})
 		}
 		return nil
 	}
-	if err := stream.Orchestrate(ctx); err != nil {
-		return BackupInfo{}, fmt.Errorf("store: backup: %w", translate(err))
+	tombstone := []byte{badgerBitDelete}
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		key := item.Key()
+		if prev != nil && bytes.Equal(key, prev) {
+			continue // an older version: the store reads only the newest
+		}
+		prev = append(prev[:0], key...)
+		v := item.Version()
+		if v < since {
+			continue
+		}
+		if info.Keys%1024 == 0 && ctx.Err() != nil {
+			return BackupInfo{}, ctx.Err()
+		}
+		var kv *pb.KV
+		switch {
+		case Kind(key[0]) == KindGrave:
+			if since == 0 || item.IsDeletedOrExpired() {
+				continue
+			}
+			kv = &pb.KV{Key: cp(key[1:]), Version: v, Meta: tombstone}
+		case item.IsDeletedOrExpired():
+			if since == 0 {
+				continue
+			}
+			kv = &pb.KV{Key: cp(key), Version: v, Meta: tombstone}
+		default:
+			var val []byte
+			if err := item.Value(func(b []byte) error { val = cp(b); return nil }); err != nil {
+				return BackupInfo{}, fmt.Errorf("store: backup: read %q: %w", printable(key), translate(err))
+			}
+			if bytes.Equal(key, auditHeadKey) {
+				if err := json.Unmarshal(val, &head); err != nil {
+					return BackupInfo{}, fmt.Errorf("store: backup: audit head: %w", err)
+				}
+			}
+			kv = &pb.KV{Key: cp(key), Value: val, Version: v}
+		}
+		list.Kv = append(list.Kv, kv)
+		if size += len(kv.Key) + len(kv.Value) + 16; size >= 1<<20 {
+			if err := flush(); err != nil {
+				return BackupInfo{}, err
+			}
+		}
 	}
-	if e := kerr.Load(); e != nil {
-		return BackupInfo{}, fmt.Errorf("store: backup: read value: %w", translate(*e))
+	if err := flush(); err != nil {
+		return BackupInfo{}, err
 	}
-	if herr != nil {
-		return BackupInfo{}, fmt.Errorf("store: backup: audit head: %w", herr)
-	}
-	info.Until = seen.Load()
+	info.Until = txn.ReadTs()
 	if since > 0 && info.Until < since {
-		info.Until = since - 1 // nothing changed
+		info.Until = since - 1 // nothing written since: nothing newer to cover
 	}
 	info.AuditSeq, info.AuditHash = head.Seq, head.Hash
 	return info, nil
@@ -314,8 +312,6 @@ func AuditHead(r *Reader) (uint64, []byte, error) {
 	}
 	return h.Seq, h.Hash, err
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // emptyDir succeeds if dir is missing or holds nothing.
 func emptyDir(dir string) error {
