@@ -230,7 +230,12 @@ func (s *Store) PruneGraveyard(ctx context.Context, upto uint64) (int, error) {
 	if s.closed {
 		return 0, ErrClosed
 	}
-	upto = min(upto, s.db.MaxVersion())
+	// At most what is committed. (Badger's DB.MaxVersion reads the
+	// memtable unlocked, which the race detector catches; a read
+	// transaction's timestamp says the same.)
+	txn := s.db.NewTransaction(false)
+	upto = min(upto, txn.ReadTs())
+	txn.Discard()
 	if cur, err := s.gravePruned(); err != nil {
 		return 0, err
 	} else if upto > cur {
