@@ -183,7 +183,7 @@ func AuditFor(r *Reader, subject string, limit, maxScan int) ([]AuditEntry, erro
 }
 
 // AuditStream checks the audit entries of a backup stream as they pass, in
-// key order (WriteBackup's one producer sends keys in order): each entry's
+// key order (WriteBackup's one iterator writes keys in order): each entry's
 // hash, sequence and link to the one before. A full backup starts at the
 // genesis; an increment after its base's head. Records of other kinds are
 // ignored.
