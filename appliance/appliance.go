@@ -9,10 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"gatehouse/appliance/access"
 	"gatehouse/appliance/auth"
+	"gatehouse/appliance/backup"
 	"gatehouse/appliance/clock"
 	"gatehouse/appliance/config"
 	"gatehouse/appliance/device"
@@ -48,6 +51,7 @@ type App struct {
 	Notices     *notice.Service // announcements and the message centre
 	Reports     *report.Service // people-flow dashboard and periodic reports
 	Metrics     *metric.Set     // served at /metrics; serve connects the worker and the device runtime
+	Backups     *backup.Service // daily backups to a target directory
 	Keys        *secret.Keys
 	Clock       clock.Clock
 	Config      config.Config
@@ -64,6 +68,11 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	}
 	if log == nil {
 		log = slog.Default()
+	}
+	// A restore that did not finish leaves its marker: the directory must
+	// not pass for good data (appliance/backup/DESIGN.md).
+	if _, err := os.Stat(filepath.Join(dataDir, backup.IncompleteMarker)); err == nil {
+		return nil, fmt.Errorf("appliance: %s holds an unfinished restore (%s): restore again into a new directory", dataDir, backup.IncompleteMarker)
 	}
 	siteKeys, err := secret.LoadOrCreate(dataDir)
 	if err != nil {
@@ -90,6 +99,7 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	visits := visit.New(st, clk, siteKeys).WithScreener(scr)
 	notice.Register(st)
 	report.Register(st)
+	backup.Register(st)
 	a := &App{
 		Store:       st,
 		Directory:   directory.New(st, clk, siteKeys),
@@ -110,6 +120,7 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	}
 	a.Access.SetObserver(metrics)
 	metrics.Watch(metric.Sources{Store: st, Outbox: a.Notify, Devices: a.Devices, Lanes: a.Access})
+	a.Backups = backup.New(st, st, dataDir, clk, cfg.Location, cfg.SiteName, log)
 	a.Reports = report.New(st, clk, cfg.Location, a.Access, log)
 	visits.WithHook(notices{a}.hook).WithCodeSender(codes{a})
 	a.KeyRoom = keys.New(st, clk, a.Auth)
@@ -167,6 +178,14 @@ func (a *App) Run(ctx context.Context) {
 			}
 		}()
 	}
+	// The daily backup runs beside the sweeps: it may take minutes, and the
+	// doors are checked every 5 s.
+	backups := make(chan struct{})
+	defer func() { <-backups }()
+	go func() {
+		defer close(backups)
+		a.backupLoop(ctx)
+	}()
 	// A lost card written off just before a crash may still open the gates.
 	if n, err := a.Stock.BlockPending(ctx); err != nil {
 		a.Log.Error("blocking lost stock cards failed", "err", err)
@@ -207,6 +226,37 @@ func (a *App) Run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// backupLoop runs the daily backup when it is due and raises an alarm on
+// the guard station when it fails (target missing, full, unwritable).
+func (a *App) backupLoop(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		run, ran, err := a.Backups.Tick(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.Log.Error("daily backup failed", "err", err)
+			if aerr := a.Access.Raise(ctx, "system", access.AlarmBackup, "", shorten(err.Error(), 120)); aerr != nil {
+				a.Log.Error("backup alarm", "err", aerr)
+			}
+		case ran:
+			a.Log.Info("daily backup written", "kind", run.Kind, "file", run.File, "bytes", run.Size, "ms", run.Millis)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }
 
 // Close closes the store.

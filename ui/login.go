@@ -88,8 +88,16 @@ func (s *Server) health(c echo.Context) error {
 	} else if err := s.app.Store.View(func(*store.Reader) error { return nil }); err != nil {
 		status, code, reason = "store unavailable", http.StatusServiceUnavailable, err.Error()
 	}
+	// A failed or missed backup is reported but keeps 200: it must not take
+	// the lobby out of a load balancer while the gates work.
+	bk := s.app.Backups.Health()
+	backupState := bk.State
+	if bk.State == "failed" || bk.State == "missed" {
+		// The reason stays on the administrator's page: this one is public.
+		backupState += ", last run " + time.Unix(0, bk.Last.Started).UTC().Format(time.RFC3339)
+	}
 	body := map[string]string{"status": status, "version": appliance.Version, "site": s.app.Config.SiteName,
-		"time": s.app.Clock.Now().UTC().Format(time.RFC3339)}
+		"time": s.app.Clock.Now().UTC().Format(time.RFC3339), "backup": backupState}
 	if reason != "" {
 		body["reason"] = reason
 	}

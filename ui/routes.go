@@ -239,6 +239,12 @@ func (s *Server) routeTable() []route {
 		{"POST", "/admin/notify", admins, s.notifySave},
 		{"POST", "/admin/notify/test", admins, s.notifyTest},
 		{"POST", "/admin/notify/:id/retry", admins, s.notifyRetry},
+		{"GET", "/admin/backups", admins, s.backupPage},
+		{"POST", "/admin/backups", admins, s.backupSave},
+		{"POST", "/admin/backups/passphrase", admins, s.backupPassphrase},
+		{"POST", "/admin/backups/run", admins, s.backupRun},
+		{"GET", "/admin/backups/progress", admins, s.backupProgress},
+		{"GET", "/admin/backups/file/:name", admins, s.backupFile},
 
 		// JSON API for HR and CRM systems: bearer tokens, never cookies.
 		{"GET", "/api/v1/floors", staff, s.apiFloors},

@@ -315,6 +315,12 @@ var routeAccess = []struct {
 	{"POST", "/admin/notify", "admin"},
 	{"POST", "/admin/notify/test", "admin"},
 	{"POST", "/admin/notify/{visit}/retry", "admin"},
+	{"GET", "/admin/backups", "admin"},
+	{"POST", "/admin/backups", "admin"},
+	{"POST", "/admin/backups/passphrase", "admin"},
+	{"POST", "/admin/backups/run", "admin"},
+	{"GET", "/admin/backups/progress", "admin"},
+	{"GET", "/admin/backups/file/{file}", "admin"},
 	{"GET", "/notices", "admin manager"},
 	{"GET", "/notices/new", "admin manager"},
 	{"POST", "/notices", "admin manager"},
@@ -426,7 +432,7 @@ func TestRouteRoleTable(t *testing.T) {
 	listed := map[string]bool{}
 	for _, ra := range routeAccess {
 		p := ra.path
-		for k, v := range map[string]string{"{person}": ":id", "{company}": ":id", "{account}": ":id", "{token}": ":id", "{job}": ":job", "{visit}": ":id", "{link}": ":token", "{screen}": ":id", "{alarm}": ":id", "/static/app.css": "/static/*"} {
+		for k, v := range map[string]string{"{person}": ":id", "{company}": ":id", "{account}": ":id", "{token}": ":id", "{job}": ":job", "{visit}": ":id", "{link}": ":token", "{screen}": ":id", "{alarm}": ":id", "{file}": ":name", "/static/app.css": "/static/*"} {
 			p = strings.ReplaceAll(p, k, v)
 		}
 		listed[ra.method+" "+p] = true

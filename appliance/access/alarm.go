@@ -37,6 +37,7 @@ const (
 	// AlarmStoreCorrupt: the data store found bytes that fail their
 	// checksum (appliance/store, Integrity). Raised once per start.
 	AlarmStoreCorrupt Alarm = "store_corrupt"
+	AlarmBackup       Alarm = "backup_failed" // the daily backup failed; the name says why
 )
 
 // Command types.

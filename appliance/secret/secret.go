@@ -169,3 +169,35 @@ func (k *Keys) Signer() ed25519.PrivateKey { return k.signer }
 
 // Verifier is the pass-verification key.
 func (k *Keys) Verifier() ed25519.PublicKey { return k.signer.Public().(ed25519.PublicKey) }
+
+// ReadMaster returns the master secret in dir/site.key: what a backup
+// carries (wrapped) so that a new appliance can read the sealed data.
+func ReadMaster(dir string) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		return nil, fmt.Errorf("secret: %w", err)
+	}
+	if len(b) != 32 {
+		return nil, ErrBadKey
+	}
+	return b, nil
+}
+
+// WriteMaster writes a master secret into dir/site.key durably, refusing
+// to overwrite one: what a restore does with the key a backup carried.
+func WriteMaster(dir string, master []byte) error {
+	if len(master) != 32 {
+		return ErrBadKey
+	}
+	return writeNew(filepath.Join(dir, FileName), master)
+}
+
+// MasterID names a master secret without revealing it: a backup records
+// it, so a backup wrapped for another site's key is told apart.
+func MasterID(master []byte) string {
+	k, err := hkdf.Key(sha256.New, master, nil, "gatehouse key id v1", 8)
+	if err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(k)
+}

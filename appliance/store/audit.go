@@ -194,3 +194,70 @@ func AuditFor(r *Reader, subject string, limit, maxScan int) ([]AuditEntry, erro
 	})
 	return out, err
 }
+
+// AuditStream checks the audit entries of a backup stream as they pass, in
+// key order (WriteBackup's one iterator writes keys in order): each entry's
+// hash, sequence and link to the one before. A full backup starts at the
+// genesis; an increment after its base's head. Records of other kinds are
+// ignored.
+type AuditStream struct {
+	want    uint64
+	prev    []byte
+	lenient bool // an increment checked without its base: the first entry sets the start
+	n       uint64
+	err     error
+}
+
+// NewAuditStream checks a stream whose first entry follows seq and hash
+// (0 and nil: the genesis, a full backup). With lenient, the first entry
+// found is taken as the start (an increment checked on its own).
+func NewAuditStream(seq uint64, hash []byte, lenient bool) *AuditStream {
+	if seq == 0 && hash == nil {
+		hash = make([]byte, sha256.Size)
+	}
+	return &AuditStream{want: seq + 1, prev: hash, lenient: lenient}
+}
+
+// Add looks at one record of the stream (deleted ones have a nil value
+// and are not audit entries: the trail is append-only).
+func (a *AuditStream) Add(key, val []byte) {
+	if a.err != nil || len(key) != 9 || Kind(key[0]) != KindAudit {
+		return
+	}
+	seq := binary.BigEndian.Uint64(key[1:])
+	var e AuditEntry
+	if err := json.Unmarshal(val, &e); err != nil {
+		a.err = &BrokenLinkError{Seq: seq, Reason: "entry unreadable"}
+		return
+	}
+	if a.lenient && a.n == 0 {
+		a.want, a.prev = seq, e.Prev
+	}
+	switch {
+	case seq != a.want:
+		a.err = &BrokenLinkError{Seq: a.want, Reason: "entry missing"}
+	case e.Seq != seq:
+		a.err = &BrokenLinkError{Seq: seq, Reason: "sequence number altered"}
+	case !bytes.Equal(e.Prev, a.prev):
+		a.err = &BrokenLinkError{Seq: seq, Reason: "does not link to the previous entry"}
+	case !bytes.Equal(e.hash(), e.Hash):
+		a.err = &BrokenLinkError{Seq: seq, Reason: "contents altered (hash mismatch)"}
+	}
+	a.prev, a.want = e.Hash, a.want+1
+	a.n++
+}
+
+// Finish returns the number of entries seen, or the first broken link; the
+// last entry must be the head the backup recorded (seq 0: none expected).
+func (a *AuditStream) Finish(headSeq uint64, headHash []byte) (uint64, error) {
+	if a.err != nil {
+		return a.n, a.err
+	}
+	if a.n == 0 && a.lenient {
+		return 0, nil
+	}
+	if a.want-1 != headSeq || (headSeq > 0 && !bytes.Equal(a.prev, headHash)) {
+		return a.n, &BrokenLinkError{Seq: a.want, Reason: fmt.Sprintf("chain ends at %d but the head says %d", a.want-1, headSeq)}
+	}
+	return a.n, nil
+}

@@ -23,6 +23,7 @@ const (
 	// KindWriteMark is the last write of every key: sha256(key)[:16] ->
 	// seq (u64) and sha256(value)[:16] (zeros: deleted).
 	KindWriteMark Kind = 0x03
+	KindGrave     Kind = 0x04 // deleted key (whole) -> nil: deletions since the last full backup, see DESIGN.md
 
 	KindFloor         Kind = 0x10
 	KindCompany       Kind = 0x11
@@ -132,6 +133,12 @@ const (
 const (
 	KindFlowHour Kind = 0xB0 // UTC hour (u32 BE) lane ID -> 16 counters (u32 BE), see appliance/report/hourly
 	KindFlowMeta Kind = 0xB1 // "rebuild" -> state of the one-time rebuild from older events
+)
+
+// Backups (0xC0..): appliance/backup.
+const (
+	KindBackupSettings Kind = 0xC0 // "settings" -> target, time, rotation, the wrapped site key
+	KindBackupRun      Kind = 0xC1 // started (u64 BE ns) id -> what one backup run did
 )
 
 // Sep separates variable-length parts of a key. Parts must not contain it.

@@ -126,14 +126,19 @@ func (t *Tx) SetJSON(key []byte, v any) error {
 	return t.Set(key, b)
 }
 
-// Delete removes key; deleting a missing key is not an error.
+// Delete removes key; deleting a missing key is not an error. It also
+// marks the key in the graveyard, in the same transaction, so that an
+// incremental backup carries the deletion even after Badger has compacted
+// its tombstone away (DESIGN.md, Backups).
 func (t *Tx) Delete(key []byte) error {
 	if err := t.txn.Delete(bytes.Clone(key)); err != nil {
 		return translate(err)
 	}
 	t.writes = append(t.writes, write{key: hashKey(key)})
-	return nil
+	return translate(t.txn.Set(graveKey(key), nil))
 }
+
+func graveKey(key []byte) []byte { return append([]byte{byte(KindGrave)}, key...) }
 
 func printable(key []byte) string {
 	var b bytes.Buffer

@@ -53,7 +53,11 @@ func markKey(kh [16]byte) []byte { return append([]byte{byte(KindWriteMark)}, kh
 // tracked reports whether the deep audit accounts for key: everything but
 // the audit trail itself and the store's own meta records, which the chain
 // (audit head) and Open (schema version) check.
-func tracked(key []byte) bool { return len(key) > 0 && key[0] > byte(KindWriteMark) }
+// tracked reports whether the deep audit checks key: not the audit's own
+// records, nor the graveyard of deletions that the backups keep.
+func tracked(key []byte) bool {
+	return len(key) > 0 && key[0] > byte(KindWriteMark) && key[0] != byte(KindGrave)
+}
 
 // recordWrites stores the write set of audit entry seq and moves each
 // key's write mark to seq, in txn; it returns the hash the entry commits to.

@@ -53,6 +53,10 @@ usage:
   gatehouse check [--rate MB/s]
   gatehouse import employees FILE.csv
   gatehouse purge [--dry-run]
+  gatehouse backup [--to DIR] [--full] [--passphrase-stdin]
+  gatehouse backup verify FILE...
+  gatehouse backup passphrase [--passphrase-stdin]
+  gatehouse restore --from FILE[,INCREMENT] --data NEWDIR [--passphrase-stdin]
   gatehouse devices
   gatehouse devices test NAME [--timeout 15s] [--show]
 
@@ -88,6 +92,10 @@ func Main(args []string, env Env) int {
 		err = importCmd(args[1:], env)
 	case "purge":
 		err = purgeCmd(args[1:], env)
+	case "backup":
+		err = backupCmd(args[1:], env)
+	case "restore":
+		err = restoreCmd(args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 	default:

@@ -7,6 +7,7 @@ import (
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/field"
 	"gatehouse/ui/i18n"
+	"path/filepath"
 	"strings"
 )
 
@@ -120,3 +121,6 @@ func laneOptions(ls []access.Lane) []Option {
 	}
 	return out
 }
+
+// baseName is the last element of a path.
+func baseName(p string) string { return filepath.Base(p) }
