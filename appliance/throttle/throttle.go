@@ -73,13 +73,6 @@ func (l *Limiter) Peek(key string, now time.Time) bool {
 	return b.tokens >= 1
 }
 
-// Reset forgets key: its next event starts a full bucket.
-func (l *Limiter) Reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.m, key)
-}
-
 // Len is the number of keys remembered.
 func (l *Limiter) Len() int {
 	l.mu.Lock()
