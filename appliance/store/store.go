@@ -11,6 +11,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -115,6 +116,8 @@ type Store struct {
 	handlers map[string]Handler
 	corrupt  atomic.Pointer[CorruptError] // the first corruption met, see Corrupt
 	obs      Observer                     // nil: nobody listens
+	opts     Options                      // as opened: ReplaceFrom reopens with them
+	repl     atomic.Pointer[Applier]      // set: every Apply goes through the cluster (replica.go)
 }
 
 // Options configures Open.
@@ -153,7 +156,7 @@ func Open(o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("store: open %s: %w", o.Dir, err)
 	}
-	s := &Store{db: db, log: log, handlers: make(map[string]Handler), obs: o.Observer}
+	s := &Store{db: db, log: log, handlers: make(map[string]Handler), obs: o.Observer, opts: o}
 	if damaged != nil {
 		s.markCorrupt(damaged)
 	}
@@ -207,12 +210,14 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
+	if r := s.repl.Load(); r != nil {
+		return (*r).Apply(ctx, cmd)
+	}
 	raw, err := cmd.Encode()
 	if err != nil {
 		return Result{}, err
 	}
 	start := time.Now()
-	var built time.Time // the transaction is written; Badger's commit (and fsync) follows
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.life.RLock()
@@ -220,11 +225,28 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
 	if s.closed {
 		return Result{}, ErrClosed
 	}
+	res, built, err := s.applyLocked(cmd, raw, 0)
+	if err != nil {
+		return Result{}, err
+	}
+	if s.obs != nil {
+		now := time.Now()
+		s.obs.Applied(cmd.Type, now.Sub(start), now.Sub(built))
+	}
+	return res, nil
+}
+
+// applyLocked runs cmd's handler and appends its audit entry in one
+// transaction; raw is cmd's encoding (what the audit entry commits to).
+// index > 0 is the Raft log index the command was committed at, recorded
+// in the same transaction (see ApplyReplicated). The caller holds s.mu and
+// s.life for reading. built is when the transaction was complete, before
+// Badger's commit.
+func (s *Store) applyLocked(cmd Command, raw []byte, index uint64) (res Result, built time.Time, err error) {
 	h, ok := s.handlers[cmd.Type]
 	if !ok {
-		return Result{}, fmt.Errorf("%w: %q", ErrUnknownCommand, cmd.Type)
+		return Result{}, built, fmt.Errorf("%w: %q", ErrUnknownCommand, cmd.Type)
 	}
-	var res Result
 	err = s.db.Update(func(txn *badger.Txn) error {
 		tx := &Tx{Reader: Reader{txn: txn, s: s}}
 		eff, err := h(tx, cmd)
@@ -243,18 +265,19 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
 		if err != nil {
 			return err
 		}
+		if index > 0 {
+			if err := txn.Set(appliedKey, binary.BigEndian.AppendUint64(nil, index)); err != nil {
+				return err
+			}
+		}
 		res = Result{Seq: seq, Subject: eff.Subject, Note: eff.Note}
 		built = time.Now()
 		return nil
 	})
 	if err != nil {
-		return Result{}, translate(err)
+		return Result{}, built, translate(err)
 	}
-	if s.obs != nil {
-		now := time.Now()
-		s.obs.Applied(cmd.Type, now.Sub(start), now.Sub(built))
-	}
-	return res, nil
+	return res, built, nil
 }
 
 // View runs fn with a consistent read-only snapshot.
