@@ -117,71 +117,65 @@ func (s *Store) WriteSnapshot(ctx context.Context, w io.Writer) (BackupInfo, err
 	return s.WriteBackup(ctx, w, 0, nil)
 }
 
+// replacingMarker is left in the store's directory while ReplaceFrom
+// runs: a store opened with it present holds a half-loaded state, which
+// Open drops (the node then gets the state from the site again).
+const replacingMarker = "store.replacing"
+
 // ReplaceFrom replaces the whole state with the snapshot r (a stream
-// WriteSnapshot wrote): it is loaded into a new directory beside the
-// store's, synced, and only then swapped in, so a failed or interrupted
-// load leaves the old state untouched. Nothing applies or reads while the
-// swap runs.
+// WriteSnapshot wrote). Nothing applies or reads while it runs. Until the
+// new state is loaded and synced a marker file says the state is not to
+// be trusted, so an interrupted replacement is never taken for a state
+// (see Open). The store's directory holds more than Badger's files (the
+// site key, the settings), so the state is replaced inside Badger rather
+// than by swapping directories.
 func (s *Store) ReplaceFrom(r io.Reader) error {
 	if s.opts.InMemory || s.opts.Dir == "" {
 		return errors.New("store: an in-memory store cannot be replaced")
-	}
-	dir := filepath.Clean(s.opts.Dir)
-	next, old := dir+".incoming", dir+".replaced"
-	if err := os.RemoveAll(next); err != nil {
-		return err
-	}
-	l, err := NewLoader(next)
-	if err != nil {
-		return err
-	}
-	if err := l.Load(r); err != nil {
-		_ = l.Close()
-		_ = os.RemoveAll(next)
-		return err
-	}
-	if err := l.Close(); err != nil {
-		_ = os.RemoveAll(next)
-		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.life.Lock()
 	defer s.life.Unlock()
 	if s.closed {
-		_ = os.RemoveAll(next)
 		return ErrClosed
 	}
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("store: close before replacing: %w", err)
-	}
-	_ = os.RemoveAll(old)
-	if err := os.Rename(dir, old); err != nil {
-		return s.reopenAfter(fmt.Errorf("store: set the old state aside: %w", err))
-	}
-	if err := os.Rename(next, dir); err != nil {
-		_ = os.Rename(old, dir)
-		return s.reopenAfter(fmt.Errorf("store: move the new state in: %w", err))
-	}
-	if err := syncDir(filepath.Dir(dir)); err != nil {
-		return s.reopenAfter(err)
-	}
-	if err := s.reopenAfter(nil); err != nil {
+	marker := filepath.Join(s.opts.Dir, replacingMarker)
+	if err := os.WriteFile(marker, []byte("a replacement of the state is under way\n"), 0o600); err != nil {
 		return err
 	}
-	return os.RemoveAll(old)
+	if err := syncDir(s.opts.Dir); err != nil {
+		return err
+	}
+	if err := s.db.DropAll(); err != nil {
+		return fmt.Errorf("store: clear before replacing: %w", err)
+	}
+	if err := s.db.Load(r, 4); err != nil {
+		return fmt.Errorf("store: load the new state: %w", err)
+	}
+	if err := s.db.Sync(); err != nil {
+		return err
+	}
+	if err := os.Remove(marker); err != nil {
+		return err
+	}
+	return syncDir(s.opts.Dir)
 }
 
-// reopenAfter reopens the database in the store's directory after a
-// replacement (or a failed one), and returns cause or the open's error.
-func (s *Store) reopenAfter(cause error) error {
-	db, err := badger.Open(badgerOptions(s.opts.Dir, false, s.log))
-	if err != nil {
-		s.closed = true // nothing to serve from: every use answers ErrClosed
-		return errors.Join(cause, fmt.Errorf("store: reopen %s: %w", s.opts.Dir, err))
+// dropHalfReplaced clears a state that a replacement left half-loaded.
+func dropHalfReplaced(db *badger.DB, dir string, log interface{ Warn(string, ...any) }) error {
+	marker := filepath.Join(dir, replacingMarker)
+	if _, err := os.Stat(marker); err != nil {
+		return nil
 	}
-	s.db = db
-	return cause
+	log.Warn("the store holds a replacement that did not finish; clearing it so the site sends the state again")
+	if err := db.DropAll(); err != nil {
+		return fmt.Errorf("store: clear a half-replaced state: %w", err)
+	}
+	if err := os.Remove(marker); err != nil {
+		return err
+	}
+	return syncDir(dir)
 }
 
 func syncDir(dir string) error {

@@ -160,6 +160,12 @@ func Open(o Options) (*Store, error) {
 	if damaged != nil {
 		s.markCorrupt(damaged)
 	}
+	if !o.InMemory {
+		if err := dropHalfReplaced(db, o.Dir, log); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
 	if err := s.migrate(o.Keys); err != nil {
 		_ = db.Close()
 		return nil, err
