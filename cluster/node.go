@@ -56,6 +56,8 @@ type Config struct {
 	Bind      string // address to listen on, host:port
 	Advertise string // address the other nodes dial (default Bind)
 	Identity  *Identity
+	CA        *CA    // the site CA with its key: signs joining nodes' certificates
+	DataDir   string // the appliance's data directory (the site key a joining node receives)
 	Timing    Timing // zero: LAN()
 	Logger    *slog.Logger
 
@@ -68,6 +70,10 @@ type Config struct {
 	// NoQuorumAfter is how long a write waits for a leader before it is
 	// refused with ErrNoQuorum (default 5 s: longer than a failover).
 	NoQuorumAfter time.Duration
+
+	// BootstrapIfNew makes the node found a site of its own at its first
+	// start (the node `cluster init` made).
+	BootstrapIfNew bool
 }
 
 // Node is one appliance in a site: a Raft peer whose state machine is the
@@ -148,6 +154,13 @@ func Start(cfg Config, st *store.Store) (*Node, error) {
 		return nil, err
 	}
 
+	existing, err := raft.HasExistingState(n.logs, n.logs, snaps)
+	if err != nil {
+		n.closeTransport()
+		_ = n.logs.Close()
+		return nil, err
+	}
+
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.ID)
 	rc.HeartbeatTimeout = cfg.Timing.Heartbeat
@@ -173,7 +186,86 @@ func Start(cfg Config, st *store.Store) (*Node, error) {
 	}
 	n.rpc = newRPCServer(n)
 	st.SetReplicator(n)
+	if !existing && cfg.BootstrapIfNew {
+		if err := n.found(); err != nil {
+			_ = n.Close()
+			return nil, err
+		}
+	}
 	return n, nil
+}
+
+// found bootstraps a new site on this node's store. The store may hold a
+// single appliance's history, which is in no log entry: so the site is
+// recorded in a first command, and a snapshot then replaces the whole log,
+// so that every node that joins later receives the state by snapshot.
+func (n *Node) found() error {
+	if err := n.Bootstrap(); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !n.IsLeader() {
+		if time.Now().After(deadline) {
+			return errors.New("cluster: the founding node did not become its site's leader")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := store.Issue(ctx, n, CmdSiteFound, "node:"+n.cfg.ID, time.Now(),
+		SiteRecord{Founder: n.cfg.ID, Pin: n.cfg.Identity.caPin()}); err != nil {
+		return fmt.Errorf("cluster: found the site: %w", err)
+	}
+	rc := n.raft.ReloadableConfig()
+	keep := rc
+	rc.TrailingLogs = 0
+	if err := n.raft.ReloadConfig(rc); err != nil {
+		return err
+	}
+	defer func() { _ = n.raft.ReloadConfig(keep) }()
+	if err := n.raft.Snapshot().Error(); err != nil {
+		return fmt.Errorf("cluster: first snapshot of the site: %w", err)
+	}
+	return nil
+}
+
+// StartLocal starts the node whose files are in dataDir over st.
+func StartLocal(dataDir string, st *store.Store, log *slog.Logger, tune func(*Config)) (*Node, error) {
+	l, id, ca, err := Load(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	cfg := Config{Dir: Dir(dataDir), ID: l.ID, Bind: l.Bind, Advertise: l.Advertise, Identity: id, CA: ca,
+		DataDir: dataDir, Logger: log, BootstrapIfNew: l.Founder}
+	if tune != nil {
+		tune(&cfg)
+	}
+	return Start(cfg, st)
+}
+
+// WaitReady waits until the node knows a leader and has applied what the
+// site had committed when it learnt of it: a node that starts (or joins)
+// serves its pages from a state that is caught up. It gives up after
+// timeout (a lobby cut off from the site still starts, on its replica) and
+// says so.
+func (n *Node) WaitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if _, addr := n.Leader(); addr != "" {
+			ci := n.raft.CommitIndex()
+			if ci > 0 && n.raft.AppliedIndex() >= ci {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return ErrNoQuorum
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func (n *Node) catchUpFromSnapshot(snaps *raft.FileSnapshotStore) error {

@@ -21,6 +21,7 @@ import (
 
 const (
 	pathApply = "/cluster/v1/apply"
+	pathJoin  = "/cluster/v1/join" // open to nodes without a certificate: the token proves them
 	// maxCommand bounds a forwarded command: an import or a conference
 	// registration is staged in chunks well below it.
 	maxCommand = 8 << 20
@@ -44,6 +45,7 @@ func newRPCServer(n *Node) *rpcServer {
 	r := &rpcServer{n: n, done: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+pathApply, r.peerOnly(r.handleApply))
+	mux.HandleFunc("POST "+pathJoin, r.handleJoin)
 	r.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -202,3 +202,5 @@ func serial() *big.Int {
 	}
 	return n
 }
+
+func (id *Identity) caPin() string { return pinOf(id.CA) }

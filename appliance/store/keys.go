@@ -141,6 +141,12 @@ const (
 	KindBackupRun      Kind = 0xC1 // started (u64 BE ns) id -> what one backup run did
 )
 
+// A site of several lobbies (0xD0..): cluster/.
+const (
+	KindJoinToken Kind = 0xD0 // token id -> join token record (the secret's hash, expiry, use)
+	KindSite      Kind = 0xD1 // "site" -> who founded the site, when, and its CA pin
+)
+
 // Sep separates variable-length parts of a key. Parts must not contain it.
 const Sep = 0x00
 
@@ -195,6 +201,7 @@ var kindNames = map[Kind]string{
 	KindKeySeq: "key history sequence", KindKeyEventSeq: "key history order",
 	KindStockItem: "stock card", KindStockLedger: "stock ledger entry", KindStockHand: "stock handover",
 	KindNotice: "announcement", KindNoticeImage: "announcement picture", KindNoticeMessage: "sent message",
+	KindJoinToken: "cluster join token", KindSite: "site record",
 }
 
 // Describe names the record a key belongs to for an operator: its kind and
