@@ -33,9 +33,9 @@ func Member(dataDir string) bool {
 // Local is what a node knows about itself.
 type Local struct {
 	ID        string `json:"id"`
-	Bind      string `json:"bind"`      // address the cluster port listens on
-	Advertise string `json:"advertise"` // address the other nodes dial
-	Site      string `json:"site"`      // the site CA's pin
+	Bind      string `json:"bind"`              // address the cluster port listens on
+	Advertise string `json:"advertise"`         // address the other nodes dial
+	Site      string `json:"site"`              // the site CA's pin
 	Founder   bool   `json:"founder,omitempty"` // made by init: bootstraps the site at its first start
 	Witness   bool   `json:"witness,omitempty"`
 }
