@@ -30,6 +30,7 @@ import (
 	"gatehouse/appliance/stock"
 	"gatehouse/appliance/store"
 	"gatehouse/appliance/visit"
+	"gatehouse/cluster"
 )
 
 // Version is set at build time with -ldflags "-X gatehouse/appliance.Version=...".
@@ -59,10 +60,31 @@ type App struct {
 	DataDir     string
 
 	digest *hostDigest // visit requests held for a host's digest
+
+	// SiteWide, when set (a node of a site of several lobbies), says
+	// whether this appliance runs the site's timed rules now: only the
+	// leader does, so that each fires once site-wide (cluster/DESIGN.md).
+	SiteWide func() bool
 }
+
+// OpenOptions adjust Open.
+type OpenOptions struct {
+	// Replicate, if set, is called with the store as soon as every
+	// handler is registered and before anything is written: a node of a
+	// site starts Raft there, so that no write bypasses the site's log.
+	Replicate func(*store.Store) error
+}
+
+// leads says whether the site's timed rules run here.
+func (a *App) leads() bool { return a.SiteWide == nil || a.SiteWide() }
 
 // Open opens the data directory and finishes any work a crash interrupted.
 func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Clock, log *slog.Logger) (*App, error) {
+	return OpenWith(ctx, dataDir, cfg, clk, log, OpenOptions{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.Clock, log *slog.Logger, o OpenOptions) (*App, error) {
 	if clk == nil {
 		clk = clock.System{}
 	}
@@ -100,6 +122,13 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	notice.Register(st)
 	report.Register(st)
 	backup.Register(st)
+	cluster.Register(st)
+	if o.Replicate != nil {
+		if err := o.Replicate(st); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	a := &App{
 		Store:       st,
 		Directory:   directory.New(st, clk, siteKeys),
@@ -195,21 +224,8 @@ func (a *App) Run(ctx context.Context) {
 	for {
 		check.alarm(ctx)
 		check.tick(ctx)
-		if _, err := a.Conferences.CloseEnded(ctx, a.Clock.Now()); err != nil {
-			a.Log.Error("closing ended conferences failed", "err", err)
-		}
-		badgeDay = a.badgeAlarm(ctx, badgeDay)
-		purgeDay = a.nightlyPurge(ctx, purgeDay)
-		if n, err := a.KeyRoom.Sweep(ctx, keyRules, keyNotices{a}); err != nil {
-			a.Log.Error("key sweep failed", "err", err)
-		} else if n > 0 {
-			a.Log.Info("key sweep", "alerts", n)
-		}
-		if res, err := a.Visits.Sweep(ctx, rules, alert); err != nil {
-			a.Log.Error("visit sweep failed", "err", err)
-		} else if res != (visit.SweepResult{}) {
-			a.Log.Info("visit sweep", "no_shows", res.NoShows, "expired", res.Expired, "overstays", res.Overstays,
-				"closed", res.Closed, "reminders", res.Reminders, "escalations", res.Escalations)
+		if a.leads() {
+			badgeDay, purgeDay = a.siteRules(ctx, rules, keyRules, alert, badgeDay, purgeDay)
 		}
 		for waiting := true; waiting; {
 			select {
@@ -218,7 +234,9 @@ func (a *App) Run(ctx context.Context) {
 			case <-doors.C:
 				a.Access.CheckDoors(ctx) // held-open doors, every 5 s
 				check.alarm(ctx)
-				alert.sendDigests(ctx)
+				if a.leads() {
+					alert.sendDigests(ctx)
+				}
 			case <-check.ended:
 				check.alarm(ctx)
 			case <-t.C:
@@ -226,6 +244,29 @@ func (a *App) Run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// siteRules runs the timed rules that must fire once per site: in a site
+// of several lobbies only the leader runs them (each lobby's own doors,
+// integrity and backups are its own, and run everywhere).
+func (a *App) siteRules(ctx context.Context, rules visit.SweepRules, keyRules keys.SweepRules, alert notices, badgeDay, purgeDay string) (string, string) {
+	if _, err := a.Conferences.CloseEnded(ctx, a.Clock.Now()); err != nil {
+		a.Log.Error("closing ended conferences failed", "err", err)
+	}
+	badgeDay = a.badgeAlarm(ctx, badgeDay)
+	purgeDay = a.nightlyPurge(ctx, purgeDay)
+	if n, err := a.KeyRoom.Sweep(ctx, keyRules, keyNotices{a}); err != nil {
+		a.Log.Error("key sweep failed", "err", err)
+	} else if n > 0 {
+		a.Log.Info("key sweep", "alerts", n)
+	}
+	if res, err := a.Visits.Sweep(ctx, rules, alert); err != nil {
+		a.Log.Error("visit sweep failed", "err", err)
+	} else if res != (visit.SweepResult{}) {
+		a.Log.Info("visit sweep", "no_shows", res.NoShows, "expired", res.Expired, "overstays", res.Overstays,
+			"closed", res.Closed, "reminders", res.Reminders, "escalations", res.Escalations)
+	}
+	return badgeDay, purgeDay
 }
 
 // backupLoop runs the daily backup when it is due and raises an alarm on

@@ -130,7 +130,7 @@ func Start(cfg Config, st *store.Store) (*Node, error) {
 	n.cfg.Advertise = adv
 	n.mux = newMux(ln, cfg.Identity, n.log)
 	layer := &streamLayer{chanListener: chanListener{ch: n.mux.raft, addr: advAddr, done: n.mux.done}, id: cfg.Identity}
-	hl := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{n.log}})
+	hl := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{n.log}, DisableTime: true})
 	n.trans = raft.NewNetworkTransportWithLogger(layer, 3, 10*time.Second, hl)
 
 	n.logs, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, "raft.db")})
@@ -319,6 +319,9 @@ func (n *Node) Bootstrap(servers ...Server) error {
 	return nil
 }
 
+// Founder says whether this node founded its site (cluster init).
+func (n *Node) Founder() bool { return n.cfg.BootstrapIfNew }
+
 // ID is the node's ID; Address the one the others dial.
 func (n *Node) ID() string      { return n.cfg.ID }
 func (n *Node) Address() string { return n.cfg.Advertise }
@@ -438,4 +441,17 @@ type slogWriter struct{ log *slog.Logger }
 func (w slogWriter) Write(p []byte) (int, error) {
 	w.log.Warn(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// ErrOffline: a node's store was opened without its node (the shell while
+// the service is stopped): it reads, but a change made there alone would
+// leave the site's history.
+var ErrOffline = errors.New("cluster: this appliance is a node of a site of several lobbies: make changes with the service running (its pages), not on its data directory alone")
+
+// Offline refuses every write to a node's store opened without its node.
+type Offline struct{}
+
+// Apply refuses.
+func (Offline) Apply(context.Context, store.Command) (store.Result, error) {
+	return store.Result{}, ErrOffline
 }

@@ -46,6 +46,9 @@ func newRPCServer(n *Node) *rpcServer {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+pathApply, r.peerOnly(r.handleApply))
 	mux.HandleFunc("POST "+pathJoin, r.handleJoin)
+	mux.HandleFunc("POST "+pathToken, r.peerOnly(r.handleToken))
+	mux.HandleFunc("GET "+pathStatus, r.peerOnly(r.handleStatus))
+	mux.HandleFunc("POST "+pathRemove, r.peerOnly(r.handleRemove))
 	r.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,

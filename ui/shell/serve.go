@@ -14,6 +14,8 @@ import (
 	"gatehouse/appliance"
 	"gatehouse/appliance/demo"
 	"gatehouse/appliance/notify"
+	"gatehouse/appliance/store"
+	"gatehouse/cluster"
 	"gatehouse/ui"
 )
 
@@ -31,11 +33,36 @@ func serve(args []string, env Env) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	a, err := c.openOrCreate(ctx, env)
+	// A node of a site of several lobbies starts Raft as soon as the
+	// store is open, before anything is written (cluster/DESIGN.md).
+	var node *cluster.Node
+	var opts appliance.OpenOptions
+	if cluster.Member(c.data) {
+		opts.Replicate = func(st *store.Store) error {
+			n, err := cluster.StartLocal(c.data, st, logger(env.Stderr), nil)
+			if err != nil {
+				return err
+			}
+			node = n
+			fmt.Fprintf(env.Stdout, "Node %s of a site of several lobbies; the other lobbies reach it at %s.\n", n.ID(), n.Address())
+			if err := n.WaitReady(ctx, 15*time.Second); err != nil {
+				fmt.Fprintln(env.Stdout, "The rest of the site cannot be reached: serving from this lobby's copy; changes are refused until it can.")
+			}
+			return nil
+		}
+	}
+	a, err := c.openWith(ctx, env, opts)
 	if err != nil {
+		if node != nil {
+			_ = node.Close()
+		}
 		return err
 	}
 	defer a.Close()
+	if node != nil {
+		defer node.Close() // before the store closes
+		a.SiteWide = node.IsLeader
+	}
 
 	// The console is the one place a password may be written: the operator
 	// needs it to sign in for the first time. It never goes to the log.
@@ -52,6 +79,8 @@ func serve(args []string, env Env) error {
 		} else {
 			fmt.Fprintln(env.Stdout, "Demo building already set up; demo accounts: admin / manager / guard / host, passwords demo-<name>-pass.")
 		}
+	} else if node != nil && !node.Founder() {
+		// A joined node has the site's accounts.
 	} else if user, path, err := a.Bootstrap(ctx); err != nil {
 		return err
 	} else if path != "" {
@@ -81,8 +110,12 @@ func serve(args []string, env Env) error {
 	// The notification outbox's worker: email, webhooks, live pages, SMS.
 	// SMS go to the modem the device runtime runs when each is sent.
 	worker := notify.NewWorker(a.Notify, notify.WorkerOptions{SMS: devs.run.SMS(), Observer: a.Metrics})
+	// In a site only the leader sends, so each message goes once.
 	sent := make(chan struct{})
-	go func() { defer close(sent); _ = worker.Run(runCtx) }()
+	go func() {
+		defer close(sent)
+		whileLeading(runCtx, node, func(ctx context.Context) { _ = worker.Run(ctx) })
+	}()
 	defer func() { stopRun(); <-sent }()
 	hs := &http.Server{
 		Handler:           srv.Handler(),
@@ -126,6 +159,38 @@ func serve(args []string, env Env) error {
 		_ = hs.Shutdown(sctx)
 	}
 	return nil
+}
+
+// whileLeading runs job while this appliance runs the site's shared work:
+// always on a single appliance; on a node of a site, while it leads (the
+// job's context ends when it stops leading).
+func whileLeading(ctx context.Context, node *cluster.Node, job func(context.Context)) {
+	if node == nil {
+		job(ctx)
+		return
+	}
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if node.IsLeader() {
+			jctx, cancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { defer close(done); job(jctx) }()
+			for node.IsLeader() && ctx.Err() == nil {
+				select {
+				case <-ctx.Done():
+				case <-t.C:
+				}
+			}
+			cancel()
+			<-done
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func flagGiven(fs *flag.FlagSet, name string) bool {
