@@ -66,7 +66,11 @@ func newRPCServer(n *Node) *rpcServer {
 	cfg := n.cfg.Identity.clientConfig()
 	r.client = &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
-			return dialService(ctx, cfg, addr, 3*time.Second, muxRPC)
+			c, err := dialService(ctx, cfg, addr, 3*time.Second, muxRPC)
+			if err != nil {
+				return nil, dialError{err}
+			}
+			return c, nil
 		},
 		MaxIdleConnsPerHost: 8,
 		IdleConnTimeout:     time.Minute,
@@ -141,7 +145,13 @@ func (r *rpcServer) forward(ctx context.Context, addr string, raw []byte) (uint6
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
-		return 0, fmt.Errorf("%w: %v", errUnreachable, err)
+		// Only a connection never made is safe to try again elsewhere:
+		// once the command was sent, the leader may have committed it.
+		var de dialError
+		if errors.As(err, &de) {
+			return 0, fmt.Errorf("%w: %v", errUnreachable, err)
+		}
+		return 0, fmt.Errorf("%w (%v)", ErrUncertain, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -170,3 +180,9 @@ func (r *rpcServer) forward(ctx context.Context, addr string, raw []byte) (uint6
 	}
 	return reply.Index, nil
 }
+
+// dialError marks a failure to connect, before anything was sent.
+type dialError struct{ err error }
+
+func (e dialError) Error() string { return e.err.Error() }
+func (e dialError) Unwrap() error { return e.err }
