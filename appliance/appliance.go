@@ -75,6 +75,26 @@ type OpenOptions struct {
 	Replicate func(*store.Store) error
 }
 
+// RegisterCommands installs every command handler of the appliance: what
+// Open does, and what a site's witness (which applies the site's commands
+// but runs no services) does.
+func RegisterCommands(st *store.Store) {
+	directory.Register(st)
+	auth.Register(st)
+	visit.Register(st)
+	visit.RegisterConference(st)
+	screen.Register(st)
+	access.Register(st)
+	device.Register(st)
+	notify.Register(st)
+	keys.Register(st)
+	stock.Register(st)
+	notice.Register(st)
+	report.Register(st)
+	backup.Register(st)
+	cluster.Register(st)
+}
+
 // leads says whether the site's timed rules run here.
 func (a *App) leads() bool { return a.SiteWide == nil || a.SiteWide() }
 
@@ -107,22 +127,9 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 	if err != nil {
 		return nil, err
 	}
-	directory.Register(st)
-	auth.Register(st)
-	visit.Register(st)
-	visit.RegisterConference(st)
-	screen.Register(st)
-	access.Register(st)
-	device.Register(st)
-	notify.Register(st)
-	keys.Register(st)
-	stock.Register(st)
+	RegisterCommands(st)
 	scr := screen.New(st, clk, siteKeys)
 	visits := visit.New(st, clk, siteKeys).WithScreener(scr)
-	notice.Register(st)
-	report.Register(st)
-	backup.Register(st)
-	cluster.Register(st)
 	if o.Replicate != nil {
 		if err := o.Replicate(st); err != nil {
 			st.Close()

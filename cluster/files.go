@@ -38,6 +38,7 @@ type Local struct {
 	Site      string `json:"site"`              // the site CA's pin
 	Founder   bool   `json:"founder,omitempty"` // made by init: bootstraps the site at its first start
 	Witness   bool   `json:"witness,omitempty"`
+	Voter     bool   `json:"voter,omitempty"` // joined with a voter's token: asks to be promoted once caught up
 }
 
 var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)

@@ -67,6 +67,7 @@ type joinRequest struct {
 	Address   string `json:"address"`
 	PublicKey string `json:"public_key"` // PEM, PKIX
 	Schema    uint32 `json:"schema"`
+	Witness   bool   `json:"witness,omitempty"` // a voter that serves nothing: it gets no site key
 }
 
 type joinReply struct {
@@ -158,6 +159,9 @@ func (r *rpcServer) join(req *http.Request) joinReply {
 		}
 		return joinReply{Code: "not_leader", Leader: addr}
 	}
+	if jr.Witness && !tokenVoter(n, tok.ID) {
+		return refuse(fmt.Errorf("%w: a witness votes; issue a voter's token", ErrBadJoin))
+	}
 	if jr.Schema != store.SchemaVersion {
 		return refuse(fmt.Errorf("%w (it stores version %d, the site %d)", ErrSchema, jr.Schema, store.SchemaVersion))
 	}
@@ -201,17 +205,19 @@ func (r *rpcServer) join(req *http.Request) joinReply {
 	if err != nil {
 		return refuse(err)
 	}
-	master, err := secret.ReadMaster(n.cfg.DataDir)
-	if err != nil {
-		return refuse(err)
+	// A witness applies the site's commands but never reads personal
+	// data: it gets no site key, and holds the sealed records only.
+	var master []byte
+	if !jr.Witness {
+		if master, err = secret.ReadMaster(n.cfg.DataDir); err != nil {
+			return refuse(err)
+		}
 	}
-	var f raft.IndexFuture
-	if rec.Voter {
-		f = n.raft.AddVoter(raft.ServerID(jr.NodeID), raft.ServerAddress(jr.Address), 0, 10*time.Second)
-	} else {
-		f = n.raft.AddNonvoter(raft.ServerID(jr.NodeID), raft.ServerAddress(jr.Address), 0, 10*time.Second)
-	}
-	if err := f.Error(); err != nil {
+	// Every node joins as a non-voter and is promoted once it has caught
+	// up (promote.go): a voter added before it runs would count against
+	// the quorum, and a one-lobby site would stop taking changes until
+	// the new appliance started.
+	if err := n.raft.AddNonvoter(raft.ServerID(jr.NodeID), raft.ServerAddress(jr.Address), 0, 10*time.Second).Error(); err != nil {
 		return refuse(fmt.Errorf("cluster: add the node: %w", err))
 	}
 	n.log.Info("a node joined the site", "node", jr.NodeID, "address", jr.Address, "voter", rec.Voter)
@@ -241,6 +247,7 @@ type JoinOptions struct {
 	ID        string // this node's name
 	Bind      string
 	Advertise string
+	Witness   bool // a voter with no pages and no devices (two-lobby sites)
 }
 
 // Join brings the new appliance in dataDir (which must hold no store yet)
@@ -273,7 +280,7 @@ func Join(ctx context.Context, dataDir string, o JoinOptions) (Local, error) {
 		return Local{}, err
 	}
 	body, _ := json.Marshal(joinRequest{Token: o.Token, NodeID: o.ID, Address: o.Advertise,
-		PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), Schema: store.SchemaVersion})
+		PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), Schema: store.SchemaVersion, Witness: o.Witness})
 
 	addr := o.Addr
 	var reply joinReply
@@ -305,10 +312,12 @@ func Join(ctx context.Context, dataDir string, o JoinOptions) (Local, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return Local{}, err
 	}
-	if err := secret.WriteMaster(dataDir, reply.SiteKey); err != nil {
-		return Local{}, fmt.Errorf("cluster: keep the site key: %w", err)
+	if !o.Witness {
+		if err := secret.WriteMaster(dataDir, reply.SiteKey); err != nil {
+			return Local{}, fmt.Errorf("cluster: keep the site key: %w", err)
+		}
 	}
-	l := Local{ID: o.ID, Bind: o.Bind, Advertise: o.Advertise, Site: tok.Pin}
+	l := Local{ID: o.ID, Bind: o.Bind, Advertise: o.Advertise, Site: tok.Pin, Witness: o.Witness, Voter: reply.Voter}
 	return l, save(dataDir, l, []byte(reply.CACert), []byte(reply.CAKey), []byte(reply.NodeCert), nodeKey)
 }
 
@@ -370,4 +379,14 @@ func holdsData(dataDir string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// tokenVoter says whether the token id is a voter's (false when unknown:
+// spending it refuses it with its reason).
+func tokenVoter(n *Node, id string) bool {
+	var rec TokenRecord
+	err := n.st.View(func(r *store.Reader) error {
+		return r.GetJSON(store.Key(store.KindJoinToken, id), &rec)
+	})
+	return err != nil || rec.Voter
 }

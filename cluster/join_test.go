@@ -14,6 +14,8 @@ import (
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/secret"
 	"gatehouse/appliance/store"
+
+	"github.com/hashicorp/raft"
 )
 
 // freeAddr is a loopback address nothing listens on (yet).
@@ -200,4 +202,78 @@ func waitHeadsEqual(t *testing.T, nodes ...*appliance) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func TestATwoLobbySiteWithAWitnessSurvivesEitherLobby(t *testing.T) {
+	ctx := context.Background()
+	north, south, witness := t.TempDir(), t.TempDir(), t.TempDir()
+	northAddr, southAddr, witnessAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	if _, err := Init(north, "north", northAddr, northAddr, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	a := openAppliance(t, north)
+	_, _, ca, _ := Load(north)
+	join := func(dir, id, addr string, witness bool) {
+		t.Helper()
+		tok, _, err := IssueToken(ctx, a.st, ca, "admin", time.Now(), 0, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Join(ctx, dir, JoinOptions{Addr: northAddr, Token: tok.String(), ID: id, Bind: addr, Advertise: addr, Witness: witness}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	join(south, "south", southAddr, false)
+	b := openAppliance(t, south)
+	join(witness, "witness", witnessAddr, true)
+	if _, err := os.Stat(filepath.Join(witness, secret.FileName)); !os.IsNotExist(err) {
+		t.Fatal("the witness received the site key: it must hold the records sealed only")
+	}
+	wst, err := store.Open(store.Options{Dir: witness, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	directory.Register(wst)
+	Register(wst)
+	w := &appliance{dir: witness, st: wst}
+	t.Cleanup(w.close)
+	if w.n, err = StartLocal(witness, wst, quietLogger(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.n.WaitReady(ctx, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !w.n.Witness() {
+		t.Fatal("the witness does not know it is one")
+	}
+	if _, err := directory.New(b.st, clock.System{}, nil).SaveFloor(ctx, "admin", directory.Floor{Name: "1F", Level: 1}); err != nil {
+		t.Fatal(err)
+	}
+	waitHeadsEqual(t, a, b, w)
+	waitFor(t, 15*time.Second, "three voters", func() bool { return voters(a.n) == 3 })
+	// Try to hand the witness the leadership: it passes it on.
+	if a.n.IsLeader() {
+		_ = a.n.raft.LeadershipTransferToServer("witness", raft.ServerAddress(witnessAddr)).Error()
+	}
+	waitFor(t, 10*time.Second, "a lobby leads, not the witness", func() bool {
+		id, _ := b.n.Leader()
+		return id == "north" || id == "south"
+	})
+	// Either lobby may die: the other and the witness carry on.
+	a.close()
+	waitFor(t, 10*time.Second, "south leads", func() bool { return b.n.IsLeader() })
+	if _, err := directory.New(b.st, clock.System{}, nil).SaveFloor(ctx, "admin", directory.Floor{Name: "2F", Level: 2}); err != nil {
+		t.Fatalf("south with the witness, north dead: %v", err)
+	}
+	waitHeadsEqual(t, b, w)
+}
+
+func voters(n *Node) int {
+	c := 0
+	for _, m := range n.Status().Members {
+		if m.Voter {
+			c++
+		}
+	}
+	return c
 }

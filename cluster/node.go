@@ -74,6 +74,14 @@ type Config struct {
 	// BootstrapIfNew makes the node found a site of its own at its first
 	// start (the node `cluster init` made).
 	BootstrapIfNew bool
+
+	// Witness: a voter that runs no pages, devices or timed rules, so it
+	// hands the leadership on whenever it wins it (DESIGN.md, Witness).
+	Witness bool
+
+	// Voter: the node joined with a voter's token and asks the leader to
+	// promote it once it has caught up (promote.go).
+	Voter bool
 }
 
 // Node is one appliance in a site: a Raft peer whose state machine is the
@@ -186,6 +194,12 @@ func Start(cfg Config, st *store.Store) (*Node, error) {
 	}
 	n.rpc = newRPCServer(n)
 	st.SetReplicator(n)
+	if cfg.Witness {
+		go n.handOffLeadership()
+	}
+	if cfg.Voter {
+		go n.promoteWhenCaughtUp()
+	}
 	if !existing && cfg.BootstrapIfNew {
 		if err := n.found(); err != nil {
 			_ = n.Close()
@@ -236,7 +250,7 @@ func StartLocal(dataDir string, st *store.Store, log *slog.Logger, tune func(*Co
 		return nil, err
 	}
 	cfg := Config{Dir: Dir(dataDir), ID: l.ID, Bind: l.Bind, Advertise: l.Advertise, Identity: id, CA: ca,
-		DataDir: dataDir, Logger: log, BootstrapIfNew: l.Founder}
+		DataDir: dataDir, Logger: log, BootstrapIfNew: l.Founder, Witness: l.Witness, Voter: l.Voter}
 	if tune != nil {
 		tune(&cfg)
 	}
@@ -318,6 +332,30 @@ func (n *Node) Bootstrap(servers ...Server) error {
 	}
 	return nil
 }
+
+// handOffLeadership passes the leadership to another voter whenever this
+// witness wins it: the site's timed rules and its outbox run on the
+// leader, and a witness runs neither.
+func (n *Node) handOffLeadership() {
+	ch := n.raft.LeaderCh()
+	for {
+		var leading bool
+		select {
+		case leading = <-ch:
+		case <-n.mux.done:
+			return
+		}
+		for leading && n.IsLeader() {
+			if err := n.raft.LeadershipTransfer().Error(); err == nil {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+}
+
+// Witness says whether this node is its site's witness.
+func (n *Node) Witness() bool { return n.cfg.Witness }
 
 // Founder says whether this node founded its site (cluster init).
 func (n *Node) Founder() bool { return n.cfg.BootstrapIfNew }

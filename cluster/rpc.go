@@ -49,6 +49,7 @@ func newRPCServer(n *Node) *rpcServer {
 	mux.HandleFunc("POST "+pathToken, r.peerOnly(r.handleToken))
 	mux.HandleFunc("GET "+pathStatus, r.peerOnly(r.handleStatus))
 	mux.HandleFunc("POST "+pathRemove, r.peerOnly(r.handleRemove))
+	mux.HandleFunc("POST "+pathPromote, r.peerOnly(r.handlePromote))
 	r.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -139,17 +139,28 @@ var statusLine = regexp.MustCompile(`node (\S+): (\w+), applied (\d+) of (\d+) c
 
 // status asks p's running node for its view; ok is false while it cannot.
 func (p *proc) status(t *testing.T) (state, leader string, caughtUp bool, ok bool) {
+	state, leader, caughtUp, _, ok = p.statusVoters(t)
+	return
+}
+
+// statusVoters is status with the number of voters the node knows.
+func (p *proc) statusVoters(t *testing.T) (state, leader string, caughtUp bool, voters int, ok bool) {
 	cmd := exec.Command(gatehouseBinary(t), "cluster", "status", "--data", p.data)
 	cmd.Env = shellEnv(p.data)
 	out, err := cmd.Output()
 	if err != nil {
-		return "", "", false, false
+		return "", "", false, 0, false
 	}
 	m := statusLine.FindStringSubmatch(string(out))
 	if m == nil {
-		return "", "", false, false
+		return "", "", false, 0, false
 	}
-	return m[2], m[5], m[3] == m[4], true
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) == 4 && f[2] == "true" {
+			voters++
+		}
+	}
+	return m[2], m[5], m[3] == m[4], voters, true
 }
 
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) time.Duration {
@@ -189,9 +200,9 @@ func TestThreeServeProcessesFormASiteAndSurviveTheLeadersDeath(t *testing.T) {
 		p.start(t)
 	}
 	for _, p := range nodes {
-		waitFor(t, 20*time.Second, p.name+" follows the site", func() bool {
-			_, leader, caught, ok := p.status(t)
-			return ok && leader == "north" && caught
+		waitFor(t, 20*time.Second, p.name+" follows the site, all three voting", func() bool {
+			_, leader, caught, voters, ok := p.statusVoters(t)
+			return ok && leader == "north" && caught && voters == 3
 		})
 	}
 

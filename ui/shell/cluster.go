@@ -26,7 +26,7 @@ func clusterCmd(args []string, env Env) error {
 	c.register(fs, env, "./gatehouse-data")
 	var id, bind, advertise, token string
 	var ttl time.Duration
-	var nonVoter bool
+	var nonVoter, witness bool
 	switch args[0] {
 	case "init", "join":
 		fs.StringVar(&id, "id", "", "this appliance's name in the site, e.g. north-lobby")
@@ -34,6 +34,7 @@ func clusterCmd(args []string, env Env) error {
 		fs.StringVar(&bind, "bind", "", "host:port the cluster port listens on (default: the advertised port on every address)")
 		if args[0] == "join" {
 			fs.StringVar(&token, "token", "", "the join token `gatehouse cluster token` printed on a node of the site")
+			fs.BoolVar(&witness, "witness", false, "join as the site's witness: a voter with no pages and no devices, and no site key")
 		}
 	case "token":
 		fs.DurationVar(&ttl, "ttl", cluster.TokenTTL, "how long the token is valid")
@@ -65,10 +66,14 @@ func clusterCmd(args []string, env Env) error {
 		if len(pos) != 1 || id == "" || advertise == "" || token == "" {
 			return usagef("cluster join ADDR --token TOKEN --id NAME --advertise HOST:PORT --data NEWDIR")
 		}
-		if _, err := cluster.Join(ctx, c.data, cluster.JoinOptions{Addr: pos[0], Token: token, ID: id, Bind: bind, Advertise: advertise}); err != nil {
+		if _, err := cluster.Join(ctx, c.data, cluster.JoinOptions{Addr: pos[0], Token: token, ID: id, Bind: bind, Advertise: advertise, Witness: witness}); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "Joined the site as %q. Start the service on %s: it receives the site's data and carries on with the others.\n", id, c.data)
+		if witness {
+			fmt.Fprintf(env.Stdout, "Joined the site as its witness %q. Start it with `gatehouse serve --data %s` (it serves no pages).\n", id, c.data)
+		} else {
+			fmt.Fprintf(env.Stdout, "Joined the site as %q. Start the service on %s: it receives the site's data and carries on with the others.\n", id, c.data)
+		}
 	case "token":
 		tok, exp, err := cluster.RequestToken(ctx, c.data, strings.TrimPrefix(shellActor(), "shell:"), ttl, !nonVoter)
 		if err != nil {

@@ -25,8 +25,17 @@ func serve(args []string, env Env) error {
 	c.register(fs, env, "./gatehouse-data")
 	listen := fs.String("listen", ":8080", "address to listen on")
 	demoMode := fs.Bool("demo", false, "start on a demo building (own data directory unless --data is given)")
+	witness := fs.Bool("witness", false, "run as the site's witness: a voter with no pages and no devices")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if l, _, _, err := cluster.Load(c.data); err == nil && l.Witness {
+		*witness = true
+	} else if *witness {
+		return errors.New("this data directory is not a witness: join the site with `gatehouse cluster join ... --witness` first")
+	}
+	if *witness {
+		return serveWitness(c, env)
 	}
 	if *demoMode && !flagGiven(fs, "data") {
 		c.data = "./gatehouse-demo" // never the building's own data
@@ -158,6 +167,31 @@ func serve(args []string, env Env) error {
 		defer cancel()
 		_ = hs.Shutdown(sctx)
 	}
+	return nil
+}
+
+// serveWitness runs a site's witness: Raft over a copy of the site's
+// records (sealed: a witness holds no site key), no pages, no devices, no
+// timed rules. It is the third voter that lets a two-lobby site lose
+// either lobby.
+func serveWitness(c common, env Env) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log := logger(env.Stderr)
+	st, err := store.Open(store.Options{Dir: c.data, Logger: log})
+	if err != nil {
+		return fmt.Errorf("%w (%s)", err, c.lang.T("cli.store_busy"))
+	}
+	defer st.Close()
+	appliance.RegisterCommands(st)
+	node, err := cluster.StartLocal(c.data, st, log, nil)
+	if err != nil {
+		return err
+	}
+	defer node.Close()
+	fmt.Fprintf(env.Stdout, "Witness %s of the site, at %s: it votes and keeps the site's records (sealed); it serves no pages and runs no devices.\n",
+		node.ID(), node.Address())
+	<-ctx.Done()
 	return nil
 }
 

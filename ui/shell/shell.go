@@ -41,7 +41,7 @@ type Env struct {
 const usage = `gatehouse — lobby appliance
 
 usage:
-  gatehouse serve [--data DIR] [--listen HOST:PORT] [--config FILE] [--demo]
+  gatehouse serve [--data DIR] [--listen HOST:PORT] [--config FILE] [--demo] [--witness]
   gatehouse version
   gatehouse user add --username NAME --name "FULL NAME" --role admin|manager|reception|host [--password-stdin]
   gatehouse user passwd USERNAME [--password-stdin]
@@ -60,7 +60,7 @@ usage:
   gatehouse restore --from FILE[,INCREMENT] --data NEWDIR [--passphrase-stdin]
   gatehouse cluster init --id NAME --advertise HOST:PORT [--bind HOST:PORT]
   gatehouse cluster token [--ttl 1h] [--non-voter]
-  gatehouse cluster join ADDR --token TOKEN --id NAME --advertise HOST:PORT --data NEWDIR
+  gatehouse cluster join ADDR --token TOKEN --id NAME --advertise HOST:PORT --data NEWDIR [--witness]
   gatehouse cluster status
   gatehouse cluster remove NAME
   gatehouse devices
