@@ -141,10 +141,10 @@ const (
 	KindBackupRun      Kind = 0xC1 // started (u64 BE ns) id -> what one backup run did
 )
 
-// A site of several lobbies (0xD0..): cluster/.
+// A site of several lobbies (0xE0..): cluster/.
 const (
-	KindJoinToken Kind = 0xD0 // token id -> join token record (the secret's hash, expiry, use)
-	KindSite      Kind = 0xD1 // "site" -> who founded the site, when, and its CA pin
+	KindJoinToken Kind = 0xE0 // token id -> join token record (the secret's hash, expiry, use)
+	KindSite      Kind = 0xE1 // "site" -> who founded the site, when, and its CA pin
 )
 
 // Sep separates variable-length parts of a key. Parts must not contain it.
