@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"gatehouse/appliance"
-	"gatehouse/appliance/demo"
 	"gatehouse/appliance/notify"
 	"gatehouse/ui"
 )
@@ -31,7 +30,13 @@ func serve(args []string, env Env) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	a, err := c.openOrCreate(ctx, env)
+	var a *appliance.App
+	var err error
+	if *demoMode {
+		a, err = openDemo(ctx, c, env)
+	} else {
+		a, err = c.openOrCreate(ctx, env)
+	}
 	if err != nil {
 		return err
 	}
@@ -39,19 +44,9 @@ func serve(args []string, env Env) error {
 
 	// The console is the one place a password may be written: the operator
 	// needs it to sign in for the first time. It never goes to the log.
+	// (openDemo printed the demo's accounts.)
 	if *demoMode {
-		logins, err := demo.Seed(ctx, a)
-		if err != nil {
-			return fmt.Errorf("demo building: %w", err)
-		}
-		if logins != nil {
-			fmt.Fprintln(env.Stdout, "Demo building created. Demo accounts (for trying the appliance only):")
-			for _, l := range logins {
-				fmt.Fprintf(env.Stdout, "  %-8s password %-20s role %s\n", l.Username, l.Password, l.Role)
-			}
-		} else {
-			fmt.Fprintln(env.Stdout, "Demo building already set up; demo accounts: admin / manager / guard / host, passwords demo-<name>-pass.")
-		}
+		// nothing to bootstrap
 	} else if user, path, err := a.Bootstrap(ctx); err != nil {
 		return err
 	} else if path != "" {
