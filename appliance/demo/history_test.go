@@ -146,6 +146,7 @@ func TestHistoryGivesEveryPageSomethingTrue(t *testing.T) {
 	if ledger, err := a.Stock.Ledger(from, end); err != nil || len(ledger) < 20 {
 		t.Errorf("%d stock ledger entries, %v", len(ledger), err)
 	}
+	noMobileInClear(t, a) // visitors', attendees' and employees' alike
 	if n, err := a.VerifyAudit(); err != nil || uint64(n) < st.Commands {
 		t.Fatalf("audit verify: %d entries, %v", n, err)
 	}
