@@ -44,16 +44,18 @@ func serve(args []string, env Env) error {
 
 	// The console is the one place a password may be written: the operator
 	// needs it to sign in for the first time. It never goes to the log.
-	// (openDemo printed the demo's accounts.)
-	if *demoMode {
-		// nothing to bootstrap
-	} else if user, path, err := a.Bootstrap(ctx); err != nil {
-		return err
-	} else if path != "" {
-		// Not the password itself: under systemd the console is the journal.
-		fmt.Fprintf(env.Stdout, "\nFirst start: created administrator %q. Its one-time password is in\n\n    %s\n\n"+
-			"(readable by root and the service's account only; e.g. sudo cat %s). Sign in at /login and choose\n"+
-			"your own password; the file is removed at that first sign-in.\n\n", user, path, path)
+	// (The demo's accounts were printed by openDemo.)
+	if !*demoMode {
+		user, path, err := a.Bootstrap(ctx)
+		if err != nil {
+			return err
+		}
+		if path != "" {
+			// Not the password itself: under systemd the console is the journal.
+			fmt.Fprintf(env.Stdout, "\nFirst start: created administrator %q. Its one-time password is in\n\n    %s\n\n"+
+				"(readable by root and the service's account only; e.g. sudo cat %s). Sign in at /login and choose\n"+
+				"your own password; the file is removed at that first sign-in.\n\n", user, path, path)
+		}
 	}
 
 	// The device runtime (and in the demo the simulators), started before
