@@ -46,7 +46,8 @@ type HistoryOptions struct {
 	End  time.Time // when it ends: now
 }
 
-// HistoryStats counts what History wrote.
+// HistoryStats counts what SeedWithHistory wrote, and how long the
+// building and its history took.
 type HistoryStats struct {
 	Days      int
 	Visits    int // of every way in
@@ -71,6 +72,7 @@ type step struct {
 	do  func(ctx context.Context) error
 }
 
+// worker is an employee at the gates: a card, a quick pass, a usual lane.
 type worker struct {
 	employee  directory.Person
 	card      string
@@ -81,6 +83,7 @@ type worker struct {
 	enterByQR bool
 }
 
+// guest is a visitor who may come more than once.
 type guest struct {
 	name, title, mobile, id18, company string
 }
@@ -91,12 +94,14 @@ type visitState struct {
 	token string
 }
 
+// historian plans the story and tells it.
 type historian struct {
 	a        *appliance.App
 	clk      settable
 	rnd      *rand.Rand // the story's only source of chance
 	loc      *time.Location
-	begin    time.Time
+	begin    time.Time // local midnight, Days days before End's day
+	opened   time.Time // 07:30 that day: the building is set up, the story starts
 	end      time.Time
 	steps    []step
 	stats    HistoryStats
@@ -114,7 +119,7 @@ type historian struct {
 // SeedWithHistory seeds the demo building (Seed) at the story's beginning
 // and writes its history up to o.End; see HistoryOptions. Like Seed it
 // does nothing (nil logins) when the building has accounts already. The
-// story begins at local midnight o.Days days before o.End's day, so the
+// story begins at 07:30 local time o.Days days before o.End's day, so the
 // dashboard's same-weekday averages have all their weeks; the clock must
 // not stand later than that when it is called.
 func SeedWithHistory(ctx context.Context, a *appliance.App, o HistoryOptions) ([]Login, HistoryStats, error) {
@@ -130,7 +135,7 @@ func SeedWithHistory(ctx context.Context, a *appliance.App, o HistoryOptions) ([
 	if err != nil {
 		return nil, h.stats, err
 	}
-	h.clk.Set(h.begin)
+	h.clk.Set(h.opened)
 	logins, err := Seed(ctx, a)
 	if err != nil {
 		return nil, h.stats, err
@@ -159,8 +164,9 @@ func newHistorian(a *appliance.App, o HistoryOptions) (*historian, error) {
 		o.End = a.Clock.Now()
 	}
 	loc := a.Config.Location
+	begin := dayStart(o.End, loc).AddDate(0, 0, -o.Days)
 	return &historian{a: a, clk: clk, rnd: rand.New(rand.NewPCG(o.Seed, 0x6761746568)), loc: loc,
-		begin: dayStart(o.End, loc).AddDate(0, 0, -o.Days), end: o.End, stats: HistoryStats{Days: o.Days}}, nil
+		begin: begin, opened: begin.Add(7*time.Hour + 30*time.Minute), end: o.End, stats: HistoryStats{Days: o.Days}}, nil
 }
 
 // run does the planned steps, oldest first, each at its time, and leaves
@@ -198,7 +204,7 @@ func auditSeq(a *appliance.App) (seq uint64, err error) {
 
 // at adds a step, if it falls inside the story.
 func (h *historian) at(t time.Time, do func(ctx context.Context) error) {
-	if !t.After(h.begin) || !t.Before(h.end) {
+	if !t.After(h.opened) || !t.Before(h.end) {
 		return
 	}
 	h.steps = append(h.steps, step{at: t, seq: len(h.steps), do: do})
@@ -310,8 +316,8 @@ func (h *historian) actor(acc auth.Account) string { return "account:" + acc.ID 
 func (h *historian) plan() {
 	first := dayStart(h.begin, h.loc)
 	last := dayStart(h.end, h.loc)
-	h.at(h.begin.Add(95*time.Minute), h.returnKey(nil, "K-1201", h.guard)) // Seed's checkout
-	h.at(h.begin.Add(3*time.Hour), h.announce("电梯维保 Lift maintenance", notice.Everyone,
+	h.at(h.opened.Add(95*time.Minute), h.returnKey(nil, "K-1201", h.guard)) // Seed's checkout
+	h.at(h.opened.Add(3*time.Hour), h.announce("电梯维保 Lift maintenance", notice.Everyone,
 		"本周六 9:00–12:00 2 号电梯停运维保。Lift 2 is out of service on Saturday 9:00–12:00.", true))
 	conferences := 0
 	n := 0

@@ -66,7 +66,7 @@ func (h *historian) employees(day time.Time, weekend bool, n int) {
 		if weekend {
 			if day.Weekday() == time.Saturday && h.chance(0.1) {
 				in := h.around(h.clockAt(day, 10, 30), 90*time.Minute)
-				if !in.After(h.begin) {
+				if !in.After(h.opened) {
 					continue
 				}
 				h.workerIn(w, in)
@@ -85,7 +85,7 @@ func (h *historian) employees(day time.Time, weekend bool, n int) {
 		if h.chance(0.1) {
 			out = h.around(h.clockAt(day, 20, 45), 75*time.Minute) // working late
 		}
-		if !in.After(h.begin) {
+		if !in.After(h.opened) {
 			continue // came in before the story began
 		}
 		h.workerIn(w, in)

@@ -50,7 +50,7 @@ func TestHistorySameSeedSameStory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.clk.Set(h.begin)
+		h.clk.Set(h.opened)
 		if _, err := Seed(context.Background(), a); err != nil {
 			t.Fatal(err)
 		}

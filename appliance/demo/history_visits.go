@@ -80,8 +80,8 @@ func (h *historian) invite(day time.Time) {
 	host, g := h.hostFor(), h.guest()
 	from := h.slot(day)
 	made := h.around(from.Add(-time.Duration(4+h.pick(40))*time.Hour), 30*time.Minute)
-	if made.Before(h.begin) {
-		made = h.begin.Add(time.Duration(h.pick(3600)) * time.Second)
+	if made.Before(h.opened) {
+		made = h.opened.Add(time.Duration(h.pick(3600)) * time.Second)
 	}
 	if !made.Before(from) {
 		return
@@ -108,7 +108,7 @@ func (h *historian) booking(day time.Time) {
 	from := h.slot(day)
 	booked := h.around(h.clockAt(day.AddDate(0, 0, -1), 20, 0), 3*time.Hour)
 	decided := h.around(h.clockAt(day, 8, 40), 30*time.Minute)
-	if booked.Before(h.begin) || !decided.Before(from) {
+	if booked.Before(h.opened) || !decided.Before(from) {
 		return
 	}
 	st := &visitState{}
