@@ -32,7 +32,9 @@ func (h *historian) present(laneID, device string, dir gate.Direction, kind gate
 	}
 }
 
-// badge in and quick pass out, or quick pass both ways.
+// workerIn: the card at the card reader (at Gate B as often the OSDP
+// reader), or for some the quick pass at the entry scanner; one day in
+// five at the other gate.
 func (h *historian) workerIn(w *worker, t time.Time) {
 	lane, name := w.home, w.homeName
 	if h.chance(0.2) { // the other gate today
@@ -50,6 +52,8 @@ func (h *historian) workerIn(w *worker, t time.Time) {
 	h.at(t, h.present(lane, device, gate.In, gate.Card, func() string { return w.card }))
 }
 
+// workerOut: the quick pass at the usual gate's exit scanner (the card
+// readers are entry readers).
 func (h *historian) workerOut(w *worker, t time.Time) {
 	h.at(t, h.present(w.home, w.homeName+" exit scanner", gate.Out, gate.QR, h.quick(w)))
 }
@@ -168,6 +172,7 @@ func (h *historian) oddities(day time.Time, n int, weekend, last bool) {
 	}
 }
 
+// acknowledge: the guard acknowledges every open alarm.
 func (h *historian) acknowledge(ctx context.Context) error {
 	open, err := h.a.Access.Alarms(true, 50)
 	if err != nil {

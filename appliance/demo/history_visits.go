@@ -31,6 +31,7 @@ func (h *historian) visits(day time.Time, weekend bool) {
 	}
 }
 
+// hostFor picks the host of a visit.
 func (h *historian) hostFor() directory.Person {
 	if h.chance(0.3) {
 		return h.hosts[0] // the demo's host account sees a busy week
@@ -38,11 +39,13 @@ func (h *historian) hostFor() directory.Person {
 	return h.hosts[h.pick(len(h.hosts))]
 }
 
+// guest picks a visitor; many come back.
 func (h *historian) guest() guest { return h.guests[h.pick(len(h.guests))] }
 
 var visitReasons = []string{"商务洽谈 Business meeting", "面试 Interview", "送货 Delivery", "设备维修 Equipment repair",
 	"项目评审 Project review", "合同签署 Contract signing", "审计 Audit", "培训 Training"}
 
+// request is g's visit to host from from, for three hours.
 func (h *historian) request(g guest, host directory.Person, from time.Time) visit.Request {
 	return visit.Request{Name: g.name, Title: g.title, Mobile: g.mobile, Company: g.company, HostID: host.ID,
 		Reason: visitReasons[h.pick(len(visitReasons))], From: from, Until: from.Add(3 * time.Hour), PartySize: 1 + h.pick(3)/2}
