@@ -64,9 +64,9 @@ type App struct {
 	Log     *slog.Logger
 	DataDir string
 
-	base     config.Config                 // the defaults, the file and the environment: what stored settings go under
-	live     atomic.Pointer[config.Config] // the settings in force now
-	digest   *hostDigest                   // visit requests held for a host's digest
+	base   config.Config                 // the defaults, the file and the environment: what stored settings go under
+	live   atomic.Pointer[config.Config] // the settings in force now
+	digest *hostDigest                   // visit requests held for a host's digest
 }
 
 // Open opens the data directory and finishes any work a crash interrupted.
