@@ -321,6 +321,8 @@ var routeAccess = []struct {
 	{"POST", "/admin/backups/run", "admin"},
 	{"GET", "/admin/backups/progress", "admin"},
 	{"GET", "/admin/backups/file/{file}", "admin"},
+	{"GET", "/admin/settings", "admin"},
+	{"POST", "/admin/settings", "admin"},
 	{"GET", "/notices", "admin manager"},
 	{"GET", "/notices/new", "admin manager"},
 	{"POST", "/notices", "admin manager"},

@@ -385,5 +385,11 @@ func (c *Config) validate() error {
 	return fmt.Errorf("config: %s %q: %s", e.Field, v, problems[e.Code])
 }
 
+// SessionIdle is how long an unused session lasts.
+func (c Config) SessionIdle() time.Duration { return time.Duration(c.SessionIdleMin) * time.Minute }
+
+// SessionMax is how long a session lasts at most.
+func (c Config) SessionMax() time.Duration { return time.Duration(c.SessionMaxHrs) * time.Hour }
+
 // LockFor is the lockout duration.
 func (c Config) LockFor() time.Duration { return time.Duration(c.LockoutMinutes) * time.Minute }
