@@ -105,9 +105,9 @@ func TestSettingsSaveTakesEffect(t *testing.T) {
 	}
 	h.clock.Advance(40 * 24 * time.Hour)
 	admin := h.session(auth.Admin) // after the clock moved: sessions expire
-	for _, path := range []string{"/admin/notify", "/host/invite"} {
+	for _, path := range []string{"/admin/notify", "/host/invite", "/host/visits", "/messages"} {
 		s := admin
-		if path == "/host/invite" {
+		if strings.HasPrefix(path, "/host/") {
 			s = h.session(auth.Host)
 		}
 		if body := readBody(t, h.do(req{method: "GET", path: path, session: s})); !strings.Contains(body, `id="base-url-warning"`) {
