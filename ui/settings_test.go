@@ -147,7 +147,7 @@ func TestSettingsSaveTakesEffect(t *testing.T) {
 	}
 	// No Accept-Language and no cookie: the new default language.
 	body = readBody(t, h.do(req{method: "GET", path: "/admin/settings", session: admin}))
-	if !strings.Contains(body, `<li id="preview-visits">names and numbers of 1 visits</li>`) {
+	if !strings.Contains(body, `<li id="preview-visits">names and numbers from 1 visit(s)</li>`) {
 		t.Fatalf("preview after: %s", between(body, `id="purge-preview"`, "</ul>"))
 	}
 	if !strings.Contains(body, `value="https://lobby.example.com"`) {

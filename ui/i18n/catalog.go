@@ -341,7 +341,7 @@ var en = map[string]string{
 	"settings.retain_photo_days": "Visitor photos (days)", "settings.retain_photo_days_help": "Photos taken at the desk are removed this many days after the visit.",
 	"settings.retain_person_days": "Deactivated people (days)", "settings.retain_person_days_help": "People deactivated in the directory are removed this many days later.",
 	"settings.preview":        "The next purge would remove",
-	"settings.preview_visits": "names and numbers of %s visits", "settings.preview_photos": "photos of %s visits",
+	"settings.preview_visits": "names and numbers from %s visit(s)", "settings.preview_photos": "photos from %s visit(s)",
 	"settings.preview_people":      "%s deactivated people",
 	"settings.preview_help":        "Counted with the saved settings. The purge runs every night at 03:30.",
 	"settings.preview_unavailable": "The preview could not be counted; see the log.",
