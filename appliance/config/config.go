@@ -98,9 +98,6 @@ var otherKeys = []string{"escalate_minutes", "key_escalate_minutes", "tls_cert",
 
 func known(key string) bool { return slices.Contains(SiteKeys, key) || slices.Contains(otherKeys, key) }
 
-// EnvName is the environment variable that sets key.
-func EnvName(key string) string { return "GATEHOUSE_" + strings.ToUpper(key) }
-
 // Load reads path (if it exists; "" skips the file), applies environment
 // overrides from env (normally os.Environ()), and validates.
 func Load(path string, env []string) (Config, error) {
