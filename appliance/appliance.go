@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"gatehouse/appliance/access"
@@ -27,6 +28,7 @@ import (
 	"gatehouse/appliance/report"
 	"gatehouse/appliance/screen"
 	"gatehouse/appliance/secret"
+	"gatehouse/appliance/site"
 	"gatehouse/appliance/stock"
 	"gatehouse/appliance/store"
 	"gatehouse/appliance/visit"
@@ -52,13 +54,19 @@ type App struct {
 	Reports     *report.Service // people-flow dashboard and periodic reports
 	Metrics     *metric.Set     // served at /metrics; serve connects the worker and the device runtime
 	Backups     *backup.Service // daily backups to a target directory
+	Site        *site.Service   // the site settings the administrator stores
 	Keys        *secret.Keys
 	Clock       clock.Clock
-	Config      config.Config
-	Log         *slog.Logger
-	DataDir     string
+	// Config is the settings in force when the appliance opened: file,
+	// environment and stored site settings together. What may change while
+	// it runs (see Settings) is read from Settings instead.
+	Config  config.Config
+	Log     *slog.Logger
+	DataDir string
 
-	digest *hostDigest // visit requests held for a host's digest
+	base   config.Config                 // the defaults, the file and the environment: what stored settings go under
+	live   atomic.Pointer[config.Config] // the settings in force now
+	digest *hostDigest                   // visit requests held for a host's digest
 }
 
 // Open opens the data directory and finishes any work a crash interrupted.
@@ -100,6 +108,26 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	notice.Register(st)
 	report.Register(st)
 	backup.Register(st)
+	site.Register(st)
+	// The stored site settings go under the file's and the environment's;
+	// the base URL an earlier release kept with the notification settings
+	// counts until they are first saved (appliance/site).
+	base := cfg
+	siteSvc := site.New(st, clk)
+	ntf := notify.New(st, clk, siteKeys, notify.Options{Log: log, PrivatePaths: []string{StatusPath}})
+	legacy, err := ntf.LegacyBaseURL()
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("appliance: read the notification settings: %w", err)
+	}
+	cfg, bad, err := siteSvc.Effective(base, legacy)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("appliance: read the site settings: %w", err)
+	}
+	if len(bad) > 0 {
+		log.Warn("stored site settings left out", "problems", bad.Error())
+	}
 	a := &App{
 		Store:       st,
 		Directory:   directory.New(st, clk, siteKeys),
@@ -109,7 +137,9 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 		Access:      access.New(st, clk, cfg.Location, siteKeys.Verifier(), visits).WithSecrets(siteKeys),
 		Screen:      scr,
 		Devices:     device.New(st, clk),
-		Notify:      notify.New(st, clk, siteKeys, notify.Options{Log: log, PrivatePaths: []string{StatusPath}}),
+		Notify:      ntf,
+		Site:        siteSvc,
+		base:        base,
 		Keys:        siteKeys,
 		Clock:       clk,
 		Config:      cfg,
@@ -118,6 +148,8 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 		Metrics:     metrics,
 		digest:      newHostDigest(),
 	}
+	a.live.Store(&cfg)
+	ntf.SetBaseURL(func() string { return a.Settings().BaseURL })
 	a.Access.SetObserver(metrics)
 	metrics.Watch(metric.Sources{Store: st, Outbox: a.Notify, Devices: a.Devices, Lanes: a.Access})
 	a.Backups = backup.New(st, st, dataDir, clk, cfg.Location, cfg.SiteName, log)
@@ -153,8 +185,6 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 // shutdown.
 func (a *App) Run(ctx context.Context) {
 	alert := notices{a}
-	rules := visit.SweepRules{Location: a.Config.Location, DayEnd: a.Config.DayEndDur,
-		EscalateAfter: time.Duration(a.Config.EscalateMin) * time.Minute}
 	keyRules := keys.SweepRules{Location: a.Config.Location, EscalateAfter: time.Duration(a.Config.KeyEscalateMin) * time.Minute}
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -205,6 +235,9 @@ func (a *App) Run(ctx context.Context) {
 		} else if n > 0 {
 			a.Log.Info("key sweep", "alerts", n)
 		}
+		// The day end may change while the appliance runs (Settings).
+		rules := visit.SweepRules{Location: a.Config.Location, DayEnd: a.Settings().DayEndDur,
+			EscalateAfter: time.Duration(a.Config.EscalateMin) * time.Minute}
 		if res, err := a.Visits.Sweep(ctx, rules, alert); err != nil {
 			a.Log.Error("visit sweep failed", "err", err)
 		} else if res != (visit.SweepResult{}) {
@@ -275,7 +308,7 @@ func (a *App) badgeAlarm(ctx context.Context, done string) string {
 	loc := a.Config.Location
 	now := a.Clock.Now().In(loc)
 	y, m, d := now.Date()
-	end := time.Date(y, m, d, 0, 0, 0, 0, loc).Add(a.Config.DayEndDur)
+	end := time.Date(y, m, d, 0, 0, 0, 0, loc).Add(a.Settings().DayEndDur)
 	day := now
 	if now.Before(end) {
 		day = now.AddDate(0, 0, -1) // today's end not reached: yesterday's is the last one passed

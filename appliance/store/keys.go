@@ -141,6 +141,11 @@ const (
 	KindBackupRun      Kind = 0xC1 // started (u64 BE ns) id -> what one backup run did
 )
 
+// Site settings (0xD0..): appliance/site.
+const (
+	KindSiteSettings Kind = 0xD0 // "settings" -> the settings the administrator stored (key -> value text)
+)
+
 // Sep separates variable-length parts of a key. Parts must not contain it.
 const Sep = 0x00
 
@@ -195,6 +200,7 @@ var kindNames = map[Kind]string{
 	KindKeySeq: "key history sequence", KindKeyEventSeq: "key history order",
 	KindStockItem: "stock card", KindStockLedger: "stock ledger entry", KindStockHand: "stock handover",
 	KindNotice: "announcement", KindNoticeImage: "announcement picture", KindNoticeMessage: "sent message",
+	KindSiteSettings: "site settings",
 }
 
 // Describe names the record a key belongs to for an operator: its kind and
