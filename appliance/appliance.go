@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"gatehouse/appliance/access"
@@ -27,6 +28,7 @@ import (
 	"gatehouse/appliance/report"
 	"gatehouse/appliance/screen"
 	"gatehouse/appliance/secret"
+	"gatehouse/appliance/site"
 	"gatehouse/appliance/stock"
 	"gatehouse/appliance/store"
 	"gatehouse/appliance/visit"
@@ -53,13 +55,19 @@ type App struct {
 	Reports     *report.Service // people-flow dashboard and periodic reports
 	Metrics     *metric.Set     // served at /metrics; serve connects the worker and the device runtime
 	Backups     *backup.Service // daily backups to a target directory
+	Site        *site.Service   // the site settings the administrator stores
 	Keys        *secret.Keys
 	Clock       clock.Clock
-	Config      config.Config
-	Log         *slog.Logger
-	DataDir     string
+	// Config is the settings in force when the appliance opened: file,
+	// environment and stored site settings together. What may change while
+	// it runs (see Settings) is read from Settings instead.
+	Config  config.Config
+	Log     *slog.Logger
+	DataDir string
 
-	digest *hostDigest // visit requests held for a host's digest
+	base   config.Config                 // the defaults, the file and the environment: what stored settings go under
+	live   atomic.Pointer[config.Config] // the settings in force now
+	digest *hostDigest                   // visit requests held for a host's digest
 
 	// SiteWide, when set (a node of a site of several lobbies), says
 	// whether this appliance runs the site's timed rules now: only the
@@ -92,6 +100,7 @@ func RegisterCommands(st *store.Store) {
 	notice.Register(st)
 	report.Register(st)
 	backup.Register(st)
+	site.Register(st)
 	cluster.Register(st)
 }
 
@@ -128,13 +137,32 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 		return nil, err
 	}
 	RegisterCommands(st)
-	scr := screen.New(st, clk, siteKeys)
-	visits := visit.New(st, clk, siteKeys).WithScreener(scr)
 	if o.Replicate != nil {
 		if err := o.Replicate(st); err != nil {
 			st.Close()
 			return nil, err
 		}
+	}
+	scr := screen.New(st, clk, siteKeys)
+	visits := visit.New(st, clk, siteKeys).WithScreener(scr)
+	// The stored site settings go under the file's and the environment's;
+	// the base URL an earlier release kept with the notification settings
+	// counts until they are first saved (appliance/site).
+	base := cfg
+	siteSvc := site.New(st, clk)
+	ntf := notify.New(st, clk, siteKeys, notify.Options{Log: log, PrivatePaths: []string{StatusPath}})
+	legacy, err := ntf.LegacyBaseURL()
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("appliance: read the notification settings: %w", err)
+	}
+	cfg, bad, err := siteSvc.Effective(base, legacy)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("appliance: read the site settings: %w", err)
+	}
+	if len(bad) > 0 {
+		log.Warn("stored site settings left out", "problems", bad.Error())
 	}
 	a := &App{
 		Store:       st,
@@ -145,7 +173,9 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 		Access:      access.New(st, clk, cfg.Location, siteKeys.Verifier(), visits).WithSecrets(siteKeys),
 		Screen:      scr,
 		Devices:     device.New(st, clk),
-		Notify:      notify.New(st, clk, siteKeys, notify.Options{Log: log, PrivatePaths: []string{StatusPath}}),
+		Notify:      ntf,
+		Site:        siteSvc,
+		base:        base,
 		Keys:        siteKeys,
 		Clock:       clk,
 		Config:      cfg,
@@ -154,6 +184,8 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 		Metrics:     metrics,
 		digest:      newHostDigest(),
 	}
+	a.live.Store(&cfg)
+	ntf.SetBaseURL(func() string { return a.Settings().BaseURL })
 	a.Access.SetObserver(metrics)
 	metrics.Watch(metric.Sources{Store: st, Outbox: a.Notify, Devices: a.Devices, Lanes: a.Access})
 	a.Backups = backup.New(st, st, dataDir, clk, cfg.Location, cfg.SiteName, log)
@@ -189,8 +221,6 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 // shutdown.
 func (a *App) Run(ctx context.Context) {
 	alert := notices{a}
-	rules := visit.SweepRules{Location: a.Config.Location, DayEnd: a.Config.DayEndDur,
-		EscalateAfter: time.Duration(a.Config.EscalateMin) * time.Minute}
 	keyRules := keys.SweepRules{Location: a.Config.Location, EscalateAfter: time.Duration(a.Config.KeyEscalateMin) * time.Minute}
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -232,7 +262,7 @@ func (a *App) Run(ctx context.Context) {
 		check.alarm(ctx)
 		check.tick(ctx)
 		if a.leads() {
-			badgeDay, purgeDay = a.siteRules(ctx, rules, keyRules, alert, badgeDay, purgeDay)
+			badgeDay, purgeDay = a.siteRules(ctx, keyRules, alert, badgeDay, purgeDay)
 		}
 		for waiting := true; waiting; {
 			select {
@@ -256,7 +286,7 @@ func (a *App) Run(ctx context.Context) {
 // siteRules runs the timed rules that must fire once per site: in a site
 // of several lobbies only the leader runs them (each lobby's own doors,
 // integrity and backups are its own, and run everywhere).
-func (a *App) siteRules(ctx context.Context, rules visit.SweepRules, keyRules keys.SweepRules, alert notices, badgeDay, purgeDay string) (string, string) {
+func (a *App) siteRules(ctx context.Context, keyRules keys.SweepRules, alert notices, badgeDay, purgeDay string) (string, string) {
 	if _, err := a.Conferences.CloseEnded(ctx, a.Clock.Now()); err != nil {
 		a.Log.Error("closing ended conferences failed", "err", err)
 	}
@@ -267,6 +297,9 @@ func (a *App) siteRules(ctx context.Context, rules visit.SweepRules, keyRules ke
 	} else if n > 0 {
 		a.Log.Info("key sweep", "alerts", n)
 	}
+	// The day end may change while the appliance runs (Settings).
+	rules := visit.SweepRules{Location: a.Config.Location, DayEnd: a.Settings().DayEndDur,
+		EscalateAfter: time.Duration(a.Config.EscalateMin) * time.Minute}
 	if res, err := a.Visits.Sweep(ctx, rules, alert); err != nil {
 		a.Log.Error("visit sweep failed", "err", err)
 	} else if res != (visit.SweepResult{}) {
@@ -323,7 +356,7 @@ func (a *App) badgeAlarm(ctx context.Context, done string) string {
 	loc := a.Config.Location
 	now := a.Clock.Now().In(loc)
 	y, m, d := now.Date()
-	end := time.Date(y, m, d, 0, 0, 0, 0, loc).Add(a.Config.DayEndDur)
+	end := time.Date(y, m, d, 0, 0, 0, 0, loc).Add(a.Settings().DayEndDur)
 	day := now
 	if now.Before(end) {
 		day = now.AddDate(0, 0, -1) // today's end not reached: yesterday's is the last one passed

@@ -13,7 +13,7 @@ const purgeAt = 3*time.Hour + 30*time.Minute
 
 // Retention is the retention of visitors' data the settings ask for.
 func (a *App) Retention() visit.Retention {
-	personal, photos := a.Config.Retention()
+	personal, photos := a.Settings().Retention()
 	return visit.Retention{Personal: personal, Photos: photos}
 }
 

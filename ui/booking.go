@@ -221,7 +221,7 @@ func (s *Server) visitStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d := views.StatusData{Visit: v, Token: c.Param("token"), Address: s.app.Config.Address, Notices: s.visitorNotices()}
+	d := views.StatusData{Visit: v, Token: c.Param("token"), Address: s.app.Settings().Address, MapURL: s.app.Settings().MapURL, Notices: s.visitorNotices()}
 	if p, err := s.app.Directory.Person(v.HostID); err == nil {
 		d.HostName = p.Name
 	}

@@ -27,7 +27,7 @@ func TestBrowserPhonePagesFitTheScreen(t *testing.T) {
 	for _, p := range []string{"/", "/guard", "/flow", "/desk/today", "/desk/walkin", "/desk/conferences", "/screening",
 		"/directory/people", "/directory/companies", "/access/credentials", "/keys", "/keys/new", "/keys/audits",
 		"/stock", "/stock/ledger", "/stock/reconcile", "/notices", "/notices/new", "/messages", "/reports",
-		"/admin/accounts", "/admin/audit", "/admin/notify", "/admin/devices", "/book"} {
+		"/admin/accounts", "/admin/audit", "/admin/notify", "/admin/devices", "/admin/settings", "/book"} {
 		b.do("open "+p, chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+p))
 		if got := strings.Trim(b.eval(probe), `"`); got != "" {
 			t.Errorf("%s is wider than a phone: %s", p, got)

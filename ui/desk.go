@@ -136,12 +136,18 @@ func (s *Server) passData(c echo.Context, v visit.Visit, link, title string) (d 
 	if err != nil {
 		return d, "", err
 	}
-	scheme := "http"
-	if c.IsTLS() {
-		scheme = "https"
+	// The link to hand on is the one the SMS carries: under the public
+	// address when it is set, else under the address this page came by.
+	base := s.app.Settings().BaseURL
+	if base == "" {
+		scheme := "http"
+		if c.IsTLS() {
+			scheme = "https"
+		}
+		base = scheme + "://" + c.Request().Host
 	}
 	d = views.PassIssuedData{Title: title, Name: v.Visitor.Name, VisitID: v.ID,
-		Link: scheme + "://" + c.Request().Host + "/v/" + link, QRSVG: svg, Badge: v.Badge}
+		Link: base + "/v/" + link, QRSVG: svg, Badge: v.Badge}
 	// The desk's receipt printer, when one runs, prints the slip; hosts
 	// inviting from their desks have none.
 	if u := userOf(c); u != nil && slices.Contains(staff, u.Role) {

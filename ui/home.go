@@ -26,6 +26,11 @@ func (s *Server) home(c echo.Context) error {
 			return err
 		}
 		d = views.HomeData{People: p.Total, Companies: len(cs), Floors: len(fs)}
+		if userOf(c).Can("admin") {
+			if d.Checklist, err = s.checklist(d); err != nil {
+				return err
+			}
+		}
 	}
 	d.Notices = s.noticesFor(c)
 	return s.render(c, http.StatusOK, views.Home(d))
@@ -54,4 +59,30 @@ func (s *Server) changePassword(c echo.Context) error {
 	s.startSession(c, a.ID)
 	s.flash(c, "flash.password_changed")
 	return s.redirect(c, "/")
+}
+
+// checklist is what the administrator has still to do after the first
+// start, each step with its page; a step goes when it is done.
+func (s *Server) checklist(d views.HomeData) ([]views.CheckItem, error) {
+	var out []views.CheckItem
+	add := func(done bool, key, href string) {
+		if !done {
+			out = append(out, views.CheckItem{Key: key, Href: href})
+		}
+	}
+	add(s.app.Settings().BaseURL != "", "base_url", "/admin/settings#f-base_url")
+	add(d.Floors > 0, "floors", "/directory/floors")
+	add(d.Companies > 0, "companies", "/directory/companies")
+	add(d.People > 0, "people", "/directory/import")
+	ds, err := s.app.Devices.Devices()
+	if err != nil {
+		return nil, err
+	}
+	add(len(ds) > 0, "devices", "/admin/devices")
+	b, err := s.app.Backups.Settings()
+	if err != nil {
+		return nil, err
+	}
+	add(b.Target != "" && b.Key.Set(), "backups", "/admin/backups")
+	return out, nil
 }

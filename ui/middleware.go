@@ -34,7 +34,8 @@ func (s *Server) withLang(next echo.HandlerFunc) echo.HandlerFunc {
 		if ck, err := c.Cookie(langCookie); err == nil {
 			cookie = ck.Value
 		}
-		l := i18n.Detect(cookie, c.Request().Header.Get("Accept-Language"), s.lang)
+		// The default language may change on the settings page.
+		l := i18n.Detect(cookie, c.Request().Header.Get("Accept-Language"), i18n.Lang(s.app.Settings().Language))
 		c.Set("lang", l)
 		return next(c)
 	}

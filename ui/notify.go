@@ -98,7 +98,8 @@ func settingsForm(c echo.Context) notify.Settings {
 			port = -1 // not a number: out of range
 		}
 	}
-	set := notify.Settings{BaseURL: fv("base_url"), SMTP: notify.SMTP{
+	// The base URL is a site setting now (/admin/settings).
+	set := notify.Settings{SMTP: notify.SMTP{
 		Host: fv("smtp_host"), Port: port, Username: fv("smtp_username"), Password: c.FormValue("smtp_password"),
 		From: fv("smtp_from"), FromName: fv("smtp_from_name"), ClearPassword: c.FormValue("smtp_password_clear") == "1",
 	}}

@@ -14,15 +14,17 @@ import (
 )
 
 func (s *Server) pageFor(c echo.Context) *views.Page {
+	set := s.app.Settings()
 	p := &views.Page{
 		Lang:     langOf(c),
 		User:     userOf(c),
-		Site:     s.app.Config.SiteName,
+		Site:     set.SiteName,
 		Path:     returnPath(c),
 		Location: s.app.Config.Location,
 		Asset:    s.assets.URL,
 	}
 	p.CSRF, _ = c.Get("csrf").(string)
+	p.BaseURLMissing = set.BaseURL == ""
 	// The administrator is the one who can restore a backup: every page
 	// they open says so while the store is corrupt. It is read from memory,
 	// so it shows even when the store cannot be read.

@@ -245,6 +245,8 @@ func (s *Server) routeTable() []route {
 		{"POST", "/admin/backups/run", admins, s.backupRun},
 		{"GET", "/admin/backups/progress", admins, s.backupProgress},
 		{"GET", "/admin/backups/file/:name", admins, s.backupFile},
+		{"GET", "/admin/settings", admins, s.settingsPage},
+		{"POST", "/admin/settings", admins, s.settingsSave},
 
 		// JSON API for HR and CRM systems: bearer tokens, never cookies.
 		{"GET", "/api/v1/floors", staff, s.apiFloors},

@@ -39,7 +39,7 @@ func TestScreenshots(t *testing.T) {
 	}{{"tablet", 1024, 768}, {"phone", 390, 844}} {
 		for _, p := range []string{"/", "/directory/people", "/directory/companies", "/admin/accounts", "/directory/people/new", "/directory/import",
 			"/guard", "/flow", "/reports", "/keys", "/keys/audits", "/stock", "/stock/ledger", "/stock/reconcile",
-			"/notices", "/notices/new", "/messages", "/access/credentials", "/admin/devices"} {
+			"/notices", "/notices/new", "/messages", "/access/credentials", "/admin/devices", "/admin/settings"} {
 			b.do("nav", chromedp.EmulateViewport(sz.w, sz.h), chromedp.Navigate(base+p))
 			buf, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 			if err != nil {

@@ -16,7 +16,6 @@ import (
 
 	"gatehouse/appliance"
 	"gatehouse/appliance/auth"
-	"gatehouse/ui/i18n"
 	"gatehouse/ui/static"
 )
 
@@ -36,7 +35,6 @@ type Server struct {
 	feed     *feed
 	assets   *static.Assets
 	secure   bool
-	lang     i18n.Lang
 	limits   rateLimits
 	uploads  map[string]int64       // "METHOD /path" of upload routes: their body limits
 	roles    map[string][]auth.Role // "METHOD /path": who may use it (nil: anyone)
@@ -52,17 +50,16 @@ type Server struct {
 // New builds the server and starts its session sweeper; Close stops it.
 func New(app *appliance.App, o Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg := app.Config
+	cfg := app.Settings()
 	s := &Server{
 		app:      app,
 		e:        echo.New(),
 		log:      app.Log,
-		sessions: newSessionStore(time.Duration(cfg.SessionIdleMin)*time.Minute, time.Duration(cfg.SessionMaxHrs)*time.Hour),
+		sessions: newSessionStore(cfg.SessionIdle(), cfg.SessionMax()),
 		imports:  newImportJobs(),
 		feed:     newFeed(),
 		assets:   static.New(),
 		secure:   o.SecureCookies,
-		lang:     i18n.Lang(cfg.Language),
 		limits:   newRateLimits(),
 		uploads:  uploadLimits(),
 		roles:    map[string][]auth.Role{},

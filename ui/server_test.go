@@ -50,7 +50,13 @@ func (h *harness) csrfToken(session string) string {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	cfg, err := config.Load("", nil)
+	return newHarnessEnv(t)
+}
+
+// newHarnessEnv is newHarness with GATEHOUSE_ variables ("KEY=value") set.
+func newHarnessEnv(t *testing.T, env ...string) *harness {
+	t.Helper()
+	cfg, err := config.Load("", env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,6 +327,8 @@ var routeAccess = []struct {
 	{"POST", "/admin/backups/run", "admin"},
 	{"GET", "/admin/backups/progress", "admin"},
 	{"GET", "/admin/backups/file/{file}", "admin"},
+	{"GET", "/admin/settings", "admin"},
+	{"POST", "/admin/settings", "admin"},
 	{"GET", "/notices", "admin manager"},
 	{"GET", "/notices/new", "admin manager"},
 	{"POST", "/notices", "admin manager"},

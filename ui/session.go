@@ -30,6 +30,14 @@ func newSessionStore(idle, maxAge time.Duration) *sessionStore {
 	return &sessionStore{byID: map[string]*session{}, idle: idle, maxAge: maxAge, maxSize: 10000}
 }
 
+// setLimits changes the timeouts; sessions already open are measured
+// against the new ones from their next request on.
+func (s *sessionStore) setLimits(idle, maxAge time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.idle, s.maxAge = idle, maxAge
+}
+
 func newToken() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)

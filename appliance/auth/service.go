@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gatehouse/appliance/clock"
@@ -20,7 +21,7 @@ import (
 type Service struct {
 	db      store.DB
 	clock   clock.Clock
-	lockFor time.Duration
+	lockFor atomic.Int64  // time.Duration; the settings page may change it
 	hashing chan struct{} // bounds concurrent argon2id runs (memory)
 	dummy   string        // hash checked for unknown users, so timing does not tell
 	guard   *guard        // wrong passwords per account and client address
@@ -30,8 +31,14 @@ type Service struct {
 // lock an account; zero means until an administrator unlocks it.
 func New(db store.DB, c clock.Clock, lockFor time.Duration) *Service {
 	dummy, _ := HashPassword(RandomPassword(16))
-	return &Service{db: db, clock: c, lockFor: lockFor, hashing: make(chan struct{}, 2), dummy: dummy, guard: newGuard()}
+	s := &Service{db: db, clock: c, hashing: make(chan struct{}, 2), dummy: dummy, guard: newGuard()}
+	s.lockFor.Store(int64(lockFor))
+	return s
 }
+
+// SetLockout changes how long three wrong passwords lock an account, from
+// the next wrong password on; locks already set keep their end.
+func (s *Service) SetLockout(d time.Duration) { s.lockFor.Store(int64(d)) }
 
 func (s *Service) apply(ctx context.Context, typ, actor string, payload any) (store.Result, error) {
 	return store.Issue(ctx, s.db, typ, actor, s.clock.Now(), payload)
@@ -196,7 +203,8 @@ func (s *Service) Authenticate(ctx context.Context, username, pw string) (Accoun
 // ErrBadCredentials, or ErrLocked when this one locked the address out;
 // a lock of a real account is a command, so it is on the audit trail.
 func (s *Service) wrong(ctx context.Context, a Account, name, addr string, now time.Time) error {
-	lockedNow, global := s.guard.fail(name, addr, now, s.lockFor)
+	lockFor := time.Duration(s.lockFor.Load())
+	lockedNow, global := s.guard.fail(name, addr, now, lockFor)
 	if !lockedNow {
 		return ErrBadCredentials
 	}
@@ -204,8 +212,8 @@ func (s *Service) wrong(ctx context.Context, a Account, name, addr string, now t
 		return ErrLocked
 	}
 	until := forever
-	if s.lockFor > 0 {
-		until = now.Add(s.lockFor).UnixNano()
+	if lockFor > 0 {
+		until = now.Add(lockFor).UnixNano()
 	}
 	actor := "login:" + a.ID
 	if _, err := s.apply(ctx, CmdLoginLocked, actor, lockPayload{ID: a.ID, Addr: addr, Until: until}); err != nil {

@@ -1,22 +1,34 @@
 // Package config reads the appliance's settings: a TOML file, then
 // GATEHOUSE_* environment variables on top, then defaults for what is left.
+//
+// The site settings (SiteKeys) may also be stored in the store by the
+// administrator's settings page (appliance/site), so that the lobbies of a
+// site share them. They rank between the defaults and the file:
+// default < stored < file < environment. Config.Sources says which keys the
+// file or the environment set, so the page can show them as overridden.
 package config
 
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"gatehouse/appliance/field"
 )
 
 // Config is everything that is not a command-line flag.
 type Config struct {
 	SiteName       string `toml:"site_name"`
 	Address        string `toml:"address"`  // building address, shown to visitors
+	MapURL         string `toml:"map_url"`  // a map of the building (web address), linked beside the address
+	BaseURL        string `toml:"base_url"` // the appliance's public address, for links in SMS and email
 	Language       string `toml:"language"` // "zh" or "en": used when the browser states neither
 	TimeZone       string `toml:"time_zone"`
 	LockoutMinutes int    `toml:"lockout_minutes"` // 0: locked until an administrator unlocks
@@ -36,6 +48,11 @@ type Config struct {
 	// window (docs/decisions.md): names, mobiles and ID numbers; photos.
 	RetainVisitorDays int `toml:"retain_visitor_days"`
 	RetainPhotoDays   int `toml:"retain_photo_days"`
+	RetainPersonDays  int `toml:"retain_person_days"` // people deactivated in the directory
+
+	// Sources names, per key, where a value came from when the file or the
+	// environment set it: the file's path or the variable's name.
+	Sources map[string]string `toml:"-"`
 
 	Location  *time.Location `toml:"-"`
 	DayEndDur time.Duration  `toml:"-"` // DayEnd after midnight
@@ -62,13 +79,30 @@ func Default() Config {
 		BroadcastsPerMonth: 4,
 		RetainVisitorDays:  180,
 		RetainPhotoDays:    30,
+		RetainPersonDays:   90,
 	}
 }
+
+// SiteKeys are the settings the administrator's settings page may store,
+// in the order the page shows them. The rest (escalation minutes, TLS) stay
+// in the file and the environment.
+var SiteKeys = []string{
+	"site_name", "address", "map_url", "base_url",
+	"time_zone", "language", "day_end",
+	"lockout_minutes", "session_idle_minutes", "session_max_hours",
+	"broadcasts_per_month",
+	"retain_visitor_days", "retain_photo_days", "retain_person_days",
+}
+
+var otherKeys = []string{"escalate_minutes", "key_escalate_minutes", "tls_cert", "tls_key"}
+
+func known(key string) bool { return slices.Contains(SiteKeys, key) || slices.Contains(otherKeys, key) }
 
 // Load reads path (if it exists; "" skips the file), applies environment
 // overrides from env (normally os.Environ()), and validates.
 func Load(path string, env []string) (Config, error) {
 	c := Default()
+	c.Sources = map[string]string{}
 	if path != "" {
 		b, err := os.ReadFile(path)
 		switch {
@@ -83,6 +117,11 @@ func Load(path string, env []string) (Config, error) {
 			if und := md.Undecoded(); len(und) > 0 {
 				return c, fmt.Errorf("config %s: unknown setting %q", path, und[0].String())
 			}
+			for _, k := range md.Keys() {
+				if len(k) == 1 {
+					c.Sources[k[0]] = path
+				}
+			}
 		}
 	}
 	for _, kv := range env {
@@ -90,8 +129,12 @@ func Load(path string, env []string) (Config, error) {
 		if !ok || !strings.HasPrefix(k, "GATEHOUSE_") {
 			continue
 		}
-		if err := c.set(strings.ToLower(strings.TrimPrefix(k, "GATEHOUSE_")), v); err != nil {
+		key := strings.ToLower(strings.TrimPrefix(k, "GATEHOUSE_"))
+		if err := c.set(key, v); err != nil {
 			return c, fmt.Errorf("config: %s: %w", k, err)
+		}
+		if known(key) {
+			c.Sources[key] = k
 		}
 	}
 	return c, c.validate()
@@ -133,6 +176,12 @@ func (c *Config) set(key, v string) error {
 		return num(&c.RetainVisitorDays)
 	case "retain_photo_days":
 		return num(&c.RetainPhotoDays)
+	case "retain_person_days":
+		return num(&c.RetainPersonDays)
+	case "map_url":
+		c.MapURL = v
+	case "base_url":
+		c.BaseURL = v
 	case "tls_cert":
 		c.TLSCert = v
 	case "tls_key":
@@ -142,43 +191,202 @@ func (c *Config) set(key, v string) error {
 	return nil
 }
 
-func (c *Config) validate() error {
+// Overridden reports where the file or the environment set key, or "".
+func (c Config) Overridden(key string) string { return c.Sources[key] }
+
+// Get is key's value as text, as the settings page and the store hold it.
+func (c Config) Get(key string) string {
+	switch key {
+	case "site_name":
+		return c.SiteName
+	case "address":
+		return c.Address
+	case "map_url":
+		return c.MapURL
+	case "base_url":
+		return c.BaseURL
+	case "language":
+		return c.Language
+	case "time_zone":
+		return c.TimeZone
+	case "day_end":
+		return c.DayEnd
+	case "lockout_minutes":
+		return strconv.Itoa(c.LockoutMinutes)
+	case "session_idle_minutes":
+		return strconv.Itoa(c.SessionIdleMin)
+	case "session_max_hours":
+		return strconv.Itoa(c.SessionMaxHrs)
+	case "broadcasts_per_month":
+		return strconv.Itoa(c.BroadcastsPerMonth)
+	case "retain_visitor_days":
+		return strconv.Itoa(c.RetainVisitorDays)
+	case "retain_photo_days":
+		return strconv.Itoa(c.RetainPhotoDays)
+	case "retain_person_days":
+		return strconv.Itoa(c.RetainPersonDays)
+	case "escalate_minutes":
+		return strconv.Itoa(c.EscalateMin)
+	case "key_escalate_minutes":
+		return strconv.Itoa(c.KeyEscalateMin)
+	}
+	return ""
+}
+
+// Limits of the settings page (the file keeps its own, wider, rules).
+var pageMax = map[string]int{
+	"lockout_minutes": 7 * 24 * 60, "session_idle_minutes": 24 * 60, "session_max_hours": 30 * 24,
+	"broadcasts_per_month": 1000, "retain_visitor_days": 3650, "retain_photo_days": 3650, "retain_person_days": 3650,
+}
+
+// Merge lays stored site settings under c: each key of SiteKeys that the
+// file or the environment did not set takes its stored value. It returns
+// the result, validated and completed, or the problems, named by key, with
+// c unchanged. Stored values meet the settings page's rules, which are a
+// little stricter than the file's (lengths, upper bounds, required fields).
+func (c Config) Merge(stored map[string]string) (Config, field.Errors) {
+	out := c
+	var es field.Errors
+	for _, k := range SiteKeys {
+		v, ok := stored[k]
+		if !ok || c.Sources[k] != "" {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch k {
+		case "site_name":
+			v = es.Text(k, v, true, 64)
+		case "address":
+			v = es.Text(k, v, false, 200)
+		case "map_url", "base_url":
+			v = strings.TrimRight(v, "/")
+			if len(v) > 500 {
+				es.AddArg(k, "too_long", "500")
+				continue
+			}
+		default:
+			if v == "" {
+				es.Add(k, "required")
+				continue
+			}
+		}
+		if err := out.set(k, v); err != nil {
+			es.Add(k, "not_a_number")
+			continue
+		}
+		if max, ok := pageMax[k]; ok {
+			if n, _ := strconv.Atoi(v); n > max {
+				es.AddArg(k, "at_most", strconv.Itoa(max))
+			}
+		}
+	}
+	for _, e := range out.Check() {
+		if es.For(e.Field).Code == "" {
+			es = append(es, e)
+		}
+	}
+	if len(es) > 0 {
+		return c, es
+	}
+	return out, nil
+}
+
+// Check validates c and completes it (Location, DayEndDur), naming the
+// keys at fault.
+func (c *Config) Check() field.Errors {
+	var es field.Errors
 	if c.Language != "zh" && c.Language != "en" {
-		return fmt.Errorf("config: language must be zh or en, not %q", c.Language)
+		es.Add("language", "invalid")
 	}
-	loc, err := time.LoadLocation(c.TimeZone)
-	if err != nil {
-		return fmt.Errorf("config: time_zone %q: %w", c.TimeZone, err)
+	if loc, err := time.LoadLocation(c.TimeZone); err != nil {
+		es.Add("time_zone", "unknown_time_zone")
+	} else {
+		c.Location = loc
 	}
-	c.Location = loc
-	if c.LockoutMinutes < 0 || c.SessionIdleMin < 1 || c.SessionMaxHrs < 1 {
-		return errors.New("config: lockout_minutes must be >= 0, session limits >= 1")
+	if c.LockoutMinutes < 0 {
+		es.Add("lockout_minutes", "out_of_range")
 	}
-	de, err := time.Parse("15:04", c.DayEnd)
-	if err != nil {
-		return fmt.Errorf("config: day_end must be HH:MM, not %q", c.DayEnd)
+	if c.SessionIdleMin < 1 {
+		es.Add("session_idle_minutes", "out_of_range")
 	}
-	c.DayEndDur = time.Duration(de.Hour())*time.Hour + time.Duration(de.Minute())*time.Minute
+	if c.SessionMaxHrs < 1 {
+		es.Add("session_max_hours", "out_of_range")
+	}
+	if de, err := time.Parse("15:04", c.DayEnd); err != nil {
+		es.Add("day_end", "invalid_time")
+	} else {
+		c.DayEndDur = time.Duration(de.Hour())*time.Hour + time.Duration(de.Minute())*time.Minute
+	}
 	if c.EscalateMin < 0 {
-		return errors.New("config: escalate_minutes must be >= 0")
+		es.Add("escalate_minutes", "out_of_range")
 	}
 	if c.KeyEscalateMin < 0 {
-		return errors.New("config: key_escalate_minutes must be >= 0")
+		es.Add("key_escalate_minutes", "out_of_range")
 	}
-	if c.RetainVisitorDays < 1 || c.RetainPhotoDays < 1 || c.RetainPhotoDays > c.RetainVisitorDays {
-		return errors.New("config: retain_visitor_days and retain_photo_days must be >= 1, photos no longer than the rest")
+	if c.RetainVisitorDays < 1 {
+		es.Add("retain_visitor_days", "out_of_range")
+	}
+	switch {
+	case c.RetainPhotoDays < 1:
+		es.Add("retain_photo_days", "out_of_range")
+	case c.RetainPhotoDays > c.RetainVisitorDays && c.RetainVisitorDays >= 1:
+		es.Add("retain_photo_days", "photos_after_names")
+	}
+	if c.RetainPersonDays < 1 {
+		es.Add("retain_person_days", "out_of_range")
 	}
 	if c.BroadcastsPerMonth < 0 {
-		return errors.New("config: broadcasts_per_month must be >= 0")
+		es.Add("broadcasts_per_month", "out_of_range")
 	}
+	for _, k := range []string{"base_url", "map_url"} {
+		v := c.Get(k)
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			(k == "base_url" && (u.RawQuery != "" || u.Fragment != "")) || strings.ContainsFunc(v, func(r rune) bool { return r <= 0x20 || r == 0x7F }) {
+			es.Add(k, "invalid_url")
+		}
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if (c.TLSCert == "") != (c.TLSKey == "") {
-		return errors.New("config: tls_cert and tls_key go together")
+		es.Add("tls_cert", "tls_pair")
 	}
 	if strings.TrimSpace(c.SiteName) == "" {
 		c.SiteName = "Gatehouse"
 	}
-	return nil
+	return es
 }
+
+// problems say in English, for the console, what a code means.
+var problems = map[string]string{
+	"invalid":            "must be zh or en",
+	"unknown_time_zone":  "not a time zone of the tz database (e.g. Asia/Shanghai)",
+	"out_of_range":       "out of range (lockout_minutes, counts and limits >= 0, session limits and retention days >= 1)",
+	"invalid_time":       "must be HH:MM",
+	"photos_after_names": "photos must not be kept longer than the rest (retain_photo_days <= retain_visitor_days)",
+	"invalid_url":        "must be an http:// or https:// address",
+	"tls_pair":           "tls_cert and tls_key go together",
+}
+
+func (c *Config) validate() error {
+	es := c.Check()
+	if len(es) == 0 {
+		return nil
+	}
+	e := es[0]
+	v := c.Get(e.Field)
+	if e.Field == "tls_cert" {
+		v = c.TLSCert
+	}
+	return fmt.Errorf("config: %s %q: %s", e.Field, v, problems[e.Code])
+}
+
+// SessionIdle is how long an unused session lasts.
+func (c Config) SessionIdle() time.Duration { return time.Duration(c.SessionIdleMin) * time.Minute }
+
+// SessionMax is how long a session lasts at most.
+func (c Config) SessionMax() time.Duration { return time.Duration(c.SessionMaxHrs) * time.Hour }
 
 // LockFor is the lockout duration.
 func (c Config) LockFor() time.Duration { return time.Duration(c.LockoutMinutes) * time.Minute }

@@ -59,3 +59,33 @@ func TestBroadcastsPerMonth(t *testing.T) {
 		t.Fatal("a negative allowance accepted")
 	}
 }
+
+// Sources names the file or the variable behind each value they set; the
+// settings page shows those values as overridden.
+func TestSourcesNameFileAndVariable(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "gatehouse.toml")
+	os.WriteFile(p, []byte("site_name = \"Tower A\"\nlockout_minutes = 20\nbase_url = \"https://a.example.com/\"\n"), 0o600)
+	c, err := Load(p, []string{"GATEHOUSE_LOCKOUT_MINUTES=5", "GATEHOUSE_RETAIN_PERSON_DAYS=30", "GATEHOUSE_DATA=/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"site_name": p, "lockout_minutes": "GATEHOUSE_LOCKOUT_MINUTES", "base_url": p,
+		"retain_person_days": "GATEHOUSE_RETAIN_PERSON_DAYS"}
+	for k, from := range want {
+		if got := c.Overridden(k); got != from {
+			t.Errorf("%s from %q, want %q", k, got, from)
+		}
+	}
+	if len(c.Sources) != len(want) || c.Overridden("time_zone") != "" {
+		t.Errorf("sources %v", c.Sources)
+	}
+	if c.BaseURL != "https://a.example.com" || c.RetainPersonDays != 30 {
+		t.Errorf("base %q, person days %d", c.BaseURL, c.RetainPersonDays)
+	}
+	if d := Default(); d.RetainPersonDays != 90 {
+		t.Errorf("retain_person_days default %d", d.RetainPersonDays)
+	}
+	if _, err := Load("", []string{"GATEHOUSE_BASE_URL=lobby"}); err == nil {
+		t.Error("a base URL without a scheme accepted")
+	}
+}

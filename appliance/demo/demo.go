@@ -1,7 +1,9 @@
 // Package demo fills an empty appliance with a demo building: floors, five
 // tenant companies, their employees, property staff and one account per
-// role. Demo passwords are fixed and printed at start-up; they exist only
-// in a data directory created with --demo.
+// role (Seed), its gate lanes on simulated devices (Lanes) and, for serve
+// --demo on a new directory, its last four weeks (SeedWithHistory). Demo
+// passwords are fixed and printed at start-up; they exist only in a data
+// directory created with --demo.
 package demo
 
 import (

@@ -52,57 +52,11 @@ func Lanes(ctx context.Context, a *appliance.App, simDir string) error {
 	if err != nil {
 		return err
 	}
-	zone, err := findOrSave(a.Access.Zones, func(z access.Zone) string { return z.Name }, "Lobby", func() (access.Zone, error) {
-		return a.Access.SaveZone(ctx, actor, access.Zone{Name: "Lobby", Passback: access.PassbackSoft})
-	})
+	g, err := gates(ctx, a)
 	if err != nil {
-		return fmt.Errorf("zone: %w", err)
+		return err
 	}
-	lanes := map[string]access.Lane{}
-	for _, name := range []string{LaneA, LaneB} {
-		l, err := findOrSave(a.Access.Lanes, func(l access.Lane) string { return l.Name }, name, func() (access.Lane, error) {
-			return a.Access.SaveLane(ctx, actor, access.Lane{Name: name, ZoneID: zone.ID, Visitors: true, PulseMs: 1000})
-		})
-		if err != nil {
-			return fmt.Errorf("lane %s: %w", name, err)
-		}
-		lanes[name] = l
-	}
-	wd := []access.Range{{From: 8 * 60, To: 18 * 60}}
-	prof, err := findOrSave(a.Access.Profiles, func(p access.Profile) string { return p.Name }, "Working hours", func() (access.Profile, error) {
-		return a.Access.SaveProfile(ctx, actor, access.Profile{Name: "Working hours", Week: [7][]access.Range{1: wd, 2: wd, 3: wd, 4: wd, 5: wd}})
-	})
-	if err != nil {
-		return fmt.Errorf("profile: %w", err)
-	}
-	group, err := findOrSave(a.Access.Groups, func(g access.Group) string { return g.Name }, "Lobby staff", func() (access.Group, error) {
-		return a.Access.SaveGroup(ctx, actor, access.Group{Name: "Lobby staff", ZoneIDs: []string{zone.ID}})
-	})
-	if err != nil {
-		return fmt.Errorf("group: %w", err)
-	}
-	for i, c := range Cards {
-		if _, err := a.Access.CredentialByCard(c.Number); err == nil {
-			continue
-		} else if !errors.Is(err, access.ErrNotFound) {
-			return err
-		}
-		cred := access.Credential{Kind: access.Card, Number: c.Number, HolderKind: access.HolderEmployee, HolderName: c.Holder,
-			GroupIDs: []string{group.ID}}
-		if i == 1 {
-			cred.ProfileID = prof.ID
-		}
-		cred, err := a.Access.Enrol(ctx, actor, cred)
-		if err != nil {
-			return fmt.Errorf("card %s: %w", c.Number, err)
-		}
-		if i == 2 {
-			if err := a.Access.SetState(ctx, actor, cred.ID, access.StateSuspended, "demo"); err != nil {
-				return err
-			}
-		}
-	}
-	for _, d := range devices(simDir, lanes[LaneA].ID, lanes[LaneB].ID) {
+	for _, d := range devices(simDir, g.lanes[LaneA].ID, g.lanes[LaneB].ID) {
 		old, err := a.Devices.ByName(d.Name)
 		switch {
 		case errors.Is(err, device.ErrNotFound):
@@ -119,6 +73,70 @@ func Lanes(ctx context.Context, a *appliance.App, simDir string) error {
 		}
 	}
 	return nil
+}
+
+// gateSetup is what the demo's lanes are made of.
+type gateSetup struct {
+	zone  access.Zone
+	lanes map[string]access.Lane
+	group access.Group // "Lobby staff"
+}
+
+// gates finds or saves the zone, lanes, profile, group and demo cards of
+// Lanes: the history (History) needs the lanes before the devices exist.
+func gates(ctx context.Context, a *appliance.App) (gateSetup, error) {
+	const actor = "demo"
+	zone, err := findOrSave(a.Access.Zones, func(z access.Zone) string { return z.Name }, "Lobby", func() (access.Zone, error) {
+		return a.Access.SaveZone(ctx, actor, access.Zone{Name: "Lobby", Passback: access.PassbackSoft})
+	})
+	if err != nil {
+		return gateSetup{}, fmt.Errorf("zone: %w", err)
+	}
+	lanes := map[string]access.Lane{}
+	for _, name := range []string{LaneA, LaneB} {
+		l, err := findOrSave(a.Access.Lanes, func(l access.Lane) string { return l.Name }, name, func() (access.Lane, error) {
+			return a.Access.SaveLane(ctx, actor, access.Lane{Name: name, ZoneID: zone.ID, Visitors: true, PulseMs: 1000})
+		})
+		if err != nil {
+			return gateSetup{}, fmt.Errorf("lane %s: %w", name, err)
+		}
+		lanes[name] = l
+	}
+	wd := []access.Range{{From: 8 * 60, To: 18 * 60}}
+	prof, err := findOrSave(a.Access.Profiles, func(p access.Profile) string { return p.Name }, "Working hours", func() (access.Profile, error) {
+		return a.Access.SaveProfile(ctx, actor, access.Profile{Name: "Working hours", Week: [7][]access.Range{1: wd, 2: wd, 3: wd, 4: wd, 5: wd}})
+	})
+	if err != nil {
+		return gateSetup{}, fmt.Errorf("profile: %w", err)
+	}
+	group, err := findOrSave(a.Access.Groups, func(g access.Group) string { return g.Name }, "Lobby staff", func() (access.Group, error) {
+		return a.Access.SaveGroup(ctx, actor, access.Group{Name: "Lobby staff", ZoneIDs: []string{zone.ID}})
+	})
+	if err != nil {
+		return gateSetup{}, fmt.Errorf("group: %w", err)
+	}
+	for i, c := range Cards {
+		if _, err := a.Access.CredentialByCard(c.Number); err == nil {
+			continue
+		} else if !errors.Is(err, access.ErrNotFound) {
+			return gateSetup{}, err
+		}
+		cred := access.Credential{Kind: access.Card, Number: c.Number, HolderKind: access.HolderEmployee, HolderName: c.Holder,
+			GroupIDs: []string{group.ID}}
+		if i == 1 {
+			cred.ProfileID = prof.ID
+		}
+		cred, err := a.Access.Enrol(ctx, actor, cred)
+		if err != nil {
+			return gateSetup{}, fmt.Errorf("card %s: %w", c.Number, err)
+		}
+		if i == 2 {
+			if err := a.Access.SetState(ctx, actor, cred.ID, access.StateSuspended, "demo"); err != nil {
+				return gateSetup{}, err
+			}
+		}
+	}
+	return gateSetup{zone: zone, lanes: lanes, group: group}, nil
 }
 
 // devices is the demo building's device configuration.

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -58,6 +59,7 @@ type Service struct {
 	// so pictures take one MaxDecode of memory however many directors
 	// upload at once.
 	decoding chan struct{}
+	perMonth atomic.Int64 // Options.PerMonth; the settings page may change it
 }
 
 // New returns the service; Register must have installed the handlers.
@@ -71,8 +73,13 @@ func New(db store.DB, o Options) *Service {
 	if o.PerMonth < 0 {
 		o.PerMonth = 0
 	}
-	return &Service{db: db, o: o, decoding: make(chan struct{}, 1)}
+	s := &Service{db: db, o: o, decoding: make(chan struct{}, 1)}
+	s.perMonth.Store(int64(o.PerMonth))
+	return s
 }
+
+// SetPerMonth changes the urgent broadcasts allowed per calendar month.
+func (s *Service) SetPerMonth(n int) { s.perMonth.Store(int64(max(n, 0))) }
 
 func (s *Service) apply(ctx context.Context, typ, actor string, payload any) error {
 	_, err := store.Issue(ctx, s.db, typ, actor, s.o.Clock.Now(), payload)
@@ -281,7 +288,7 @@ func (s *Service) Month(t time.Time) string { return t.In(s.o.Location).Format("
 func (s *Service) Allowance() (used, allowed int, err error) {
 	month := s.Month(s.o.Clock.Now())
 	err = s.db.View(func(r *store.Reader) error { used, err = monthCount(r, month); return err })
-	return used, s.o.PerMonth, err
+	return used, int(s.perMonth.Load()), err
 }
 
 // Send is a message to send.
@@ -370,7 +377,7 @@ func (s *Service) Send(ctx context.Context, actor string, in Send) (Message, err
 			return Message{}, err
 		}
 	}
-	if err := s.apply(ctx, CmdSend, actor, sendPayload{Message: msg, Cap: s.o.PerMonth}); err != nil {
+	if err := s.apply(ctx, CmdSend, actor, sendPayload{Message: msg, Cap: int(s.perMonth.Load())}); err != nil {
 		return Message{}, err
 	}
 	// Queue in batches; what was queued before a failure still goes.

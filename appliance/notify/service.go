@@ -71,9 +71,10 @@ type Service struct {
 	hub     *Hub
 	backoff Backoff
 	log     *slog.Logger
-	private []string      // Options.PrivatePaths
-	sms     atomic.Bool   // SMS to phones: a modem is attached
-	wake    chan struct{} // a worker's doorbell: something new is due
+	private []string                      // Options.PrivatePaths
+	sms     atomic.Bool                   // SMS to phones: a modem is attached
+	base    atomic.Pointer[func() string] // SetBaseURL; nil: Settings.BaseURL as stored
+	wake    chan struct{}                 // a worker's doorbell: something new is due
 
 	idMu   sync.Mutex
 	lastID [10]byte
@@ -426,6 +427,31 @@ func (s *Service) Hooks(n Note) ([]Message, error) {
 // MaxBatch is the most messages one Enqueue takes.
 const MaxBatch = maxBatch
 
+// SetBaseURL makes f the source of Settings.BaseURL: the appliance's site
+// settings keep the one base URL since they took it over (appliance/site).
+// The value stored with these settings is then only read by LegacyBaseURL.
+func (s *Service) SetBaseURL(f func() string) { s.base.Store(&f) }
+
+// withBase fills in the base URL from SetBaseURL's source.
+func (s *Service) withBase(set Settings) Settings {
+	if f := s.base.Load(); f != nil {
+		set.BaseURL = (*f)()
+	}
+	return set
+}
+
+// LegacyBaseURL is the base URL stored with these settings, where releases
+// before the site settings kept it.
+func (s *Service) LegacyBaseURL() (string, error) {
+	var st Settings
+	err := s.db.View(func(r *store.Reader) error {
+		var err error
+		st, err = storedSettings(r)
+		return err
+	})
+	return st.BaseURL, err
+}
+
 // Settings returns the settings with password, webhook URLs and secrets
 // unsealed. Pages must not show the password or the secrets.
 func (s *Service) Settings() (Settings, error) {
@@ -438,14 +464,24 @@ func (s *Service) Settings() (Settings, error) {
 	if err != nil {
 		return Settings{}, err
 	}
-	return st.open(s.keys)
+	st, err = st.open(s.keys)
+	return s.withBase(st), err
 }
 
 // SaveSettings checks and stores the settings. A blank SMTP password
 // keeps the stored one unless ClearPassword; a blank webhook secret keeps
-// the secret of the webhook named Was unless ClearSecret.
+// the secret of the webhook named Was unless ClearSecret. Once SetBaseURL
+// gave the base URL another home, in.BaseURL is ignored and the stored one
+// kept as it was.
 func (s *Service) SaveSettings(ctx context.Context, actor string, in Settings) error {
 	in.Webhooks = append([]Hook(nil), in.Webhooks...)
+	if s.base.Load() != nil {
+		legacy, err := s.LegacyBaseURL()
+		if err != nil {
+			return err
+		}
+		in.BaseURL = legacy
+	}
 	if es := in.Check(); len(es) > 0 {
 		return es
 	}

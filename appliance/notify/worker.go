@@ -227,6 +227,7 @@ func (w *Worker) claim(now int64) ([]Record, Settings, error) {
 	if set, err = set.open(w.svc.keys); err != nil {
 		return nil, Settings{}, err
 	}
+	set = w.svc.withBase(set)
 	for _, rec := range due {
 		w.inflight[rec.ID] = true
 		w.lanes[lane(rec)]++
@@ -246,6 +247,9 @@ func (w *Worker) attempt(ctx context.Context, set Settings, rec Record) {
 		err = &SendError{Reason: "cannot unseal", Permanent: true, Err: err}
 	} else {
 		var ch Channel
+		if m.Channel == SMS {
+			m.Link = set.Absolute(m.Link) // a phone has no page to resolve a path against
+		}
 		if ch, err = w.channel(set, m); err == nil {
 			actx, cancel := context.WithTimeout(ctx, w.o.Timeout)
 			err = ch.Send(actx, m)

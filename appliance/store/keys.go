@@ -141,6 +141,11 @@ const (
 	KindBackupRun      Kind = 0xC1 // started (u64 BE ns) id -> what one backup run did
 )
 
+// Site settings (0xD0..): appliance/site.
+const (
+	KindSiteSettings Kind = 0xD0 // "settings" -> the settings the administrator stored (key -> value text)
+)
+
 // A site of several lobbies (0xE0..): cluster/.
 const (
 	KindJoinToken Kind = 0xE0 // token id -> join token record (the secret's hash, expiry, use)
@@ -202,6 +207,7 @@ var kindNames = map[Kind]string{
 	KindStockItem: "stock card", KindStockLedger: "stock ledger entry", KindStockHand: "stock handover",
 	KindNotice: "announcement", KindNoticeImage: "announcement picture", KindNoticeMessage: "sent message",
 	KindJoinToken: "cluster join token", KindSite: "site record",
+	KindSiteSettings: "site settings",
 }
 
 // Describe names the record a key belongs to for an operator: its kind and

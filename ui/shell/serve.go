@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"gatehouse/appliance"
-	"gatehouse/appliance/demo"
 	"gatehouse/appliance/notify"
 	"gatehouse/appliance/store"
 	"gatehouse/cluster"
@@ -60,7 +59,13 @@ func serve(args []string, env Env) error {
 			return nil
 		}
 	}
-	a, err := c.openWith(ctx, env, opts)
+	var a *appliance.App
+	var err error
+	if *demoMode {
+		a, err = openDemo(ctx, c, env)
+	} else {
+		a, err = c.openWith(ctx, env, opts)
+	}
 	if err != nil {
 		if node != nil {
 			_ = node.Close()
@@ -75,28 +80,19 @@ func serve(args []string, env Env) error {
 
 	// The console is the one place a password may be written: the operator
 	// needs it to sign in for the first time. It never goes to the log.
-	if *demoMode {
-		logins, err := demo.Seed(ctx, a)
+	// (The demo's accounts were printed by openDemo; a joined node has the
+	// site's accounts.)
+	if !*demoMode && (node == nil || node.Founder()) {
+		user, path, err := a.Bootstrap(ctx)
 		if err != nil {
-			return fmt.Errorf("demo building: %w", err)
+			return err
 		}
-		if logins != nil {
-			fmt.Fprintln(env.Stdout, "Demo building created. Demo accounts (for trying the appliance only):")
-			for _, l := range logins {
-				fmt.Fprintf(env.Stdout, "  %-8s password %-20s role %s\n", l.Username, l.Password, l.Role)
-			}
-		} else {
-			fmt.Fprintln(env.Stdout, "Demo building already set up; demo accounts: admin / manager / guard / host, passwords demo-<name>-pass.")
+		if path != "" {
+			// Not the password itself: under systemd the console is the journal.
+			fmt.Fprintf(env.Stdout, "\nFirst start: created administrator %q. Its one-time password is in\n\n    %s\n\n"+
+				"(readable by root and the service's account only; e.g. sudo cat %s). Sign in at /login and choose\n"+
+				"your own password; the file is removed at that first sign-in.\n\n", user, path, path)
 		}
-	} else if node != nil && !node.Founder() {
-		// A joined node has the site's accounts.
-	} else if user, path, err := a.Bootstrap(ctx); err != nil {
-		return err
-	} else if path != "" {
-		// Not the password itself: under systemd the console is the journal.
-		fmt.Fprintf(env.Stdout, "\nFirst start: created administrator %q. Its one-time password is in\n\n    %s\n\n"+
-			"(readable by root and the service's account only; e.g. sudo cat %s). Sign in at /login and choose\n"+
-			"your own password; the file is removed at that first sign-in.\n\n", user, path, path)
 	}
 
 	// The device runtime (and in the demo the simulators), started before

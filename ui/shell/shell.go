@@ -22,6 +22,7 @@ import (
 
 	"gatehouse/appliance"
 	"gatehouse/appliance/auth"
+	"gatehouse/appliance/clock"
 	"gatehouse/appliance/config"
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/field"
@@ -132,7 +133,8 @@ func usagef(f string, a ...any) error { return usageError{fmt.Sprintf(f, a...)} 
 type common struct {
 	data   string
 	config string
-	lang   i18n.Lang // the terminal's language, for error sentences
+	lang   i18n.Lang   // the terminal's language, for error sentences
+	clock  clock.Clock // nil: the machine's (the demo holds its own while it writes history)
 }
 
 // Where the .deb keeps the data and the settings: the defaults when they
@@ -250,7 +252,7 @@ func (c common) openWith(ctx context.Context, env Env, o appliance.OpenOptions) 
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return nil, err
 	}
-	a, err := appliance.OpenWith(ctx, c.data, cfg, nil, logger(env.Stderr), o)
+	a, err := appliance.OpenWith(ctx, c.data, cfg, c.clock, logger(env.Stderr), o)
 	if err != nil {
 		return nil, fmt.Errorf("%w (%s)", err, c.lang.T("cli.store_busy"))
 	}

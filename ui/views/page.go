@@ -47,6 +47,8 @@ type Page struct {
 	Asset    func(name string) string // checksummed static URL
 	Flash    string                   // a message key shown once
 	Corrupt  string                   // where the store found corruption, shown to administrators on every page
+
+	BaseURLMissing bool // the appliance's public address is not set: pages that send links warn (BaseURLWarning)
 }
 
 type pageKey struct{}

@@ -1,0 +1,64 @@
+package ui
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/labstack/echo/v4"
+
+	"gatehouse/appliance"
+	"gatehouse/appliance/config"
+	"gatehouse/appliance/field"
+	"gatehouse/ui/views"
+)
+
+// settingsRender fills in the page around the values: which keys are
+// overridden and from where, which wait for a restart, the purge preview.
+func (s *Server) settingsRender(c echo.Context, status int, values map[string]string, es field.Errors) error {
+	base := s.app.BaseSettings()
+	d := views.SettingsData{Values: values, From: map[string]string{}, Restart: map[string]bool{}, Errs: es,
+		Waiting: s.app.RestartNeeded()}
+	for _, k := range config.SiteKeys {
+		if from := base.Overridden(k); from != "" {
+			d.From[k] = from
+			d.Values[k] = base.Get(k) // what is in force, whatever was typed
+		}
+		d.Restart[k] = slices.Contains(appliance.RestartKeys, k)
+	}
+	// The preview counts under the settings in force, not as typed.
+	d.Preview.People = -1 // the directory's purge is not counted here yet
+	if n, err := s.app.Visits.PurgePreview(s.app.Retention()); err != nil {
+		s.log.Error("purge preview", "err", err)
+		d.Preview.Err = true
+	} else {
+		d.Preview.Visits, d.Preview.Photos = n.Visits, n.Photos
+	}
+	return s.render(c, status, views.Settings(d))
+}
+
+func (s *Server) settingsPage(c echo.Context) error {
+	cur := s.app.Settings()
+	values := map[string]string{}
+	for _, k := range config.SiteKeys {
+		values[k] = cur.Get(k)
+	}
+	return s.settingsRender(c, http.StatusOK, values, nil)
+}
+
+func (s *Server) settingsSave(c echo.Context) error {
+	values := map[string]string{}
+	for _, k := range config.SiteKeys {
+		values[k] = c.FormValue(k)
+	}
+	set, err := s.app.SaveSettings(c.Request().Context(), actor(c), values)
+	if es, ok := field.As(err); ok {
+		return s.settingsRender(c, http.StatusUnprocessableEntity, values, es)
+	}
+	if err != nil {
+		return err
+	}
+	s.sessions.setLimits(set.SessionIdle(), set.SessionMax())
+	s.log.Info("site settings saved", "by", actor(c))
+	s.flash(c, "flash.saved")
+	return s.redirect(c, "/admin/settings")
+}
