@@ -56,6 +56,7 @@ type App struct {
 	Metrics     *metric.Set     // served at /metrics; serve connects the worker and the device runtime
 	Backups     *backup.Service // daily backups to a target directory
 	Site        *site.Service   // the site settings the administrator stores
+	Node        *cluster.Node   // this appliance's node in a site of several lobbies; nil for a single lobby (serve sets it)
 	Keys        *secret.Keys
 	Clock       clock.Clock
 	// Config is the settings in force when the appliance opened: file,

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -96,6 +97,8 @@ type Node struct {
 	trans *raft.NetworkTransport
 	rpc   *rpcServer
 	log   *slog.Logger
+
+	noLeaderSince atomic.Int64 // unix ns since when no leader is known; 0 while one is
 }
 
 // Start opens the node's Raft state in cfg.Dir, listens on cfg.Bind and
@@ -194,6 +197,8 @@ func Start(cfg Config, st *store.Store) (*Node, error) {
 	}
 	n.rpc = newRPCServer(n)
 	st.SetReplicator(n)
+	n.noLeaderSince.Store(time.Now().UnixNano())
+	go n.watchLeader()
 	if cfg.Witness {
 		go n.handOffLeadership()
 	}
@@ -356,6 +361,34 @@ func (n *Node) handOffLeadership() {
 
 // Witness says whether this node is its site's witness.
 func (n *Node) Witness() bool { return n.cfg.Witness }
+
+// watchLeader keeps noLeaderSince: the pages of a lobby cut off from the
+// site say since when.
+func (n *Node) watchLeader() {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.mux.done:
+			return
+		case <-t.C:
+		}
+		if _, addr := n.Leader(); addr != "" {
+			n.noLeaderSince.Store(0)
+		} else {
+			n.noLeaderSince.CompareAndSwap(0, time.Now().UnixNano())
+		}
+	}
+}
+
+// CutOffSince is since when this node has known no leader (it cannot
+// commit changes), or the zero time while it knows one.
+func (n *Node) CutOffSince() time.Time {
+	if ns := n.noLeaderSince.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
 
 // Founder says whether this node founded its site (cluster init).
 func (n *Node) Founder() bool { return n.cfg.BootstrapIfNew }
