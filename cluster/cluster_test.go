@@ -24,7 +24,7 @@ import (
 // on disk and its own Raft log, talking mutual TLS over loopback (as
 // rqlite's system tests run real clusters).
 type testSite struct {
-	t     *testing.T
+	t     testing.TB
 	ca    *CA
 	nodes []*testNode
 	cfg   func(*Config)
