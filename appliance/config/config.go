@@ -36,6 +36,9 @@ type Config struct {
 	// window (docs/decisions.md): names, mobiles and ID numbers; photos.
 	RetainVisitorDays int `toml:"retain_visitor_days"`
 	RetainPhotoDays   int `toml:"retain_photo_days"`
+	// Retention of people deactivated in the directory, in days after
+	// their deactivation (docs/decisions.md).
+	RetainPersonDays int `toml:"retain_person_days"`
 
 	Location  *time.Location `toml:"-"`
 	DayEndDur time.Duration  `toml:"-"` // DayEnd after midnight
@@ -44,6 +47,12 @@ type Config struct {
 // Retention is the retention of visitors' data the settings ask for.
 func (c Config) Retention() (personal, photos time.Duration) {
 	return time.Duration(c.RetainVisitorDays) * 24 * time.Hour, time.Duration(c.RetainPhotoDays) * 24 * time.Hour
+}
+
+// PersonRetention is how long the directory keeps the personal data of a
+// deactivated person.
+func (c Config) PersonRetention() time.Duration {
+	return time.Duration(c.RetainPersonDays) * 24 * time.Hour
 }
 
 // Defaults.
@@ -62,6 +71,7 @@ func Default() Config {
 		BroadcastsPerMonth: 4,
 		RetainVisitorDays:  180,
 		RetainPhotoDays:    30,
+		RetainPersonDays:   90,
 	}
 }
 
@@ -133,6 +143,8 @@ func (c *Config) set(key, v string) error {
 		return num(&c.RetainVisitorDays)
 	case "retain_photo_days":
 		return num(&c.RetainPhotoDays)
+	case "retain_person_days":
+		return num(&c.RetainPersonDays)
 	case "tls_cert":
 		c.TLSCert = v
 	case "tls_key":
@@ -167,6 +179,9 @@ func (c *Config) validate() error {
 	}
 	if c.RetainVisitorDays < 1 || c.RetainPhotoDays < 1 || c.RetainPhotoDays > c.RetainVisitorDays {
 		return errors.New("config: retain_visitor_days and retain_photo_days must be >= 1, photos no longer than the rest")
+	}
+	if c.RetainPersonDays < 1 {
+		return errors.New("config: retain_person_days must be >= 1")
 	}
 	if c.BroadcastsPerMonth < 0 {
 		return errors.New("config: broadcasts_per_month must be >= 0")
