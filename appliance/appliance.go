@@ -228,8 +228,9 @@ func (a *App) Run(ctx context.Context) {
 	}
 }
 
-// backupLoop runs the daily backup when it is due and raises an alarm on
-// the guard station when it fails (target missing, full, unwritable).
+// backupLoop runs the daily backup when it is due, raises an alarm on the
+// guard station when it fails (target missing, full, unwritable), and tells
+// the administrators when backups fail, are missed or work again.
 func (a *App) backupLoop(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -243,6 +244,9 @@ func (a *App) backupLoop(ctx context.Context) {
 			}
 		case ran:
 			a.Log.Info("daily backup written", "kind", run.Kind, "file", run.File, "bytes", run.Size, "ms", run.Millis)
+		}
+		if ctx.Err() == nil {
+			a.tellBackups(ctx) // failed, missed, or working again: once per episode
 		}
 		select {
 		case <-ctx.Done():
