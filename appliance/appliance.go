@@ -121,6 +121,7 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	a.Access.SetObserver(metrics)
 	metrics.Watch(metric.Sources{Store: st, Outbox: a.Notify, Devices: a.Devices, Lanes: a.Access})
 	a.Backups = backup.New(st, st, dataDir, clk, cfg.Location, cfg.SiteName, log)
+	a.Backups.ConfigPath = cfg.Path // every backup carries the settings file
 	a.Reports = report.New(st, clk, cfg.Location, a.Access, log)
 	visits.WithHook(notices{a}.hook).WithCodeSender(codes{a})
 	a.KeyRoom = keys.New(st, clk, a.Auth)

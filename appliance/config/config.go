@@ -42,6 +42,7 @@ type Config struct {
 
 	Location  *time.Location `toml:"-"`
 	DayEndDur time.Duration  `toml:"-"` // DayEnd after midnight
+	Path      string         `toml:"-"` // the file read, "" when none was (backups carry it)
 }
 
 // Retention is the retention of visitors' data the settings ask for.
@@ -93,6 +94,7 @@ func Load(path string, env []string) (Config, error) {
 			if und := md.Undecoded(); len(und) > 0 {
 				return c, fmt.Errorf("config %s: unknown setting %q", path, und[0].String())
 			}
+			c.Path = path
 		}
 	}
 	for _, kv := range env {

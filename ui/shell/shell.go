@@ -56,7 +56,7 @@ usage:
   gatehouse backup [--to DIR] [--full] [--passphrase-stdin]
   gatehouse backup verify FILE...
   gatehouse backup passphrase [--passphrase-stdin]
-  gatehouse restore --from FILE[,INCREMENT] --data NEWDIR [--passphrase-stdin]
+  gatehouse restore --from FILE[,INCREMENT] --data NEWDIR [--passphrase-stdin] [--config-to FILE]
   gatehouse devices
   gatehouse devices test NAME [--timeout 15s] [--show]
 
