@@ -121,12 +121,14 @@ func (s *Server) backupRun(c echo.Context) error {
 	return s.redirect(c, "/admin/backups?started=1")
 }
 
-// backupProgress answers the page's poll; once no backup runs, it asks
-// htmx to reload the page so the new run shows in the list.
+// backupProgress answers the page's poll; once no backup runs, it sends
+// htmx to the page without ?started=1 (a reload of that address would show
+// the run as starting again and poll for ever), where the new run shows in
+// the list.
 func (s *Server) backupProgress(c echo.Context) error {
 	p, running := s.app.Backups.Progress()
 	if !running {
-		c.Response().Header().Set("HX-Refresh", "true")
+		c.Response().Header().Set("HX-Redirect", "/admin/backups")
 	}
 	return s.render(c, http.StatusOK, views.BackupProgress(running, p))
 }

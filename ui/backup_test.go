@@ -54,7 +54,7 @@ func TestBackupPageBackUpNowAndDownload(t *testing.T) {
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		resp := h.do(req{method: "GET", path: "/admin/backups/progress", session: admin})
-		if resp.Header.Get("HX-Refresh") == "true" {
+		if resp.Header.Get("HX-Redirect") == "/admin/backups" {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -895,7 +895,7 @@ func Backup(d BackupData) templ.Component {
 }
 
 // BackupProgress polls while a backup runs; the server answers the poll
-// after it has finished with HX-Refresh, so the page shows the new run.
+// after it has finished with HX-Redirect to /admin/backups, so the page shows the new run.
 func BackupProgress(running bool, p backup.Progress) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
