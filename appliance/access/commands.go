@@ -58,6 +58,7 @@ func Register(reg store.Registrar) {
 		return p.ID, es
 	}))
 	reg.Register(CmdHolidaySave, applyHolidaySave)
+	reg.Register(CmdCredPurgeHolder, applyCredPurgeHolder)
 	reg.Register(CmdHolidayDel, applyHolidayDelete)
 	reg.Register(CmdCredSave, applyCredSave)
 	reg.Register(CmdCredState, applyCredState)
