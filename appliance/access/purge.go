@@ -16,8 +16,9 @@ import (
 // Purged set. The credential itself stays, with its card number:
 // the number is the building's card (the stock ledger, handover sheets and
 // gate events are kept by it), and without the holder's record it names
-// nobody. Its state is left as it is: whether a deactivated person's card
-// still opens a gate is the state's business, not the retention's.
+// nobody. Its state is left as it is: a purged person is deactivated, and
+// the gate refuses a deactivated holder's credentials (state.go), so the
+// retention has nothing to block.
 
 // CmdCredPurgeHolder empties the holder's name on credentials of purged people.
 const CmdCredPurgeHolder = "access.credential.purge"

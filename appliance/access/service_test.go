@@ -25,6 +25,7 @@ type world struct {
 	group  Group
 	prof   Profile
 	host   directory.Person
+	dir    *directory.Service
 }
 
 func newWorld(t *testing.T) *world {
@@ -44,6 +45,7 @@ func newWorld(t *testing.T) *world {
 	w.acc = New(st, clk, shanghai, keys.Verifier(), w.visits)
 	ctx := context.Background()
 	dir := directory.New(st, clk, keys)
+	w.dir = dir
 	fl, _ := dir.SaveFloor(ctx, "t", directory.Floor{Name: "1F", Level: 1})
 	co, _ := dir.SaveCompany(ctx, "t", directory.Company{Name: "Acme", FloorIDs: []string{fl.ID}})
 	w.host, _ = dir.SavePerson(ctx, "t", directory.Person{Kind: directory.Employee, Name: "Host", Mobile: "13800138000", CompanyID: co.ID, FloorID: fl.ID, EmployeeNo: "1", CanHost: true})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gatehouse/appliance/clock"
+	"gatehouse/appliance/directory"
 	"gatehouse/appliance/gate"
 	"gatehouse/appliance/pass"
 	"gatehouse/appliance/store"
@@ -120,6 +121,11 @@ func credentialFacts(r *store.Reader, f Facts, o Outcome, c Credential, lane Lan
 	var err error
 	o.CredID, o.Holder, o.Name = c.ID, holderKey(c), c.HolderName
 	f.Found, f.State = true, c.State
+	if c.HolderID != "" {
+		if f.HolderDeactivated, f.CompanyDeactivated, err = holderStanding(r, c.HolderID); err != nil {
+			return f, o, err
+		}
+	}
 	if c.NotBefore != 0 {
 		f.NotBefore = time.Unix(0, c.NotBefore)
 	}
@@ -163,6 +169,20 @@ func credentialFacts(r *store.Reader, f Facts, o Outcome, c Credential, lane Lan
 	}
 	f.Inside, err = inside(o.Holder)
 	return f, o, err
+}
+
+// holderStanding reads, in the decision's snapshot, whether the directory
+// person holding a credential is deactivated, or their company is. The
+// directory records are the truth: a deactivation or reactivation is one
+// directory command, applied alike on every appliance of a cluster, and
+// there is nothing to copy onto the credentials, keep in step or rebuild at
+// start. A holder not in the directory is not refused for it.
+func holderStanding(r *store.Reader, personID string) (person, company bool, err error) {
+	st, err := directory.StandingOf(r, personID)
+	if errors.Is(err, directory.ErrNotFound) {
+		return false, false, nil
+	}
+	return st == directory.PersonInactive, st == directory.CompanyInactive, err
 }
 
 func holderKey(c Credential) string {
