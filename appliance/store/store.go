@@ -108,20 +108,20 @@ type DB interface {
 
 // Store wraps a Badger database.
 type Store struct {
-	db       *badger.DB
-	log      *slog.Logger
-	mu       sync.Mutex   // serialises apply (not the sync) so the audit chain stays linear
-	life     sync.RWMutex // held for reading by every use of db, for writing by Close
-	dir      string       // "" in memory
+	db   *badger.DB
+	log  *slog.Logger
+	mu   sync.Mutex   // serialises apply (not the sync) so the audit chain stays linear
+	life sync.RWMutex // held for reading by every use of db, for writing by Close
+	dir  string       // "" in memory
 	// committed counts commits made durable by a sync (commands and the
 	// store's own writes), incremented after each commit; durable
 	// shares the fsyncs among them (durable.go).
 	committed atomic.Uint64
 	durable   syncer
-	closed   bool
-	handlers map[string]Handler
-	corrupt  atomic.Pointer[CorruptError] // the first corruption met, see Corrupt
-	obs      Observer                     // nil: nobody listens
+	closed    bool
+	handlers  map[string]Handler
+	corrupt   atomic.Pointer[CorruptError] // the first corruption met, see Corrupt
+	obs       Observer                     // nil: nobody listens
 }
 
 // Options configures Open.
