@@ -365,3 +365,23 @@ func Issue(ctx context.Context, a Applier, typ, actor string, now time.Time, pay
 	}
 	return a.Apply(ctx, cmd)
 }
+
+// AsyncApplier applies a command without waiting for the disk (*Store's
+// ApplyAsync).
+type AsyncApplier interface {
+	ApplyAsync(ctx context.Context, cmd Command) (Result, error)
+}
+
+// IssueAsync is Issue for a command that must not wait on the disk — a
+// gate's decision, whose lane opens on it: through ApplyAsync when a has
+// it, else Apply.
+func IssueAsync(ctx context.Context, a Applier, typ, actor string, now time.Time, payload any) (Result, error) {
+	cmd, err := NewCommand(typ, actor, now.UnixNano(), payload)
+	if err != nil {
+		return Result{}, err
+	}
+	if aa, ok := a.(AsyncApplier); ok {
+		return aa.ApplyAsync(ctx, cmd)
+	}
+	return a.Apply(ctx, cmd)
+}
