@@ -39,6 +39,8 @@ type syncer struct {
 	memFid  int // the newest memtable WAL when last looked
 	vlogFid int // the newest value-log file when last looked
 
+	slow time.Duration // tests: added to every sync, as a slow disk (an SD card) would
+
 	kick chan struct{} // ApplyAsync: a commit waits for a sync
 	quit chan struct{}
 	done chan struct{}
@@ -169,10 +171,13 @@ func (s *Store) syncWrites() error { return s.waitDurable(s.committed.Add(1)) }
 // finds it and syncs the older one. Looking first would miss a rotation
 // that happened between the look and DB.Sync.
 func (s *Store) syncFiles() error {
+	g := &s.durable
+	if g.slow > 0 {
+		time.Sleep(g.slow)
+	}
 	if err := s.db.Sync(); err != nil {
 		return err
 	}
-	g := &s.durable
 	if g.dir == "" {
 		return nil
 	}
