@@ -135,10 +135,17 @@ func (s *Store) waitDurable(n uint64) error {
 			continue
 		}
 		// Lead a sync for everything committed until now: every
-		// commit counted in target has returned from Badger.
+		// commit counted in target has returned from Badger. A
+		// command being applied right now would miss this sync and
+		// wait a whole one more; let it commit first (one apply, a
+		// fraction of an fsync), so that the sync covers it too.
 		g.running = true
-		target := s.committed.Load()
 		g.mu.Unlock()
+		if !s.mu.TryLock() {
+			s.mu.Lock()
+		}
+		s.mu.Unlock()
+		target := s.committed.Load()
 		start := time.Now()
 		err := s.syncFiles()
 		took := time.Since(start)
