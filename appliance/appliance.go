@@ -190,6 +190,7 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 	a.Access.SetObserver(metrics)
 	metrics.Watch(metric.Sources{Store: st, Outbox: a.Notify, Devices: a.Devices, Lanes: a.Access})
 	a.Backups = backup.New(st, st, dataDir, clk, cfg.Location, cfg.SiteName, log)
+	a.Backups.ConfigPath = cfg.Path // every backup carries the settings file
 	a.Reports = report.New(st, clk, cfg.Location, a.Access, log)
 	visits.WithHook(notices{a}.hook).WithCodeSender(codes{a})
 	a.KeyRoom = keys.New(st, clk, a.Auth)
@@ -310,8 +311,9 @@ func (a *App) siteRules(ctx context.Context, keyRules keys.SweepRules, alert not
 	return badgeDay, purgeDay
 }
 
-// backupLoop runs the daily backup when it is due and raises an alarm on
-// the guard station when it fails (target missing, full, unwritable).
+// backupLoop runs the daily backup when it is due, raises an alarm on the
+// guard station when it fails (target missing, full, unwritable), and tells
+// the administrators when backups fail, are missed or work again.
 func (a *App) backupLoop(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -325,6 +327,9 @@ func (a *App) backupLoop(ctx context.Context) {
 			}
 		case ran:
 			a.Log.Info("daily backup written", "kind", run.Kind, "file", run.File, "bytes", run.Size, "ms", run.Millis)
+		}
+		if ctx.Err() == nil {
+			a.tellBackups(ctx) // failed, missed, or working again: once per episode
 		}
 		select {
 		case <-ctx.Done():

@@ -3,6 +3,7 @@ package appliance
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -10,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/appliance/access"
+	"gatehouse/appliance/directory"
+	"gatehouse/appliance/gate"
+	"gatehouse/appliance/store"
 	"gatehouse/appliance/visit"
 )
 
@@ -151,5 +156,192 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPersonPurgeKeepsEveryFigure: employees pass the gates with their
+// cards and host visits for a month; one is deactivated, and 90 days later
+// (the default) the purge removes their name, mobile and employee number,
+// takes them out of every index and out of their card's holder name, while
+// the month's report and the people-flow dashboard (where they are still
+// counted inside, by company and floor) stay identical, and their gate
+// history, card and visits still resolve. Someone deactivated recently
+// keeps everything; someone deactivated before the time was recorded is
+// stamped by the first run and purged 90 days after it.
+func TestPersonPurgeKeepsEveryFigure(t *testing.T) {
+	a, clk := openTestApp(t)
+	ctx := context.Background()
+	loc := a.Config.Location
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, loc)
+	clk.Set(start)
+	host, _ := testHost(t, a)
+	zone, err := a.Access.SaveZone(ctx, "t", access.Zone{Name: "Lobby", Passback: access.PassbackHard})
+	must(t, err)
+	lane, err := a.Access.SaveLane(ctx, "t", access.Lane{Name: "Gate 1", ZoneID: zone.ID, Visitors: true, PulseMs: 800})
+	must(t, err)
+	group, err := a.Access.SaveGroup(ctx, "t", access.Group{Name: "Staff", ZoneIDs: []string{zone.ID}})
+	must(t, err)
+	people := map[string]directory.Person{}
+	cards := map[string]string{}
+	for i, name := range []string{"Leaver", "Recent", "Legacy"} {
+		p, err := a.Directory.SavePerson(ctx, "t", directory.Person{Kind: directory.Employee, Name: name, Mobile: fmt.Sprintf("1390000000%d", i),
+			CompanyID: host.CompanyID, FloorID: host.FloorID, EmployeeNo: "E" + name, Position: "Clerk", CanHost: true})
+		must(t, err)
+		people[name] = p
+		clk.Advance(time.Millisecond)
+		c, err := a.Access.Enrol(ctx, "t", access.Credential{Kind: access.Card, Number: fmt.Sprintf("0A0B0C%02X", i), HolderKind: access.HolderEmployee,
+			HolderID: p.ID, HolderName: name, GroupIDs: []string{group.ID}})
+		must(t, err)
+		cards[name] = c.Number
+	}
+	pass := func(card string, in bool) {
+		t.Helper()
+		dir := gate.In
+		if !in {
+			dir = gate.Out
+		}
+		act, err := a.Access.Decide(ctx, gate.Presentation{Lane: lane.ID, Direction: dir, Kind: gate.Card, Value: card, Device: "test"})
+		if err != nil || !act.Open {
+			t.Fatalf("card %s at %s: %+v %v", card, clk.Now(), act, err)
+		}
+		clk.Advance(time.Second)
+	}
+	leaver := people["Leaver"]
+	var hosted []string
+	for day := range 30 {
+		clk.Set(start.AddDate(0, 0, day).Add(8 * time.Hour))
+		for _, name := range []string{"Leaver", "Recent", "Legacy"} {
+			pass(cards[name], true)
+		}
+		clk.Set(start.AddDate(0, 0, day).Add(8 * time.Hour))
+		from := start.AddDate(0, 0, day).Add(10 * time.Hour)
+		v, _, err := a.Visits.Invite(ctx, "host", visit.Request{Name: fmt.Sprintf("Guest %d", day), Mobile: fmt.Sprintf("1370000%04d", day),
+			HostID: leaver.ID, Reason: "Meeting", From: from, Until: from.Add(2 * time.Hour), PartySize: 1})
+		must(t, err)
+		hosted = append(hosted, v.ID)
+		clk.Set(from.Add(5 * time.Minute))
+		must(t, a.Visits.Move(ctx, "gate", v.ID, visit.EvEnter, ""))
+		clk.Set(from.Add(time.Hour))
+		must(t, a.Visits.Move(ctx, "gate", v.ID, visit.EvExit, ""))
+		must(t, a.Visits.Move(ctx, "desk", v.ID, visit.EvClose, ""))
+		clk.Set(start.AddDate(0, 0, day).Add(18 * time.Hour))
+		for _, name := range []string{"Leaver", "Recent", "Legacy"} {
+			if day < 29 || name != "Leaver" { // the leaver's last exit is never recorded: still counted inside
+				pass(cards[name], false)
+			}
+		}
+	}
+	end := start.AddDate(0, 0, 30)
+	clk.Set(end.Add(time.Hour))
+	must(t, a.Directory.SetPersonActive(ctx, "admin", leaver.ID, false))
+	// Deactivated before the time was recorded: as an older release left it.
+	clk.Advance(time.Second)
+	must(t, a.Directory.SetPersonActive(ctx, "admin", people["Legacy"].ID, false))
+	a.Store.Register("test.unstamp", func(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+		var id string
+		if err := cmd.Decode(&id); err != nil {
+			return store.Effect{}, err
+		}
+		var p directory.Person
+		if err := tx.GetJSON(store.Key(store.KindPerson, id), &p); err != nil {
+			return store.Effect{}, err
+		}
+		p.Deactivated = 0
+		return store.Effect{}, tx.SetJSON(store.Key(store.KindPerson, id), p)
+	})
+	clk.Advance(time.Second)
+	if _, err := store.Issue(ctx, a.Store, "test.unstamp", "t", clk.Now(), people["Legacy"].ID); err != nil {
+		t.Fatal(err)
+	}
+	now := end.Add(time.Hour).Add(a.Config.PersonRetention() + 24*time.Hour)
+	clk.Set(now.Add(-30 * 24 * time.Hour))
+	must(t, a.Directory.SetPersonActive(ctx, "admin", people["Recent"].ID, false))
+	clk.Set(now)
+
+	figures := func() any {
+		r, err := a.Reports.Report(start, end)
+		must(t, err)
+		r.Now = time.Time{}
+		d, err := a.Reports.Dashboard()
+		must(t, err)
+		return []any{r, d}
+	}
+	before := figures()
+	preview, err := a.PurgePreview()
+	must(t, err)
+	if preview.People != 1 {
+		t.Fatalf("the preview counts %d people, want 1 (the leaver; the legacy one is only stamped)", preview.People)
+	}
+	done, err := a.Purge(ctx, "system:retention")
+	must(t, err)
+	if done.People != preview.People || done.Stamped != 1 || done.Credentials != 1 {
+		t.Fatalf("purged %+v, preview said %+v", done, preview)
+	}
+	if after := figures(); !reflect.DeepEqual(before, after) {
+		t.Fatalf("the figures changed with the purge:\nbefore %+v\nafter  %+v", before, after)
+	}
+
+	p, err := a.Directory.Person(leaver.ID)
+	must(t, err)
+	if p.Purged == 0 || p.Name != "" || p.MobileSealed != "" || p.MobileBlind != "" || p.EmployeeNo != "" || p.Position != "" ||
+		p.CompanyID != leaver.CompanyID || p.FloorID != leaver.FloorID || p.Kind != directory.Employee {
+		t.Fatalf("the purged leaver: %+v", p)
+	}
+	if m, err := a.Directory.Mobile(p); err != nil || m != "" {
+		t.Fatalf("mobile of a purged person: %q %v", m, err)
+	}
+	for _, q := range []directory.Query{{Text: "leaver", IncludeInactive: true}, {CompanyID: host.CompanyID, IncludeInactive: true},
+		{FloorID: host.FloorID, IncludeInactive: true}, {Text: "eleaver", IncludeInactive: true}} {
+		pg, err := a.Directory.Search(q)
+		must(t, err)
+		for _, x := range pg.People {
+			if x.ID == leaver.ID {
+				t.Fatalf("the purged leaver is still found by %+v", q)
+			}
+		}
+	}
+	if _, err := a.Directory.PersonByNumber("ELeaver"); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("found by employee number: %v", err)
+	}
+	cred, err := a.Access.CredentialByCard(cards["Leaver"])
+	must(t, err)
+	if cred.HolderName != "" || cred.Purged != p.Purged || cred.HolderID != leaver.ID {
+		t.Fatalf("the leaver's card after the purge: %+v", cred)
+	}
+	if hist, err := a.Access.HolderEvents(leaver.ID, 100); err != nil || len(hist) != 59 {
+		t.Fatalf("gate history of the purged leaver: %d %v", len(hist), err)
+	}
+	for _, id := range hosted {
+		if v, err := a.Visits.Get(id); err != nil || v.HostID != leaver.ID {
+			t.Fatalf("visit hosted by the leaver: %+v %v", v, err)
+		}
+	}
+	if err := a.Directory.SetPersonActive(ctx, "admin", leaver.ID, true); err == nil {
+		t.Fatal("a purged person reactivated")
+	}
+	if _, err := a.Directory.SavePerson(ctx, "admin", directory.Person{ID: leaver.ID, Kind: directory.Employee, Name: "Back",
+		Mobile: "13900000009", CompanyID: host.CompanyID, FloorID: host.FloorID, EmployeeNo: "EBack"}); err == nil {
+		t.Fatal("a purged person edited back to life")
+	}
+
+	recent, err := a.Directory.Person(people["Recent"].ID)
+	must(t, err)
+	legacy, err := a.Directory.Person(people["Legacy"].ID)
+	must(t, err)
+	if recent.Name != "Recent" || recent.Purged != 0 || legacy.Name != "Legacy" || legacy.Purged != 0 || legacy.Deactivated != now.UnixNano() {
+		t.Fatalf("purged too early: %+v %+v", recent, legacy)
+	}
+	if again, err := a.Purge(ctx, "system:retention"); err != nil || again != (PurgeCount{}) {
+		t.Fatalf("a second purge: %+v %v", again, err)
+	}
+	clk.Set(now.Add(a.Config.PersonRetention() + time.Hour))
+	if later, err := a.Purge(ctx, "system:retention"); err != nil || later.People != 2 {
+		t.Fatalf("the legacy and recent people %s later: %+v %v", a.Config.PersonRetention(), later, err)
+	}
+	if n, err := a.VerifyAudit(); err != nil || n == 0 {
+		t.Fatalf("audit after the purge: %d %v", n, err)
+	}
+	if rep, err := a.VerifyAuditDeep(); err != nil {
+		t.Fatalf("deep audit after the purge: %+v %v", rep, err)
 	}
 }

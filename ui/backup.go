@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -57,10 +58,15 @@ func (s *Server) backupSave(c echo.Context) error {
 	}
 	p := backup.Policy{Daily: num("daily"), Weekly: num("weekly"), Monthly: num("monthly"), FullEvery: num("full_every")}
 	target, at := strings.TrimSpace(c.FormValue("target")), strings.TrimSpace(c.FormValue("at"))
+	// Addresses told when backups fail: separated by commas, spaces or lines.
+	emails := strings.FieldsFunc(c.FormValue("emails"), func(r rune) bool { return r == ',' || r == ';' || unicode.IsSpace(r) })
 	err := s.app.Backups.SaveSettings(c.Request().Context(), actor(c), target, at, p)
+	if err == nil {
+		err = s.app.Backups.SaveEmails(c.Request().Context(), actor(c), emails)
+	}
 	if fe, ok := field.As(err); ok {
 		return s.backupRender(c, http.StatusUnprocessableEntity, views.BackupData{
-			Settings: backup.Settings{Target: target, At: at, Policy: p}, Errs: fe})
+			Settings: backup.Settings{Target: target, At: at, Policy: p, Emails: emails}, Errs: fe})
 	}
 	if err != nil {
 		return err
@@ -115,12 +121,14 @@ func (s *Server) backupRun(c echo.Context) error {
 	return s.redirect(c, "/admin/backups?started=1")
 }
 
-// backupProgress answers the page's poll; once no backup runs, it asks
-// htmx to reload the page so the new run shows in the list.
+// backupProgress answers the page's poll; once no backup runs, it sends
+// htmx to the page without ?started=1 (a reload of that address would show
+// the run as starting again and poll for ever), where the new run shows in
+// the list.
 func (s *Server) backupProgress(c echo.Context) error {
 	p, running := s.app.Backups.Progress()
 	if !running {
-		c.Response().Header().Set("HX-Refresh", "true")
+		c.Response().Header().Set("HX-Redirect", "/admin/backups")
 	}
 	return s.render(c, http.StatusOK, views.BackupProgress(running, p))
 }

@@ -54,7 +54,7 @@ func TestBackupPageBackUpNowAndDownload(t *testing.T) {
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		resp := h.do(req{method: "GET", path: "/admin/backups/progress", session: admin})
-		if resp.Header.Get("HX-Refresh") == "true" {
+		if resp.Header.Get("HX-Redirect") == "/admin/backups" {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -105,5 +105,32 @@ func TestBackupProgressNamesEachPhase(t *testing.T) {
 		if strings.Contains(b.String(), "%!") || strings.Contains(b.String(), "backup.phase") {
 			t.Errorf("%s: %s", p.Phase, b.String())
 		}
+	}
+}
+
+// The administrator gives the addresses told when backups fail; a bad one
+// is refused with the form kept, a good list is stored cleaned.
+func TestBackupPageSavesAlertEmails(t *testing.T) {
+	h := newHarness(t)
+	admin := h.session(auth.Admin)
+	form := func(emails string) url.Values {
+		return url.Values{"target": {t.TempDir()}, "at": {"02:30"}, "daily": {"7"}, "weekly": {"4"}, "monthly": {"12"}, "full_every": {"7"},
+			"emails": {emails}}
+	}
+	resp := h.do(req{method: "POST", path: "/admin/backups", session: admin, form: form("it@tower.example.com, nonsense")})
+	if body := readBody(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, i18n.ZH.T("err.invalid_email")) ||
+		!strings.Contains(body, "nonsense") {
+		t.Fatalf("bad address = %d", resp.StatusCode)
+	}
+	resp = h.do(req{method: "POST", path: "/admin/backups", session: admin, form: form("it@tower.example.com,\nops@tower.example.com it@tower.example.com")})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save = %d", resp.StatusCode)
+	}
+	set, err := h.app.Backups.Settings()
+	if err != nil || strings.Join(set.Emails, " ") != "it@tower.example.com ops@tower.example.com" {
+		t.Fatalf("stored %v %v", set.Emails, err)
+	}
+	if page := readBody(t, h.do(req{method: "GET", path: "/admin/backups", session: admin})); !strings.Contains(page, `value="it@tower.example.com, ops@tower.example.com"`) {
+		t.Fatal("the page does not show the stored addresses")
 	}
 }

@@ -35,7 +35,7 @@ func (s *Server) renderBook(c echo.Context, status int, d views.BookData, errs f
 	d.Companies, d.Errs = cs, errs
 	if d.Form.HostID != "" {
 		if p, err := s.app.Directory.Person(d.Form.HostID); err == nil && p.CanHost && p.Active {
-			d.HostName = p.Name
+			d.HostName = s.personName(c, p)
 		} else {
 			d.Form.HostID = ""
 		}
@@ -223,7 +223,7 @@ func (s *Server) visitStatus(c echo.Context) error {
 	}
 	d := views.StatusData{Visit: v, Token: c.Param("token"), Address: s.app.Settings().Address, MapURL: s.app.Settings().MapURL, Notices: s.visitorNotices()}
 	if p, err := s.app.Directory.Person(v.HostID); err == nil {
-		d.HostName = p.Name
+		d.HostName = s.personName(c, p)
 	}
 	if co, err := s.app.Directory.Company(v.CompanyID); err == nil {
 		d.Company = co.Name

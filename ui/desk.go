@@ -76,7 +76,7 @@ func (s *Server) walkIn(c echo.Context) error {
 	fail := func(es field.Errors) error {
 		d := views.WalkInData{Form: f, Errs: es}
 		if p, err := s.app.Directory.Person(f.HostID); err == nil {
-			d.HostName = p.Name
+			d.HostName = s.personName(c, p)
 		} else {
 			d.Form.HostID = ""
 		}
@@ -177,7 +177,7 @@ func (s *Server) printSlip(c echo.Context) error {
 	from, until := v.Window()
 	slip.From, slip.Until = from.In(s.app.Config.Location), until.In(s.app.Config.Location)
 	if p, err := s.app.Directory.Person(v.HostID); err == nil {
-		slip.Host = p.Name
+		slip.Host = s.personName(c, p)
 	}
 	if f, err := s.app.Directory.Floor(v.FloorID); err == nil {
 		slip.Floor = f.Name

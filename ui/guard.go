@@ -85,7 +85,7 @@ func (s *Server) holderInfo(c echo.Context, holder, credID string) who {
 		}
 	case holder != "" && !strings.HasPrefix(holder, "cred:"):
 		if p, err := s.app.Directory.Person(holder); err == nil {
-			w = who{name: p.Name, kind: l.T("kind." + string(p.Kind))}
+			w = who{name: s.personName(c, p), kind: l.T("kind." + string(p.Kind))}
 			if co, err := s.app.Directory.Company(p.CompanyID); err == nil {
 				w.company = co.Name
 			}

@@ -88,7 +88,7 @@ func (s *Server) today(c echo.Context) error {
 	for _, v := range vs {
 		if _, ok := d.HostOf[v.HostID]; !ok {
 			if p, err := s.app.Directory.Person(v.HostID); err == nil {
-				d.HostOf[v.HostID] = p.Name
+				d.HostOf[v.HostID] = s.personName(c, p)
 			}
 		}
 	}

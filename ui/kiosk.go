@@ -94,7 +94,7 @@ func (s *Server) kioskForm(c echo.Context, status int, d views.KioskFormData) er
 	d.Companies = cs
 	if d.Form.HostID != "" {
 		if p, err := s.app.Directory.Person(d.Form.HostID); err == nil && p.CanHost && p.Active {
-			d.HostName = p.Name
+			d.HostName = s.personName(c, p)
 		} else {
 			d.Form.HostID = ""
 		}
@@ -139,7 +139,7 @@ func (s *Server) kioskWait(c echo.Context) error {
 	}
 	d := views.KioskWaitData{Visit: v, Token: c.Param("token"), Notices: s.visitorNotices()}
 	if p, err := s.app.Directory.Person(v.HostID); err == nil {
-		d.HostName = p.Name
+		d.HostName = s.personName(c, p)
 	}
 	if v.State.PassValid() {
 		tok, err := s.app.Visits.Token(v)

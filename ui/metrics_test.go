@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,6 +93,11 @@ func TestMetricsAfterAPresentation(t *testing.T) {
 		return value(sample(scrape(t, l.harness), "gatehouse_gate_decisions_total", map[string]string{"lane": l.lane.ID, "result": "denied"}))
 	}
 	waitFor(t, "the deny counted", func() bool { return denied() == 1 })
+	// The gate does not wait for the host's notification of the arrival.
+	waitFor(t, "the arrival queued", func() bool {
+		o, err := l.app.Notify.Outbox(50)
+		return err == nil && slices.ContainsFunc(o.Recent, func(r notify.Record) bool { return r.Kind == notify.KindVisitArrived })
+	})
 
 	// The outbox: the host heard of the arrival in the page; an email
 	// without SMTP settings fails and waits for its retry.
@@ -128,7 +134,8 @@ func TestMetricsAfterAPresentation(t *testing.T) {
 	// One grant, one pulse (the harness's clock stands still, so it
 	// took no time on it).
 	exactly("gatehouse_gate_wire_to_relay_seconds", nil, 1)
-	// Commands: the two events, each synced.
+	// Commands: the two events (committed; the gate does not wait for
+	// their fsync).
 	exactly("gatehouse_store_apply_seconds", map[string]string{"type": access.CmdEvent}, 2)
 	atLeast("gatehouse_store_commit_fsync_seconds", nil, 2)
 	if s := sample(fams, "gatehouse_store_commit_fsync_seconds", nil); s.Histogram.GetSampleSum() <= 0 {

@@ -13,7 +13,7 @@ import (
 )
 
 // names resolves the host, company and floor names of a list of visits.
-func (s *Server) names(vs []visit.Visit) (hosts, companies, floors map[string]string, err error) {
+func (s *Server) names(c echo.Context, vs []visit.Visit) (hosts, companies, floors map[string]string, err error) {
 	hosts, companies = map[string]string{}, map[string]string{}
 	if floors, err = s.floorNames(); err != nil {
 		return
@@ -28,7 +28,7 @@ func (s *Server) names(vs []visit.Visit) (hosts, companies, floors map[string]st
 	for _, v := range vs {
 		if _, ok := hosts[v.HostID]; !ok {
 			if p, err := s.app.Directory.Person(v.HostID); err == nil {
-				hosts[v.HostID] = p.Name
+				hosts[v.HostID] = s.personName(c, p)
 			}
 		}
 	}
@@ -64,7 +64,7 @@ func (s *Server) records(c echo.Context) error {
 			return err
 		}
 	}
-	if d.HostOf, d.CompanyOf, d.FloorOf, err = s.names(d.Page.Visits); err != nil {
+	if d.HostOf, d.CompanyOf, d.FloorOf, err = s.names(c, d.Page.Visits); err != nil {
 		return err
 	}
 	if d.Companies, err = s.app.Directory.Companies(true); err != nil {
@@ -92,7 +92,7 @@ func (s *Server) visitorHistory(c echo.Context) error {
 	if len(vs) > 0 {
 		d.Name, d.Masked = vs[0].Visitor.Name, vs[0].Visitor.MobileMasked
 	}
-	if d.HostOf, d.CompanyOf, d.FloorOf, err = s.names(vs); err != nil {
+	if d.HostOf, d.CompanyOf, d.FloorOf, err = s.names(c, vs); err != nil {
 		return err
 	}
 	return s.render(c, http.StatusOK, views.VisitorHistory(d))

@@ -26,12 +26,11 @@ func (s *Server) settingsRender(c echo.Context, status int, values map[string]st
 		d.Restart[k] = slices.Contains(appliance.RestartKeys, k)
 	}
 	// The preview counts under the settings in force, not as typed.
-	d.Preview.People = -1 // the directory's purge is not counted here yet
-	if n, err := s.app.Visits.PurgePreview(s.app.Retention()); err != nil {
+	if n, err := s.app.PurgePreview(); err != nil {
 		s.log.Error("purge preview", "err", err)
 		d.Preview.Err = true
 	} else {
-		d.Preview.Visits, d.Preview.Photos = n.Visits, n.Photos
+		d.Preview.Visits, d.Preview.Photos, d.Preview.People = n.Visits, n.Photos, n.People
 	}
 	return s.render(c, status, views.Settings(d))
 }

@@ -8,6 +8,7 @@ import (
 
 	"gatehouse/appliance/field"
 	"gatehouse/appliance/store"
+	"gatehouse/appliance/visit"
 )
 
 // Command types.
@@ -58,6 +59,7 @@ func Register(reg store.Registrar) {
 		return p.ID, es
 	}))
 	reg.Register(CmdHolidaySave, applyHolidaySave)
+	reg.Register(CmdCredPurgeHolder, applyCredPurgeHolder)
 	reg.Register(CmdHolidayDel, applyHolidayDelete)
 	reg.Register(CmdCredSave, applyCredSave)
 	reg.Register(CmdCredState, applyCredState)
@@ -319,8 +321,8 @@ func applyCredDelete(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 }
 
 // eventPayload is one decision; when it let someone through, the
-// passage updates presence (anti-passback, occupancy) and use counts in
-// the same transaction, so the next decision sees it.
+// passage updates presence (anti-passback, occupancy), use counts and a
+// visitor's visit in the same transaction, so the next decision sees it.
 type eventPayload struct {
 	Time   int64  `json:"t"`
 	Lane   string `json:"lane"`
@@ -335,7 +337,17 @@ type eventPayload struct {
 	Name   string `json:"nm,omitempty"` // holder's name, kept on the alarm for the guard
 	ZoneID string `json:"z,omitempty"`  // set when the passage changes presence
 	Day    string `json:"d,omitempty"`  // local date, for daily use counts
+	// A visitor's granted pass: the visit moves in or out in the same
+	// command (visit.Pass), with the lane's name on its history.
+	Visit    string `json:"v,omitempty"`
+	LaneName string `json:"ln,omitempty"`
 }
+
+// Notes of a granted event that moved a visit.
+const (
+	noteVisitIn  = "grant, visit in"
+	noteVisitOut = "grant, visit out"
+)
 
 func (p eventPayload) event() Event {
 	return Event{Time: time.Unix(0, p.Time), Lane: p.Lane, Entry: p.Entry, Kind: p.Kind, Grant: p.Grant, Reason: p.Reason,
@@ -363,6 +375,18 @@ func applyEvent(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	note := "deny " + string(p.Reason)
 	if p.Grant {
 		note = "grant"
+	}
+	if p.Grant && p.Visit != "" {
+		moved, err := visit.Pass(tx, cmd, p.Visit, p.Entry, p.LaneName)
+		if err != nil {
+			return store.Effect{}, err
+		}
+		switch {
+		case moved && p.Entry:
+			note = noteVisitIn
+		case moved:
+			note = noteVisitOut
+		}
 	}
 	return store.Effect{Subject: "lane:" + p.Lane, Note: note}, nil
 }

@@ -36,6 +36,10 @@ const (
 	PassInvalid       Reason = "pass_invalid" // forged, altered or malformed QR
 	UnknownLane       Reason = "unknown_lane"
 	GrantedSoftBreach Reason = "granted_passback_breach" // soft anti-passback: let through, alarm raised
+	// The holder, or the holder's company, is deactivated in the directory:
+	// the credential itself is untouched, so a reactivation lets it in again.
+	HolderDeactivated  Reason = "holder_deactivated"
+	CompanyDeactivated Reason = "company_deactivated"
 )
 
 // Alarm is raised by a decision for the guard station.
@@ -148,6 +152,12 @@ type Facts struct {
 	VisitRejected        bool
 	VisitPending         bool   // requested, not yet decided
 	PassProblem          Reason // the pass itself failed: PassInvalid, Expired, NotYetValid
+
+	// The holder is a directory person who is deactivated, or whose
+	// company is (appliance/directory); both false for holders who are
+	// not in the directory.
+	HolderDeactivated  bool
+	CompanyDeactivated bool
 }
 
 // Decision is the answer.
@@ -183,6 +193,15 @@ func Decide(f Facts) Decision {
 	}
 	if f.HolderBlacklisted {
 		return Decision{Reason: Blacklisted, Alarm: AlarmBlacklisted}
+	}
+	// Deactivated people are kept out, not shut in: someone deactivated
+	// while inside (on their last day) still leaves through the lanes, as
+	// a use limit does not stop anyone leaving.
+	if f.Entry && f.HolderDeactivated {
+		return deny(HolderDeactivated)
+	}
+	if f.Entry && f.CompanyDeactivated {
+		return deny(CompanyDeactivated)
 	}
 	if !f.NotBefore.IsZero() && f.Now.Before(f.NotBefore) {
 		return deny(NotYetValid)

@@ -31,7 +31,7 @@ type Event struct {
 // renumber, only grow.
 var reasonCodes = []Reason{"", Granted, Unknown, Revoked, Lost, Suspended, Returned, NotYetValid, Expired, OutsideProfile,
 	NoPermission, UseLimit, AntiPassback, Blacklisted, VisitNotApproved, VisitRejected, PassInvalid, UnknownLane,
-	GrantedSoftBreach, "manual_open"}
+	GrantedSoftBreach, "manual_open", HolderDeactivated, CompanyDeactivated}
 
 var alarmCodes = []Alarm{NoAlarm, AlarmDeniedVisit, AlarmRejected, AlarmPassback, AlarmBlacklisted}
 

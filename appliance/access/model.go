@@ -100,6 +100,7 @@ type Credential struct {
 	Secret     string     `json:"secret,omitempty"` // quick pass: sealed TOTP secret
 	Created    int64      `json:"created"`
 	Updated    int64      `json:"updated"`
+	Purged     int64      `json:"purged,omitempty"` // the retention purge removed the holder's data, HolderName with it (purge.go)
 }
 
 var (

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 )
 
 type world struct {
+	st     *store.Store
 	acc    *Service
 	visits *visit.Service
 	clk    *clock.Fake
@@ -25,6 +29,7 @@ type world struct {
 	group  Group
 	prof   Profile
 	host   directory.Person
+	dir    *directory.Service
 }
 
 func newWorld(t *testing.T) *world {
@@ -39,11 +44,12 @@ func newWorld(t *testing.T) *world {
 	Register(st)
 	keys, _ := secret.FromMaster(bytes.Repeat([]byte{3}, 32))
 	clk := clock.NewFake(time.Date(2026, 11, 23, 10, 0, 0, 0, shanghai)) // Monday
-	w := &world{clk: clk}
+	w := &world{clk: clk, st: st}
 	w.visits = visit.New(st, clk, keys)
 	w.acc = New(st, clk, shanghai, keys.Verifier(), w.visits)
 	ctx := context.Background()
 	dir := directory.New(st, clk, keys)
+	w.dir = dir
 	fl, _ := dir.SaveFloor(ctx, "t", directory.Floor{Name: "1F", Level: 1})
 	co, _ := dir.SaveCompany(ctx, "t", directory.Company{Name: "Acme", FloorIDs: []string{fl.ID}})
 	w.host, _ = dir.SavePerson(ctx, "t", directory.Person{Kind: directory.Employee, Name: "Host", Mobile: "13800138000", CompanyID: co.ID, FloorID: fl.ID, EmployeeNo: "1", CanHost: true})
@@ -238,5 +244,117 @@ func TestTOTPKnownAnswer(t *testing.T) {
 	}
 	if got := totp([]byte("12345678901234567890"), 1111111109/30); got != "07081804" {
 		t.Fatalf("TOTP = %s", got)
+	}
+}
+
+// applyRecorder tells which way each command was applied.
+type applyRecorder struct {
+	*store.Store
+	mu          sync.Mutex
+	sync, async []string
+}
+
+func (r *applyRecorder) Apply(ctx context.Context, cmd store.Command) (store.Result, error) {
+	r.mu.Lock()
+	r.sync = append(r.sync, cmd.Type)
+	r.mu.Unlock()
+	return r.Store.Apply(ctx, cmd)
+}
+
+func (r *applyRecorder) ApplyAsync(ctx context.Context, cmd store.Command) (store.Result, error) {
+	r.mu.Lock()
+	r.async = append(r.async, cmd.Type)
+	r.mu.Unlock()
+	return r.Store.ApplyAsync(ctx, cmd)
+}
+
+// TestGateDecisionIsOneCommandThatDoesNotWait: a visitor's granted pass is
+// one command (the event, the passage and the visit's move, one audit
+// entry), applied without waiting for the disk, and an employee's card
+// too; the next decision sees the passage at once (anti-passback), and
+// the host still hears of the arrival.
+func TestGateDecisionIsOneCommandThatDoesNotWait(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	arrived := make(chan string, 4)
+	w.visits.WithHook(func(_ context.Context, kind string, v visit.Visit) {
+		if kind != visit.HookInvited {
+			arrived <- kind + " " + v.ID
+		}
+	})
+	rec := &applyRecorder{Store: w.st}
+	keys, _ := secret.FromMaster(bytes.Repeat([]byte{3}, 32))
+	acc := New(rec, w.clk, shanghai, keys.Verifier(), w.visits)
+	now := w.clk.Now()
+	v, _, err := w.visits.Invite(ctx, "h", visit.Request{Name: "Guest", Mobile: "13700137000", HostID: w.host.ID, Reason: "x",
+		From: now.Add(-time.Minute), Until: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := w.visits.Token(v)
+	entries := func() uint64 {
+		var n uint64
+		if err := w.st.View(func(r *store.Reader) error { n, err = store.VerifyAudit(r); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	present := func(kind gate.CredentialKind, value string, dir gate.Direction) gate.Action {
+		a, err := acc.Decide(ctx, gate.Presentation{Lane: w.lane.ID, Direction: dir, Kind: kind, Value: value, Device: "lane-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	before := entries()
+	if a := present(gate.QR, tok, gate.In); !a.Open {
+		t.Fatalf("entry: %+v", a)
+	}
+	if got := entries(); got != before+1 {
+		t.Fatalf("a visitor's entry made %d audit entries, want 1", got-before)
+	}
+	_ = w.st.View(func(r *store.Reader) error {
+		es, err := store.AuditPage(r, 0, 1)
+		if err != nil || len(es) != 1 || es[0].Type != CmdEvent || es[0].Note != noteVisitIn {
+			t.Errorf("last audit entry %+v, %v", es, err)
+		}
+		return nil
+	})
+	got, _ := w.visits.Get(v.ID)
+	if last := got.History[len(got.History)-1]; got.State != visit.In || last.By != "device:lane-1" || last.Note != "Gate 1" {
+		t.Fatalf("visit after entry: %s, %+v", got.State, last)
+	}
+	if a := present(gate.QR, tok, gate.In); a.Open || a.Reason != "anti_passback" {
+		t.Fatalf("replayed entry: %+v", a)
+	}
+	select {
+	case k := <-arrived:
+		if k != visit.HookArrived+" "+v.ID {
+			t.Fatalf("hook heard %q", k)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the host was not told of the arrival")
+	}
+	if a := present(gate.QR, tok, gate.Out); !a.Open {
+		t.Fatalf("exit: %+v", a)
+	}
+	if got, _ := w.visits.Get(v.ID); got.State != visit.Out {
+		t.Fatalf("visit state %s after exit", got.State)
+	}
+	// An employee's card.
+	if _, err := acc.Enrol(ctx, "t", Credential{Kind: Card, Number: "11223344", HolderKind: HolderEmployee, HolderID: w.host.ID,
+		HolderName: "Host", GroupIDs: []string{w.group.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if a := present(gate.Card, "11223344", gate.In); !a.Open {
+		t.Fatalf("card entry: %+v", a)
+	}
+	if a := present(gate.Card, "11223344", gate.In); a.Open || a.Reason != "anti_passback" {
+		t.Fatalf("card re-entry: %+v", a)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.async) != 5 || slices.Contains(rec.sync, CmdEvent) || slices.ContainsFunc(rec.sync, func(s string) bool { return strings.HasPrefix(s, "visit.") }) {
+		t.Fatalf("applied without waiting: %v; waiting: %v", rec.async, rec.sync)
 	}
 }

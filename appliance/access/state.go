@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gatehouse/appliance/clock"
+	"gatehouse/appliance/directory"
 	"gatehouse/appliance/gate"
 	"gatehouse/appliance/pass"
 	"gatehouse/appliance/store"
@@ -120,6 +121,11 @@ func credentialFacts(r *store.Reader, f Facts, o Outcome, c Credential, lane Lan
 	var err error
 	o.CredID, o.Holder, o.Name = c.ID, holderKey(c), c.HolderName
 	f.Found, f.State = true, c.State
+	if c.HolderID != "" {
+		if f.HolderDeactivated, f.CompanyDeactivated, err = holderStanding(r, c.HolderID); err != nil {
+			return f, o, err
+		}
+	}
 	if c.NotBefore != 0 {
 		f.NotBefore = time.Unix(0, c.NotBefore)
 	}
@@ -163,6 +169,20 @@ func credentialFacts(r *store.Reader, f Facts, o Outcome, c Credential, lane Lan
 	}
 	f.Inside, err = inside(o.Holder)
 	return f, o, err
+}
+
+// holderStanding reads, in the decision's snapshot, whether the directory
+// person holding a credential is deactivated, or their company is. The
+// directory records are the truth: a deactivation or reactivation is one
+// directory command, applied alike on every appliance of a cluster, and
+// there is nothing to copy onto the credentials, keep in step or rebuild at
+// start. A holder not in the directory is not refused for it.
+func holderStanding(r *store.Reader, personID string) (person, company bool, err error) {
+	st, err := directory.StandingOf(r, personID)
+	if errors.Is(err, directory.ErrNotFound) {
+		return false, false, nil
+	}
+	return st == directory.PersonInactive, st == directory.CompanyInactive, err
 }
 
 func holderKey(c Credential) string {
@@ -258,8 +278,9 @@ func (s *Service) Check(p gate.Presentation) (Outcome, error) {
 }
 
 // Decide decides a presentation, records it as an event and, when it is
-// granted, the passage (presence, use counts, the visit's in/out), then
-// answers. The event is durable before the lane opens.
+// granted, the passage (presence, use counts, the visit's in/out) in the
+// same command, then answers. The lane opens once that command is
+// committed; its fsync follows at once, without the lane waiting for it.
 func (s *Service) Decide(ctx context.Context, p gate.Presentation) (gate.Action, error) {
 	if s.obs == nil {
 		return s.decide(ctx, p)
@@ -288,8 +309,17 @@ func (s *Service) decide(ctx context.Context, p gate.Presentation) (gate.Action,
 	}
 	if o.Grant {
 		ev.ZoneID, ev.Day = o.Lane.ZoneID, now.In(s.loc).Format("2006-01-02")
+		if o.VisitID != "" && s.visits != nil {
+			ev.Visit, ev.LaneName = o.VisitID, o.Lane.Name
+		}
 	}
-	if _, err := store.Issue(ctx, s.db, CmdEvent, "device:"+p.Device, now, ev); err != nil {
+	// One command: the event, the passage and a visitor's move. The
+	// lane opens once it is committed — what the next decision reads —
+	// without waiting for the disk; the store syncs it at once, shared
+	// with whatever else is being written (docs/decisions.md, "The gate
+	// does not wait on the disk").
+	res, err := store.IssueAsync(ctx, s.db, CmdEvent, "device:"+p.Device, now, ev)
+	if err != nil {
 		return gate.Action{Feedback: gate.Deny, Reason: "error"}, err
 	}
 	if s.onEvent != nil {
@@ -299,14 +329,10 @@ func (s *Service) decide(ctx context.Context, p gate.Presentation) (gate.Action,
 		return gate.Action{Feedback: gate.Deny, Reason: string(o.Reason)}, nil
 	}
 	s.doors.granted(p.Lane, now)
-	if o.VisitID != "" && s.visits != nil {
-		evt := visit.EvEnter
-		if !entry {
-			evt = visit.EvExit
-		}
-		if err := s.visits.Move(ctx, "device:"+p.Device, o.VisitID, evt, o.Lane.Name); err != nil && !errors.Is(err, visit.ErrTransition) {
-			return gate.Action{Feedback: gate.Deny, Reason: "error"}, err
-		}
+	if res.Note == noteVisitIn {
+		// The host hears of the arrival; the lane does not wait for
+		// that notification's own write.
+		go s.visits.Entered(context.WithoutCancel(ctx), o.VisitID)
 	}
 	return gate.Action{Open: true, Pulse: time.Duration(o.Lane.PulseMs) * time.Millisecond, Feedback: gate.Grant, Reason: string(o.Reason)}, nil
 }

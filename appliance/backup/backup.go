@@ -28,6 +28,8 @@ var (
 	ErrNotEmpty        = errors.New("backup: restore needs a new, empty directory")
 	ErrRestoreVerify   = errors.New("backup: restored data does not verify")
 	ErrAudit           = errors.New("backup: the audit chain in the backup does not verify")
+	ErrConfigTooLarge  = errors.New("backup: the settings file is too large to carry")
+	ErrConfigExists    = errors.New("backup: a settings file is already there")
 )
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

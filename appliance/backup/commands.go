@@ -11,6 +11,7 @@ import (
 const (
 	CmdSettings = "backup.settings.save"
 	CmdRun      = "backup.run.record"
+	CmdTold     = "backup.told" // the administrators were told a failure, or its end
 )
 
 // Settings are what the administrator sets. The passphrase is not among
@@ -20,6 +21,7 @@ type Settings struct {
 	At     string     `json:"at"`     // "02:30", site time
 	Policy Policy     `json:"policy"`
 	Key    WrappedKey `json:"key"`
+	Emails []string   `json:"emails,omitempty"` // told by e-mail when backups fail (the appliance's alerts.go)
 }
 
 // DefaultAt is when the daily backup runs unless set.
@@ -53,7 +55,20 @@ type Run struct {
 // OK reports whether the run wrote a verified backup.
 func (r Run) OK() bool { return r.Error == "" && r.Verified }
 
-var settingsKey = store.Key(store.KindBackupSettings, "settings")
+var (
+	settingsKey = store.Key(store.KindBackupSettings, "settings")
+	toldKey     = store.Key(store.KindBackupSettings, "told")
+)
+
+// Told is what the administrators were last told about backups: a failure
+// episode (Failing, from the run or the health state that began it) or its
+// end. One notice per episode, whatever restarts come between.
+type Told struct {
+	Failing bool   `json:"failing"`
+	State   string `json:"state,omitempty"` // Health.State when told: "failed", "missed", "ok"
+	Run     string `json:"run,omitempty"`   // the run the notice was about
+	At      int64  `json:"at"`              // when (Unix ns)
+}
 
 func runKey(started int64, id string) []byte {
 	return append(append([]byte{byte(store.KindBackupRun)}, store.U64(uint64(started))...), id...)
@@ -81,5 +96,17 @@ func Register(reg store.Registrar) {
 			note = "failed"
 		}
 		return store.Effect{Subject: "backup:" + r.ID, Note: note}, tx.SetJSON(runKey(r.Started, r.ID), r)
+	})
+	reg.Register(CmdTold, func(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+		var t Told
+		if err := cmd.Decode(&t); err != nil {
+			return store.Effect{}, err
+		}
+		t.At = cmd.Time
+		note := "failure told"
+		if !t.Failing {
+			note = "recovery told"
+		}
+		return store.Effect{Subject: "backup:alerts", Note: note}, tx.SetJSON(toldKey, t)
 	})
 }

@@ -29,12 +29,16 @@ import (
 // trailer itself with Sum empty, so a truncated file (no end marker), a
 // flipped byte anywhere or an edited trailer is found.
 const (
-	magic         = "GHBACKUP"
-	endMagic      = "GHBKEND1"
-	maxHeader     = 64 << 10
-	maxTrailer    = 4 << 10
-	maxFrame      = 64 << 20 // one KVList frame; Badger sends ~16 MB at most
-	FormatVersion = 1
+	magic      = "GHBACKUP"
+	endMagic   = "GHBKEND1"
+	maxHeader  = 64 << 10
+	maxTrailer = 4 << 10
+	maxFrame   = 64 << 20 // one KVList frame; Badger sends ~16 MB at most
+	// FormatVersion 2 added Header.Config; this release reads 1 and 2.
+	FormatVersion = 2
+	// MaxConfig bounds the settings file a backup carries in its header
+	// (at most 64 KB): a real gatehouse.toml is under 2 KB.
+	MaxConfig = 32 << 10
 )
 
 // Kind is full or incremental.
@@ -58,6 +62,11 @@ type Header struct {
 	Created int64      `json:"created"`        // Unix ns
 	Site    string     `json:"site,omitempty"`
 	Key     WrappedKey `json:"key"`
+	// Config is the site's settings file (gatehouse.toml) as it was when
+	// the backup was written, so a new appliance gets them back; none when
+	// the appliance ran on defaults and environment variables, and in
+	// backups of format 1.
+	Config []byte `json:"config,omitempty"`
 }
 
 // Trailer is what a backup says about itself after its data.
@@ -128,6 +137,8 @@ func (h Header) check() error {
 		return bad("schema")
 	case !h.Key.Set():
 		return bad("no site key")
+	case len(h.Config) > MaxConfig || (h.Format < 2 && len(h.Config) > 0):
+		return bad("config")
 	}
 	return nil
 }

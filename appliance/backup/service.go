@@ -28,6 +28,9 @@ type Service struct {
 	site    string
 	// KDF stretches passphrases; tests lower it.
 	KDF KDF
+	// ConfigPath is the settings file every backup carries (the appliance
+	// sets the one it was started with); "" or a missing file: none.
+	ConfigPath string
 
 	run       sync.Mutex // held while a backup runs
 	mu        sync.Mutex // guards progress and last
@@ -136,12 +139,16 @@ func (s *Service) take(ctx context.Context, now time.Time, progress func(Progres
 	if err != nil {
 		return Info{}, 0, err
 	}
+	cfg, err := ReadConfig(s.ConfigPath)
+	if err != nil {
+		return Info{}, 0, err
+	}
 	base := BaseFor(files, set.Key.KeyID, schema, now, set.Policy)
-	info, err := Write(ctx, s.src, set.Target, WriteOptions{Base: base, Key: set.Key, Site: s.site, Now: now, Progress: progress})
+	info, err := Write(ctx, s.src, set.Target, WriteOptions{Base: base, Key: set.Key, Site: s.site, Config: cfg, Now: now, Progress: progress})
 	if errors.Is(err, store.ErrBaseTooOld) {
 		// The newest full backup is older than the deletions kept (the
 		// last one was removed by hand, or backups were off): start anew.
-		info, err = Write(ctx, s.src, set.Target, WriteOptions{Key: set.Key, Site: s.site, Now: now, Progress: progress})
+		info, err = Write(ctx, s.src, set.Target, WriteOptions{Key: set.Key, Site: s.site, Config: cfg, Now: now, Progress: progress})
 	}
 	if err != nil {
 		return Info{}, 0, err

@@ -3,7 +3,9 @@ package backup
 import (
 	"context"
 	"errors"
+	"net/mail"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +55,58 @@ func (s *Service) SaveSettings(ctx context.Context, actor, target, at string, p 
 	}
 	cur.Target, cur.At, cur.Policy = target, at, p
 	_, err = store.Issue(ctx, s.db, CmdSettings, actor, s.clk.Now(), cur)
+	return err
+}
+
+// SaveEmails stores the e-mail addresses told when backups fail or are
+// missed, and when they work again; none: only the pages and webhooks.
+func (s *Service) SaveEmails(ctx context.Context, actor string, emails []string) error {
+	var es field.Errors
+	var clean []string
+	for _, e := range emails {
+		e = strings.TrimSpace(e)
+		if e == "" {
+			continue
+		}
+		if a, err := mail.ParseAddress(e); err != nil || a.Name != "" || len(e) > 254 {
+			es.Add("emails", "invalid_email")
+			break
+		}
+		if !slices.Contains(clean, e) {
+			clean = append(clean, e)
+		}
+	}
+	if len(clean) > 10 {
+		es.Add("emails", "backup.too_many_emails")
+	}
+	if err := es.Err(); err != nil {
+		return err
+	}
+	cur, err := s.Settings()
+	if err != nil {
+		return err
+	}
+	if slices.Equal(cur.Emails, clean) {
+		return nil
+	}
+	cur.Emails = clean
+	_, err = store.Issue(ctx, s.db, CmdSettings, actor, s.clk.Now(), cur)
+	return err
+}
+
+// Told returns what the administrators were last told about backups.
+func (s *Service) Told() (Told, error) {
+	var t Told
+	err := s.db.View(func(r *store.Reader) error { return r.GetJSON(toldKey, &t) })
+	if errors.Is(err, store.ErrNotFound) {
+		err = nil
+	}
+	return t, err
+}
+
+// SetTold records what the administrators were just told.
+func (s *Service) SetTold(ctx context.Context, t Told) error {
+	_, err := store.Issue(ctx, s.db, CmdTold, "system", s.clk.Now(), t)
 	return err
 }
 

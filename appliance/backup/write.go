@@ -32,6 +32,7 @@ type WriteOptions struct {
 	Base     *Info // nil: a full backup; else the full backup an increment goes on top of
 	Key      WrappedKey
 	Site     string
+	Config   []byte // the settings file to carry (ReadConfig); nil: none
 	Now      time.Time
 	Progress func(Progress)
 }
@@ -56,6 +57,9 @@ func Write(ctx context.Context, src Source, dir string, o WriteOptions) (Info, e
 	if !o.Key.Set() {
 		return Info{}, ErrNoPassphrase
 	}
+	if len(o.Config) > MaxConfig {
+		return Info{}, fmt.Errorf("%w: %d bytes, at most %d", ErrConfigTooLarge, len(o.Config), MaxConfig)
+	}
 	if err := checkTarget(dir); err != nil {
 		return Info{}, err
 	}
@@ -64,7 +68,7 @@ func Write(ctx context.Context, src Source, dir string, o WriteOptions) (Info, e
 		return Info{}, err
 	}
 	h := Header{Format: FormatVersion, ID: store.NewID(o.Now), Kind: Full, Schema: schema,
-		Created: o.Now.UnixNano(), Site: o.Site, Key: o.Key}
+		Created: o.Now.UnixNano(), Site: o.Site, Key: o.Key, Config: o.Config}
 	if b := o.Base; b != nil {
 		if b.Kind != Full || b.Schema != schema || b.Key.KeyID != o.Key.KeyID {
 			return Info{}, fmt.Errorf("%w: %s cannot be the base of an increment", ErrNoBase, filepath.Base(b.Path))

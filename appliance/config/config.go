@@ -56,11 +56,18 @@ type Config struct {
 
 	Location  *time.Location `toml:"-"`
 	DayEndDur time.Duration  `toml:"-"` // DayEnd after midnight
+	Path      string         `toml:"-"` // the file read, "" when none was (backups carry it)
 }
 
 // Retention is the retention of visitors' data the settings ask for.
 func (c Config) Retention() (personal, photos time.Duration) {
 	return time.Duration(c.RetainVisitorDays) * 24 * time.Hour, time.Duration(c.RetainPhotoDays) * 24 * time.Hour
+}
+
+// PersonRetention is how long the directory keeps the personal data of a
+// deactivated person.
+func (c Config) PersonRetention() time.Duration {
+	return time.Duration(c.RetainPersonDays) * 24 * time.Hour
 }
 
 // Defaults.
@@ -122,6 +129,7 @@ func Load(path string, env []string) (Config, error) {
 					c.Sources[k[0]] = path
 				}
 			}
+			c.Path = path
 		}
 	}
 	for _, kv := range env {

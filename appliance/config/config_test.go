@@ -89,3 +89,20 @@ func TestSourcesNameFileAndVariable(t *testing.T) {
 		t.Error("a base URL without a scheme accepted")
 	}
 }
+
+func TestRetainPersonDays(t *testing.T) {
+	if c, err := Load("", nil); err != nil || c.RetainPersonDays != 90 {
+		t.Fatalf("default = %d, %v; want 90", c.RetainPersonDays, err)
+	}
+	p := filepath.Join(t.TempDir(), "gatehouse.toml")
+	os.WriteFile(p, []byte("retain_person_days = 365\n"), 0o600)
+	if c, err := Load(p, nil); err != nil || c.PersonRetention().Hours() != 365*24 {
+		t.Fatalf("from the file = %d, %v", c.RetainPersonDays, err)
+	}
+	if c, err := Load(p, []string{"GATEHOUSE_RETAIN_PERSON_DAYS=30"}); err != nil || c.RetainPersonDays != 30 {
+		t.Fatalf("from the environment = %d, %v", c.RetainPersonDays, err)
+	}
+	if _, err := Load("", []string{"GATEHOUSE_RETAIN_PERSON_DAYS=0"}); err == nil {
+		t.Fatal("a retention of 0 days accepted")
+	}
+}

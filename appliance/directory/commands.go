@@ -21,6 +21,8 @@ const (
 	CmdImportCommit   = "directory.import.commit"
 	CmdImportApply    = "directory.import.apply"
 	CmdImportDiscard  = "directory.import.discard"
+	CmdPersonStamp    = "directory.person.stamp" // deactivated before the time was recorded: from now
+	CmdPersonPurge    = "directory.person.purge" // personal data of people deactivated long ago
 	importChunkRows   = 500
 	maxImportRowsFile = 200000
 )
@@ -36,6 +38,8 @@ func Register(reg store.Registrar) {
 	reg.Register(CmdImportCommit, applyImportCommit)
 	reg.Register(CmdImportApply, applyImportApply)
 	reg.Register(CmdImportDiscard, applyImportDiscard)
+	reg.Register(CmdPersonStamp, applyPersonStamp)
+	reg.Register(CmdPersonPurge, applyPersonPurge)
 }
 
 type activePayload struct {
@@ -141,8 +145,9 @@ func applyPersonSave(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 		return store.Effect{}, err
 	}
 	p := sp.Person
-	exists, err := tx.Has(store.Key(store.KindPerson, p.ID))
-	if err != nil {
+	old, err := getPerson(&tx.Reader, p.ID)
+	exists := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return store.Effect{}, err
 	}
 	if exists == sp.Create {
@@ -164,6 +169,11 @@ func applyPersonSave(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	if len(es) > 0 {
 		return store.Effect{}, es
 	}
+	if exists && old.Purged != 0 {
+		return store.Effect{}, fmt.Errorf("%w: person %s was purged", field.ErrInvalid, p.ID)
+	}
+	// The stamps are the handler's, not the issuer's.
+	p.Deactivated, p.Purged = old.Deactivated, 0
 	p.Line = 0
 	if err := putPerson(tx, p); err != nil {
 		return store.Effect{}, err
@@ -179,6 +189,17 @@ func applyPersonActive(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	p, err := getPerson(&tx.Reader, a.ID)
 	if err != nil {
 		return store.Effect{}, err
+	}
+	if p.Purged != 0 {
+		return store.Effect{}, fmt.Errorf("%w: person %s was purged", field.ErrInvalid, p.ID)
+	}
+	// The retention purge counts from the deactivation (purge.go); a
+	// second deactivation keeps the first time.
+	switch {
+	case a.Active:
+		p.Deactivated = 0
+	case p.Active || p.Deactivated == 0:
+		p.Deactivated = cmd.Time
 	}
 	p.Active = a.Active
 	if err := putPerson(tx, p); err != nil {

@@ -79,7 +79,14 @@ type Person struct {
 	Position     string `json:"position,omitempty"`
 	CanHost      bool   `json:"can_host"` // may receive visitors and sign in as host
 	Active       bool   `json:"active"`
-	Line         int    `json:"line,omitempty"` // source line while staged by an import
+	// Deactivated is when the person was last deactivated (Unix ns; 0 while
+	// active, or for someone deactivated before it was recorded, until the
+	// retention purge stamps them: see purge.go).
+	Deactivated int64 `json:"deactivated,omitempty"`
+	// Purged is when the retention purge removed the person's personal
+	// data (Unix ns): name, mobile, employee number and position are gone.
+	Purged int64 `json:"purged,omitempty"`
+	Line   int   `json:"line,omitempty"` // source line while staged by an import
 }
 
 // BlindMobile is the blind-index kind of mobile numbers: the visitors'

@@ -118,8 +118,8 @@ func (s *Service) sealMobile(p *Person) error {
 // pages that show it to staff allowed to see it (the edit form, the
 // tap-to-call link) and the JSON API. Callers never log it.
 func (s *Service) Mobile(p Person) (string, error) {
-	if p.Mobile != "" {
-		return p.Mobile, nil
+	if p.Mobile != "" || p.Purged != 0 {
+		return p.Mobile, nil // purged: there is no number left
 	}
 	m, err := s.keys.Open(p.MobileSealed)
 	if err != nil {

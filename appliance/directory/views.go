@@ -170,3 +170,45 @@ func Search(r *store.Reader, q Query) (Page, error) {
 	}
 	return page, nil
 }
+
+// Standing is whether a person's credentials may still open the gates
+// (appliance/access): not once the person, or the person's company, is
+// deactivated. Reactivating either restores it.
+type Standing int
+
+// Standings.
+const (
+	Good            Standing = iota
+	PersonInactive           // the person is deactivated (or purged)
+	CompanyInactive          // the person's company is deactivated
+)
+
+// StandingOf reads a person's standing, decoding only the fields it needs:
+// the gate asks on every presentation of a directory person's credential.
+// ErrNotFound: no such person.
+func StandingOf(r *store.Reader, id string) (Standing, error) {
+	p, err := getJSON[struct {
+		Active    bool   `json:"active"`
+		CompanyID string `json:"company_id"`
+	}](r, store.Key(store.KindPerson, id))
+	switch {
+	case err != nil:
+		return Good, err
+	case !p.Active:
+		return PersonInactive, nil
+	case p.CompanyID == "":
+		return Good, nil // property staff belong to the building
+	}
+	c, err := getJSON[struct {
+		Active bool `json:"active"`
+	}](r, store.Key(store.KindCompany, p.CompanyID))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Good, nil // a company is never deleted; were it missing, the person decides
+	case err != nil:
+		return Good, err
+	case !c.Active:
+		return CompanyInactive, nil
+	}
+	return Good, nil
+}

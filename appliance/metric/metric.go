@@ -33,6 +33,7 @@ type Set struct {
 	wireToRelay prometheus.Histogram
 	applyTime   *prometheus.HistogramVec // command type
 	commitTime  prometheus.Histogram
+	fsyncTime   prometheus.Histogram
 	sent        *prometheus.CounterVec // channel
 	failures    *prometheus.CounterVec // channel
 
@@ -88,7 +89,12 @@ func New(version string) *Set {
 		}, []string{"type"}),
 		commitTime: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "gatehouse_store_commit_fsync_seconds",
-			Help:    "Time in Badger's commit of a command: the write-ahead log written and fsynced.",
+			Help:    "Time from a command's handler to its durability: Badger's commit and the wait for the fsync it shares with concurrent commands (the commit alone for a gate decision, which does not wait).",
+			Buckets: latencyBuckets(),
+		}),
+		fsyncTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "gatehouse_store_fsync_seconds",
+			Help:    "Time of one fsync of the store's write-ahead files, shared by every command committed before it began (group commit).",
 			Buckets: latencyBuckets(),
 		}),
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -124,7 +130,7 @@ func New(version string) *Set {
 	s.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		build, s.decisions, s.reasons, s.decideTime, s.wireToRelay, s.applyTime, s.commitTime, s.sent, s.failures,
+		build, s.decisions, s.reasons, s.decideTime, s.wireToRelay, s.applyTime, s.commitTime, s.fsyncTime, s.sent, s.failures,
 	)
 	return s
 }
@@ -157,6 +163,9 @@ func (s *Set) Applied(typ string, took, commit time.Duration) {
 	s.types.get(typ).Observe(took.Seconds())
 	s.commitTime.Observe(commit.Seconds())
 }
+
+// Synced implements store.SyncObserver.
+func (s *Set) Synced(_ int, took time.Duration) { s.fsyncTime.Observe(took.Seconds()) }
 
 // Attempted implements notify.Observer.
 func (s *Set) Attempted(ch notify.ChannelName, err error) {

@@ -28,6 +28,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 		"Decided denied":  func() { s.Decided("lane-1", deny, nil, time.Millisecond) },
 		"Applied":         func() { s.Applied("access.event", 2*time.Millisecond, time.Millisecond) },
 		"Pulsed":          func() { s.Pulsed("lane-1", 5*time.Millisecond) },
+		"Synced":          func() { s.Synced(8, 200*time.Microsecond) },
 	} {
 		if n := testing.AllocsPerRun(1000, f); n != 0 {
 			t.Errorf("%s: %v allocations", name, n)

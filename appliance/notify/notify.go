@@ -66,10 +66,14 @@ const (
 	KindTest           = "notify.test"     // the administrator's test message
 	KindMessage        = "message"         // the message centre: to one person
 	KindUrgent         = "message.urgent"  // the message centre: an urgent broadcast
+
+	KindBackupFailed    = "backup.failed"    // to the administrators: a backup failed or none ran
+	KindBackupRecovered = "backup.recovered" // to the administrators: backups work again
 )
 
 // Kinds lists the kinds a webhook may subscribe to.
-var Kinds = []string{KindVisitRequested, KindVisitApproved, KindVisitRejected, KindVisitArrived, KindUrgent}
+var Kinds = []string{KindVisitRequested, KindVisitApproved, KindVisitRejected, KindVisitArrived, KindUrgent,
+	KindBackupFailed, KindBackupRecovered}
 
 // Message is one notification to one recipient over one channel.
 type Message struct {

@@ -273,7 +273,7 @@ func (s *Store) PruneGraveyard(ctx context.Context, upto uint64) (int, error) {
 	if err := wb.Flush(); err != nil {
 		return 0, translate(err)
 	}
-	return len(keys), nil
+	return len(keys), s.syncWrites()
 }
 
 func (s *Store) gravePruned() (uint64, error) {

@@ -414,5 +414,8 @@ func (s *Store) MarkScrubbed(at time.Time) error {
 	if s.closed {
 		return ErrClosed
 	}
-	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(scrubKey, U64(uint64(at.UnixNano()))) })
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(scrubKey, U64(uint64(at.UnixNano()))) }); err != nil {
+		return translate(err)
+	}
+	return s.syncWrites()
 }

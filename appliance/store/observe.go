@@ -3,13 +3,15 @@ package store
 import "time"
 
 // Observer hears of every command Apply commits, for the appliance's
-// metrics. It is called on Apply's goroutine while the store's write lock
-// is held, so it must be quick and must not apply commands itself.
+// metrics. It is called on Apply's goroutine once the command is durable
+// (ApplyAsync: committed), so it must be quick and must not apply commands
+// itself.
 type Observer interface {
 	// Applied reports a committed command of type typ: took is the whole
 	// Apply, waiting for the write lock included; commit is the part
-	// spent in Badger's commit, which writes the write-ahead log and
-	// fsyncs it (SyncWrites) — on an SD card, most of took.
+	// after the handler: Badger's commit and the wait for the fsync the
+	// command shares with its neighbours (none for ApplyAsync) — on an SD
+	// card, most of took.
 	Applied(typ string, took, commit time.Duration)
 }
 
@@ -23,4 +25,11 @@ func (s *Store) Size() (lsm, vlog int64) {
 		return 0, 0
 	}
 	return s.db.Size()
+}
+
+// SyncObserver is an Observer that also hears of every shared sync: how
+// many commits it made durable and how long it took (Badger's sync of
+// its write-ahead files, and of the files it rotated out).
+type SyncObserver interface {
+	Synced(commits int, took time.Duration)
 }

@@ -14,8 +14,8 @@ import (
 func badgerOptions(dir string, inMemory bool, log *slog.Logger) badger.Options {
 	o := badger.DefaultOptions(dir).
 		WithInMemory(inMemory).
-		WithSyncWrites(true).           // acknowledged means on disk
-		WithDetectConflicts(false).     // Apply is serialised; no optimistic conflicts to detect
+		WithSyncWrites(false).          // Apply syncs, shared among concurrent commits (durable.go)
+		WithDetectConflicts(false).     // commits are serialised; no optimistic conflicts to detect
 		WithMemTableSize(16 << 20).     // 16 MB memtables ...
 		WithNumMemtables(2).            // ... at most two in memory
 		WithNumLevelZeroTables(2).      // flush L0 early

@@ -79,26 +79,38 @@ func (s *Store) ApplyReplicated(index uint64, raw []byte) (res Result, skipped b
 	if err != nil {
 		return Result{}, false, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.life.RLock()
 	defer s.life.RUnlock()
 	if s.closed {
 		return Result{}, false, ErrReplicaClosed
 	}
+	if err := s.durable.failed(); err != nil {
+		return Result{}, false, err
+	}
+	s.mu.Lock()
 	var done uint64
 	if err := s.db.View(func(txn *badger.Txn) error {
 		var err error
 		done, err = appliedIndex(txn)
 		return err
 	}); err != nil {
+		s.mu.Unlock()
 		return Result{}, false, err
 	}
 	if index <= done {
+		s.mu.Unlock()
 		return Result{}, true, nil
 	}
-	res, _, err = s.applyLocked(cmd, raw, index)
-	return res, false, err
+	res, _, err = s.apply(cmd, raw, index)
+	s.mu.Unlock()
+	if err != nil {
+		return Result{}, false, err
+	}
+	// Raft's log holds the command durably already; Badger's copy is
+	// synced soon (and before any snapshot lets Raft drop the entry).
+	s.committed.Add(1)
+	s.durable.kickFlusher()
+	return res, false, nil
 }
 
 // Sync makes everything applied so far durable.
@@ -108,7 +120,7 @@ func (s *Store) Sync() error {
 	if s.closed {
 		return ErrClosed
 	}
-	return s.db.Sync()
+	return s.syncWrites()
 }
 
 // WriteSnapshot writes the whole state as of now (Badger's backup stream,
@@ -153,7 +165,12 @@ func (s *Store) ReplaceFrom(r io.Reader) error {
 	if err := s.db.Load(r, 4); err != nil {
 		return fmt.Errorf("store: load the new state: %w", err)
 	}
-	if err := s.db.Sync(); err != nil {
+	// Every file the load wrote, rotated ones too (durable.go); the sync
+	// takes s.mu itself.
+	s.mu.Unlock()
+	err := s.syncWrites()
+	s.mu.Lock()
+	if err != nil {
 		return err
 	}
 	if err := os.Remove(marker); err != nil {

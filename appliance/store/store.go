@@ -2,8 +2,9 @@
 //
 // Every change of state is a Command applied through Store.Apply: the
 // command's handler, its secondary indexes and its audit entry are written in
-// one Badger transaction, committed with SyncWrites so that an acknowledged
-// command survives kill -9 and power loss. Reads go through Store.View, which
+// one Badger transaction, and Apply returns once it is on disk, so that an
+// acknowledged command survives kill -9 and power loss; concurrent commands
+// share one fsync (group commit, durable.go). Reads go through Store.View, which
 // hands out a read-only Reader. See DESIGN.md for the key layout and the
 // memory options chosen for a 1 GB device.
 package store
@@ -108,16 +109,22 @@ type DB interface {
 
 // Store wraps a Badger database.
 type Store struct {
-	db       *badger.DB
-	log      *slog.Logger
-	mu       sync.Mutex   // serialises Apply so the audit chain stays linear
-	life     sync.RWMutex // held for reading by every use of db, for writing by Close
-	closed   bool
-	handlers map[string]Handler
-	corrupt  atomic.Pointer[CorruptError] // the first corruption met, see Corrupt
-	obs      Observer                     // nil: nobody listens
-	opts     Options                      // as opened: ReplaceFrom reopens with them
-	repl     atomic.Pointer[Applier]      // set: every Apply goes through the cluster (replica.go)
+	db   *badger.DB
+	log  *slog.Logger
+	mu   sync.Mutex   // serialises apply (not the sync) so the audit chain stays linear
+	life sync.RWMutex // held for reading by every use of db, for writing by Close
+	dir  string       // "" in memory
+	// committed counts commits made durable by a sync (commands and the
+	// store's own writes), incremented after each commit; durable
+	// shares the fsyncs among them (durable.go).
+	committed atomic.Uint64
+	durable   syncer
+	closed    bool
+	handlers  map[string]Handler
+	corrupt   atomic.Pointer[CorruptError] // the first corruption met, see Corrupt
+	obs       Observer                     // nil: nobody listens
+	opts      Options                      // as opened (replica.go)
+	repl      atomic.Pointer[Applier]      // set: every Apply goes through the cluster (replica.go)
 }
 
 // Options configures Open.
@@ -157,6 +164,9 @@ func Open(o Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", o.Dir, err)
 	}
 	s := &Store{db: db, log: log, handlers: make(map[string]Handler), obs: o.Observer, opts: o}
+	if !o.InMemory {
+		s.dir = o.Dir
+	}
 	if damaged != nil {
 		s.markCorrupt(damaged)
 	}
@@ -166,22 +176,33 @@ func Open(o Options) (*Store, error) {
 			return nil, err
 		}
 	}
+	if err := s.durable.open(s.dir); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	if err := s.migrate(o.Keys); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
+	if err := s.syncWrites(); err != nil { // the migration's batches and the schema stamp
+		_ = db.Close()
+		return nil, err
+	}
+	s.durable.start(s)
 	return s, nil
 }
 
-// Close flushes and closes the database.
+// Close syncs, flushes and closes the database.
 func (s *Store) Close() error {
+	s.durable.stop() // before life.Lock: the flusher takes life for reading
 	s.life.Lock()
 	defer s.life.Unlock()
 	if s.closed {
 		return nil
 	}
 	s.closed = true
-	return s.db.Close()
+	err := s.syncWrites() // what ApplyAsync committed last
+	return errors.Join(err, s.db.Close())
 }
 
 // Register installs the handler for a command type. It panics on a
@@ -211,8 +232,25 @@ func (s *Store) Types() []string {
 }
 
 // Apply runs cmd's handler and appends its audit entry in one transaction,
-// and returns once the transaction is synced to disk.
+// and returns once the transaction is on disk. Concurrent callers share one
+// fsync (group commit, see durable.go); the audit chain is in the order the
+// commands were applied.
 func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
+	return s.applyCommand(ctx, cmd, true)
+}
+
+// ApplyAsync is Apply without waiting for the disk: it returns once the
+// command is committed — visible to every later read and command, in its
+// place in the audit chain — and a sync that covers it is started at once
+// (or as soon as the one in progress ends). A power cut before that sync
+// ends can lose it, together with every command applied after it, never
+// one before it (DESIGN.md, Durability). For gate decisions only: a lane
+// should not wait on the disk, a page action should.
+func (s *Store) ApplyAsync(ctx context.Context, cmd Command) (Result, error) {
+	return s.applyCommand(ctx, cmd, false)
+}
+
+func (s *Store) applyCommand(ctx context.Context, cmd Command, wait bool) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
@@ -224,14 +262,26 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
 		return Result{}, err
 	}
 	start := time.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.life.RLock()
 	defer s.life.RUnlock()
 	if s.closed {
 		return Result{}, ErrClosed
 	}
-	res, built, err := s.applyLocked(cmd, raw, 0)
+	if err := s.durable.failed(); err != nil {
+		return Result{}, err
+	}
+	s.mu.Lock()
+	res, built, err := s.apply(cmd, raw, 0)
+	s.mu.Unlock()
+	if err != nil {
+		return Result{}, err
+	}
+	n := s.committed.Add(1) // after the commit: a sync that reads n covers it
+	if wait {
+		err = s.waitDurable(n)
+	} else {
+		s.durable.kickFlusher()
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -242,13 +292,17 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (Result, error) {
 	return res, nil
 }
 
-// applyLocked runs cmd's handler and appends its audit entry in one
-// transaction; raw is cmd's encoding (what the audit entry commits to).
+// apply is the single applier: it runs one command (raw is its encoding,
+// whose hash the audit entry keeps) deterministically — the handler, the
+// write set, the audit entry — in one Badger transaction, and commits it
+// without waiting for the disk. The caller holds s.mu, so commands commit
+// in the order of the audit chain, and makes the commit durable. A Raft
+// FSM would call this with the log entry's bytes. built is when the
+// transaction was ready to commit.
+//
 // index > 0 is the Raft log index the command was committed at, recorded
-// in the same transaction (see ApplyReplicated). The caller holds s.mu and
-// s.life for reading. built is when the transaction was complete, before
-// Badger's commit.
-func (s *Store) applyLocked(cmd Command, raw []byte, index uint64) (res Result, built time.Time, err error) {
+// in the same transaction (replica.go).
+func (s *Store) apply(cmd Command, raw []byte, index uint64) (res Result, built time.Time, err error) {
 	h, ok := s.handlers[cmd.Type]
 	if !ok {
 		return Result{}, built, fmt.Errorf("%w: %q", ErrUnknownCommand, cmd.Type)
@@ -328,6 +382,26 @@ func Issue(ctx context.Context, a Applier, typ, actor string, now time.Time, pay
 	cmd, err := NewCommand(typ, actor, now.UnixNano(), payload)
 	if err != nil {
 		return Result{}, err
+	}
+	return a.Apply(ctx, cmd)
+}
+
+// AsyncApplier applies a command without waiting for the disk (*Store's
+// ApplyAsync).
+type AsyncApplier interface {
+	ApplyAsync(ctx context.Context, cmd Command) (Result, error)
+}
+
+// IssueAsync is Issue for a command that must not wait on the disk — a
+// gate's decision, whose lane opens on it: through ApplyAsync when a has
+// it, else Apply.
+func IssueAsync(ctx context.Context, a Applier, typ, actor string, now time.Time, payload any) (Result, error) {
+	cmd, err := NewCommand(typ, actor, now.UnixNano(), payload)
+	if err != nil {
+		return Result{}, err
+	}
+	if aa, ok := a.(AsyncApplier); ok {
+		return aa.ApplyAsync(ctx, cmd)
 	}
 	return a.Apply(ctx, cmd)
 }

@@ -222,22 +222,55 @@ func applyEvent(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 			return store.Effect{}, field.Errors{{Field: "reason", Code: "required"}}
 		}
 		v.RejectReason = p.Reason
+	}
+	return store.Effect{Subject: "visit:" + v.ID, Note: string(next)}, move(tx, v, ev, next, cmd.Time, cmd.Actor, p.Note)
+}
+
+// move writes v's transition by ev to next, at, by whom, with a note.
+func move(tx *store.Tx, v Visit, ev Event, next State, at int64, by, note string) error {
+	switch ev {
 	case EvEnter:
 		if v.FirstIn == 0 {
-			v.FirstIn = cmd.Time
+			v.FirstIn = at
 		}
 	case EvExit:
-		v.LastOut = cmd.Time
+		v.LastOut = at
 	}
 	if err := tx.Delete(stateKey(v)); err != nil {
-		return store.Effect{}, err
+		return err
 	}
 	v.State = next
-	v.History = append(v.History, Transition{State: next, At: cmd.Time, By: cmd.Actor, Note: p.Note})
+	v.History = append(v.History, Transition{State: next, At: at, By: by, Note: note})
 	if err := putIndexes(tx, v); err != nil {
-		return store.Effect{}, err
+		return err
 	}
-	return store.Effect{Subject: "visit:" + v.ID, Note: string(next)}, tx.SetJSON(visitKey(v.ID), v)
+	return tx.SetJSON(visitKey(v.ID), v)
+}
+
+// Pass moves visit id in (or out) at a gate, inside the gate's own command
+// (access.event), so that the decision, its event and the visit's passage
+// are one commit. It is the transition visit.enter (visit.exit) makes, at
+// the command's time and by its actor, with the lane's name as the note. A
+// passage the visit's state does not allow (an entry while already in,
+// where anti-passback is off) leaves the visit as it is: moved is false,
+// as Move's ErrTransition, and the command goes on; so does a visit
+// purged between the decision and its command.
+func Pass(tx *store.Tx, cmd store.Command, id string, in bool, note string) (moved bool, err error) {
+	v, err := get(&tx.Reader, id)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil // purged since the decision read it: the event stands
+	} else if err != nil {
+		return false, err
+	}
+	ev := EvExit
+	if in {
+		ev = EvEnter
+	}
+	next, err := Next(v.State, ev)
+	if err != nil {
+		return false, nil
+	}
+	return true, move(tx, v, ev, next, cmd.Time, cmd.Actor, note)
 }
 
 func applyBadge(tx *store.Tx, cmd store.Command) (store.Effect, error) {

@@ -289,12 +289,22 @@ func (s *Service) Move(ctx context.Context, actor, id string, ev Event, note str
 	if err := s.apply(ctx, CmdFor(ev), actor, eventPayload{ID: id, Note: note}); err != nil {
 		return err
 	}
-	if ev == EvEnter && s.hook != nil {
-		if v, err := s.Get(id); err == nil && len(v.History) > 0 && countState(v.History, In) == 1 {
-			s.hook(ctx, HookArrived, v) // first entry only
-		}
+	if ev == EvEnter {
+		s.Entered(ctx, id)
 	}
 	return nil
+}
+
+// Entered tells the hook of a visit's first entry (the host hears that
+// their visitor arrived), after an entry made by Move or by a gate's
+// command (Pass).
+func (s *Service) Entered(ctx context.Context, id string) {
+	if s.hook == nil {
+		return
+	}
+	if v, err := s.Get(id); err == nil && len(v.History) > 0 && countState(v.History, In) == 1 {
+		s.hook(ctx, HookArrived, v) // first entry only
+	}
 }
 
 // Token returns the QR pass of an approved visit.

@@ -7,6 +7,7 @@
 //	go test -run '^$' -bench 'Latency(CardToRelay|ScanToRelay)$' -benchtime 10000x ./drivers/e2e/
 //	go test -run '^$' -bench Poll50ms -benchtime 10000x ./drivers/e2e/  # 8.5 minutes
 //	go test -run '^$' -bench CPU -benchtime 1x ./drivers/e2e/           # CP polling 8 readers
+//	go test -run '^$' -bench LatencyLoad -benchtime 1000x -timeout 40m ./drivers/e2e/  # a year of history, quiet and under load
 //
 // BENCHMARKS.md ("Devices (issue 5)") has the results and what they mean.
 //

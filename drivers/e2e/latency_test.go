@@ -268,20 +268,24 @@ func (l *latencies) report(b *testing.B) {
 // osdp.SerialLine, the appliance's access service deciding, and the grant
 // pulsing a Modbus relay. From the last byte of the reader's osdp_RAW reply
 // to the first byte of the coil-on request.
-func BenchmarkLatencyCardToRelay(b *testing.B) { cardToRelay(b, defaultPoll) }
+func BenchmarkLatencyCardToRelay(b *testing.B) { cardToRelay(b, defaultPoll, newLobby(b), nil) }
 
 // BenchmarkLatencyCardToRelayPoll50ms is the same with the CP's production
 // poll interval: a bus that is quiet between rounds.
-func BenchmarkLatencyCardToRelayPoll50ms(b *testing.B) { cardToRelay(b, 50*time.Millisecond) }
+func BenchmarkLatencyCardToRelayPoll50ms(b *testing.B) {
+	cardToRelay(b, 50*time.Millisecond, newLobby(b), nil)
+}
 
-func cardToRelay(b *testing.B, poll time.Duration) {
-	l := newLobby(b)
+// cardToRelay times b.N card presentations at l's lane; load, if set,
+// starts the background load just before the clock and returns its stop.
+func cardToRelay(b *testing.B, poll time.Duration, l *lobby, load func() func()) {
 	board := newTapBoard(b)
 	relay := openRelay(b, board.Path())
 	dec := &timed{next: l.app.Access}
 	bus := newReaderBus(b, l.lane.ID, newPulseOnGrant(b, dec, relay, benchPulse),
 		busOptions{pollEvery: poll, replyTimeout: 200 * time.Millisecond})
 	lat := newLatencies(b.N, dec)
+	stop := startLoad(load)
 	b.ResetTimer()
 	for i := range b.N {
 		pd := bus.entry
@@ -302,7 +306,16 @@ func cardToRelay(b *testing.B, poll time.Duration) {
 		time.Sleep(settle)
 	}
 	b.StopTimer()
+	stop()
 	lat.report(b)
+}
+
+// startLoad starts load, if any, and returns its stop.
+func startLoad(load func() func()) func() {
+	if load == nil {
+		return func() {}
+	}
+	return load()
 }
 
 // BenchmarkLatencyScanToRelay: a visitor's QR pass at the lane's entry and
@@ -310,8 +323,10 @@ func cardToRelay(b *testing.B, poll time.Duration) {
 // verifying the pass, recording the event and moving the visit in or out,
 // and the grant pulsing a Modbus relay. From the last byte of the scanned
 // line (its LF) to the first byte of the coil-on request.
-func BenchmarkLatencyScanToRelay(b *testing.B) {
-	l := newLobby(b)
+func BenchmarkLatencyScanToRelay(b *testing.B) { scanPath(b, newLobby(b), nil) }
+
+// scanPath times b.N scans at l's lane; load as cardToRelay's.
+func scanPath(b *testing.B, l *lobby, load func() func()) {
 	board := newTapBoard(b)
 	relay := fixedPulse{openRelay(b, board.Path()), benchPulse}
 	dec := &timed{next: l.app.Access}
@@ -325,6 +340,7 @@ func BenchmarkLatencyScanToRelay(b *testing.B) {
 		passes = append(passes, l.inviteNo(b, i))
 	}
 	lat := newLatencies(b.N, dec)
+	stop := startLoad(load)
 	b.ResetTimer()
 	for i := range b.N {
 		s := in
@@ -348,5 +364,6 @@ func BenchmarkLatencyScanToRelay(b *testing.B) {
 		time.Sleep(settle)
 	}
 	b.StopTimer()
+	stop()
 	lat.report(b)
 }

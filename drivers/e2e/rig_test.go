@@ -65,17 +65,32 @@ type lobby struct {
 
 func newLobby(t testing.TB) *lobby {
 	t.Helper()
-	ctx := context.Background()
+	l := newLobbyIn(t, t.TempDir())
+	t.Cleanup(func() { l.app.Close() })
+	return l
+}
+
+// openApp opens the appliance on dir.
+func openApp(t testing.TB, dir string) *appliance.App {
+	t.Helper()
 	cfg, err := config.Load("", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := appliance.Open(ctx, t.TempDir(), cfg, nil, quiet())
+	app, err := appliance.Open(context.Background(), dir, cfg, nil, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { app.Close() })
+	return app
+}
+
+// newLobbyIn sets the lobby up in dir; the caller closes its app.
+func newLobbyIn(t testing.TB, dir string) *lobby {
+	t.Helper()
+	ctx := context.Background()
+	app := openApp(t, dir)
 	l := &lobby{app: app}
+	var err error
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -70,8 +71,12 @@ func describeBackup(in backup.Info) string {
 	if in.Kind == backup.Incremental {
 		what = "increment of " + in.Base
 	}
-	return fmt.Sprintf("%s: %s %s, written %s, schema %d, %d records, %.1f MB, audit head %d, versions %d..%d",
-		in.Path, what, in.ID, time.Unix(0, in.Created).UTC().Format(time.RFC3339), in.Schema, in.Keys, float64(in.Size)/1e6, in.AuditSeq, in.Since, in.Until)
+	settings := "no settings file"
+	if len(in.Config) > 0 {
+		settings = fmt.Sprintf("carries gatehouse.toml (%d bytes)", len(in.Config))
+	}
+	return fmt.Sprintf("%s: %s %s, written %s, schema %d, %d records, %.1f MB, audit head %d, versions %d..%d, %s",
+		in.Path, what, in.ID, time.Unix(0, in.Created).UTC().Format(time.RFC3339), in.Schema, in.Keys, float64(in.Size)/1e6, in.AuditSeq, in.Since, in.Until, settings)
 }
 
 // backupCmd: backup --to DIR | backup verify FILE | backup passphrase.
@@ -163,12 +168,16 @@ func backupCmd(args []string, env Env) error {
 	if !full {
 		base = backup.BaseFor(files, key.KeyID, schema, a.Clock.Now(), set.Policy)
 	}
+	cfg, err := backup.ReadConfig(a.Config.Path)
+	if err != nil {
+		return err
+	}
 	show, done := terminalProgress(env.Stderr)
-	in, err := backup.Write(ctx, a.Store, to, backup.WriteOptions{Base: base, Key: key, Site: a.Config.SiteName, Now: a.Clock.Now(), Progress: show})
+	in, err := backup.Write(ctx, a.Store, to, backup.WriteOptions{Base: base, Key: key, Site: a.Config.SiteName, Config: cfg, Now: a.Clock.Now(), Progress: show})
 	if errors.Is(err, store.ErrBaseTooOld) {
 		done()
 		fmt.Fprintln(env.Stderr, "the last full backup there is older than the deletions this appliance keeps: writing a full one")
-		in, err = backup.Write(ctx, a.Store, to, backup.WriteOptions{Key: key, Site: a.Config.SiteName, Now: a.Clock.Now(), Progress: show})
+		in, err = backup.Write(ctx, a.Store, to, backup.WriteOptions{Key: key, Site: a.Config.SiteName, Config: cfg, Now: a.Clock.Now(), Progress: show})
 	}
 	done()
 	if err != nil {
@@ -186,11 +195,16 @@ func restoreCmd(args []string, env Env) error {
 	fs.StringVar(&from, "from", "", "the full backup, then its increment, comma-separated")
 	fs.StringVar(&data, "data", "", "new data directory to restore into (must not exist or be empty)")
 	fs.BoolVar(&pwStdin, "passphrase-stdin", false, "read the backup passphrase from standard input")
+	var cfgTo string
+	fs.StringVar(&cfgTo, "config-to", "", "where to write the settings file the backup carries (default NEWDIR/gatehouse.toml, where serve --data NEWDIR reads it)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	if from == "" || data == "" {
-		return usagef("restore --from FILE[,INCREMENT] --data NEWDIR")
+		return usagef("restore --from FILE[,INCREMENT] --data NEWDIR [--config-to FILE]")
+	}
+	if cfgTo == "" {
+		cfgTo = filepath.Join(data, "gatehouse.toml")
 	}
 	pw, err := readPassphrase(env, pwStdin, "backup passphrase: ")
 	if err != nil {
@@ -203,6 +217,24 @@ func restoreCmd(args []string, env Env) error {
 		return fmt.Errorf("restore failed, nothing restored: %w", err)
 	}
 	fmt.Fprintf(env.Stdout, "restored into %s and verified (audit chain whole, head %d as in the backup) from %s\n", data, in.AuditSeq, describeBackup(in))
-	fmt.Fprintf(env.Stdout, "start it with: gatehouse serve --data %s\n", data)
+	// The newest backup's settings file: the site's settings as they were.
+	what, path, err := backup.RestoreConfig(in, cfgTo)
+	switch {
+	case err != nil:
+		return fmt.Errorf("the data is restored, but not its settings file: %w", err)
+	case what == backup.ConfigNone:
+		fmt.Fprintln(env.Stdout, "the backup carries no settings file (written by an older release, or none was in use): copy gatehouse.toml by hand if the site had one")
+	case what == backup.ConfigSame:
+		fmt.Fprintf(env.Stdout, "settings: %s already holds the backup's settings file\n", path)
+	case what == backup.ConfigBeside:
+		fmt.Fprintf(env.Stdout, "settings: %s exists and was kept; the backup's settings file is written beside it as %s: compare and replace it if need be\n", cfgTo, path)
+	default:
+		fmt.Fprintf(env.Stdout, "settings: the backup's settings file written to %s\n", path)
+	}
+	if what == backup.ConfigWritten && path != filepath.Join(data, "gatehouse.toml") {
+		fmt.Fprintf(env.Stdout, "start it with: gatehouse serve --data %s --config %s\n", data, path)
+	} else {
+		fmt.Fprintf(env.Stdout, "start it with: gatehouse serve --data %s\n", data)
+	}
 	return nil
 }

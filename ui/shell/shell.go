@@ -58,7 +58,7 @@ usage:
   gatehouse backup [--to DIR] [--full] [--passphrase-stdin]
   gatehouse backup verify FILE...
   gatehouse backup passphrase [--passphrase-stdin]
-  gatehouse restore --from FILE[,INCREMENT] --data NEWDIR [--passphrase-stdin]
+  gatehouse restore --from FILE[,INCREMENT] --data NEWDIR [--passphrase-stdin] [--config-to FILE]
   gatehouse cluster init --id NAME --advertise HOST:PORT [--bind HOST:PORT]
   gatehouse cluster token [--ttl 1h] [--non-voter]
   gatehouse cluster join ADDR --token TOKEN --id NAME --advertise HOST:PORT --data NEWDIR [--witness]
@@ -607,17 +607,21 @@ func purgeCmd(args []string, env Env) error {
 	rules := a.Retention()
 	days := func(d time.Duration) int { return int(d / (24 * time.Hour)) }
 	if *dry {
-		n, err := a.Visits.PurgePreview(rules)
+		n, err := a.PurgePreview()
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(env.Stdout, c.lang.T("cli.purge_preview", n.Visits, days(rules.Personal), n.Photos, days(rules.Photos)))
+		fmt.Fprintln(env.Stdout, c.lang.T("cli.purge_preview", n.Visits, days(rules.Personal), n.Photos, days(rules.Photos),
+			n.People, a.Config.RetainPersonDays))
 		return nil
 	}
-	n, err := a.Visits.Purge(context.Background(), shellActor(), rules)
+	n, err := a.Purge(context.Background(), shellActor())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(env.Stdout, c.lang.T("cli.purge_done", n.Visits, n.Photos))
+	fmt.Fprintln(env.Stdout, c.lang.T("cli.purge_done", n.Visits, n.Photos, n.People))
+	if n.Stamped > 0 {
+		fmt.Fprintln(env.Stdout, c.lang.T("cli.purge_stamped", n.Stamped, a.Config.RetainPersonDays))
+	}
 	return nil
 }

@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gatehouse/appliance/directory"
+	"gatehouse/appliance/store"
 )
 
 func run(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -79,5 +81,37 @@ func TestImportEmployeesCommand(t *testing.T) {
 	code, out, errs := run(t, "", "import", "employees", good, "--data", d)
 	if code != 0 || !strings.Contains(out, "imported 2 employees") {
 		t.Fatalf("good import = %d %q %q", code, out, errs)
+	}
+}
+
+// TestPurgeCommandCountsPeople: the dry run counts a person deactivated
+// long ago among what the purge would remove and removes nothing; the run
+// then purges them.
+func TestPurgeCommandCountsPeople(t *testing.T) {
+	d := t.TempDir()
+	a, err := common{data: d}.open(context.Background(), Env{Stderr: &bytes.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p, err := a.Directory.SavePerson(ctx, "t", directory.Person{Kind: directory.Staff, Name: "Old Guard", Mobile: "13800138000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Deactivated 100 days ago, as the command issued then would have.
+	if _, err := store.Issue(ctx, a.Store, directory.CmdPersonActive, "t", time.Now().AddDate(0, 0, -100), map[string]any{"id": p.ID, "active": false}); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	code, out, errs := run(t, "", "purge", "--dry-run", "--data", d)
+	if code != 0 || !strings.Contains(out, "0 photos (over 30 days) and 1 people deactivated in the directory (over 90 days ago)") {
+		t.Fatalf("purge --dry-run = %d %q %q", code, out, errs)
+	}
+	code, out, errs = run(t, "", "purge", "--data", d)
+	if code != 0 || !strings.Contains(out, "0 photos and 1 deactivated people") {
+		t.Fatalf("purge = %d %q %q", code, out, errs)
+	}
+	if code, out, _ := run(t, "", "purge", "--dry-run", "--data", d); code != 0 || !strings.Contains(out, "and 0 people") {
+		t.Fatalf("purge --dry-run after the purge = %d %q", code, out)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"gatehouse/appliance/access"
 	"gatehouse/appliance/auth"
 	"gatehouse/appliance/field"
 	"gatehouse/appliance/visit"
@@ -131,4 +132,13 @@ func visitorName(ctx context.Context, v visit.Visitor) string {
 		return T(ctx, "visit.purged", time.Unix(0, v.Purged).In(page(ctx).Location).Format("2006-01-02"))
 	}
 	return v.Name
+}
+
+// holderName is a credential holder's name, or the mark of the retention
+// purge that removed it (appliance/access/purge.go).
+func holderName(ctx context.Context, c access.Credential) string {
+	if c.Purged != 0 && c.HolderName == "" {
+		return T(ctx, "person.purged", time.Unix(0, c.Purged).In(page(ctx).Location).Format("2006-01-02"))
+	}
+	return c.HolderName
 }
