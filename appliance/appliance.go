@@ -32,6 +32,7 @@ import (
 	"gatehouse/appliance/stock"
 	"gatehouse/appliance/store"
 	"gatehouse/appliance/visit"
+	"gatehouse/cluster"
 )
 
 // Version is set at build time with -ldflags "-X gatehouse/appliance.Version=...".
@@ -55,6 +56,7 @@ type App struct {
 	Metrics     *metric.Set     // served at /metrics; serve connects the worker and the device runtime
 	Backups     *backup.Service // daily backups to a target directory
 	Site        *site.Service   // the site settings the administrator stores
+	Node        *cluster.Node   // this appliance's node in a site of several lobbies; nil for a single lobby (serve sets it)
 	Keys        *secret.Keys
 	Clock       clock.Clock
 	// Config is the settings in force when the appliance opened: file,
@@ -67,10 +69,52 @@ type App struct {
 	base   config.Config                 // the defaults, the file and the environment: what stored settings go under
 	live   atomic.Pointer[config.Config] // the settings in force now
 	digest *hostDigest                   // visit requests held for a host's digest
+
+	// SiteWide, when set (a node of a site of several lobbies), says
+	// whether this appliance runs the site's timed rules now: only the
+	// leader does, so that each fires once site-wide (cluster/DESIGN.md).
+	SiteWide func() bool
 }
+
+// OpenOptions adjust Open.
+type OpenOptions struct {
+	// Replicate, if set, is called with the store as soon as every
+	// handler is registered and before anything is written: a node of a
+	// site starts Raft there, so that no write bypasses the site's log.
+	Replicate func(*store.Store) error
+}
+
+// RegisterCommands installs every command handler of the appliance: what
+// Open does, and what a site's witness (which applies the site's commands
+// but runs no services) does.
+func RegisterCommands(st *store.Store) {
+	directory.Register(st)
+	auth.Register(st)
+	visit.Register(st)
+	visit.RegisterConference(st)
+	screen.Register(st)
+	access.Register(st)
+	device.Register(st)
+	notify.Register(st)
+	keys.Register(st)
+	stock.Register(st)
+	notice.Register(st)
+	report.Register(st)
+	backup.Register(st)
+	site.Register(st)
+	cluster.Register(st)
+}
+
+// leads says whether the site's timed rules run here.
+func (a *App) leads() bool { return a.SiteWide == nil || a.SiteWide() }
 
 // Open opens the data directory and finishes any work a crash interrupted.
 func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Clock, log *slog.Logger) (*App, error) {
+	return OpenWith(ctx, dataDir, cfg, clk, log, OpenOptions{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.Clock, log *slog.Logger, o OpenOptions) (*App, error) {
 	if clk == nil {
 		clk = clock.System{}
 	}
@@ -93,22 +137,15 @@ func Open(ctx context.Context, dataDir string, cfg config.Config, clk clock.Cloc
 	if err != nil {
 		return nil, err
 	}
-	directory.Register(st)
-	auth.Register(st)
-	visit.Register(st)
-	visit.RegisterConference(st)
-	screen.Register(st)
-	access.Register(st)
-	device.Register(st)
-	notify.Register(st)
-	keys.Register(st)
-	stock.Register(st)
+	RegisterCommands(st)
+	if o.Replicate != nil {
+		if err := o.Replicate(st); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	scr := screen.New(st, clk, siteKeys)
 	visits := visit.New(st, clk, siteKeys).WithScreener(scr)
-	notice.Register(st)
-	report.Register(st)
-	backup.Register(st)
-	site.Register(st)
 	// The stored site settings go under the file's and the environment's;
 	// the base URL an earlier release kept with the notification settings
 	// counts until they are first saved (appliance/site).
@@ -226,24 +263,8 @@ func (a *App) Run(ctx context.Context) {
 	for {
 		check.alarm(ctx)
 		check.tick(ctx)
-		if _, err := a.Conferences.CloseEnded(ctx, a.Clock.Now()); err != nil {
-			a.Log.Error("closing ended conferences failed", "err", err)
-		}
-		badgeDay = a.badgeAlarm(ctx, badgeDay)
-		purgeDay = a.nightlyPurge(ctx, purgeDay)
-		if n, err := a.KeyRoom.Sweep(ctx, keyRules, keyNotices{a}); err != nil {
-			a.Log.Error("key sweep failed", "err", err)
-		} else if n > 0 {
-			a.Log.Info("key sweep", "alerts", n)
-		}
-		// The day end may change while the appliance runs (Settings).
-		rules := visit.SweepRules{Location: a.Config.Location, DayEnd: a.Settings().DayEndDur,
-			EscalateAfter: time.Duration(a.Config.EscalateMin) * time.Minute}
-		if res, err := a.Visits.Sweep(ctx, rules, alert); err != nil {
-			a.Log.Error("visit sweep failed", "err", err)
-		} else if res != (visit.SweepResult{}) {
-			a.Log.Info("visit sweep", "no_shows", res.NoShows, "expired", res.Expired, "overstays", res.Overstays,
-				"closed", res.Closed, "reminders", res.Reminders, "escalations", res.Escalations)
+		if a.leads() {
+			badgeDay, purgeDay = a.siteRules(ctx, keyRules, alert, badgeDay, purgeDay)
 		}
 		for waiting := true; waiting; {
 			select {
@@ -252,7 +273,9 @@ func (a *App) Run(ctx context.Context) {
 			case <-doors.C:
 				a.Access.CheckDoors(ctx) // held-open doors, every 5 s
 				check.alarm(ctx)
-				alert.sendDigests(ctx)
+				if a.leads() {
+					alert.sendDigests(ctx)
+				}
 			case <-check.ended:
 				check.alarm(ctx)
 			case <-t.C:
@@ -260,6 +283,32 @@ func (a *App) Run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// siteRules runs the timed rules that must fire once per site: in a site
+// of several lobbies only the leader runs them (each lobby's own doors,
+// integrity and backups are its own, and run everywhere).
+func (a *App) siteRules(ctx context.Context, keyRules keys.SweepRules, alert notices, badgeDay, purgeDay string) (string, string) {
+	if _, err := a.Conferences.CloseEnded(ctx, a.Clock.Now()); err != nil {
+		a.Log.Error("closing ended conferences failed", "err", err)
+	}
+	badgeDay = a.badgeAlarm(ctx, badgeDay)
+	purgeDay = a.nightlyPurge(ctx, purgeDay)
+	if n, err := a.KeyRoom.Sweep(ctx, keyRules, keyNotices{a}); err != nil {
+		a.Log.Error("key sweep failed", "err", err)
+	} else if n > 0 {
+		a.Log.Info("key sweep", "alerts", n)
+	}
+	// The day end may change while the appliance runs (Settings).
+	rules := visit.SweepRules{Location: a.Config.Location, DayEnd: a.Settings().DayEndDur,
+		EscalateAfter: time.Duration(a.Config.EscalateMin) * time.Minute}
+	if res, err := a.Visits.Sweep(ctx, rules, alert); err != nil {
+		a.Log.Error("visit sweep failed", "err", err)
+	} else if res != (visit.SweepResult{}) {
+		a.Log.Info("visit sweep", "no_shows", res.NoShows, "expired", res.Expired, "overstays", res.Overstays,
+			"closed", res.Closed, "reminders", res.Reminders, "escalations", res.Escalations)
+	}
+	return badgeDay, purgeDay
 }
 
 // backupLoop runs the daily backup when it is due, raises an alarm on the

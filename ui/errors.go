@@ -13,6 +13,7 @@ import (
 	"gatehouse/appliance/screen"
 	"gatehouse/appliance/store"
 	"gatehouse/appliance/visit"
+	"gatehouse/cluster"
 	"gatehouse/ui/views"
 )
 
@@ -26,6 +27,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 	var he *echo.HTTPError
 	var es field.Errors
 	switch {
+	case errors.Is(err, cluster.ErrNoQuorum), errors.Is(err, cluster.ErrOffline), errors.Is(err, cluster.ErrClosed):
+		// A lobby cut off from its site: nothing was written.
+		status, key = http.StatusServiceUnavailable, "error.cut_off"
+	case errors.Is(err, cluster.ErrUncertain):
+		status, key = http.StatusServiceUnavailable, "error.uncertain"
 	case errors.Is(err, errCSRF):
 		status, key = http.StatusForbidden, "error.csrf"
 	case errors.Is(err, visit.ErrTooManyBookings):

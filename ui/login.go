@@ -101,5 +101,17 @@ func (s *Server) health(c echo.Context) error {
 	if reason != "" {
 		body["reason"] = reason
 	}
+	// A node of a site says where it stands; a lobby cut off from the
+	// rest still answers 200: its gates and pages work on its copy.
+	if n := s.app.Node; n != nil {
+		switch id, _ := n.Leader(); {
+		case n.IsLeader():
+			body["cluster"] = "leader"
+		case id != "":
+			body["cluster"] = "follower of " + id
+		default:
+			body["cluster"] = "cut off since " + n.CutOffSince().UTC().Format(time.RFC3339)
+		}
+	}
 	return c.JSON(code, body)
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -12,6 +13,10 @@ import (
 	"gatehouse/appliance/auth"
 	"gatehouse/ui/views"
 )
+
+// cutOffAfter is how long without a leader before the pages say the lobby
+// is cut off: an election after a leader's death takes under a second.
+const cutOffAfter = 3 * time.Second
 
 func (s *Server) pageFor(c echo.Context) *views.Page {
 	set := s.app.Settings()
@@ -30,6 +35,13 @@ func (s *Server) pageFor(c echo.Context) *views.Page {
 	// so it shows even when the store cannot be read.
 	if err := s.app.Store.Corrupt(); err != nil && p.User.Can(auth.Admin) {
 		p.Corrupt = appliance.CorruptWhere(err)
+	}
+	// A lobby cut off from its site keeps reading and deciding at its
+	// gates, and refuses changes: every signed-in page says since when.
+	if n := s.app.Node; n != nil && p.User != nil {
+		if since := n.CutOffSince(); !since.IsZero() && time.Since(since) > cutOffAfter {
+			p.CutOff = since.In(s.app.Config.Location).Format("01-02 15:04:05")
+		}
 	}
 	if ck, err := c.Cookie(flashCookie); err == nil && strings.HasPrefix(ck.Value, "flash.") {
 		p.Flash = ck.Value

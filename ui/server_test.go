@@ -61,11 +61,17 @@ func newHarnessEnv(t *testing.T, env ...string) *harness {
 		t.Fatal(err)
 	}
 	clk := clock.NewFake(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
-	ctx := context.Background()
-	app, err := appliance.Open(ctx, t.TempDir(), cfg, clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	app, err := appliance.Open(context.Background(), t.TempDir(), cfg, clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newHarnessApp(t, app, clk)
+}
+
+// newHarnessApp is the harness over an appliance already open.
+func newHarnessApp(t *testing.T, app *appliance.App, clk *clock.Fake) *harness {
+	t.Helper()
+	ctx := context.Background()
 	srv := New(app, Options{})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { ts.Close(); srv.Close(); app.Close() })
@@ -321,6 +327,9 @@ var routeAccess = []struct {
 	{"POST", "/admin/notify", "admin"},
 	{"POST", "/admin/notify/test", "admin"},
 	{"POST", "/admin/notify/{visit}/retry", "admin"},
+	{"GET", "/admin/cluster", "admin"},
+	{"POST", "/admin/cluster/token", "admin"},
+	{"POST", "/admin/cluster/remove", "admin"},
 	{"GET", "/admin/backups", "admin"},
 	{"POST", "/admin/backups", "admin"},
 	{"POST", "/admin/backups/passphrase", "admin"},

@@ -146,6 +146,12 @@ const (
 	KindSiteSettings Kind = 0xD0 // "settings" -> the settings the administrator stored (key -> value text)
 )
 
+// A site of several lobbies (0xE0..): cluster/.
+const (
+	KindJoinToken Kind = 0xE0 // token id -> join token record (the secret's hash, expiry, use)
+	KindSite      Kind = 0xE1 // "site" -> who founded the site, when, and its CA pin
+)
+
 // Sep separates variable-length parts of a key. Parts must not contain it.
 const Sep = 0x00
 
@@ -200,6 +206,7 @@ var kindNames = map[Kind]string{
 	KindKeySeq: "key history sequence", KindKeyEventSeq: "key history order",
 	KindStockItem: "stock card", KindStockLedger: "stock ledger entry", KindStockHand: "stock handover",
 	KindNotice: "announcement", KindNoticeImage: "announcement picture", KindNoticeMessage: "sent message",
+	KindJoinToken: "cluster join token", KindSite: "site record",
 	KindSiteSettings: "site settings",
 }
 

@@ -12,6 +12,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -122,6 +123,8 @@ type Store struct {
 	handlers  map[string]Handler
 	corrupt   atomic.Pointer[CorruptError] // the first corruption met, see Corrupt
 	obs       Observer                     // nil: nobody listens
+	opts      Options                      // as opened (replica.go)
+	repl      atomic.Pointer[Applier]      // set: every Apply goes through the cluster (replica.go)
 }
 
 // Options configures Open.
@@ -160,12 +163,18 @@ func Open(o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("store: open %s: %w", o.Dir, err)
 	}
-	s := &Store{db: db, log: log, handlers: make(map[string]Handler), obs: o.Observer}
+	s := &Store{db: db, log: log, handlers: make(map[string]Handler), obs: o.Observer, opts: o}
 	if !o.InMemory {
 		s.dir = o.Dir
 	}
 	if damaged != nil {
 		s.markCorrupt(damaged)
+	}
+	if !o.InMemory {
+		if err := dropHalfReplaced(db, o.Dir, log); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
 	}
 	if err := s.durable.open(s.dir); err != nil {
 		_ = db.Close()
@@ -245,6 +254,9 @@ func (s *Store) applyCommand(ctx context.Context, cmd Command, wait bool) (Resul
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
+	if r := s.repl.Load(); r != nil {
+		return (*r).Apply(ctx, cmd)
+	}
 	raw, err := cmd.Encode()
 	if err != nil {
 		return Result{}, err
@@ -259,7 +271,7 @@ func (s *Store) applyCommand(ctx context.Context, cmd Command, wait bool) (Resul
 		return Result{}, err
 	}
 	s.mu.Lock()
-	res, built, err := s.apply(cmd, raw)
+	res, built, err := s.apply(cmd, raw, 0)
 	s.mu.Unlock()
 	if err != nil {
 		return Result{}, err
@@ -287,7 +299,10 @@ func (s *Store) applyCommand(ctx context.Context, cmd Command, wait bool) (Resul
 // in the order of the audit chain, and makes the commit durable. A Raft
 // FSM would call this with the log entry's bytes. built is when the
 // transaction was ready to commit.
-func (s *Store) apply(cmd Command, raw []byte) (res Result, built time.Time, err error) {
+//
+// index > 0 is the Raft log index the command was committed at, recorded
+// in the same transaction (replica.go).
+func (s *Store) apply(cmd Command, raw []byte, index uint64) (res Result, built time.Time, err error) {
 	h, ok := s.handlers[cmd.Type]
 	if !ok {
 		return Result{}, built, fmt.Errorf("%w: %q", ErrUnknownCommand, cmd.Type)
@@ -309,6 +324,11 @@ func (s *Store) apply(cmd Command, raw []byte) (res Result, built time.Time, err
 		}, append([]write{}, tx.writes...))
 		if err != nil {
 			return err
+		}
+		if index > 0 {
+			if err := txn.Set(appliedKey, binary.BigEndian.AppendUint64(nil, index)); err != nil {
+				return err
+			}
 		}
 		res = Result{Seq: seq, Subject: eff.Subject, Note: eff.Note}
 		built = time.Now()

@@ -50,6 +50,8 @@ type Page struct {
 	Corrupt  string                   // where the store found corruption, shown to administrators on every page
 
 	BaseURLMissing bool // the appliance's public address is not set: pages that send links warn (BaseURLWarning)
+
+	CutOff string // since when this lobby cannot reach the rest of its site ("" while it can): every signed-in page says so
 }
 
 type pageKey struct{}
