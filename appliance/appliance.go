@@ -186,6 +186,7 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 		digest:      newHostDigest(),
 	}
 	a.live.Store(&cfg)
+	st.OnReplicated(a.settingsReplicated)
 	ntf.SetBaseURL(func() string { return a.Settings().BaseURL })
 	a.Access.SetObserver(metrics)
 	metrics.Watch(metric.Sources{Store: st, Outbox: a.Notify, Devices: a.Devices, Lanes: a.Access})

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"gatehouse/appliance/config"
+	"gatehouse/appliance/site"
 )
 
 // Settings are the settings in force now. The page's changes to the base
@@ -49,8 +50,35 @@ func (a *App) SaveSettings(ctx context.Context, actor string, values map[string]
 	if err != nil {
 		return a.Settings(), err
 	}
+	a.inForce(c)
+	return c, nil
+}
+
+// inForce puts settings into force.
+func (a *App) inForce(c config.Config) {
 	a.live.Store(&c)
 	a.Auth.SetLockout(c.LockFor())
 	a.Notices.SetPerMonth(c.BroadcastsPerMonth)
-	return c, nil
+}
+
+// settingsReplicated puts the site settings into force when another lobby
+// of the site saved them (store.OnReplicated): each appliance keeps them in
+// memory.
+func (a *App) settingsReplicated(typ string) {
+	if typ != site.CmdSave {
+		return
+	}
+	go func() {
+		legacy, err := a.Notify.LegacyBaseURL()
+		if err != nil {
+			a.Log.Error("site settings from another lobby", "err", err)
+			return
+		}
+		c, _, err := a.Site.Effective(a.base, legacy)
+		if err != nil {
+			a.Log.Error("site settings from another lobby", "err", err)
+			return
+		}
+		a.inForce(c)
+	}()
 }

@@ -27,6 +27,27 @@ var appliedKey = Key(KindMeta, "raft-applied")
 // store that is closing: Raft stops with the node.
 var ErrReplicaClosed = errors.New("store: closed while replicating")
 
+// OnReplicated calls fn with the type of every command applied from the
+// site's log (on every node, the one that issued it included), after it is
+// applied, on the goroutine that applies the site's log. A service that
+// keeps something of the state in memory refreshes it there: fn must be
+// quick, and must neither apply commands nor wait for one (hand slow work
+// to a goroutine).
+func (s *Store) OnReplicated(fn func(typ string)) {
+	s.hookMu.Lock()
+	defer s.hookMu.Unlock()
+	s.hooks = append(s.hooks, fn)
+}
+
+func (s *Store) replicated(typ string) {
+	s.hookMu.Lock()
+	hooks := s.hooks
+	s.hookMu.Unlock()
+	for _, fn := range hooks {
+		fn(typ)
+	}
+}
+
 // SetReplicator routes every later Apply through r (a cluster node), so
 // that no write can bypass the replicated log; nil restores local writes.
 func (s *Store) SetReplicator(r Applier) {
@@ -110,6 +131,7 @@ func (s *Store) ApplyReplicated(index uint64, raw []byte) (res Result, skipped b
 	// synced soon (and before any snapshot lets Raft drop the entry).
 	s.committed.Add(1)
 	s.durable.kickFlusher()
+	s.replicated(cmd.Type)
 	return res, false, nil
 }
 

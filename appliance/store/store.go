@@ -125,6 +125,8 @@ type Store struct {
 	obs       Observer                     // nil: nobody listens
 	opts      Options                      // as opened (replica.go)
 	repl      atomic.Pointer[Applier]      // set: every Apply goes through the cluster (replica.go)
+	hookMu    sync.Mutex
+	hooks     []func(typ string) // OnReplicated
 }
 
 // Options configures Open.
