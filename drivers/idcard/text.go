@@ -32,10 +32,15 @@ const TextSize = 256
 //	alpha-3) | Chinese name 30 | valid from 16 | valid until 16 | birth 16 |
 //	version 4 | authority code 8 | type 2 | reserved 6
 //
-// Not confirmed from a public primary source (the vendors' SDK manuals
-// describe these layouts alike, the standards behind them are not public):
-// the permit's reserved bytes, and the 2023 foreigners' card ("Y"), whose
-// layout differs and is refused as ErrUnknownKind rather than guessed.
+// What is confirmed and what is not: the resident layout and the frame are
+// in every public implementation; the type characters ("I", "J"), the
+// permit's pass number and issue count, the foreigners' English name,
+// version and 15-character number appear as fields in a vendor's public SDK
+// header. The byte offsets of the "I" and "J" layouts above come from
+// vendors' manuals as commonly reproduced and could not be checked against
+// the standards (not public) or a real card; the permit's reserved bytes
+// are unknown. The 2023 foreigners' card ("Y") has a different layout and
+// an 18-character number; it is refused as ErrUnknownKind, not guessed.
 const typeOffset = 248
 
 // Kind is what card a text block describes.
