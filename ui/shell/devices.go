@@ -138,6 +138,11 @@ func testDevice(ctx context.Context, a *appliance.App, env Env, name string, tim
 	}
 	if d.Role.Reader() || d.Role == device.DocumentReader {
 		fmt.Fprintf(stderr, "Waiting up to %s for a read at %s (%s)…\n", timeout, d.Name, d.Port)
+		if d.Protocol == device.IDCard {
+			// The reader reports a card once: one already lying on it
+			// was read before the wait began.
+			fmt.Fprintln(stderr, "Lay a card on the reader (one already there: take it off and lay it again).")
+		}
 	}
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
