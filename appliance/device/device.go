@@ -47,12 +47,13 @@ const (
 	Modbus   Protocol = "modbus"   // Modbus RTU relay and input board
 	USBRelay Protocol = "usbrelay" // A0 <relay> <state> <sum> boards
 	MRZ      Protocol = "mrz"      // ICAO 9303 document reader
+	IDCard   Protocol = "idcard"   // resident ID card desk reader (SAM protocol, GA 467)
 	ESCPOS   Protocol = "escpos"   // receipt printer
 	Modem    Protocol = "modem"    // GSM modem (AT commands)
 )
 
 // Protocols lists the protocols in the order the form offers them.
-var Protocols = []Protocol{Scanner, OSDP, Modbus, USBRelay, MRZ, ESCPOS, Modem}
+var Protocols = []Protocol{Scanner, OSDP, Modbus, USBRelay, MRZ, IDCard, ESCPOS, Modem}
 
 // Role is what a device does in the lobby.
 type Role string
@@ -79,7 +80,7 @@ var roleProtocols = map[Role][]Protocol{
 	EnrolmentReader: {Scanner, OSDP},
 	Relay:           {Modbus, USBRelay},
 	DoorContact:     {Modbus},
-	DocumentReader:  {MRZ},
+	DocumentReader:  {MRZ, IDCard},
 	Printer:         {ESCPOS},
 	ModemRole:       {Modem},
 }
@@ -100,6 +101,15 @@ func (p Protocol) Bus() bool { return p == Modbus || p == OSDP || p == USBRelay 
 
 // Bauds are the rates the form offers and the validation accepts.
 var Bauds = []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200}
+
+// DefaultBaud is the speed a protocol's devices usually leave the factory
+// with: 115200 for ID card readers, 9600 for the rest.
+func DefaultBaud(p Protocol) int {
+	if p == IDCard {
+		return 115200
+	}
+	return 9600
+}
 
 // Options are the protocol-specific settings.
 type Options struct {
@@ -224,7 +234,7 @@ func Check(d *Device) field.Errors {
 		d.Port = filepath.Clean(d.Port)
 	}
 	if d.Baud == 0 {
-		d.Baud = 9600
+		d.Baud = DefaultBaud(d.Protocol)
 	}
 	if !slices.Contains(Bauds, d.Baud) {
 		es.Add("baud", "device_baud_invalid")

@@ -128,6 +128,12 @@ func TestCheck(t *testing.T) {
 			}
 		}},
 		{"document reader", ok(func(d *Device) { d.Protocol, d.Role, d.LaneID, d.Baud = MRZ, DocumentReader, "", 115200 }), "", "", nil},
+		{"ID card reader at 115200 by default", ok(func(d *Device) { d.Protocol, d.Role, d.LaneID, d.Baud = IDCard, DocumentReader, "", 0 }), "", "", func(t *testing.T, d Device) {
+			if d.Baud != 115200 || d.Address != "" {
+				t.Fatalf("baud %d, address %q", d.Baud, d.Address)
+			}
+		}},
+		{"ID card reader at a lane", ok(func(d *Device) { d.Protocol = IDCard }), "role", "device_role_mismatch", nil},
 		{"printer", ok(func(d *Device) { d.Protocol, d.Role, d.LaneID = ESCPOS, Printer, "" }), "", "", nil},
 		{"modem", ok(func(d *Device) { d.Protocol, d.Role, d.LaneID = Modem, ModemRole, "" }), "", "", nil},
 	}

@@ -80,6 +80,30 @@ type Document struct {
 	Problem     string
 	At          time.Time
 	Seq         uint64
+	// Card is what an ID card reader read (Format "idcard"); nil for an
+	// MRZ. Its Number is personal data: never logged, stored only sealed.
+	Card *IDCardFields
+}
+
+// IDCardFields is a resident ID card, a foreigners' permanent residence card or
+// a Hong Kong/Macao/Taiwan residence permit as an ID card reader read it.
+// Dates are YYYY-MM-DD; ValidTo is empty when LongTerm.
+type IDCardFields struct {
+	Kind        string // "resident", "foreigner", "permit"
+	Name        string
+	NameEN      string // foreigners
+	Sex         string // GB/T 2261.1 code: 0, 1, 2, 9
+	Ethnicity   string // residents: GB 3304 code
+	Ethnic      string // its name as printed (汉, 蒙古, …)
+	Birth       string
+	Address     string
+	Number      string // never logged
+	Authority   string
+	ValidFrom   string
+	ValidTo     string
+	LongTerm    bool
+	Nationality string // foreigners: ISO 3166-1 alpha-3
+	Expired     bool
 }
 
 // LogValue keeps personal data out of structured logs.

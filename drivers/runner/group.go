@@ -9,6 +9,7 @@ import (
 
 	"gatehouse/appliance/device"
 	"gatehouse/drivers/escpos"
+	"gatehouse/drivers/idcard"
 	"gatehouse/drivers/modbus"
 	"gatehouse/drivers/modem"
 	"gatehouse/drivers/mrz"
@@ -109,6 +110,8 @@ func (r *Runner) startGroup(ds []device.Device) (*group, error) {
 		err = r.startScanner(ctx, g, first)
 	case device.MRZ:
 		err = r.startMRZ(ctx, g, first)
+	case device.IDCard:
+		err = r.startIDCard(ctx, g, first)
 	case device.Modbus:
 		err = r.startModbus(ctx, g, ds)
 	case device.USBRelay:
@@ -182,6 +185,43 @@ func document(d device.Device, res mrz.Result) device.Document {
 	}
 	if res.Err != nil {
 		doc.Problem = res.Err.Error() // names fields, never values
+	}
+	return doc
+}
+
+func (r *Runner) startIDCard(ctx context.Context, g *group, d device.Device) error {
+	rd, err := idcard.Open(ctx, idcard.Config{Line: r.lineConfig(d), Logger: r.log})
+	if err != nil {
+		return errorf(d, err)
+	}
+	g.health = rd.Health
+	g.closers = append(g.closers, rd.Close)
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		for res := range rd.Cards() { // closed by rd.Close
+			r.noteDocument(idDocument(d, res))
+		}
+	}()
+	return nil
+}
+
+// idDocument turns an ID card read into the appliance's Document. A read
+// the card refused (authentication, a read failure) is a Document with
+// only its Problem.
+func idDocument(d device.Device, res idcard.Result) device.Document {
+	doc := device.Document{Device: d.ID, Format: "idcard", At: res.At, Problem: res.Problem()}
+	if res.Card.Kind == 0 {
+		return doc
+	}
+	c := res.Card
+	doc.Code, doc.Number, doc.Surname, doc.Nationality, doc.Birth, doc.Sex = c.Kind.String(), c.Number, c.Name, c.Nationality, c.Birth.String(), string(rune(c.Sex))
+	doc.Expiry = c.ValidTo.String()
+	doc.Card = &device.IDCardFields{Kind: c.Kind.String(), Name: c.Name, NameEN: c.NameEN, Sex: doc.Sex, Ethnicity: c.Ethnicity,
+		Ethnic: c.EthnicityName(), Birth: c.Birth.String(), Address: c.Address, Number: c.Number, Authority: c.Authority,
+		ValidFrom: c.ValidFrom.String(), ValidTo: c.ValidTo.String(), LongTerm: c.LongTerm, Nationality: c.Nationality, Expired: res.Expired}
+	if c.Sex == 0 {
+		doc.Sex, doc.Card.Sex = "", ""
 	}
 	return doc
 }

@@ -242,7 +242,7 @@ func supported(d device.Device) bool {
 		return d.Role == device.Relay || d.Role == device.DoorContact
 	case device.USBRelay:
 		return d.Role == device.Relay
-	case device.MRZ:
+	case device.MRZ, device.IDCard:
 		return d.Role == device.DocumentReader
 	case device.OSDP:
 		return d.Role.Reader()

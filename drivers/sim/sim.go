@@ -1,8 +1,8 @@
 // Package sim simulates the lobby's serial devices — QR scanners, a Modbus
-// RTU relay board, a USB relay board, an MRZ document reader — on
-// pseudo-terminals, speaking the same bytes as the real ones. Tests and the
-// demo building open a simulator's Path with the real drivers; the
-// simulator's methods play the person at the lane (Scan, PresentDocument,
+// RTU relay board, a USB relay board, an MRZ document reader, a resident ID
+// card reader — on pseudo-terminals, speaking the same bytes as the real
+// ones. Tests and the demo building open a simulator's Path with the real
+// drivers; the simulator's methods play the person at the lane (Scan, PresentDocument,
 // SetInput) and let a test look at what the device was told (Coils,
 // Commands). Unplug and Replug pull the device out and push it back in.
 //

@@ -138,6 +138,11 @@ func testDevice(ctx context.Context, a *appliance.App, env Env, name string, tim
 	}
 	if d.Role.Reader() || d.Role == device.DocumentReader {
 		fmt.Fprintf(stderr, "Waiting up to %s for a read at %s (%s)…\n", timeout, d.Name, d.Port)
+		if d.Protocol == device.IDCard {
+			// The reader reports a card once: one already lying on it
+			// was read before the wait began.
+			fmt.Fprintln(stderr, "Lay a card on the reader (one already there: take it off and lay it again).")
+		}
 	}
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -169,6 +174,10 @@ func testDevice(ctx context.Context, a *appliance.App, env Env, name string, tim
 		fmt.Fprintf(env.Stdout, "%s: read %s %s (%d characters)\n", d.Name, res.Read.Kind, v, len(res.Read.Value))
 	case "document":
 		doc := res.Document
+		if doc.Format == "idcard" {
+			printIDCard(env.Stdout, d.Name, doc)
+			return nil
+		}
 		fmt.Fprintf(env.Stdout, "%s: read a %s %s document from %s", d.Name, doc.Format, doc.Code, doc.Issuer)
 		if doc.Problem != "" {
 			fmt.Fprintf(env.Stdout, " — %s", doc.Problem)
@@ -180,6 +189,42 @@ func testDevice(ctx context.Context, a *appliance.App, env Env, name string, tim
 		fmt.Fprintf(env.Stdout, "%s: modem answers; signal %s\n", d.Name, csq(res.Signal))
 	}
 	return nil
+}
+
+// printIDCard prints what an ID card reader read. The ID number is masked
+// always, --show or not: it is personal data, not something a test needs
+// to show whole.
+func printIDCard(w io.Writer, name string, doc device.Document) {
+	c := doc.Card
+	if c == nil {
+		fmt.Fprintf(w, "%s: the card could not be read — %s\n", name, doc.Problem)
+		return
+	}
+	fmt.Fprintf(w, "%s: read a %s card\n", name, c.Kind)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "  %-12s %s\n", k, v)
+		}
+	}
+	row("name", c.Name)
+	row("name (en)", c.NameEN)
+	row("sex", map[string]string{"0": "unknown (0)", "1": "male (1)", "2": "female (2)", "9": "unspecified (9)"}[c.Sex])
+	if c.Ethnicity != "" {
+		row("ethnicity", c.Ethnic+" ("+c.Ethnicity+")")
+	}
+	row("nationality", c.Nationality)
+	row("birth", c.Birth)
+	row("address", c.Address)
+	row("number", shorten(c.Number))
+	row("authority", c.Authority)
+	until := c.ValidTo
+	if c.LongTerm {
+		until = "long-term (长期)"
+	}
+	row("valid", c.ValidFrom+" – "+until)
+	if doc.Problem != "" {
+		fmt.Fprintf(w, "  problem:     %s\n", doc.Problem)
+	}
 }
 
 // csq says what AT+CSQ's number means.

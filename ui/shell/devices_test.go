@@ -15,6 +15,7 @@ import (
 	"gatehouse/appliance/config"
 	"gatehouse/appliance/device"
 	"gatehouse/appliance/gate"
+	"gatehouse/drivers/idcard"
 	"gatehouse/drivers/sim"
 )
 
@@ -138,5 +139,63 @@ func TestDevicesCommands(t *testing.T) {
 	board.Unplug()
 	if code, _, errs := run(t, "", "devices", "test", "Gate A relay", "--data", d, "--timeout", "300ms"); code != 1 || !strings.Contains(errs, "offline") {
 		t.Fatalf("test of an unplugged relay = %d %q", code, errs)
+	}
+}
+
+// An ID card reader test reads one card and prints its fields, the ID
+// number masked.
+func TestDevicesTestIDCard(t *testing.T) {
+	d := t.TempDir()
+	sims := t.TempDir()
+	ctx := context.Background()
+	cfg, _ := config.Load("", nil)
+	a, err := appliance.Open(ctx, d, cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Devices.Save(ctx, "t", device.Device{Name: "Desk ID", Port: filepath.Join(sims, "id"), Protocol: device.IDCard,
+		Role: device.DocumentReader, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	rd, err := sim.NewIDCardReader(filepath.Join(sims, "id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	card := idcard.Card{Kind: idcard.Resident, Name: "张三", Sex: idcard.SexMale, Ethnicity: "01", Birth: idcard.Date{Year: 1949, Month: 12, Day: 31},
+		Address: "北京市朝阳区某某路1号", Number: "11010519491231002X", Authority: "北京市公安局朝阳分局",
+		ValidFrom: idcard.Date{Year: 2015, Month: 3, Day: 1}, LongTerm: true}
+	stop := make(chan struct{})
+	go func() { // the card laid on the reader again and again, until the test has read it
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(400 * time.Millisecond):
+				rd.RemoveCard()
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(400 * time.Millisecond):
+				rd.PresentCard(card)
+			}
+		}
+	}()
+	code, out, errs := run(t, "", "devices", "test", "Desk ID", "--data", d, "--show")
+	close(stop)
+	if code != 0 || !strings.Contains(out, "read a resident card") || !strings.Contains(out, "张三") || !strings.Contains(out, "汉 (01)") ||
+		!strings.Contains(out, "110*************2X") || !strings.Contains(out, "long-term") {
+		t.Fatalf("test ID card reader = %d %q %q", code, out, errs)
+	}
+	if strings.Contains(out+errs, card.Number) {
+		t.Fatal("the ID number was printed whole")
+	}
+
+	// No card: the test gives up after its timeout.
+	rd.RemoveCard()
+	if code, _, errs := run(t, "", "devices", "test", "Desk ID", "--data", d, "--timeout", "500ms"); code != 1 {
+		t.Fatalf("test with no card = %d %q", code, errs)
 	}
 }
