@@ -207,6 +207,12 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 		st.Close()
 		return nil, fmt.Errorf("appliance: finish interrupted imports: %w", err)
 	}
+	// People stored before the host search (or before its terms last
+	// changed) are indexed for it once, by command (directory/hosts.go).
+	if err := a.Directory.IndexHosts(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("appliance: index hosts for search: %w", err)
+	}
 	if err := a.Conferences.Recover(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("appliance: finish interrupted conference registrations: %w", err)

@@ -36,7 +36,7 @@ var en = map[string]string{
 	"companies.title": "Companies", "companies.add": "Add company", "companies.edit": "Edit company", "companies.people": "People",
 	"floors.title": "Floors", "floors.add": "Add floor", "floors.edit": "Edit floor",
 
-	"field.name": "Name", "field.mobile": "Mobile", "field.company": "Company", "field.floor": "Floor", "field.floors": "Floors",
+	"field.english_name": "English name", "field.name": "Name", "field.mobile": "Mobile", "field.company": "Company", "field.floor": "Floor", "field.floors": "Floors",
 	"field.employee_no": "Employee number", "field.position": "Position", "field.can_host": "May receive visitors (host)",
 	"field.status": "Status", "field.phone": "Phone", "field.level": "Level (order, basement below 0)",
 
@@ -123,6 +123,7 @@ var en = map[string]string{
 	"audit.cmd.directory.person.save":     "Person saved",
 	"audit.cmd.directory.person.stamp":    "Deactivation time recorded (retention)",
 	"audit.cmd.directory.person.purge":    "Deactivated people's personal data purged (retention)",
+	"audit.cmd.directory.person.reindex":  "Host search index rebuilt",
 	"audit.cmd.keys.alert":                "Key alert raised",
 	"audit.cmd.keys.audit.finish":         "Key count finished",
 	"audit.cmd.keys.audit.start":          "Key count started",
@@ -1120,7 +1121,7 @@ var zh = map[string]string{
 	"companies.title": "公司", "companies.add": "添加公司", "companies.edit": "编辑公司", "companies.people": "人员",
 	"floors.title": "楼层", "floors.add": "添加楼层", "floors.edit": "编辑楼层",
 
-	"field.name": "姓名", "field.mobile": "手机", "field.company": "公司", "field.floor": "楼层", "field.floors": "楼层",
+	"field.english_name": "英文名", "field.name": "姓名", "field.mobile": "手机", "field.company": "公司", "field.floor": "楼层", "field.floors": "楼层",
 	"field.employee_no": "工号", "field.position": "职位", "field.can_host": "可接待访客（被访人）",
 	"field.status": "状态", "field.phone": "电话", "field.level": "层序（地下为负数）",
 
@@ -1207,6 +1208,7 @@ var zh = map[string]string{
 	"audit.cmd.directory.person.save":     "保存人员",
 	"audit.cmd.directory.person.stamp":    "记录停用时间（保留期）",
 	"audit.cmd.directory.person.purge":    "清除停用人员个人信息（保留期满）",
+	"audit.cmd.directory.person.reindex":  "重建被访人搜索索引",
 	"audit.cmd.keys.alert":                "钥匙提醒",
 	"audit.cmd.keys.audit.finish":         "完成钥匙盘点",
 	"audit.cmd.keys.audit.start":          "开始钥匙盘点",
