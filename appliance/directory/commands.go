@@ -21,8 +21,8 @@ const (
 	CmdImportCommit   = "directory.import.commit"
 	CmdImportApply    = "directory.import.apply"
 	CmdImportDiscard  = "directory.import.discard"
-	CmdPersonStamp    = "directory.person.stamp" // deactivated before the time was recorded: from now
-	CmdPersonPurge    = "directory.person.purge" // personal data of people deactivated long ago
+	CmdPersonStamp    = "directory.person.stamp"   // deactivated before the time was recorded: from now
+	CmdPersonPurge    = "directory.person.purge"   // personal data of people deactivated long ago
 	CmdPersonReindex  = "directory.person.reindex" // rebuild the host search's entries (hosts.go)
 	importChunkRows   = 500
 	maxImportRowsFile = 200000

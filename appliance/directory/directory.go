@@ -80,12 +80,12 @@ type Person struct {
 	// MobileTail is the blind value of the mobile's last 4 digits
 	// (BlindMobileTail), which staff search hosts by (hosts.go).
 	MobileTail string `json:"mobile_tail,omitempty"`
-	CompanyID    string `json:"company_id,omitempty"`
-	FloorID      string `json:"floor_id,omitempty"`
-	EmployeeNo   string `json:"employee_no,omitempty"`
-	Position     string `json:"position,omitempty"`
-	CanHost      bool   `json:"can_host"` // may receive visitors and sign in as host
-	Active       bool   `json:"active"`
+	CompanyID  string `json:"company_id,omitempty"`
+	FloorID    string `json:"floor_id,omitempty"`
+	EmployeeNo string `json:"employee_no,omitempty"`
+	Position   string `json:"position,omitempty"`
+	CanHost    bool   `json:"can_host"` // may receive visitors and sign in as host
+	Active     bool   `json:"active"`
 	// Deactivated is when the person was last deactivated (Unix ns; 0 while
 	// active, or for someone deactivated before it was recorded, until the
 	// retention purge stamps them: see purge.go).
