@@ -50,10 +50,14 @@ const SearchIndexVersion = 1
 
 // Bounds on the terms of one person and on one search.
 const (
-	maxTerms      = 64
-	maxTermBytes  = 96
-	maxReadings   = 2 // readings tried per character with several (单: shan, dan)
-	maxPinyinWays = 8
+	maxTerms     = 96
+	maxTermBytes = 96
+	// Readings tried per character with several: a surname's is often not
+	// the first (单 dan chan shan, 仇 chou qiu), so three for the first
+	// character, two for the others.
+	maxSurnameReadings = 3
+	maxReadings        = 2
+	maxPinyinWays      = 12
 	// MaxHostResults bounds HostQuery.Limit.
 	MaxHostResults = 50
 )
@@ -114,7 +118,11 @@ func pinyinTerms(s string) []string {
 		if len(rs) == 0 {
 			continue
 		}
-		sylls = append(sylls, rs[:min(len(rs), maxReadings)])
+		n := maxReadings
+		if len(sylls) == 0 {
+			n = maxSurnameReadings
+		}
+		sylls = append(sylls, rs[:min(len(rs), n)])
 	}
 	if len(sylls) == 0 {
 		return nil
@@ -282,16 +290,30 @@ func Hosts(r *store.Reader, q HostQuery) ([]Host, error) {
 		return nil, err
 	}
 	if q.CompanyID == "" {
-		cs, err := Companies(r, false)
+		// One pass over the companies, decoding only what matching needs.
+		type company struct {
+			ID     string `json:"id"`
+			Name   string `json:"name"`
+			Active bool   `json:"active"`
+		}
+		var cs []company
+		flat := strings.ReplaceAll(text, " ", "")
+		err := r.Scan(store.Prefix(store.KindCompany), store.ScanOptions{}, func(_, v []byte) (bool, error) {
+			var c company
+			if err := jsonUnmarshal(v, &c); err != nil {
+				return false, err
+			}
+			n := normalizeSearch(c.Name)
+			if c.Active && (strings.Contains(n, text) || strings.Contains(strings.ReplaceAll(n, " ", ""), flat)) {
+				cs = append(cs, c)
+			}
+			return true, nil
+		})
 		if err != nil {
 			return nil, err
 		}
-		flat := strings.ReplaceAll(text, " ", "")
+		slices.SortFunc(cs, func(a, b company) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
 		for _, c := range cs {
-			n := normalizeSearch(c.Name)
-			if !strings.Contains(n, text) && !strings.Contains(strings.ReplaceAll(n, " ", ""), flat) {
-				continue
-			}
 			if err := group(func() error {
 				// The company index has no host flag: the record has.
 				return r.Scan(store.Prefix(store.KindPersonByComp, c.ID), store.ScanOptions{}, func(k, v []byte) (bool, error) {
