@@ -50,8 +50,8 @@ func TestHostSearchFindsHostsTheWayPeopleAsk(t *testing.T) {
 	}
 	add(star, "2F", "王磊", "Leo Wang", "13912345678", "ST-0042", true)
 	add(star, "2F", "李娜", "", "13900001111", "ST-0043", false) // not a host
-	add(f.acme, "1F", "汪洋", "", "13800005678", "A-7", true)      // same last 4 as 王磊
-	add(f.acme, "1F", "单田芳", "", "13700002222", "A-8", true)     // 单 reads shan (the surname) or dan
+	add(f.acme, "1F", "汪洋", "", "13800005678", "A-7", true)    // same last 4 as 王磊
+	add(f.acme, "1F", "单田芳", "", "13700002222", "A-8", true)   // 单 reads shan (the surname) or dan
 	fang := add(f.acme, "1F", "王芳", "", "13600003333", "A-9", true)
 	if err := f.svc.SetPersonActive(ctx, "t", fang.ID, false); err != nil {
 		t.Fatal(err)
