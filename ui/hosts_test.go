@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -64,6 +65,36 @@ func TestBookHostSearchFindsByNameNotByPhone(t *testing.T) {
 	for _, q := range []string{"5678", "13912345678"} {
 		if strings.Contains(search(q), `value="`+p.ID+`"`) {
 			t.Errorf("booking search %q found the host by phone digits", q)
+		}
+		// The lobby kiosk is as public as the booking page.
+		b := readBody(t, h.do(req{method: "GET", path: "/kiosk/hosts?company_id=" + co + "&host_q=" + q, kiosk: true}))
+		if strings.Contains(b, `value="`+p.ID+`"`) {
+			t.Errorf("kiosk search %q found the host by phone digits", q)
+		}
+	}
+	b := readBody(t, h.do(req{method: "GET", path: "/kiosk/hosts?company_id=" + co + "&host_q=wl", kiosk: true}))
+	if !strings.Contains(b, `value="`+p.ID+`"`) || !strings.Contains(b, "Leo Wang") {
+		t.Error("kiosk search by initials: 王磊 (Leo Wang) not found")
+	}
+}
+
+// TestPersonFormSavesEnglishNameTheDeskFinds: the person form has the
+// optional English name, and the desk finds the host by it at once.
+func TestPersonFormSavesEnglishNameTheDeskFinds(t *testing.T) {
+	h := newHarness(t)
+	mgr := h.session(auth.Manager)
+	if b := readBody(t, h.do(req{method: "GET", path: "/directory/people/new", session: mgr})); !strings.Contains(b, `name="english_name"`) {
+		t.Fatal("no English name on the person form")
+	}
+	form := url.Values{"kind": {"employee"}, "name": {"张伟"}, "english_name": {"David Zhang"}, "mobile": {"13711112222"},
+		"company_id": {h.ids["{company}"]}, "floor_id": {h.ids["{floor}"]}, "employee_no": {"E77"}, "can_host": {"1"}}
+	if resp := h.do(req{method: "POST", path: "/directory/people", form: form, session: mgr}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save person = %d: %s", resp.StatusCode, readBody(t, resp))
+	}
+	desk := h.session(auth.Reception)
+	for _, q := range []string{"david", "zhangwei", "zw", "2222"} {
+		if b := readBody(t, h.do(req{method: "GET", path: "/desk/hosts?host_q=" + q, session: desk})); !strings.Contains(b, "张伟") {
+			t.Errorf("desk lookup %q: 张伟 not found", q)
 		}
 	}
 }

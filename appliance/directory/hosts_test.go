@@ -254,3 +254,19 @@ func BenchmarkHosts10k(b *testing.B) {
 		})
 	}
 }
+
+// TestImportReadsEnglishName: the employee file may carry an English name
+// column (english_name or 英文名), optional, and the host search finds the
+// imported people by it, by pinyin and by their mobile's tail.
+func TestImportReadsEnglishName(t *testing.T) {
+	f := newFixture(t)
+	csv := "姓名,英文名,手机,公司,楼层,工号,可接待\n王磊,Leo Wang,13912345678,Acme,1F,I-1,yes\n李娜,,13900001111,Acme,2F,I-2,yes\n"
+	if n, err := f.svc.ImportEmployeesCSV(context.Background(), "t", []byte(csv), nil); err != nil || n != 2 {
+		t.Fatalf("import: %d, %v", n, err)
+	}
+	for q, want := range map[string]string{"leo": "王磊", "wl": "王磊", "5678": "王磊", "lina": "李娜"} {
+		if got := hostNames(t, f.svc, HostQuery{Text: q}, true); !slices.Equal(got, []string{want}) {
+			t.Errorf("%q after the import: %v, want %s", q, got, want)
+		}
+	}
+}
