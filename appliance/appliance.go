@@ -209,9 +209,10 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 	}
 	// People stored before the host search (or before its terms last
 	// changed) are indexed for it once, by command (directory/hosts.go).
+	// A node that cannot write now (its site out of reach, the shell on a
+	// node's data) serves without them, and Run tries again.
 	if err := a.Directory.IndexHosts(ctx); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("appliance: index hosts for search: %w", err)
+		log.Warn("host search: people stored before it are not indexed yet", "err", err)
 	}
 	if err := a.Conferences.Recover(ctx); err != nil {
 		st.Close()
@@ -266,11 +267,19 @@ func (a *App) Run(ctx context.Context) {
 	} else if n > 0 {
 		a.Log.Info("lost stock cards blocked at the gates", "cards", n)
 	}
+	hostsIndexed := false
 	for {
 		check.alarm(ctx)
 		check.tick(ctx)
 		if a.leads() {
 			badgeDay, purgeDay = a.siteRules(ctx, keyRules, alert, badgeDay, purgeDay)
+			if !hostsIndexed { // one read once done (directory/hosts.go)
+				if err := a.Directory.IndexHosts(ctx); err != nil && ctx.Err() == nil {
+					a.Log.Warn("host search: indexing people stored before it failed", "err", err)
+				} else {
+					hostsIndexed = err == nil
+				}
+			}
 		}
 		for waiting := true; waiting; {
 			select {
