@@ -209,10 +209,13 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 	}
 	// People stored before the host search (or before its terms last
 	// changed) are indexed for it once, by command (directory/hosts.go).
-	// A node that cannot write now (its site out of reach, the shell on a
-	// node's data) serves without them, and Run tries again.
-	if err := a.Directory.IndexHosts(ctx); err != nil {
-		log.Warn("host search: people stored before it are not indexed yet", "err", err)
+	// A node of a site leaves it to the leader's timed loop (Run): here it
+	// may have no leader to write through, or be the shell on a node's
+	// data, which writes nothing.
+	if o.Replicate == nil {
+		if err := a.Directory.IndexHosts(ctx); err != nil {
+			log.Warn("host search: people stored before it are not indexed yet", "err", err)
+		}
 	}
 	if err := a.Conferences.Recover(ctx); err != nil {
 		st.Close()
