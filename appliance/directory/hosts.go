@@ -240,6 +240,9 @@ func Hosts(r *store.Reader, q HostQuery) ([]Host, error) {
 	seen := map[string]bool{}
 	full := func() bool { return len(ids) >= q.Limit }
 	take := func(key, val []byte) (bool, error) {
+		if full() {
+			return false, nil
+		}
 		if len(val) < 1 || val[0] != '1' {
 			return true, nil
 		}
