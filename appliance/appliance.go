@@ -208,6 +208,16 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 		st.Close()
 		return nil, fmt.Errorf("appliance: finish interrupted imports: %w", err)
 	}
+	// People stored before the host search (or before its terms last
+	// changed) are indexed for it once, by command (directory/hosts.go).
+	// A node of a site leaves it to the leader's timed loop (Run): here it
+	// may have no leader to write through, or be the shell on a node's
+	// data, which writes nothing.
+	if o.Replicate == nil {
+		if err := a.Directory.IndexHosts(ctx); err != nil {
+			log.Warn("host search: people stored before it are not indexed yet", "err", err)
+		}
+	}
 	if err := a.Conferences.Recover(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("appliance: finish interrupted conference registrations: %w", err)
@@ -261,11 +271,19 @@ func (a *App) Run(ctx context.Context) {
 	} else if n > 0 {
 		a.Log.Info("lost stock cards blocked at the gates", "cards", n)
 	}
+	hostsIndexed := false
 	for {
 		check.alarm(ctx)
 		check.tick(ctx)
 		if a.leads() {
 			badgeDay, purgeDay = a.siteRules(ctx, keyRules, alert, badgeDay, purgeDay)
+			if !hostsIndexed { // one read once done (directory/hosts.go)
+				if err := a.Directory.IndexHosts(ctx); err != nil && ctx.Err() == nil {
+					a.Log.Warn("host search: indexing people stored before it failed", "err", err)
+				} else {
+					hostsIndexed = err == nil
+				}
+			}
 		}
 		for waiting := true; waiting; {
 			select {

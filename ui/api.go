@@ -105,16 +105,17 @@ func (s *Server) apiCompanyUpdate(c echo.Context) error {
 // mobile whole. The directory keeps it sealed (appliance/directory), so
 // answers open it, for the staff roles the routes allow.
 type apiPerson struct {
-	ID         string         `json:"id"`
-	Kind       directory.Kind `json:"kind"`
-	Name       string         `json:"name"`
-	Mobile     string         `json:"mobile"`
-	CompanyID  string         `json:"company_id,omitempty"`
-	FloorID    string         `json:"floor_id,omitempty"`
-	EmployeeNo string         `json:"employee_no,omitempty"`
-	Position   string         `json:"position,omitempty"`
-	CanHost    bool           `json:"can_host"`
-	Active     bool           `json:"active"`
+	ID          string         `json:"id"`
+	Kind        directory.Kind `json:"kind"`
+	Name        string         `json:"name"`
+	EnglishName string         `json:"english_name,omitempty"`
+	Mobile      string         `json:"mobile"`
+	CompanyID   string         `json:"company_id,omitempty"`
+	FloorID     string         `json:"floor_id,omitempty"`
+	EmployeeNo  string         `json:"employee_no,omitempty"`
+	Position    string         `json:"position,omitempty"`
+	CanHost     bool           `json:"can_host"`
+	Active      bool           `json:"active"`
 }
 
 func (s *Server) apiPeople(ps []directory.Person) ([]apiPerson, error) {
@@ -124,7 +125,7 @@ func (s *Server) apiPeople(ps []directory.Person) ([]apiPerson, error) {
 	}
 	out := make([]apiPerson, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, apiPerson{ID: p.ID, Kind: p.Kind, Name: p.Name, Mobile: p.Mobile, CompanyID: p.CompanyID,
+		out = append(out, apiPerson{ID: p.ID, Kind: p.Kind, Name: p.Name, EnglishName: p.EnglishName, Mobile: p.Mobile, CompanyID: p.CompanyID,
 			FloorID: p.FloorID, EmployeeNo: p.EmployeeNo, Position: p.Position, CanHost: p.CanHost, Active: p.Active})
 	}
 	return out, nil
@@ -145,7 +146,7 @@ func bindPerson(c echo.Context, id string) (directory.Person, error) {
 	if err := bind(c, &in); err != nil {
 		return directory.Person{}, err
 	}
-	p := directory.Person{ID: id, Kind: in.Kind, Name: in.Name, Mobile: in.Mobile, CompanyID: in.CompanyID, FloorID: in.FloorID,
+	p := directory.Person{ID: id, Kind: in.Kind, Name: in.Name, EnglishName: in.EnglishName, Mobile: in.Mobile, CompanyID: in.CompanyID, FloorID: in.FloorID,
 		EmployeeNo: in.EmployeeNo, Position: in.Position, CanHost: in.CanHost, Active: in.Active}
 	if p.Kind == "" {
 		p.Kind = directory.Employee

@@ -70,7 +70,9 @@ func (s *Server) bookHosts(c echo.Context) error {
 	short := company != "" && q != "" && len([]rune(q)) < minQ
 	searched := company != "" && !short && q != ""
 	if searched {
-		pg, err := s.app.Directory.Search(directory.Query{CompanyID: company, Text: q, Kind: directory.Employee, Limit: 50})
+		// Never by phone digits: a stranger's search must not tell whose
+		// mobile ends in which 4 digits (appliance/directory/hosts.go).
+		hs, err := s.app.Directory.Hosts(directory.HostQuery{CompanyID: company, Text: q, Limit: maxHostChoices}, false)
 		if err != nil {
 			return err
 		}
@@ -79,11 +81,9 @@ func (s *Server) bookHosts(c echo.Context) error {
 			return err
 		}
 		names := map[string]int{}
-		for _, p := range pg.People {
-			if p.CanHost && p.Active && len(out) < maxHostChoices {
-				out = append(out, views.HostChoice{ID: p.ID, Name: p.Name, Floor: fo[p.FloorID]})
-				names[p.Name]++
-			}
+		for _, h := range hs {
+			out = append(out, views.HostChoice{ID: h.ID, Name: h.Name, EnglishName: h.EnglishName, Floor: fo[h.FloorID]})
+			names[h.Name]++
 		}
 		for i := range out {
 			if names[out[i].Name] < 2 && !staff {

@@ -26,7 +26,8 @@ func (s *Server) walkInPage(c echo.Context) error {
 }
 
 // deskHosts is reception's host search: any company, with the phone to
-// call the host before registering a walk-in.
+// call the host before registering a walk-in. Staff may find a host by the
+// last 4 digits of the mobile (appliance/directory/hosts.go).
 func (s *Server) deskHosts(c echo.Context) error {
 	q := strings.TrimSpace(c.QueryParam("host_q"))
 	if r := []rune(q); len(r) > 50 {
@@ -34,7 +35,7 @@ func (s *Server) deskHosts(c echo.Context) error {
 	}
 	var out []views.DeskHost
 	if q != "" {
-		pg, err := s.app.Directory.Search(directory.Query{Text: q, Kind: directory.Employee, Limit: 20})
+		hs, err := s.app.Directory.Hosts(directory.HostQuery{Text: q, Limit: 20}, true)
 		if err != nil {
 			return err
 		}
@@ -42,17 +43,13 @@ func (s *Server) deskHosts(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, p := range pg.People {
-			if !p.CanHost {
-				continue
-			}
-			co, _ := s.app.Directory.Company(p.CompanyID)
-			m, err := s.app.Directory.Mobile(p) // reception calls the host
+		for _, h := range hs {
+			m, err := s.app.Directory.Mobile(h.Person) // reception calls the host
 			if err != nil {
 				return err
 			}
-			out = append(out, views.DeskHost{ID: p.ID, Name: p.Name, Company: co.Name, Floor: fo[p.FloorID],
-				Mobile: m, Masked: visit.MaskMobile(m)})
+			out = append(out, views.DeskHost{ID: h.ID, Name: h.Name, EnglishName: h.EnglishName, Company: h.CompanyName,
+				Floor: fo[h.FloorID], Mobile: m, Masked: visit.MaskMobile(m)})
 		}
 	}
 	// A late answer to an earlier keystroke must not undo the host picked.

@@ -105,14 +105,15 @@ func (s *Server) personEdit(c echo.Context) error {
 
 func personFromForm(c echo.Context) directory.Person {
 	p := directory.Person{
-		Kind:       directory.Kind(c.FormValue("kind")),
-		Name:       c.FormValue("name"),
-		Mobile:     c.FormValue("mobile"),
-		CompanyID:  c.FormValue("company_id"),
-		FloorID:    c.FormValue("floor_id"),
-		EmployeeNo: c.FormValue("employee_no"),
-		Position:   c.FormValue("position"),
-		CanHost:    c.FormValue("can_host") == "1",
+		Kind:        directory.Kind(c.FormValue("kind")),
+		Name:        c.FormValue("name"),
+		EnglishName: c.FormValue("english_name"),
+		Mobile:      c.FormValue("mobile"),
+		CompanyID:   c.FormValue("company_id"),
+		FloorID:     c.FormValue("floor_id"),
+		EmployeeNo:  c.FormValue("employee_no"),
+		Position:    c.FormValue("position"),
+		CanHost:     c.FormValue("can_host") == "1",
 	}
 	if p.Kind != directory.Staff {
 		p.Kind = directory.Employee

@@ -21,8 +21,9 @@ const (
 	CmdImportCommit   = "directory.import.commit"
 	CmdImportApply    = "directory.import.apply"
 	CmdImportDiscard  = "directory.import.discard"
-	CmdPersonStamp    = "directory.person.stamp" // deactivated before the time was recorded: from now
-	CmdPersonPurge    = "directory.person.purge" // personal data of people deactivated long ago
+	CmdPersonStamp    = "directory.person.stamp"   // deactivated before the time was recorded: from now
+	CmdPersonPurge    = "directory.person.purge"   // personal data of people deactivated long ago
+	CmdPersonReindex  = "directory.person.reindex" // rebuild the host search's entries (hosts.go)
 	importChunkRows   = 500
 	maxImportRowsFile = 200000
 )
@@ -40,6 +41,7 @@ func Register(reg store.Registrar) {
 	reg.Register(CmdImportDiscard, applyImportDiscard)
 	reg.Register(CmdPersonStamp, applyPersonStamp)
 	reg.Register(CmdPersonPurge, applyPersonPurge)
+	reg.Register(CmdPersonReindex, applyPersonReindex)
 }
 
 type activePayload struct {
@@ -214,15 +216,8 @@ func putPerson(tx *store.Tx, p Person) error {
 	old, err := getPerson(&tx.Reader, p.ID)
 	switch {
 	case err == nil:
-		for _, k := range personIndexKeys(old) {
-			if err := tx.Delete(k); err != nil {
-				return err
-			}
-		}
-		if old.EmployeeNo != "" {
-			if err := tx.Delete(store.Key(store.KindPersonByNo, strings.ToLower(old.EmployeeNo))); err != nil {
-				return err
-			}
+		if err := deletePersonIndexes(tx, old); err != nil {
+			return err
 		}
 	case !errors.Is(err, ErrNotFound):
 		return err
@@ -238,7 +233,27 @@ func putPerson(tx *store.Tx, p Person) error {
 			return err
 		}
 	}
+	tv := termValue(p)
+	for _, k := range personSearchKeys(p) {
+		if err := tx.Set(k, tv); err != nil {
+			return err
+		}
+	}
 	return tx.SetJSON(store.Key(store.KindPerson, p.ID), p)
+}
+
+// deletePersonIndexes removes every index entry of p, the record as stored.
+func deletePersonIndexes(tx *store.Tx, p Person) error {
+	keys := personIndexKeys(p)
+	if p.EmployeeNo != "" {
+		keys = append(keys, store.Key(store.KindPersonByNo, strings.ToLower(p.EmployeeNo)))
+	}
+	for _, k := range append(keys, personSearchKeys(p)...) {
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // personIndexKeys are the search index entries of p: by name, and by

@@ -13,9 +13,10 @@
 // Person.Mobile, the number in clear, is what a caller gives SavePerson; it
 // has no JSON name, so it can reach neither a command nor the store, and
 // read back it is "" until Service.Mobile opens it for the pages that show
-// it whole (the edit form, the tap-to-call link) and the JSON API. Nothing searches people by phone today, so there is
-// no index by blind value; MobileBlind on the record is what one would be
-// built from. Data from releases that kept the number in clear is sealed
+// it whole (the edit form, the tap-to-call link) and the JSON API. Staff
+// find hosts by the mobile's last 4 digits through MobileTail, a blind
+// value of those digits (hosts.go); the whole number is searched by
+// nobody. Data from releases that kept the number in clear is sealed
 // when the store is opened (store/DESIGN.md, schema 2).
 package directory
 
@@ -68,17 +69,23 @@ type Person struct {
 	ID   string `json:"id"`
 	Kind Kind   `json:"kind"`
 	Name string `json:"name"`
+	// EnglishName is the name the person goes by in English ("Leo
+	// Wang"), optional: the desk and visitors find hosts by it.
+	EnglishName string `json:"english_name,omitempty"`
 	// Mobile is the number in clear, held only in memory: see the package
 	// comment. Read from the store it is "", and Service.Mobile opens it.
 	Mobile       string `json:"-"`
 	MobileSealed string `json:"mobile_sealed,omitempty"`
 	MobileBlind  string `json:"mobile_blind,omitempty"` // secret.Keys.Blind(BlindMobile, number)
-	CompanyID    string `json:"company_id,omitempty"`
-	FloorID      string `json:"floor_id,omitempty"`
-	EmployeeNo   string `json:"employee_no,omitempty"`
-	Position     string `json:"position,omitempty"`
-	CanHost      bool   `json:"can_host"` // may receive visitors and sign in as host
-	Active       bool   `json:"active"`
+	// MobileTail is the blind value of the mobile's last 4 digits
+	// (BlindMobileTail), which staff search hosts by (hosts.go).
+	MobileTail string `json:"mobile_tail,omitempty"`
+	CompanyID  string `json:"company_id,omitempty"`
+	FloorID    string `json:"floor_id,omitempty"`
+	EmployeeNo string `json:"employee_no,omitempty"`
+	Position   string `json:"position,omitempty"`
+	CanHost    bool   `json:"can_host"` // may receive visitors and sign in as host
+	Active     bool   `json:"active"`
 	// Deactivated is when the person was last deactivated (Unix ns; 0 while
 	// active, or for someone deactivated before it was recorded, until the
 	// retention purge stamps them: see purge.go).
@@ -93,6 +100,11 @@ type Person struct {
 // (appliance/visit) and the screening lists' too, so one number has one
 // blind value wherever it is held.
 const BlindMobile = "mobile"
+
+// BlindMobileTail is the blind-index kind of the last 4 digits of a
+// directory person's mobile: a kind of its own, so that the value of 4
+// digits never equals a whole number's.
+const BlindMobileTail = "mobile-tail"
 
 // Limits on field lengths (runes).
 const (
@@ -186,6 +198,7 @@ func checkPerson(r *store.Reader, p *Person) (field.Errors, error) {
 		return es, nil
 	}
 	p.Name = es.Text("name", p.Name, true, MaxName)
+	p.EnglishName = es.Text("english_name", p.EnglishName, false, MaxName)
 	p.Mobile = NormalizeMobile(p.Mobile)
 	switch {
 	case p.Mobile != "": // in clear: the issuer checks it before sealing it

@@ -234,6 +234,7 @@ var csvColumns = []struct {
 	aliases  []string
 }{
 	{"name", true, []string{"name", "姓名"}},
+	{"english_name", false, []string{"english_name", "english name", "英文名"}},
 	{"mobile", true, []string{"mobile", "phone", "手机", "手机号"}},
 	{"company", true, []string{"company", "公司"}},
 	{"floor", true, []string{"floor", "楼层"}},
@@ -342,7 +343,7 @@ func ParseEmployeesCSV(r *store.Reader, data []byte, now time.Time, progress fun
 			return ""
 		}
 		p := Person{ID: newID(), Kind: Employee, Active: true, Line: line,
-			Name: get("name"), Mobile: get("mobile"), EmployeeNo: get("employee_no"), Position: get("position")}
+			Name: get("name"), EnglishName: get("english_name"), Mobile: get("mobile"), EmployeeNo: get("employee_no"), Position: get("position")}
 		host, ok := parseBool(get("can_host"))
 		if !ok {
 			v.errs = append(v.errs, field.Error{Line: line, Field: "can_host", Code: "invalid_yes_no"})

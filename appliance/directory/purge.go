@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"gatehouse/appliance/field"
@@ -153,15 +152,8 @@ func applyPersonPurge(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 		if p.Active || p.Deactivated == 0 || p.Deactivated >= pl.Before {
 			return store.Effect{}, fmt.Errorf("%w: person %s is not due for purging", field.ErrInvalid, id)
 		}
-		for _, k := range personIndexKeys(p) {
-			if err := tx.Delete(k); err != nil {
-				return store.Effect{}, err
-			}
-		}
-		if p.EmployeeNo != "" {
-			if err := tx.Delete(store.Key(store.KindPersonByNo, strings.ToLower(p.EmployeeNo))); err != nil {
-				return store.Effect{}, err
-			}
+		if err := deletePersonIndexes(tx, p); err != nil {
+			return store.Effect{}, err
 		}
 		kept := Person{ID: p.ID, Kind: p.Kind, CompanyID: p.CompanyID, FloorID: p.FloorID,
 			Deactivated: p.Deactivated, Purged: cmd.Time}

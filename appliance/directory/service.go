@@ -111,6 +111,7 @@ func (s *Service) sealMobile(p *Person) error {
 		return fmt.Errorf("directory: seal mobile: %w", err)
 	}
 	p.MobileSealed, p.MobileBlind = sealed, s.keys.Blind(BlindMobile, p.Mobile)
+	p.MobileTail = s.tailBlind(p.Mobile)
 	return nil
 }
 

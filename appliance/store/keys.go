@@ -35,6 +35,13 @@ const (
 	KindCompanyByName Kind = 0x17 // lower(name) -> id
 	KindImportStage   Kind = 0x18 // import id 0 chunk seq -> rows
 	KindImportCommit  Kind = 0x19 // import id -> commit record
+	// The host search (appliance/directory/hosts.go): every search term of
+	// a person (names, pinyin, initials, employee number) and the blind
+	// value of the mobile's last 4 digits, each carrying what a search
+	// filters on; and the version of those terms the directory holds.
+	KindPersonByTerm   Kind = 0x1A // term 0 id -> host flag + index value
+	KindPersonByTail   Kind = 0x1B // blind(last 4 digits of the mobile) 0 id -> host flag + index value
+	KindPersonSearchOK Kind = 0x1C // "version" -> version of the search terms every person is indexed under
 
 	KindAccount       Kind = 0x20
 	KindAccountByName Kind = 0x21 // lower(username) -> id
@@ -194,7 +201,8 @@ var kindNames = map[Kind]string{
 	KindMeta: "meta", KindAudit: "audit entry", KindAuditWrites: "audit write set", KindWriteMark: "write mark",
 	KindFloor: "floor", KindCompany: "company", KindPerson: "person", KindPersonByName: "person name index",
 	KindPersonByComp: "person company index", KindPersonByFloor: "person floor index", KindPersonByNo: "employee number index",
-	KindCompanyByName: "company name index", KindImportStage: "staged import", KindImportCommit: "import",
+	KindCompanyByName: "company name index", KindPersonByTerm: "person search term", KindPersonByTail: "person mobile tail index",
+	KindPersonSearchOK: "person search index version", KindImportStage: "staged import", KindImportCommit: "import",
 	KindAccount: "account", KindAccountByName: "username index", KindToken: "API token", KindTokenByID: "API token id index",
 	KindVisit: "visit", KindPass: "pass", KindVisitPhoto: "visit photo", KindScreen: "screening entry",
 	KindNotify: "message", KindNotifySettings: "notification settings", KindConference: "conference",
