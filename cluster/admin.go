@@ -40,6 +40,17 @@ type Status struct {
 	LastContact  string         `json:"last_contact"` // with the leader, as Raft reports it ("0" on the leader)
 }
 
+// Voters counts the members that vote.
+func (s Status) Voters() int {
+	n := 0
+	for _, m := range s.Members {
+		if m.Voter {
+			n++
+		}
+	}
+	return n
+}
+
 // Status reports the node's view of the site.
 func (n *Node) Status() Status {
 	st := Status{Node: n.cfg.ID, State: n.raft.State().String(), AppliedIndex: n.raft.AppliedIndex(), CommitIndex: n.raft.CommitIndex()}

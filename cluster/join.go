@@ -381,8 +381,8 @@ func holdsData(dataDir string) (bool, error) {
 	return false, nil
 }
 
-// tokenVoter says whether the token id is a voter's (false when unknown:
-// spending it refuses it with its reason).
+// tokenVoter says whether the token id is a voter's. An unknown token
+// counts as one here: spending it then refuses it with its own reason.
 func tokenVoter(n *Node, id string) bool {
 	var rec TokenRecord
 	err := n.st.View(func(r *store.Reader) error {

@@ -250,7 +250,7 @@ func TestATwoLobbySiteWithAWitnessSurvivesEitherLobby(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitHeadsEqual(t, a, b, w)
-	waitFor(t, 15*time.Second, "three voters", func() bool { return voters(a.n) == 3 })
+	waitFor(t, 15*time.Second, "three voters", func() bool { return a.n.Status().Voters() == 3 })
 	// Try to hand the witness the leadership: it passes it on.
 	if a.n.IsLeader() {
 		_ = a.n.raft.LeadershipTransferToServer("witness", raft.ServerAddress(witnessAddr)).Error()
@@ -266,14 +266,4 @@ func TestATwoLobbySiteWithAWitnessSurvivesEitherLobby(t *testing.T) {
 		t.Fatalf("south with the witness, north dead: %v", err)
 	}
 	waitHeadsEqual(t, b, w)
-}
-
-func voters(n *Node) int {
-	c := 0
-	for _, m := range n.Status().Members {
-		if m.Voter {
-			c++
-		}
-	}
-	return c
 }

@@ -3,7 +3,6 @@ package ui
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,7 +20,7 @@ func (s *Server) clusterData() views.ClusterData {
 	if n == nil {
 		return views.ClusterData{}
 	}
-	d := views.ClusterData{Member: true, Status: n.Status()}
+	d := views.ClusterData{Member: true, Status: n.Status(), Address: n.Address()}
 	if since := n.CutOffSince(); !since.IsZero() {
 		d.CutOff = since.In(s.app.Config.Location).Format("01-02 15:04:05")
 	}
@@ -69,7 +68,6 @@ func (s *Server) clusterRemove(c echo.Context) error {
 	err := n.Remove(id)
 	if err == nil {
 		s.app.Log.Info("a node was removed from the site", "node", id, "by", actor(c))
-		time.Sleep(100 * time.Millisecond) // the status shows the new membership
 		return s.redirect(c, "/admin/cluster")
 	}
 	switch {

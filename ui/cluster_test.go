@@ -141,7 +141,7 @@ func TestAPageOnALobbyCutOffSaysSoAndRefusesChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for voters(node) < 2 {
+	for node.Status().Voters() < 2 {
 		if time.Now().After(deadline) {
 			t.Fatal("south never became a voter")
 		}
@@ -170,14 +170,4 @@ func TestAPageOnALobbyCutOffSaysSoAndRefusesChanges(t *testing.T) {
 	if err := json.NewDecoder(res.Body).Decode(&hz); err != nil || res.StatusCode != http.StatusOK || !strings.HasPrefix(hz["cluster"], "cut off since") {
 		t.Fatalf("healthz of a cut-off lobby: %d %v %v", res.StatusCode, hz, err)
 	}
-}
-
-func voters(n *cluster.Node) int {
-	c := 0
-	for _, m := range n.Status().Members {
-		if m.Voter {
-			c++
-		}
-	}
-	return c
 }
