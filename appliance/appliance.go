@@ -21,6 +21,7 @@ import (
 	"gatehouse/appliance/config"
 	"gatehouse/appliance/device"
 	"gatehouse/appliance/directory"
+	"gatehouse/appliance/journal"
 	"gatehouse/appliance/keys"
 	"gatehouse/appliance/metric"
 	"gatehouse/appliance/notice"
@@ -74,6 +75,10 @@ type App struct {
 	// whether this appliance runs the site's timed rules now: only the
 	// leader does, so that each fires once site-wide (cluster/DESIGN.md).
 	SiteWide func() bool
+
+	journal  *journal.Journal // the lobby's gate events on their way to the store
+	shipStop context.CancelFunc
+	shipped  chan struct{} // closed when the shipping stopped
 }
 
 // OpenOptions adjust Open.
@@ -222,7 +227,41 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 		st.Close()
 		return nil, fmt.Errorf("appliance: finish interrupted conference registrations: %w", err)
 	}
+	if err := a.startJournal(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// JournalDir is where, under the data directory, the lobby's gate events
+// wait to reach the store (appliance/journal).
+const JournalDir = "gate-journal"
+
+// startJournal opens the lobby's gate journal and starts shipping what it
+// holds: events a crash, or a cut-off from the site, left unshipped.
+func (a *App) startJournal() error {
+	if a.DataDir == "" {
+		return nil
+	}
+	j, recs, err := journal.Open(filepath.Join(a.DataDir, JournalDir))
+	if err != nil {
+		return fmt.Errorf("appliance: open the gate journal: %w", err)
+	}
+	if j.Damaged > 0 {
+		a.Log.Warn("gate journal: a damaged record was cut off (a power cut while it was written)", "segments", j.Damaged)
+	}
+	if err := a.Access.UseJournal(j, recs, ""); err != nil {
+		j.Close()
+		return err
+	}
+	if len(recs) > 0 {
+		a.Log.Info("gate journal: shipping events written before the last stop", "events", len(recs))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.journal, a.shipStop, a.shipped = j, cancel, make(chan struct{})
+	go func() { defer close(a.shipped); a.Access.Ship(ctx) }()
+	return nil
 }
 
 // Run does the appliance's timed work until ctx ends: every minute it
@@ -366,7 +405,23 @@ func shorten(s string, n int) string {
 }
 
 // Close closes the store.
-func (a *App) Close() error { return a.Store.Close() }
+func (a *App) Close() error {
+	if a.journal != nil {
+		// One last try to ship the lobby's events, unless the store is
+		// refusing them already; what stays is shipped after the restart.
+		if st := a.Access.Shipping(); st.Waiting > 0 && st.Err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = a.Access.Flush(ctx)
+			cancel()
+		}
+		a.shipStop()
+		<-a.shipped
+		if err := a.journal.Close(); err != nil {
+			a.Log.Error("gate journal: close failed", "err", err)
+		}
+	}
+	return a.Store.Close()
+}
 
 // VerifyAudit walks the audit chain.
 func (a *App) VerifyAudit() (n uint64, err error) {

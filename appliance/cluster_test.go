@@ -14,7 +14,7 @@ import (
 )
 
 // openNode opens the appliance in dir as serve does for a node of a site.
-func openNode(t *testing.T, dir string) *App {
+func openNode(t testing.TB, dir string) *App {
 	t.Helper()
 	cfg, _ := config.Load("", nil)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -35,7 +35,7 @@ func openNode(t *testing.T, dir string) *App {
 	return a
 }
 
-func loopbackAddr(t *testing.T) string {
+func loopbackAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -66,6 +66,7 @@ func Register(reg store.Registrar) {
 	reg.Register(CmdCredReplace, applyCredReplace)
 	reg.Register(CmdCredDelete, applyCredDelete)
 	reg.Register(CmdEvent, applyEvent)
+	reg.Register(CmdEvents, applyEvents)
 	reg.Register(CmdAlarmRaise, applyAlarmRaise)
 	reg.Register(CmdAlarmAck, applyAlarmAck)
 }
@@ -341,6 +342,9 @@ type eventPayload struct {
 	// command (visit.Pass), with the lane's name on its history.
 	Visit    string `json:"v,omitempty"`
 	LaneName string `json:"ln,omitempty"`
+	// The device that presented it, for the visit's history when the
+	// event reaches the store in a lobby's batch (access.events).
+	Dev string `json:"dev,omitempty"`
 }
 
 // Notes of a granted event that moved a visit.
@@ -410,6 +414,11 @@ func recordPassage(tx *store.Tx, p eventPayload, at int64) error {
 	if p.CredID == "" || !p.Entry {
 		return nil
 	}
+	return countUse(tx, p)
+}
+
+// countUse adds an entry to its credential's daily and total use counts.
+func countUse(tx *store.Tx, p eventPayload) error {
 	for _, k := range [][]byte{store.Key(store.KindUseDay, p.CredID, p.Day), store.Key(store.KindUseTotal, p.CredID)} {
 		n := uint32(0)
 		if b, err := tx.Get(k); err == nil && len(b) == 4 {

@@ -30,6 +30,12 @@ type Outcome struct {
 
 // Gather reads the local facts about p. It touches only the store.
 func Gather(r *store.Reader, p gate.Presentation, now time.Time, loc *time.Location, verifier ed25519.PublicKey, opener SecretOpener) (Facts, Outcome, error) {
+	return gather(r, nil, p, now, loc, verifier, opener)
+}
+
+// gather is Gather with the lobby's events not yet in the store (ov, may
+// be nil): presence and use counts count them too.
+func gather(r *store.Reader, ov *outbox, p gate.Presentation, now time.Time, loc *time.Location, verifier ed25519.PublicKey, opener SecretOpener) (Facts, Outcome, error) {
 	local := now.In(loc)
 	f := Facts{Now: local, Entry: p.Direction != gate.Out}
 	var o Outcome
@@ -55,14 +61,22 @@ func Gather(r *store.Reader, p gate.Presentation, now time.Time, loc *time.Locat
 		return f, o, err
 	}
 	inside := func(holder string) (bool, error) {
-		return r.Has(store.Key(store.KindPresence, holder, lane.ZoneID))
+		since, present, err := presenceSince(r, holder, lane.ZoneID)
+		if err != nil || ov == nil {
+			return present, err
+		}
+		ev, err := ov.latest(r, holder, lane.ZoneID)
+		if err != nil || ev == nil || (present && since > uint64(ev.Time)) {
+			return present, err
+		}
+		return ev.Entry, nil
 	}
 
 	if p.Kind == gate.QR && len(p.Value) > 4 && p.Value[:4] == "GH1." {
 		return gatherVisitor(r, f, o, p.Value, now, lane, verifier, inside)
 	}
 	if p.Kind == gate.QR && strings.HasPrefix(p.Value, quickPrefix) {
-		return gatherQuick(r, f, o, p.Value, now, lane, day, opener, inside)
+		return gatherQuick(r, ov, f, o, p.Value, now, lane, day, opener, inside)
 	}
 	var number string
 	var kind CredKind
@@ -85,7 +99,21 @@ func Gather(r *store.Reader, p gate.Presentation, now time.Time, loc *time.Locat
 	if err != nil {
 		return f, o, err
 	}
-	return credentialFacts(r, f, o, c, lane, day, inside)
+	return credentialFacts(r, ov, f, o, c, lane, day, inside)
+}
+
+// presenceSince reads whether holder is inside zone, and since when.
+func presenceSince(r *store.Reader, holder, zone string) (uint64, bool, error) {
+	b, err := r.Get(store.Key(store.KindPresence, holder, zone))
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, false, nil
+	} else if err != nil {
+		return 0, false, err
+	}
+	if len(b) != 8 {
+		return 0, true, nil
+	}
+	return binary.BigEndian.Uint64(b), true, nil
 }
 
 // SecretOpener opens sealed quick-pass secrets (the site keys).
@@ -93,7 +121,7 @@ type SecretOpener interface {
 	Open(sealed string) (string, error)
 }
 
-func gatherQuick(r *store.Reader, f Facts, o Outcome, v string, now time.Time, lane Lane, day string, opener SecretOpener,
+func gatherQuick(r *store.Reader, ov *outbox, f Facts, o Outcome, v string, now time.Time, lane Lane, day string, opener SecretOpener,
 	inside func(string) (bool, error)) (Facts, Outcome, error) {
 	id, code, ok := parseQuick(v)
 	if !ok || opener == nil {
@@ -113,11 +141,11 @@ func gatherQuick(r *store.Reader, f Facts, o Outcome, v string, now time.Time, l
 	if err != nil || !checkQuick(raw, code, now) {
 		return f, o, nil // an old screenshot is as good as no pass: unknown
 	}
-	return credentialFacts(r, f, o, c, lane, day, inside)
+	return credentialFacts(r, ov, f, o, c, lane, day, inside)
 }
 
 // credentialFacts fills the facts of a found credential.
-func credentialFacts(r *store.Reader, f Facts, o Outcome, c Credential, lane Lane, day string, inside func(string) (bool, error)) (Facts, Outcome, error) {
+func credentialFacts(r *store.Reader, ov *outbox, f Facts, o Outcome, c Credential, lane Lane, day string, inside func(string) (bool, error)) (Facts, Outcome, error) {
 	var err error
 	o.CredID, o.Holder, o.Name = c.ID, holderKey(c), c.HolderName
 	f.Found, f.State = true, c.State
@@ -166,6 +194,14 @@ func credentialFacts(r *store.Reader, f Facts, o Outcome, c Credential, lane Lan
 		if f.UsesTotal, err = count(r, store.Key(store.KindUseTotal, c.ID)); err != nil {
 			return f, o, err
 		}
+	}
+	if ov != nil && (c.LimitDay > 0 || c.LimitTotal > 0) {
+		today, total, err := ov.uses(r, o.Holder, c.ID, day)
+		if err != nil {
+			return f, o, err
+		}
+		f.UsesToday += today
+		f.UsesTotal += total
 	}
 	f.Inside, err = inside(o.Holder)
 	return f, o, err
@@ -247,6 +283,7 @@ type Service struct {
 	secrets  SecretOpener // opens quick-pass secrets
 	doors    doors
 	obs      Observer // metrics; nil: none
+	out      *outbox  // the lobby's journal (ship.go); nil: events go straight to the store
 }
 
 // New returns the access service.
@@ -267,7 +304,7 @@ func (s *Service) Check(p gate.Presentation) (Outcome, error) {
 	var o Outcome
 	err := s.db.View(func(r *store.Reader) error {
 		var err error
-		f, o, err = Gather(r, p, now, s.loc, s.verifier, s.secrets)
+		f, o, err = gather(r, s.out, p, now, s.loc, s.verifier, s.secrets)
 		return err
 	})
 	if err != nil {
@@ -313,6 +350,15 @@ func (s *Service) decide(ctx context.Context, p gate.Presentation) (gate.Action,
 			ev.Visit, ev.LaneName = o.VisitID, o.Lane.Name
 		}
 	}
+	if s.out != nil {
+		// The lobby's journal: the lane opens once the event is written
+		// there; it reaches the store (the site) from Ship.
+		ev.Dev = p.Device
+		if err := s.out.add(ev); err != nil {
+			return gate.Action{Feedback: gate.Deny, Reason: "error"}, err
+		}
+		return s.answer(o, ev, now), nil
+	}
 	// One command: the event, the passage and a visitor's move. The
 	// lane opens once it is committed — what the next decision reads —
 	// without waiting for the disk; the store syncs it at once, shared
@@ -322,19 +368,25 @@ func (s *Service) decide(ctx context.Context, p gate.Presentation) (gate.Action,
 	if err != nil {
 		return gate.Action{Feedback: gate.Deny, Reason: "error"}, err
 	}
-	if s.onEvent != nil {
-		s.onEvent(o, ev.event())
-	}
-	if !o.Grant {
-		return gate.Action{Feedback: gate.Deny, Reason: string(o.Reason)}, nil
-	}
-	s.doors.granted(p.Lane, now)
 	if res.Note == noteVisitIn {
 		// The host hears of the arrival; the lane does not wait for
 		// that notification's own write.
 		go s.visits.Entered(context.WithoutCancel(ctx), o.VisitID)
 	}
-	return gate.Action{Open: true, Pulse: time.Duration(o.Lane.PulseMs) * time.Millisecond, Feedback: gate.Grant, Reason: string(o.Reason)}, nil
+	return s.answer(o, ev, now), nil
+}
+
+// answer tells the live feed and the door watch of a recorded decision and
+// makes the lane's action.
+func (s *Service) answer(o Outcome, ev eventPayload, now time.Time) gate.Action {
+	if s.onEvent != nil {
+		s.onEvent(o, ev.event())
+	}
+	if !o.Grant {
+		return gate.Action{Feedback: gate.Deny, Reason: string(o.Reason)}
+	}
+	s.doors.granted(ev.Lane, now)
+	return gate.Action{Open: true, Pulse: time.Duration(o.Lane.PulseMs) * time.Millisecond, Feedback: gate.Grant, Reason: string(o.Reason)}
 }
 
 func kindByte(k gate.CredentialKind) byte {

@@ -143,6 +143,10 @@ func TestDemoBuildingBackedUpUnderTrafficRestoresWhole(t *testing.T) {
 	waitEvents(20)
 	close(stop)
 	wg.Wait()
+	// Quiet means the lobby's journal has shipped what the gates decided.
+	if err := a.Access.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	// The last increment, once the gates are quiet, so the two stores can
 	// be compared record by record.

@@ -96,6 +96,10 @@ const (
 	KindEventByLane  Kind = 0x6D // lane (10 bytes) time rand
 	KindPresenceZone Kind = 0x6E // zone 0 holder -> since (u64)
 	KindAlarm        Kind = 0x6F // time (u64) rand (u32) -> alarm
+	// An exit applied before the entry it follows (events shipped late from
+	// a lobby that was cut off): that entry must not set presence again.
+	// Below the block: 0x60..0x6F are taken.
+	KindPresenceOut Kind = 0x5F // holder 0 zone -> exit time (u64)
 )
 
 // Devices (0x70..): the serial devices' configuration (appliance/device).
@@ -207,7 +211,7 @@ var kindNames = map[Kind]string{
 	KindVisit: "visit", KindPass: "pass", KindVisitPhoto: "visit photo", KindScreen: "screening entry",
 	KindNotify: "message", KindNotifySettings: "notification settings", KindConference: "conference",
 	KindZone: "zone", KindLane: "lane", KindGroup: "access group", KindProfile: "time profile", KindHoliday: "holiday",
-	KindCred: "credential", KindCredByNumber: "credential number index", KindEvent: "gate event", KindAlarm: "alarm",
+	KindCred: "credential", KindCredByNumber: "credential number index", KindEvent: "gate event", KindAlarm: "alarm", KindPresenceOut: "exit mark",
 	KindDevice: "device", KindDeviceKey: "device key",
 	KindKey: "key", KindKeyByTag: "key tag index", KindKeyEvent: "key history entry", KindKeyCheckout: "key checkout",
 	KindKeyOpen: "open key checkout", KindKeyLevel: "key level", KindKeyCase: "lost-key case", KindKeyAudit: "key audit",

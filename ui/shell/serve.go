@@ -76,6 +76,7 @@ func serve(args []string, env Env) error {
 	if node != nil {
 		defer node.Close() // before the store closes
 		a.SiteWide = node.IsLeader
+		a.Access.SetLobby(node.ID())
 	}
 
 	// The console is the one place a password may be written: the operator
