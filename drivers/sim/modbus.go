@@ -46,7 +46,7 @@ type ModbusBoard struct {
 	inputs   []bool
 	log      []CoilWrite
 	requests int
-	rejected int                        // frames that were not requests (bad CRC, noise)
+	rejected int                         // frames that were not requests (bad CRC, noise)
 	refuse   map[uint16]modbus.Exception // discrete inputs the board refuses to read
 }
 
