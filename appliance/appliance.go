@@ -49,6 +49,7 @@ type App struct {
 	Screen      *screen.Service
 	Access      *access.Service
 	Devices     *device.Service // device configuration; serve attaches the driver runtime
+	DeviceWatch *device.Watch   // raises and clears the guard station's alarm for a device down too long
 	Notify      *notify.Service // the notification outbox; serve runs its worker
 	KeyRoom     *keys.Service   // customers' keys held at the desk
 	Stock       *stock.Service  // card stock: blanks, badges, fobs
@@ -194,6 +195,7 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 	st.OnReplicated(a.settingsReplicated)
 	ntf.SetBaseURL(func() string { return a.Settings().BaseURL })
 	a.Access.SetObserver(metrics)
+	a.DeviceWatch = device.NewWatch(a.Devices, a.Access, clk, log, time.Duration(cfg.DeviceAlarmSec)*time.Second)
 	metrics.Watch(metric.Sources{Store: st, Outbox: a.Notify, Devices: a.Devices, Lanes: a.Access})
 	a.Backups = backup.New(st, st, dataDir, clk, cfg.Location, cfg.SiteName, log)
 	a.Backups.ConfigPath = cfg.Path // every backup carries the settings file
@@ -330,6 +332,10 @@ func (a *App) Run(ctx context.Context) {
 				return
 			case <-doors.C:
 				a.Access.CheckDoors(ctx) // held-open doors, every 5 s
+				// Devices down too long: each lobby's own, so not leader-only.
+				if err := a.DeviceWatch.Check(ctx); err != nil && ctx.Err() == nil {
+					a.Log.Error("device alarms", "err", err)
+				}
 				check.alarm(ctx)
 				if a.leads() {
 					alert.sendDigests(ctx)

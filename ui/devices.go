@@ -89,6 +89,11 @@ func (s *Server) deviceFormPage(c echo.Context, status int, d views.DeviceFormDa
 		return err
 	}
 	d.Lanes, d.Ports = opts, device.Ports(machineRoot)
+	if !d.New && d.Device.Protocol == device.OSDP {
+		if d.HasKey, err = s.readerKeys().HasKey(d.Device.ID); err != nil {
+			return err
+		}
+	}
 	return s.render(c, status, views.DeviceForm(d))
 }
 
@@ -103,6 +108,31 @@ func (s *Server) deviceEdit(c echo.Context) error {
 		return deviceErr(err)
 	}
 	return s.deviceFormPage(c, http.StatusOK, views.DeviceFormData{Device: d})
+}
+
+func (s *Server) readerKeys() *device.ReaderKeys {
+	return device.NewReaderKeys(s.app.Store, s.app.Clock, s.app.Keys)
+}
+
+// deviceKey records the secure channel key an OSDP reader already holds
+// (moved from another panel, or kept when the appliance was replaced),
+// typed by the administrator. The key is never shown again, never put
+// back into the form, and never logged.
+func (s *Server) deviceKey(c echo.Context) error {
+	d, err := s.app.Devices.Get(c.Param("id"))
+	if err != nil {
+		return deviceErr(err)
+	}
+	err = s.readerKeys().EnterKey(c.Request().Context(), actor(c), d.ID, c.FormValue("scbk"))
+	if fe, ok := field.As(err); ok {
+		return s.deviceFormPage(c, http.StatusUnprocessableEntity, views.DeviceFormData{Device: d, KeyErrs: fe})
+	}
+	if err != nil {
+		return deviceErr(err)
+	}
+	s.log.Info("device key entered", "device", d.ID, "by", actor(c))
+	s.flash(c, "flash.device_key_set")
+	return s.redirect(c, "/admin/devices/"+d.ID+"/edit")
 }
 
 // formDevice reads the form into d. A baud that is not a number becomes

@@ -318,6 +318,11 @@ func TestDeviceRequestsNeverFail500(t *testing.T) {
 		{"POST", "/admin/devices", url.Values{"role": {"relay"}, "protocol": {"usbrelay"}, "address": {"-1"}, "port": {"/dev/x"}, "name": {"r"}}, 422},
 		{"POST", "/admin/devices", url.Values{"role": {"entry_reader"}, "protocol": {"osdp"}, "address": {"1"}, "port": {"/dev/x"}, "name": {"o"}, "output": {long}}, 422},
 		{"POST", "/admin/devices", url.Values{"role": {"entry_reader"}, "protocol": {"osdp"}, "address": {"1"}, "port": {"/dev/x"}, "name": {"o"}, "output": {"999"}}, 422},
+		{"POST", "/admin/devices/" + l.dev["osdp"].ID + "/key", url.Values{"scbk": {long}}, 422},
+		{"POST", "/admin/devices/" + l.dev["osdp"].ID + "/key", url.Values{"scbk": {"\x00\xff"}}, 422},
+		{"POST", "/admin/devices/" + l.dev["osdp"].ID + "/key", nil, 422},
+		{"POST", "/admin/devices/" + l.dev["relay"].ID + "/key", url.Values{"scbk": {"00112233445566778899aabbccddeeff"}}, 422},
+		{"POST", "/admin/devices/nope/key", url.Values{"scbk": {"00112233445566778899aabbccddeeff"}}, 404},
 		{"POST", "/desk/visits/nope/slip", nil, 404},
 		{"GET", "/admin/devices?x=%00", nil, 200},
 	}

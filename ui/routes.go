@@ -231,6 +231,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/admin/devices/:id", admins, s.deviceUpdate},
 		{"POST", "/admin/devices/:id/delete", admins, s.deviceDelete},
 		{"POST", "/admin/devices/:id/test", admins, s.deviceTest},
+		{"POST", "/admin/devices/:id/key", admins, s.deviceKey},
 		{"GET", "/admin/devices/sim", admins, s.devicesSim},
 		{"POST", "/admin/devices/sim/present", admins, s.simPresent},
 		{"POST", "/admin/devices/sim/visitor", admins, s.simVisitor},

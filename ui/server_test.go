@@ -319,6 +319,7 @@ var routeAccess = []struct {
 	{"POST", "/admin/devices/{screen}", "admin"},
 	{"POST", "/admin/devices/{screen}/delete", "admin"},
 	{"POST", "/admin/devices/{screen}/test", "admin"},
+	{"POST", "/admin/devices/{screen}/key", "admin"},
 	{"GET", "/admin/devices/sim", "admin"},
 	{"POST", "/admin/devices/sim/present", "admin"},
 	{"POST", "/admin/devices/sim/visitor", "admin"},

@@ -38,6 +38,9 @@ const (
 	// checksum (appliance/store, Integrity). Raised once per start.
 	AlarmStoreCorrupt Alarm = "store_corrupt"
 	AlarmBackup       Alarm = "backup_failed" // the daily backup failed; the name says why
+	// AlarmDevice: a device offline or failing longer than its set time;
+	// the name is the device's (appliance/device, Watch).
+	AlarmDevice Alarm = "device_down"
 )
 
 // Command types.

@@ -37,6 +37,7 @@ type Config struct {
 	DayEnd         string `toml:"day_end"`              // "23:59": open visits close then, still-inside ones as "no exit recorded"
 	EscalateMin    int    `toml:"escalate_minutes"`     // unanswered applications remind the host, then (twice as long) the desk
 	KeyEscalateMin int    `toml:"key_escalate_minutes"` // a key overdue this long is escalated to the managers
+	DeviceAlarmSec int    `toml:"device_alarm_seconds"` // a device offline or failing this long raises the guard station's alarm
 	TLSCert        string `toml:"tls_cert"`
 	TLSKey         string `toml:"tls_key"`
 
@@ -82,6 +83,7 @@ func Default() Config {
 		DayEnd:         "23:59",
 		EscalateMin:    30,
 		KeyEscalateMin: 60,
+		DeviceAlarmSec: 60,
 
 		BroadcastsPerMonth: 4,
 		RetainVisitorDays:  180,
@@ -101,7 +103,7 @@ var SiteKeys = []string{
 	"retain_visitor_days", "retain_photo_days", "retain_person_days",
 }
 
-var otherKeys = []string{"escalate_minutes", "key_escalate_minutes", "tls_cert", "tls_key"}
+var otherKeys = []string{"escalate_minutes", "key_escalate_minutes", "device_alarm_seconds", "tls_cert", "tls_key"}
 
 func known(key string) bool { return slices.Contains(SiteKeys, key) || slices.Contains(otherKeys, key) }
 
@@ -178,6 +180,8 @@ func (c *Config) set(key, v string) error {
 		return num(&c.EscalateMin)
 	case "key_escalate_minutes":
 		return num(&c.KeyEscalateMin)
+	case "device_alarm_seconds":
+		return num(&c.DeviceAlarmSec)
 	case "broadcasts_per_month":
 		return num(&c.BroadcastsPerMonth)
 	case "retain_visitor_days":
@@ -237,6 +241,8 @@ func (c Config) Get(key string) string {
 		return strconv.Itoa(c.EscalateMin)
 	case "key_escalate_minutes":
 		return strconv.Itoa(c.KeyEscalateMin)
+	case "device_alarm_seconds":
+		return strconv.Itoa(c.DeviceAlarmSec)
 	}
 	return ""
 }
@@ -330,6 +336,9 @@ func (c *Config) Check() field.Errors {
 	}
 	if c.KeyEscalateMin < 0 {
 		es.Add("key_escalate_minutes", "out_of_range")
+	}
+	if c.DeviceAlarmSec < 5 || c.DeviceAlarmSec > 86400 {
+		es.Add("device_alarm_seconds", "out_of_range")
 	}
 	if c.RetainVisitorDays < 1 {
 		es.Add("retain_visitor_days", "out_of_range")

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"gatehouse/appliance/clock"
+	"gatehouse/appliance/field"
 	"gatehouse/appliance/secret"
 	"gatehouse/appliance/store"
 )
@@ -97,5 +98,83 @@ func (k *ReaderKeys) SaveKey(ctx context.Context, id string, key []byte) error {
 		return err
 	}
 	_, err = store.Issue(ctx, k.db, CmdKey, "devices", k.clock.Now(), keyPayload{ID: id, Sealed: sealed})
+	return err
+}
+
+// defaultKey is SCBK-D, the well-known install-mode key (30 31 … 3F).
+var defaultKey = func() []byte {
+	b := make([]byte, KeyLen)
+	for i := range b {
+		b[i] = 0x30 + byte(i)
+	}
+	return b
+}()
+
+// ParseKey reads a secure channel key as an administrator types it: 32
+// hexadecimal characters, in either case, with spaces, colons or dashes
+// between them allowed. A wrong one is a field error on "scbk" that never
+// repeats the input.
+func ParseKey(text string) ([]byte, error) {
+	h := strings.Map(func(r rune) rune {
+		if r == ' ' || r == ':' || r == '-' || r == '\t' {
+			return -1
+		}
+		return r
+	}, text)
+	b, err := hex.DecodeString(h)
+	switch {
+	case len(text) > 128 || err != nil || len(b) != KeyLen:
+		return nil, field.Errors{{Field: "scbk", Code: "device_key_invalid"}}
+	case string(b) == string(defaultKey):
+		// On file, SCBK-D would let the reader back onto the well-known key.
+		return nil, field.Errors{{Field: "scbk", Code: "device_key_default"}}
+	case string(b) == string(make([]byte, KeyLen)):
+		return nil, field.Errors{{Field: "scbk", Code: "device_key_invalid"}}
+	}
+	return b, nil
+}
+
+// HasKey reports whether the reader has a key of its own on file (never
+// what it is).
+func (k *ReaderKeys) HasKey(id string) (bool, error) {
+	var ok bool
+	err := k.db.View(func(r *store.Reader) error {
+		var err error
+		ok, err = r.Has(store.Key(store.KindDeviceKey, id))
+		return err
+	})
+	return ok, err
+}
+
+// EnterKey records a key the administrator typed for a reader that already
+// holds one the appliance cannot learn through KEYSET: a reader moved from
+// another panel, or kept when the appliance was replaced. It is sealed and
+// recorded like a key the appliance drew (command device.key, audited as
+// actor's); the control panel loads it at the reader's next session, so a
+// reader refused for holding another key is reached at its next probe.
+// Invalid text comes back as field.Errors; a device that is no OSDP reader
+// too.
+func (k *ReaderKeys) EnterKey(ctx context.Context, actor, id, text string) error {
+	var d Device
+	err := k.db.View(func(r *store.Reader) error {
+		var err error
+		d, err = get(r, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if d.Protocol != OSDP {
+		return field.Errors{{Field: "scbk", Code: "device_key_not_osdp"}}
+	}
+	key, err := ParseKey(text)
+	if err != nil {
+		return err
+	}
+	sealed, err := k.keys.Seal(hex.EncodeToString(key))
+	if err != nil {
+		return err
+	}
+	_, err = store.Issue(ctx, k.db, CmdKey, actor, k.clock.Now(), keyPayload{ID: id, Sealed: sealed})
 	return err
 }

@@ -20,13 +20,19 @@ type Health struct {
 	Note    string
 
 	Online     bool      // port open and, for devices that answer, answering
-	Changed    time.Time // when Online last changed: the start of an outage
+	Failing    bool      // answering, but refusing every request (Modbus exceptions): see State
+	Changed    time.Time // when the State last changed: the start of an outage
 	LastSeen   time.Time // last byte received
 	Opens      uint64
 	Reconnects uint64
 	Errors     uint64 // garbled frames, bad lines, overflows
 	Timeouts   uint64 // requests without a reply
 	LastError  string // names fields and counts, never a card or document number
+	// LastErrorAt is when LastError happened (zero: the driver does not
+	// say), Recovered when the device next worked (zero while it has not):
+	// the page shows "Last error 14:02:11 (recovered 14:02:13)".
+	LastErrorAt time.Time
+	Recovered   time.Time
 
 	// OSDP readers: the secure channel is up, on the install-mode key
 	// (before the reader got its own), the reader reports tampering.
@@ -37,6 +43,31 @@ type Health struct {
 	Open    bool
 	Reason  string // the decision's reason code
 	ReadSeq uint64 // Seq of the Read decided
+}
+
+// State is a device's health in one word: online, failing (it answers,
+// but only to refuse: a Modbus contact at a wrong address), offline (no
+// port or no answer), or "" when no driver runs for it (see Note).
+type State string
+
+// States.
+const (
+	StateOnline  State = "online"
+	StateFailing State = "failing"
+	StateOffline State = "offline"
+)
+
+// State is the device's state; Changed is when it began.
+func (h Health) State() State {
+	switch {
+	case !h.Running:
+		return ""
+	case h.Online && h.Failing:
+		return StateFailing
+	case h.Online:
+		return StateOnline
+	}
+	return StateOffline
 }
 
 // Notes on a device without a running driver.

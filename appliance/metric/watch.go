@@ -45,7 +45,7 @@ type watcher struct {
 
 	lsm, vlog           *prometheus.Desc
 	pending, due        *prometheus.Desc
-	online              *prometheus.Desc
+	online, state       *prometheus.Desc
 	errs, reconnects    *prometheus.Desc
 	timeouts, laneNames *prometheus.Desc
 }
@@ -59,9 +59,12 @@ func newWatcher(src Sources) *watcher {
 		pending: prometheus.NewDesc("gatehouse_notify_queue_depth", "Notifications waiting in the outbox: queued or waiting for a retry.", nil, nil),
 		due:     prometheus.NewDesc("gatehouse_notify_queue_due", "Notifications in the outbox whose attempt is due now: the backlog.", nil, nil),
 		online: prometheus.NewDesc("gatehouse_device_online",
-			"1 when an enabled device's driver runs and the device is there (port open and, for devices that answer, answering).", dev, nil),
+			"1 when an enabled device's driver runs and the device is there and working (port open and, for devices that answer, answering other than with refusals).", dev, nil),
+		state: prometheus.NewDesc("gatehouse_device_state",
+			"An enabled device's state, 1 for the current one: online, failing (it answers, but refuses every request: a Modbus exception at each poll), offline, or stopped (no driver runs: disabled in effect, unsupported, failed to start).",
+			[]string{"device", "protocol", "state"}, nil),
 		errs: prometheus.NewDesc("gatehouse_device_errors_total",
-			"Garbled frames, bad lines and overflows on the device's line since its driver started (a bus's devices share the bus's count).", dev, nil),
+			"Garbled frames, refusals (Modbus exceptions), bad lines and overflows since the device's driver started (an OSDP or USB relay bus's devices share the bus's count; a Modbus board's relays and contacts count their own).", dev, nil),
 		reconnects: prometheus.NewDesc("gatehouse_device_reconnects_total",
 			"Times the device's port was opened again after a lost connection since its driver started.", dev, nil),
 		timeouts: prometheus.NewDesc("gatehouse_device_timeouts_total",
@@ -72,7 +75,7 @@ func newWatcher(src Sources) *watcher {
 }
 
 func (w *watcher) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{w.lsm, w.vlog, w.pending, w.due, w.online, w.errs, w.reconnects, w.timeouts, w.laneNames} {
+	for _, d := range []*prometheus.Desc{w.lsm, w.vlog, w.pending, w.due, w.online, w.state, w.errs, w.reconnects, w.timeouts, w.laneNames} {
 		ch <- d
 	}
 }
@@ -132,11 +135,22 @@ func (w *watcher) collectDevices(gauge func(*prometheus.Desc, float64, ...string
 			h, _ = live.Health(d.ID)
 		}
 		online := 0.0
-		if h.Running && h.Online {
+		if h.State() == device.StateOnline {
 			online = 1
 		}
 		labels := []string{d.Name, string(d.Protocol)}
 		gauge(w.online, online, labels...)
+		now := h.State()
+		if now == "" {
+			now = "stopped"
+		}
+		for _, st := range []device.State{device.StateOnline, device.StateFailing, device.StateOffline, "stopped"} {
+			v := 0.0
+			if st == now {
+				v = 1
+			}
+			gauge(w.state, v, d.Name, string(d.Protocol), string(st))
+		}
 		if h.Running {
 			counter(w.errs, h.Errors, labels...)
 			counter(w.reconnects, h.Reconnects, labels...)

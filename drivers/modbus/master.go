@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -88,8 +89,12 @@ func (m *Master) Transact(ctx context.Context, req Request) (Reply, error) {
 			m.line.CountReply()
 			return rep, nil
 		case errors.As(err, &ex):
-			m.line.CountReply() // it answered
-			return Reply{}, m.wrap(req, err)
+			// It answered, but refused: an error all the same. A board
+			// that only ever answers so (a contact at a wrong address)
+			// must not look healthy.
+			err = m.wrap(req, err)
+			m.line.CountRefused(err)
+			return Reply{}, err
 		case errors.Is(err, ErrTimeout):
 			m.line.CountTimeout()
 		case errors.Is(err, ErrGarbled):
@@ -105,8 +110,24 @@ func (m *Master) Transact(ctx context.Context, req Request) (Reply, error) {
 }
 
 func (m *Master) wrap(req Request, err error) error {
-	return fmt.Errorf("modbus: slave %d function 0x%02X: %w", req.Slave, req.Function, err)
+	return &SlaveError{Slave: req.Slave, Function: req.Function, Err: err}
 }
+
+// SlaveError is a request that failed, naming its slave and function:
+// "modbus: slave 17 function 0x02: exception 2 (illegal data address)".
+// The package's own errors lose their "modbus: " prefix inside it, so the
+// text says "modbus" once; errors.Is and errors.As see the error within.
+type SlaveError struct {
+	Slave    byte
+	Function byte
+	Err      error
+}
+
+func (e *SlaveError) Error() string {
+	return fmt.Sprintf("modbus: slave %d function 0x%02X: %s", e.Slave, e.Function, strings.TrimPrefix(e.Err.Error(), "modbus: "))
+}
+
+func (e *SlaveError) Unwrap() error { return e.Err }
 
 // once is one attempt: send, then gather bytes until they make the reply,
 // or are not it, or the timeout passes.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -298,5 +299,44 @@ func TestNewPollerChecksItsConfig(t *testing.T) {
 	}
 	if _, err := modbus.NewPoller(nil, modbus.PollerConfig{Watcher: &watcher{}, Contacts: []modbus.Contact{{Input: 0}, {Input: 3000}}}); err == nil {
 		t.Fatal("poller over 3000 inputs")
+	}
+}
+
+// A refusal names its slave and function once, says "modbus" once, and
+// counts as an error on the line while the board stays online.
+func TestExceptionReadsModbusSlaveOnceAndCounts(t *testing.T) {
+	m, _ := rig(t)
+	_, err := m.ReadDiscreteInputs(context.Background(), 1, 40, 1) // the board has 4 inputs
+	const want = "modbus: slave 1 function 0x02: exception 2 (illegal data address)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error %q, want %q", err, want)
+	}
+	if n := strings.Count(err.Error(), "modbus"); n != 1 {
+		t.Fatalf("%q says modbus %d times", err, n)
+	}
+	if !errors.Is(err, modbus.IllegalDataAddress) {
+		t.Fatal("the exception is not inside the error")
+	}
+	var se *modbus.SlaveError
+	if !errors.As(err, &se) || se.Slave != 1 || se.Function != modbus.FuncReadDiscreteInputs {
+		t.Fatalf("SlaveError %+v", se)
+	}
+	h := m.Health()
+	if !h.Online || h.Errors != 1 || h.LastError != want || h.LastErrorAt.IsZero() || !h.Recovered.IsZero() {
+		t.Fatalf("health after a refusal %+v", h)
+	}
+	if _, err := m.ReadDiscreteInputs(context.Background(), 1, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if h := m.Health(); h.Recovered.Before(h.LastErrorAt) || h.LastError != want {
+		t.Fatalf("a good reply after the refusal is no recovery: %+v", h)
+	}
+}
+
+func TestTimeoutReadsModbusSlaveOnce(t *testing.T) {
+	m, _ := rigWithTimeout(t, 50*time.Millisecond)
+	_, err := m.ReadDiscreteInputs(context.Background(), 9, 0, 1) // nobody at slave 9
+	if err == nil || err.Error() != "modbus: slave 9 function 0x02: no reply" || !errors.Is(err, modbus.ErrTimeout) {
+		t.Fatalf("timeout error %q", err)
 	}
 }

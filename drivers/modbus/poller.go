@@ -29,6 +29,9 @@ type PollerConfig struct {
 	Watcher  gate.DoorWatcher
 	Clock    clock.Clock // default the system clock
 	Logger   *slog.Logger
+	// Report, if set, hears every poll's outcome from Run (nil: a good
+	// one): the runtime keeps each contact's own health with it.
+	Report func(error)
 }
 
 // Poller reads door contacts and reports changes. The first good read
@@ -73,8 +76,15 @@ func (p *Poller) Run(ctx context.Context) error {
 	t := time.NewTicker(p.cfg.Interval)
 	defer t.Stop()
 	for {
-		if err := p.Poll(ctx); err != nil && ctx.Err() == nil {
+		err := p.Poll(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
 			p.cfg.Logger.Debug("modbus: door poll failed", "device", p.cfg.Device, "err", err)
+		}
+		if p.cfg.Report != nil {
+			p.cfg.Report(err)
 		}
 		select {
 		case <-ctx.Done():

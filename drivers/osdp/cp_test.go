@@ -618,3 +618,40 @@ func TestConfigIsChecked(t *testing.T) {
 		}
 	}
 }
+
+// A reader that labels its sealed replies with a command's security block
+// type is refused, never used: the CP stays strict. It fails again at
+// every session (restarted three times, then failed until the next probe);
+// the log says so once, not at every attempt, and names the fault, not a
+// key.
+func TestWrongSecurityBlockTypeIsRefusedAndLoggedOnce(t *testing.T) {
+	keys := new(osdp.MemoryKeys)
+	k, _ := osdp.NewKey([]byte("0123456789abcdef"))
+	keys.SaveKey(context.Background(), "r1", k)
+	pd := sim.New(sim.Config{Address: 1, ID: identity(8), Key: k, Secure: true})
+	pd.SetWrongSCB(true)
+	var logged logLines
+	clk := clock.NewFake(time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
+	r := start(t, osdp.Config{Keys: keys, Clock: clk, Log: slog.New(slog.NewTextHandler(&logged, nil)),
+		Readers: []osdp.Reader{{Name: "r1", Address: 1, Secure: true}}}, pd)
+
+	waitFor(t, "twenty handshakes", func() bool { return pd.Stats().Handshakes >= 20 })
+	h := r.health("r1")
+	if h.Online || h.MACErrors == 0 || !strings.Contains(h.LastError, "security block type") {
+		t.Fatalf("health %+v", h)
+	}
+	lines := logged.lines()
+	if len(lines) != 1 || logged.count("osdp reader out of step; restarting") != 1 {
+		t.Fatalf("%d lines for twenty refused sessions:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, "security block type does not fit the message") || strings.Contains(l, "30313233") {
+			t.Errorf("log line %q", l)
+		}
+	}
+
+	// Fixed firmware: the reader comes online, and that is logged once.
+	pd.SetWrongSCB(false)
+	r.waitOnline(t, "r1", true)
+	waitFor(t, "the recovery logged", func() bool { return logged.count("osdp reader online") == 1 })
+}

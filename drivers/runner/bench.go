@@ -188,6 +188,13 @@ func (b *Bench) OSDPReader(d device.Device) *osdpsim.PD {
 	return bus.Reader(byte(addr))
 }
 
+// ModbusBoard is the simulated Modbus board behind d, or nil.
+func (b *Bench) ModbusBoard(d device.Device) *sim.ModbusBoard {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.modbus[d.Port]
+}
+
 // Printer is the simulated printer behind d, or nil.
 func (b *Bench) Printer(d device.Device) *sim.Printer {
 	b.mu.Lock()

@@ -35,6 +35,7 @@ type group struct {
 	relays map[string]*boundRelay // lane → relay on this port
 	byDev  map[string]*boundRelay // device → relay
 	master *modbus.Master         // Modbus ports
+	points map[string]*point      // Modbus ports: each device's own health, by device ID
 	cp     *osdp.CP               // OSDP buses
 	print  *escpos.Printer        // receipt printers
 	modem  *modem.Sender          // GSM modems
@@ -84,6 +85,9 @@ func (g *group) readContact(ctx context.Context, d device.Device) (open bool, er
 		return false, device.ErrNotSupported
 	}
 	in, err := g.master.ReadDiscreteInputs(ctx, pt.Slave, pt.N, 1)
+	if p := g.points[d.ID]; p != nil {
+		p.note(err)
+	}
 	if err != nil {
 		return false, err
 	}
@@ -103,7 +107,7 @@ func (r *Runner) startGroup(ds []device.Device) (*group, error) {
 	}
 	ctx, cancel := context.WithCancel(r.ctx)
 	g := &group{port: first.Port, key: fingerprint(ds), devs: ds, cancel: cancel,
-		relays: map[string]*boundRelay{}, byDev: map[string]*boundRelay{}}
+		relays: map[string]*boundRelay{}, byDev: map[string]*boundRelay{}, points: map[string]*point{}}
 	var err error
 	switch first.Protocol {
 	case device.Scanner:
@@ -239,9 +243,11 @@ func (r *Runner) startModbus(ctx context.Context, g *group, ds []device.Device) 
 		if err != nil {
 			return errorf(d, err)
 		}
+		health := newPoint(r.log, r.cfg.Clock, d)
+		g.points[d.ID] = health
 		switch d.Role {
 		case device.Relay:
-			rl := &boundRelay{dev: d.ID, Relay: modbus.Relay{Master: m, Slave: pt.Slave, Coil: pt.N}}
+			rl := &boundRelay{dev: d.ID, Relay: trackedRelay{Relay: modbus.Relay{Master: m, Slave: pt.Slave, Coil: pt.N}, pt: health}}
 			g.relays[d.LaneID], g.byDev[d.ID] = rl, rl
 		case device.DoorContact:
 			// One poller per contact: its events carry the contact's own
@@ -254,6 +260,7 @@ func (r *Runner) startModbus(ctx context.Context, g *group, ds []device.Device) 
 				Watcher:  r.cfg.Doors,
 				Clock:    r.cfg.Clock,
 				Logger:   r.log,
+				Report:   health.note,
 			})
 			if err != nil {
 				return errorf(d, err)

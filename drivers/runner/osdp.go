@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"time"
 
 	"gatehouse/appliance/device"
 	"gatehouse/appliance/gate"
@@ -182,8 +183,8 @@ func readerHealth(cp *osdp.CP, name string, h device.Health) device.Health {
 		h.LastSeen = rh.LastSeen
 		h.Timeouts = rh.Timeouts
 		h.Errors = rh.NAKs + rh.MACErrors + rh.BadReplies + rh.BadReads + bus.LineErrors
-		if rh.LastError != "" {
-			h.LastError = rh.LastError
+		if rh.LastError != "" { // the reader's own, current while it is out
+			h.LastError, h.LastErrorAt, h.Recovered = rh.LastError, rh.Since, time.Time{}
 		}
 		h.Tamper = rh.Tamper
 	}

@@ -549,8 +549,12 @@ func (r *Runner) Health(id string) (device.Health, bool) {
 	h.Running = true
 	h.Online, h.Changed, h.LastSeen = lh.Online, lh.Changed, lh.LastSeen
 	h.Opens, h.Reconnects, h.Errors, h.Timeouts, h.LastError = lh.Opens, lh.Reconnects, lh.Errors, lh.Timeouts, lh.LastError
+	h.LastErrorAt, h.Recovered = lh.LastErrorAt, lh.Recovered
 	if g.cp != nil {
 		h = readerHealth(g.cp, d.Name, h)
+	}
+	if pt := g.points[id]; pt != nil {
+		h = pt.health(h)
 	}
 	return h, true
 }

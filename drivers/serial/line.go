@@ -54,6 +54,11 @@ type Health struct {
 	Errors     uint64    // garbled frames, bad lines, overflows
 	Timeouts   uint64    // requests that got no reply
 	LastError  string    // never holds a card or document number: drivers' errors don't carry them
+	// LastErrorAt is when LastError happened; Recovered, when the device
+	// next answered well (a good reply, or a connection made again after
+	// one was lost), zero while it has not. The page says which is current.
+	LastErrorAt time.Time
+	Recovered   time.Time
 }
 
 // Line owns a port for one driver. It reads in a goroutine of its own,
@@ -158,7 +163,7 @@ func (l *Line) Write(b []byte) error {
 	if _, err := p.Write(b); err != nil {
 		err = fmt.Errorf("serial: write %s: %w", l.cfg.Port.Path, err)
 		l.mu.Lock()
-		l.health.LastError = err.Error()
+		l.setError(err.Error())
 		l.mu.Unlock()
 		p.Close() // the reader sees the closed port and reconnects
 		return err
@@ -198,7 +203,7 @@ func (l *Line) CountError(err error) {
 	defer l.mu.Unlock()
 	l.health.Errors++
 	if err != nil {
-		l.health.LastError = err.Error()
+		l.setError(err.Error())
 	}
 }
 
@@ -208,7 +213,7 @@ func (l *Line) CountTimeout() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.health.Timeouts++
-	l.health.LastError = "no reply"
+	l.setError("no reply")
 	l.silent++
 	l.updateOnline()
 }
@@ -219,6 +224,31 @@ func (l *Line) CountReply() {
 	defer l.mu.Unlock()
 	l.silent = 0
 	l.updateOnline()
+	l.recovered()
+}
+
+// CountRefused counts a reply that refused the request (a Modbus
+// exception): the device is answering, so it is not silent, but the
+// request failed and counts as an error.
+func (l *Line) CountRefused(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.silent = 0
+	l.updateOnline()
+	l.health.Errors++
+	l.setError(err.Error())
+}
+
+// setError records the last error and when; called with mu held.
+func (l *Line) setError(msg string) {
+	l.health.LastError, l.health.LastErrorAt, l.health.Recovered = msg, l.cfg.Clock.Now(), time.Time{}
+}
+
+// recovered notes a good exchange after an error; called with mu held.
+func (l *Line) recovered() {
+	if !l.health.LastErrorAt.IsZero() && l.health.Recovered.IsZero() {
+		l.health.Recovered = l.cfg.Clock.Now()
+	}
 }
 
 // updateOnline recomputes Online; called with mu held.
@@ -272,6 +302,7 @@ func (l *Line) attach(p Port) bool {
 		l.health.Reconnects++
 	}
 	l.updateOnline()
+	l.recovered() // a lost connection or a failed open is over
 	return true
 }
 
@@ -289,7 +320,7 @@ func (l *Line) lost(p Port, err error) {
 	}
 	why := "connection lost"
 	if err != nil {
-		l.health.LastError = err.Error()
+		l.setError(err.Error())
 		why = err.Error()
 	}
 	if p != nil {

@@ -46,7 +46,8 @@ type ModbusBoard struct {
 	inputs   []bool
 	log      []CoilWrite
 	requests int
-	rejected int // frames that were not requests (bad CRC, noise)
+	rejected int                         // frames that were not requests (bad CRC, noise)
+	refuse   map[uint16]modbus.Exception // discrete inputs the board refuses to read
 }
 
 // NewModbusBoard plugs a board in at path.
@@ -95,6 +96,22 @@ func (b *ModbusBoard) SetInput(n int, on bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.inputs[n] = on
+}
+
+// Refuse makes the board answer every read of discrete input n with
+// exception ex, as a board answers a contact configured at an address it
+// does not have; ex 0 reads the input again.
+func (b *ModbusBoard) Refuse(n uint16, ex modbus.Exception) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.refuse == nil {
+		b.refuse = map[uint16]modbus.Exception{}
+	}
+	if ex == 0 {
+		delete(b.refuse, n)
+	} else {
+		b.refuse[n] = ex
+	}
 }
 
 // Coils returns the relays' states.
@@ -200,6 +217,13 @@ func (b *ModbusBoard) handle(req modbus.Request, perr error) []byte {
 			}
 			if first+n > len(src) {
 				return modbus.EncodeException(req.Slave, req.Function, modbus.IllegalDataAddress)
+			}
+			if req.Function == modbus.FuncReadDiscreteInputs {
+				for in, ex := range b.refuse {
+					if int(in) >= first && int(in) < first+n {
+						return modbus.EncodeException(req.Slave, req.Function, ex)
+					}
+				}
 			}
 			return modbus.EncodeReply(req, src[first:first+n])
 		case modbus.FuncWriteSingleCoil, modbus.FuncWriteMultipleCoils:

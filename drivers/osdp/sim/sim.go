@@ -88,6 +88,7 @@ type PD struct {
 	silent    bool
 	garbage   int
 	drop      int
+	wrongSCB  bool // sealed replies carry a command's security block type
 	stats     Stats
 	changed   chan struct{}
 }
@@ -318,6 +319,9 @@ func (p *PD) encode(cmd osdp.Frame, code byte, data []byte, scb byte, scbData []
 		wire, err = r.Append(nil)
 	} else if p.sess.Active() {
 		wire, err = p.sess.Seal(r)
+		if err == nil && p.wrongSCB {
+			wire, err = mislabel(wire)
+		}
 	} else {
 		wire, err = r.Append(nil)
 	}
@@ -325,6 +329,28 @@ func (p *PD) encode(cmd osdp.Frame, code byte, data []byte, scb byte, scbData []
 		return nil
 	}
 	return wire
+}
+
+// mislabel rewrites a sealed reply to carry the security block type of a
+// command (SCS_15 for SCS_16, SCS_17 for SCS_18), MAC and check intact
+// otherwise: a PD firmware that confuses the two.
+func mislabel(wire []byte) ([]byte, error) {
+	var d osdp.Decoder
+	d.Feed(wire)
+	f, err := d.Next()
+	if err != nil {
+		return nil, err
+	}
+	f.SCB--
+	return f.Append(nil)
+}
+
+// SetWrongSCB makes the reader label its sealed replies with a command's
+// security block type, which a strict CP must refuse.
+func (p *PD) SetWrongSCB(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.wrongSCB = on
 }
 
 // deliver applies the fault settings to a reply.
