@@ -223,6 +223,41 @@ func TestSuspensionReachesTheOtherLobby(t *testing.T) {
 	suspensionDelay(t, b, []*App{a}, lane.ID, cards[1].Number, cards[1].ID) // on a follower's, forwarded
 }
 
+// TestTheOtherLobbysGatesOnTheFeed: north's guard station hears south's
+// decisions as they reach the site, named by their lobby, and the stored
+// events say which lobby decided them.
+func TestTheOtherLobbysGatesOnTheFeed(t *testing.T) {
+	_, _, a, b := twoLobbies(t)
+	a.Access.SetLobby("north")
+	b.Access.SetLobby("south")
+	lane, cards := gateSetup(t, a, 1)
+	waitFor(t, 10*time.Second, "the card on south", func() bool {
+		_, err := b.Access.CredentialByCard(cards[0].Number)
+		return err == nil
+	})
+	heard := make(chan access.Outcome, 4)
+	a.Access.OnEvent(func(o access.Outcome, _ access.Event) { heard <- o })
+	if act := present(t, b, lane.ID, cards[0].Number, true); !act.Open {
+		t.Fatalf("south: %+v", act)
+	}
+	select {
+	case o := <-heard:
+		if o.Lobby != "south" || !o.Grant {
+			t.Fatalf("north heard %+v", o)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("north's feed never heard south's gate")
+	}
+	names, err := a.Access.Lobbies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := a.Access.Recent(10)
+	if err != nil || len(evs) != 1 || int(evs[0].Lobby) >= len(names) || names[evs[0].Lobby] != "south" {
+		t.Fatalf("north's stored event: %+v (lobbies %q) %v", evs, names, err)
+	}
+}
+
 // BenchmarkSuspensionReachesLobbies measures, over b.N cards, the time from
 // a suspension on a follower's pages to the refusal at the other lobby's
 // gate (the issue asks for under 1 s).

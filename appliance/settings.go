@@ -5,6 +5,7 @@ import (
 
 	"gatehouse/appliance/config"
 	"gatehouse/appliance/site"
+	"gatehouse/appliance/store"
 )
 
 // Settings are the settings in force now. The page's changes to the base
@@ -64,8 +65,8 @@ func (a *App) inForce(c config.Config) {
 // settingsReplicated puts the site settings into force when another lobby
 // of the site saved them (store.OnReplicated): each appliance keeps them in
 // memory.
-func (a *App) settingsReplicated(typ string) {
-	if typ != site.CmdSave {
+func (a *App) settingsReplicated(cmd store.Command) {
+	if cmd.Type != site.CmdSave {
 		return
 	}
 	go func() {

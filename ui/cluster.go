@@ -20,7 +20,7 @@ func (s *Server) clusterData() views.ClusterData {
 	if n == nil {
 		return views.ClusterData{}
 	}
-	d := views.ClusterData{Member: true, Status: n.Status(), Address: n.Address()}
+	d := views.ClusterData{Member: true, Status: n.Status(), Address: n.Address(), Waiting: s.app.Access.Shipping().Waiting}
 	if since := n.CutOffSince(); !since.IsZero() {
 		d.CutOff = since.In(s.app.Config.Location).Format("01-02 15:04:05")
 	}

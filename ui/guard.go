@@ -111,8 +111,8 @@ func (s *Server) laneNames() (map[string]string, []access.Lane, error) {
 	return m, ls, err
 }
 
-func (s *Server) guardRow(c echo.Context, e access.Event, lanes map[string]string, name string) views.GuardRow {
-	r := views.GuardRow{Time: e.Time.UnixNano(), Lane: lanes[e.Lane], In: e.Entry, Grant: e.Grant, Reason: string(e.Reason)}
+func (s *Server) guardRow(c echo.Context, e access.Event, lanes map[string]string, name, lobby string) views.GuardRow {
+	r := views.GuardRow{Time: e.Time.UnixNano(), Lane: lanes[e.Lane], In: e.Entry, Grant: e.Grant, Reason: string(e.Reason), Lobby: lobby}
 	if e.Kind == 'm' {
 		r.Name, r.Who = name, langOf(c).T("guard.manual")
 		return r
@@ -143,8 +143,18 @@ func (s *Server) guardData(c echo.Context) (views.GuardData, error) {
 	if err != nil {
 		return d, err
 	}
+	// In a site of several lobbies the feed is the whole site's, each row
+	// naming its lobby.
+	lobbies, err := s.app.Access.Lobbies()
+	if err != nil {
+		return d, err
+	}
 	for _, e := range evs {
-		d.Rows = append(d.Rows, s.guardRow(c, e, lanes, ""))
+		lobby := s.app.Access.Lobby() // this lobby's own, not shipped yet
+		if int(e.Lobby) < len(lobbies) {
+			lobby = lobbies[e.Lobby]
+		}
+		d.Rows = append(d.Rows, s.guardRow(c, e, lanes, "", lobby))
 	}
 	inside, err := s.app.Access.Inside("")
 	if err != nil {
@@ -290,7 +300,7 @@ func (s *Server) guardStream(c echo.Context) error {
 				lanes, _, _ = s.laneNames()
 			}
 			var b strings.Builder
-			if err := views.GuardEventRow(s.guardRow(c, it.ev, lanes, it.out.Name)).Render(pctx, &b); err != nil {
+			if err := views.GuardEventRow(s.guardRow(c, it.ev, lanes, it.out.Name, it.out.Lobby)).Render(pctx, &b); err != nil {
 				return nil
 			}
 			if send("gate", b.String()) != nil {

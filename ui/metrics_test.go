@@ -109,6 +109,9 @@ func TestMetricsAfterAPresentation(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if err := l.app.Access.Flush(ctx); err != nil { // the lobby's journal shipped
+		t.Fatal(err)
+	}
 	fams := scrape(t, l.harness)
 	atLeast := func(name string, labels map[string]string, min float64) {
 		t.Helper()
@@ -134,9 +137,9 @@ func TestMetricsAfterAPresentation(t *testing.T) {
 	// One grant, one pulse (the harness's clock stands still, so it
 	// took no time on it).
 	exactly("gatehouse_gate_wire_to_relay_seconds", nil, 1)
-	// Commands: the two events (committed; the gate does not wait for
-	// their fsync).
-	exactly("gatehouse_store_apply_seconds", map[string]string{"type": access.CmdEvent}, 2)
+	// Commands: the two events, shipped from the lobby's journal in one
+	// batch or two.
+	atLeast("gatehouse_store_apply_seconds", map[string]string{"type": access.CmdEvents}, 1)
 	atLeast("gatehouse_store_commit_fsync_seconds", nil, 2)
 	if s := sample(fams, "gatehouse_store_commit_fsync_seconds", nil); s.Histogram.GetSampleSum() <= 0 {
 		t.Errorf("commits took %v s in all", s.Histogram.GetSampleSum())

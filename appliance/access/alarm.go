@@ -1,12 +1,14 @@
 package access
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gatehouse/appliance/field"
@@ -167,8 +169,9 @@ func (s *Service) Acknowledge(ctx context.Context, actor, id, note string) error
 // Alarms lists alarms newest first; open only when unacked is set.
 func (s *Service) Alarms(unacked bool, limit int) ([]AlarmRecord, error) {
 	var out []AlarmRecord
+	pending := s.out.pending() // this lobby's, not shipped yet (see Recent)
 	err := s.db.View(func(r *store.Reader) error {
-		return r.Scan(store.Prefix(store.KindAlarm), store.ScanOptions{Reverse: true}, func(_, v []byte) (bool, error) {
+		err := r.Scan(store.Prefix(store.KindAlarm), store.ScanOptions{Reverse: true}, func(_, v []byte) (bool, error) {
 			var a AlarmRecord
 			if err := json.Unmarshal(v, &a); err != nil {
 				return true, nil
@@ -178,7 +181,25 @@ func (s *Service) Alarms(unacked bool, limit int) ([]AlarmRecord, error) {
 			}
 			return len(out) < limit, nil
 		})
+		if err != nil {
+			return err
+		}
+		for _, ev := range pending {
+			if ev.Alarm == NoAlarm {
+				continue
+			}
+			if in, err := stored(r, ev); err != nil {
+				return err
+			} else if !in {
+				out = append(out, AlarmOf(ev.event(), ev.Name))
+			}
+		}
+		return nil
 	})
+	if len(pending) > 0 {
+		slices.SortStableFunc(out, func(a, b AlarmRecord) int { return cmp.Compare(b.At, a.At) })
+		out = out[:min(limit, len(out))]
+	}
 	return out, err
 }
 

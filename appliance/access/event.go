@@ -25,6 +25,10 @@ type Event struct {
 	CredID string // "" for visitors and manual opens
 	Holder string // directory person ID, "visit:<id>", "cred:<id>" or ""
 	Rand   uint32 // tie-breaker for events in the same nanosecond, drawn by the issuer
+	// Lobby is the number of the lobby whose gate decided it, in a site
+	// of several lobbies (Service.Lobbies names them); 0 for a single
+	// lobby and for events from before sites.
+	Lobby uint16
 }
 
 // Reason and alarm codes are stored as one byte each; the tables never
@@ -104,7 +108,7 @@ const eventLen = 8 + 10 + 1 + 1 + 1 + 1 + 10 + 1 + 10 + 4 + 5 // 52
 // encode lays the event out as
 //
 //	time(8) lane(10) flags(1: entry, grant) kind(1) reason(1) alarm(1)
-//	cred(10) holderKind(1) holder(10) rand(4) reserved(5)
+//	cred(10) holderKind(1) holder(10) rand(4) lobby(2) reserved(3)
 func (e Event) encode() []byte {
 	b := make([]byte, 0, eventLen)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Time.UnixNano()))
@@ -122,7 +126,8 @@ func (e Event) encode() []byte {
 	b = append(b, hk)
 	b = append(b, hb...)
 	b = binary.BigEndian.AppendUint32(b, e.Rand)
-	return append(b, 0, 0, 0, 0, 0)
+	b = binary.BigEndian.AppendUint16(b, e.Lobby)
+	return append(b, 0, 0, 0)
 }
 
 var errBadEvent = errors.New("access: malformed event record")
@@ -144,6 +149,7 @@ func decodeEvent(b []byte) (Event, error) {
 	e.CredID = idText(b[22:32])
 	e.Holder = holderString(b[32], b[33:43])
 	e.Rand = binary.BigEndian.Uint32(b[43:47])
+	e.Lobby = binary.BigEndian.Uint16(b[47:49])
 	return e, nil
 }
 

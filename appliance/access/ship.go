@@ -219,6 +219,97 @@ func (s *Service) SetLobby(name string) {
 	s.out.mu.Unlock()
 }
 
+// noLobby marks an event of this lobby not shipped yet: its number is not
+// given until the site applies it (Recent's callers name it themselves).
+const noLobby = 1<<16 - 1
+
+// pending copies the queued events, oldest first; nil for no outbox.
+func (o *outbox) pending() []eventPayload {
+	if o == nil {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]eventPayload, len(o.q))
+	for i, q := range o.q {
+		out[i] = q.ev
+	}
+	return out
+}
+
+func (o *outbox) name() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.lobby
+}
+
+// Lobby is this appliance's name on its events ("" for a single lobby).
+func (s *Service) Lobby() string {
+	if s.out == nil {
+		return ""
+	}
+	return s.out.name()
+}
+
+// Lobbies names the lobbies by their number on events (index 0 is "", a
+// single lobby's own).
+func (s *Service) Lobbies() ([]string, error) {
+	var names []string
+	err := s.db.View(func(r *store.Reader) (err error) {
+		names, err = lobbies(r)
+		return err
+	})
+	return append([]string{""}, names...), err
+}
+
+func lobbies(r *store.Reader) ([]string, error) {
+	var names []string
+	err := r.GetJSON(store.Key(store.KindLobbies, "lobbies"), &names)
+	if errors.Is(err, store.ErrNotFound) {
+		err = nil
+	}
+	return names, err
+}
+
+// lobbyNumber is the number of the named lobby on its events, given the
+// first time it ships (deterministically: inside the command).
+func lobbyNumber(tx *store.Tx, name string) (uint16, error) {
+	if name == "" {
+		return 0, nil
+	}
+	names, err := lobbies(&tx.Reader)
+	if err != nil {
+		return 0, err
+	}
+	for i, n := range names {
+		if n == name {
+			return uint16(i + 1), nil
+		}
+	}
+	if len(names) >= 1<<16-1 {
+		return 0, nil
+	}
+	names = append(names, name)
+	return uint16(len(names)), tx.SetJSON(store.Key(store.KindLobbies, "lobbies"), names)
+}
+
+// Replicated tells the live feed of the events another lobby shipped, as
+// they are applied here from the site's log (Store.OnReplicated): the
+// guard station shows the whole site's gates. It must be quick.
+func (s *Service) Replicated(cmd store.Command) {
+	if cmd.Type != CmdEvents || s.onEvent == nil {
+		return
+	}
+	var p eventsPayload
+	if err := cmd.Decode(&p); err != nil || p.Lobby == "" || (s.out != nil && p.Lobby == s.out.name()) {
+		return
+	}
+	for _, ev := range p.Events {
+		s.onEvent(Outcome{Decision: Decision{Grant: ev.Grant, Reason: ev.Reason, Alarm: ev.Alarm}, CredID: ev.CredID,
+			Holder: ev.Holder, Name: ev.Name, VisitID: ev.Visit, Lobby: p.Lobby}, ev.event())
+	}
+}
+
 // ShipStatus is what the cluster page shows of a lobby's events.
 type ShipStatus struct {
 	Waiting int   // events in the journal not yet in the site's store
@@ -373,6 +464,10 @@ func applyEvents(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	}
 	added := 0
 	var in []string
+	lobby, err := lobbyNumber(tx, p.Lobby)
+	if err != nil {
+		return store.Effect{}, err
+	}
 	for _, ev := range p.Events {
 		k, _, _ := ev.event().keys()
 		if ok, err := tx.Has(k); err != nil {
@@ -381,7 +476,9 @@ func applyEvents(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 			continue
 		}
 		added++
-		if err := PutEvent(tx, ev.event()); err != nil {
+		e := ev.event()
+		e.Lobby = lobby
+		if err := PutEvent(tx, e); err != nil {
 			return store.Effect{}, err
 		}
 		if isPassage(ev) {

@@ -25,7 +25,8 @@ type Outcome struct {
 	Holder   string // credential holder ID, or "visit:<id>" for a visitor
 	Name     string // holder's name, for the guard station
 	VisitID  string
-	Presence bool // the passage changed presence (granted)
+	Presence bool   // the passage changed presence (granted)
+	Lobby    string // the lobby whose gate decided, in a site of several; "" for this one alone
 }
 
 // Gather reads the local facts about p. It touches only the store.
@@ -357,6 +358,7 @@ func (s *Service) decide(ctx context.Context, p gate.Presentation) (gate.Action,
 		if err := s.out.add(ev); err != nil {
 			return gate.Action{Feedback: gate.Deny, Reason: "error"}, err
 		}
+		o.Lobby = s.out.name()
 		return s.answer(o, ev, now), nil
 	}
 	// One command: the event, the passage and a visitor's move. The

@@ -2,6 +2,7 @@ package access
 
 import (
 	"encoding/binary"
+	"slices"
 	"time"
 
 	"gatehouse/appliance/store"
@@ -91,13 +92,32 @@ func Inside(r *store.Reader, zoneID string) ([]Presence, error) {
 	return out, err
 }
 
-// Recent lists the latest events, newest first.
+// Recent lists the latest events, newest first: the store's and this
+// lobby's not shipped yet (a lobby cut off from its site still sees its
+// own gates).
 func (s *Service) Recent(limit int) (es []Event, err error) {
 	now := s.clock.Now()
+	pending := s.out.pending() // before the store's snapshot: nothing falls between
 	err = s.db.View(func(r *store.Reader) error {
 		es, err = Events(r, now.AddDate(-1, 0, 0), now.Add(time.Second), limit)
-		return err
+		if err != nil {
+			return err
+		}
+		for _, ev := range pending {
+			if in, err := stored(r, ev); err != nil {
+				return err
+			} else if !in {
+				e := ev.event()
+				e.Lobby = noLobby
+				es = append(es, e)
+			}
+		}
+		return nil
 	})
+	if len(pending) > 0 {
+		slices.SortStableFunc(es, func(a, b Event) int { return b.Time.Compare(a.Time) })
+		es = es[:min(limit, len(es))]
+	}
 	return es, err
 }
 

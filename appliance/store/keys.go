@@ -100,6 +100,7 @@ const (
 	// a lobby that was cut off): that entry must not set presence again.
 	// Below the block: 0x60..0x6F are taken.
 	KindPresenceOut Kind = 0x5F // holder 0 zone -> exit time (u64)
+	KindLobbies     Kind = 0x5E // "lobbies" -> the lobbies' names in the order they first shipped events (JSON); an event's lobby number is its place + 1
 )
 
 // Devices (0x70..): the serial devices' configuration (appliance/device).
@@ -211,7 +212,7 @@ var kindNames = map[Kind]string{
 	KindVisit: "visit", KindPass: "pass", KindVisitPhoto: "visit photo", KindScreen: "screening entry",
 	KindNotify: "message", KindNotifySettings: "notification settings", KindConference: "conference",
 	KindZone: "zone", KindLane: "lane", KindGroup: "access group", KindProfile: "time profile", KindHoliday: "holiday",
-	KindCred: "credential", KindCredByNumber: "credential number index", KindEvent: "gate event", KindAlarm: "alarm", KindPresenceOut: "exit mark",
+	KindCred: "credential", KindCredByNumber: "credential number index", KindEvent: "gate event", KindAlarm: "alarm", KindPresenceOut: "exit mark", KindLobbies: "lobby names",
 	KindDevice: "device", KindDeviceKey: "device key",
 	KindKey: "key", KindKeyByTag: "key tag index", KindKeyEvent: "key history entry", KindKeyCheckout: "key checkout",
 	KindKeyOpen: "open key checkout", KindKeyLevel: "key level", KindKeyCase: "lost-key case", KindKeyAudit: "key audit",

@@ -33,18 +33,18 @@ var ErrReplicaClosed = errors.New("store: closed while replicating")
 // keeps something of the state in memory refreshes it there: fn must be
 // quick, and must neither apply commands nor wait for one (hand slow work
 // to a goroutine).
-func (s *Store) OnReplicated(fn func(typ string)) {
+func (s *Store) OnReplicated(fn func(cmd Command)) {
 	s.hookMu.Lock()
 	defer s.hookMu.Unlock()
 	s.hooks = append(s.hooks, fn)
 }
 
-func (s *Store) replicated(typ string) {
+func (s *Store) replicated(cmd Command) {
 	s.hookMu.Lock()
 	hooks := s.hooks
 	s.hookMu.Unlock()
 	for _, fn := range hooks {
-		fn(typ)
+		fn(cmd)
 	}
 }
 
@@ -131,7 +131,7 @@ func (s *Store) ApplyReplicated(index uint64, raw []byte) (res Result, skipped b
 	// synced soon (and before any snapshot lets Raft drop the entry).
 	s.committed.Add(1)
 	s.durable.kickFlusher()
-	s.replicated(cmd.Type)
+	s.replicated(cmd)
 	return res, false, nil
 }
 

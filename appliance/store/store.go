@@ -126,7 +126,7 @@ type Store struct {
 	opts      Options                      // as opened (replica.go)
 	repl      atomic.Pointer[Applier]      // set: every Apply goes through the cluster (replica.go)
 	hookMu    sync.Mutex
-	hooks     []func(typ string) // OnReplicated
+	hooks     []func(cmd Command) // OnReplicated
 }
 
 // Options configures Open.
