@@ -133,7 +133,7 @@ func Book(d BookData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Input("company", T(ctx, "visit.visitor_company"), "text", d.Form.Company, fieldErr(ctx, d.Errs, "company"), false).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Input("company", T(ctx, "book.your_company"), "text", d.Form.Company, fieldErr(ctx, d.Errs, "company"), false).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
