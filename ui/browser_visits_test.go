@@ -485,7 +485,7 @@ func TestBrowserWalkInWithBadge(t *testing.T) {
 		b.fatalf("return the badge: status %d", st)
 	}
 	b.do("wait for today's list", chromedp.WaitVisible(chromedp.ID("today")))
-	b.wantFlash("flash.saved")
+	b.wantFlash("flash.badge_back")
 	if b.exists("#return-" + v.ID) {
 		b.fatalf("the return button is still there after returning the badge")
 	}
