@@ -142,8 +142,8 @@ func TestDeskTodayCountsFiltersAndSearch(t *testing.T) {
 		{"?state=other", []string{d.cancelled}, "5"},
 		{"?state=badges", []string{d.inside}, "5"},
 		{"?badges=out", []string{d.inside}, "5"}, // the old link
-		{"?q=globex", []string{d.expected}, "1"},  // the visitor's company
-		{"?q=INSIDE", []string{d.inside}, "1"},    // the visitor's name, any case
+		{"?q=globex", []string{d.expected}, "1"}, // the visitor's company
+		{"?q=INSIDE", []string{d.inside}, "1"},   // the visitor's name, any case
 		{"?q=wang&state=left", []string{d.left}, "5"},
 		{"?q=acme&state=waiting", []string{d.waiting}, "5"}, // the company visited
 		{"?q=nobody", nil, "0"},
