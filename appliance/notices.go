@@ -101,8 +101,7 @@ func (n notices) hook(ctx context.Context, kind string, v visit.Visit) {
 			Link: "/host/visits"}
 		to = n.accountsOf(v.HostID)
 	case visit.HookApproved, visit.HookInvited:
-		note = notify.Note{Kind: notify.KindVisitApproved, Subject: "访问已确认 Visit confirmed",
-			Body: fmt.Sprintf("%s，您的访问（%s）已确认，请凭通行码入场。\n%s, your visit (%s) is confirmed; show your pass at the gate.", name, n.when(v), name, n.when(v))}
+		note = n.passNote(v)
 		visitor = n.visitor(v)
 	case visit.HookRejected:
 		note = notify.Note{Kind: notify.KindVisitRejected, Subject: "访问未获批准 Visit declined",
@@ -116,6 +115,36 @@ func (n notices) hook(ctx context.Context, kind string, v visit.Visit) {
 		return
 	}
 	n.send(ctx, to, note, visitor)
+}
+
+// passNote is the message that brings a visitor their pass: sent on
+// approval, and again when the desk resends it.
+func (n notices) passNote(v visit.Visit) notify.Note {
+	name := v.Visitor.Name
+	return notify.Note{Kind: notify.KindVisitApproved, Subject: "访问已确认 Visit confirmed",
+		Body: fmt.Sprintf("%s，您的访问（%s）已确认，请凭通行码入场。\n%s, your visit (%s) is confirmed; show your pass at the gate.", name, n.when(v), name, n.when(v))}
+}
+
+// ResendPass sends visitor id the message an approval sends — the link to
+// their pass — once more, by text message, for a visitor at the desk who
+// cannot find it. Only the visitor hears it: the host and the webhooks
+// heard of the approval already. It says notify.ErrNoChannel when no text
+// can reach the visitor (no modem, or the number purged), and
+// visit.ErrTransition when the visit has no pass that opens a gate.
+func (a *App) ResendPass(ctx context.Context, actor, id string) error {
+	v, err := a.Visits.Get(id)
+	if err != nil {
+		return err
+	}
+	if !v.State.PassValid() {
+		return fmt.Errorf("%w: no pass to send for a %s visit", visit.ErrTransition, v.State)
+	}
+	n := notices{a}
+	to := n.visitor(v)
+	if to.Phone == "" || to.Link == "" || !a.Notify.SMSEnabled() {
+		return notify.ErrNoChannel
+	}
+	return a.Notify.Tell(ctx, actor, to, n.passNote(v))
 }
 
 // VisitAlert implements visit.Alerter for the timed rules.

@@ -336,16 +336,19 @@ func TestBrowserPreBookedVisitAcrossRoles(t *testing.T) {
 	desk := b.newSession()
 	desk.mustLogin(visitsDeskUser, visitsDeskPass)
 	desk.open("/desk/today", "today-"+v.ID)
-	// visitor, company, floor, host, state, in, out, badge
-	cells := desk.rowCells("#today-" + v.ID)
-	if len(cells) < 7 || !strings.Contains(cells[0], visitor) || cells[1] != visitsCompany || cells[2] != visitsFloor ||
-		cells[3] != visitsHostName || cells[5] != inAt || cells[6] != outAt {
-		desk.fatalf("today's row = %q; want %s at %s on %s with %s, in %s, out %s", cells, visitor, visitsCompany,
-			visitsFloor, visitsHostName, inAt, outAt)
+	// time, visitor, host, company and floor, badge, state with the times in and out, actions
+	row := desk.text(chromedp.CSS("#today-" + v.ID))
+	inClock := time.Unix(0, v.FirstIn).In(loc).Format("15:04")
+	outClock := time.Unix(0, v.LastOut).In(loc).Format("15:04")
+	for _, want := range []string{visitor, visitsCompany, visitsFloor, visitsHostName, inClock, outClock} {
+		if !strings.Contains(row, want) {
+			desk.fatalf("today's row = %q; want %s at %s on %s with %s, in %s, out %s", row, visitor, visitsCompany,
+				visitsFloor, visitsHostName, inClock, outClock)
+		}
 	}
 	desk.open("/desk/records", "record-"+v.ID)
 	// visitor, company, floor, host, when, mode, state, in, out
-	cells = desk.rowCells("#record-" + v.ID)
+	cells := desk.rowCells("#record-" + v.ID)
 	if len(cells) < 9 || !strings.Contains(cells[0], visitor) || cells[7] != inAt || cells[8] != outAt {
 		desk.fatalf("records row = %q; want %s, in %s, out %s", cells, visitor, inAt, outAt)
 	}
@@ -485,7 +488,7 @@ func TestBrowserWalkInWithBadge(t *testing.T) {
 		b.fatalf("return the badge: status %d", st)
 	}
 	b.do("wait for today's list", chromedp.WaitVisible(chromedp.ID("today")))
-	b.wantFlash("flash.saved")
+	b.wantFlash("flash.badge_back")
 	if b.exists("#return-" + v.ID) {
 		b.fatalf("the return button is still there after returning the badge")
 	}

@@ -204,7 +204,7 @@ func TestConferenceRegistrationOverHTTP(t *testing.T) {
 
 	// Registering the same people again names every line.
 	resp = h.upload(base+"/register", desk, map[string]string{}, "attendees.csv", attendeeCSV(3))
-	if b := readBody(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || strings.Count(b, "已登记参加本次大会") != 3 {
+	if b := readBody(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || strings.Count(b, "已登记参加本次会议") != 3 {
 		t.Fatalf("repeat list = %d", resp.StatusCode)
 	}
 

@@ -190,17 +190,6 @@ func (s *Server) printSlip(c echo.Context) error {
 	return s.render(c, status, views.PassIssued(d))
 }
 
-func (s *Server) badgeReturn(c echo.Context) error {
-	if err := s.app.Visits.ReturnBadge(c.Request().Context(), actor(c), c.Param("id")); err != nil {
-		return err
-	}
-	s.flash(c, "flash.saved")
-	if c.FormValue("back") == "badges" {
-		return s.redirect(c, "/desk/today?badges=out")
-	}
-	return s.redirect(c, "/desk/today")
-}
-
 func (s *Server) invitePage(c echo.Context) error {
 	if accountOf(c).PersonID == "" {
 		return errForbidden

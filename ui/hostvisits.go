@@ -59,38 +59,3 @@ func (s *Server) hostDecide(approve bool) echo.HandlerFunc {
 		return s.redirect(c, "/host/visits")
 	}
 }
-
-func (s *Server) today(c echo.Context) error {
-	now := s.app.Clock.Now()
-	badges := c.QueryParam("badges") == "out"
-	var vs []visit.Visit
-	var err error
-	if badges {
-		vs, err = s.app.Visits.UnreturnedBadges(now, s.app.Config.Location)
-	} else {
-		vs, err = s.app.Visits.Day(now, s.app.Config.Location)
-	}
-	if err != nil {
-		return err
-	}
-	d := views.TodayData{Visits: vs, HostOf: map[string]string{}, CompanyOf: map[string]string{}, BadgesOnly: badges,
-		Day: now.In(s.app.Config.Location).Format("2006-01-02")}
-	if d.FloorOf, err = s.floorNames(); err != nil {
-		return err
-	}
-	cs, err := s.app.Directory.Companies(true)
-	if err != nil {
-		return err
-	}
-	for _, co := range cs {
-		d.CompanyOf[co.ID] = co.Name
-	}
-	for _, v := range vs {
-		if _, ok := d.HostOf[v.HostID]; !ok {
-			if p, err := s.app.Directory.Person(v.HostID); err == nil {
-				d.HostOf[v.HostID] = s.personName(c, p)
-			}
-		}
-	}
-	return s.render(c, http.StatusOK, views.Today(d))
-}

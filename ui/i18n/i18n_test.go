@@ -69,3 +69,20 @@ func TestDetect(t *testing.T) {
 		}
 	}
 }
+
+// TestChineseWording keeps out words a Chinese reader takes the wrong way:
+// 人流 reads as "abortion" (the page is 客流统计), 大会 is a congress (a
+// meeting is 会议), 社区公告 is a residents' board (ours are 公告), and a
+// staff form's "您的单位" would be the guard's own company.
+func TestChineseWording(t *testing.T) {
+	for k, v := range zh {
+		for _, bad := range []string{"人流", "大会", "社区公告", "防回传"} {
+			if strings.Contains(v, bad) {
+				t.Errorf("zh %q = %q contains %q", k, v, bad)
+			}
+		}
+		if strings.Contains(v, "您的单位") && k != "book.your_company" {
+			t.Errorf("zh %q = %q says 您的单位 outside the visitor's own booking page", k, v)
+		}
+	}
+}
