@@ -14,13 +14,16 @@ import (
 )
 
 // openNode opens the appliance in dir as serve does for a node of a site.
-func openNode(t testing.TB, dir string) *App {
+func openNode(t testing.TB, dir string) *App { return openNodeWith(t, dir, nil) }
+
+// openNodeWith is openNode with the node's configuration adjusted.
+func openNodeWith(t testing.TB, dir string, tune func(*cluster.Config)) *App {
 	t.Helper()
 	cfg, _ := config.Load("", nil)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var node *cluster.Node
 	a, err := OpenWith(context.Background(), dir, cfg, nil, log, OpenOptions{Replicate: func(st *store.Store) error {
-		n, err := cluster.StartLocal(dir, st, log, nil)
+		n, err := cluster.StartLocal(dir, st, log, tune)
 		if err != nil {
 			return err
 		}

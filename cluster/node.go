@@ -56,6 +56,10 @@ type Config struct {
 	ID        string // the node's ID, unique in the site
 	Bind      string // address to listen on, host:port
 	Advertise string // address the other nodes dial (default Bind)
+	// Source, if set, is the local IP address the node's connections to
+	// the other nodes leave from (a box with several networks; the
+	// partition tests tell the nodes apart by it).
+	Source string
 	Identity  *Identity
 	CA        *CA    // the site CA with its key: signs joining nodes' certificates
 	DataDir   string // the appliance's data directory (the site key a joining node receives)
@@ -140,7 +144,7 @@ func Start(cfg Config, st *store.Store) (*Node, error) {
 	}
 	n.cfg.Advertise = adv
 	n.mux = newMux(ln, cfg.Identity, n.log)
-	layer := &streamLayer{chanListener: chanListener{ch: n.mux.raft, addr: advAddr, done: n.mux.done}, id: cfg.Identity}
+	layer := &streamLayer{chanListener: chanListener{ch: n.mux.raft, addr: advAddr, done: n.mux.done}, id: cfg.Identity, source: cfg.Source}
 	hl := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{n.log}, DisableTime: true})
 	n.trans = raft.NewNetworkTransportWithLogger(layer, 3, 10*time.Second, hl)
 

@@ -67,7 +67,7 @@ func newRPCServer(n *Node) *rpcServer {
 	cfg := n.cfg.Identity.clientConfig()
 	r.client = &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
-			c, err := dialService(ctx, cfg, addr, 3*time.Second, muxRPC)
+			c, err := dialFrom(ctx, n.cfg.Source, cfg, addr, 3*time.Second, muxRPC)
 			if err != nil {
 				return nil, dialError{err}
 			}

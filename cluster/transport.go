@@ -140,16 +140,26 @@ func (l *chanListener) Addr() net.Addr { return l.addr }
 // certificate and accepts the Raft connections the mux hands over.
 type streamLayer struct {
 	chanListener
-	id *Identity
+	id     *Identity
+	source string
 }
 
 func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return dialService(context.Background(), s.id.clientConfig(), string(addr), timeout, muxRaft)
+	return dialFrom(context.Background(), s.source, s.id.clientConfig(), string(addr), timeout, muxRaft)
 }
 
 // dialService opens a TLS connection to addr and names the service.
 func dialService(ctx context.Context, cfg *tls.Config, addr string, timeout time.Duration, service byte) (net.Conn, error) {
-	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: cfg}
+	return dialFrom(ctx, "", cfg, addr, timeout, service)
+}
+
+// dialFrom is dialService leaving from the local IP source ("" for any).
+func dialFrom(ctx context.Context, source string, cfg *tls.Config, addr string, timeout time.Duration, service byte) (net.Conn, error) {
+	nd := &net.Dialer{Timeout: timeout}
+	if source != "" {
+		nd.LocalAddr = &net.TCPAddr{IP: net.ParseIP(source)}
+	}
+	d := &tls.Dialer{NetDialer: nd, Config: cfg}
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
