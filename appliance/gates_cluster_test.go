@@ -148,6 +148,10 @@ func TestCutOffLobbyGatesDecideAndShipOnce(t *testing.T) {
 		}
 		decided++
 	}
+	// South's muster list holds whom its own gates let in and out.
+	if ins, err := b.Access.Inside(lane.ZoneID); err != nil || len(ins) != 1 || ins[0].Holder != "cred:"+cards[2].ID {
+		t.Fatalf("south's presence while cut off: %+v %v", ins, err)
+	}
 	waitFor(t, 10*time.Second, "south's shipping fails", func() bool { return b.Access.Shipping().Err != nil })
 	if st := b.Access.Shipping(); st.Waiting != len(steps) {
 		t.Fatalf("south waiting to ship %d events, want %d", st.Waiting, len(steps))

@@ -59,12 +59,12 @@ type Config struct {
 	// Source, if set, is the local IP address the node's connections to
 	// the other nodes leave from (a box with several networks; the
 	// partition tests tell the nodes apart by it).
-	Source string
-	Identity  *Identity
-	CA        *CA    // the site CA with its key: signs joining nodes' certificates
-	DataDir   string // the appliance's data directory (the site key a joining node receives)
-	Timing    Timing // zero: LAN()
-	Logger    *slog.Logger
+	Source   string
+	Identity *Identity
+	CA       *CA    // the site CA with its key: signs joining nodes' certificates
+	DataDir  string // the appliance's data directory (the site key a joining node receives)
+	Timing   Timing // zero: LAN()
+	Logger   *slog.Logger
 
 	// Snapshots: after SnapshotThreshold new entries (default 8192), keeping
 	// TrailingLogs entries (default 10240) for followers a little behind.

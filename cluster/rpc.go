@@ -50,6 +50,7 @@ func newRPCServer(n *Node) *rpcServer {
 	mux.HandleFunc("GET "+pathStatus, r.peerOnly(r.handleStatus))
 	mux.HandleFunc("POST "+pathRemove, r.peerOnly(r.handleRemove))
 	mux.HandleFunc("POST "+pathPromote, r.peerOnly(r.handlePromote))
+	mux.HandleFunc("GET "+pathReadIndex, r.peerOnly(r.handleReadIndex))
 	r.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,

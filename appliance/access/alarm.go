@@ -162,6 +162,14 @@ func (s *Service) OnAlarm(f func(AlarmRecord)) { s.onAlarm = f }
 
 // Acknowledge closes an alarm with the guard's note.
 func (s *Service) Acknowledge(ctx context.Context, actor, id, note string) error {
+	// The alarm may still be on its way from this lobby's journal: let it
+	// land first (moments; a lobby cut off refuses the acknowledgement
+	// anyway, as every change).
+	if s.out != nil && len(s.out.pending()) > 0 {
+		fctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		_ = s.Flush(fctx)
+		cancel()
+	}
 	_, err := store.Issue(ctx, s.db, CmdAlarmAck, actor, s.clock.Now(), ackPayload{ID: id, Note: note})
 	return err
 }

@@ -121,9 +121,55 @@ func (s *Service) Recent(limit int) (es []Event, err error) {
 	return es, err
 }
 
-// Inside lists everyone inside a zone ("" for every zone).
+// Inside lists everyone inside a zone ("" for every zone), with this
+// lobby's passages not shipped yet: a cut-off lobby's muster list holds
+// whoever its own gates let in.
 func (s *Service) Inside(zoneID string) (ps []Presence, err error) {
-	err = s.db.View(func(r *store.Reader) error { ps, err = Inside(r, zoneID); return err })
+	pending := s.out.pending() // before the store's snapshot (see Recent)
+	err = s.db.View(func(r *store.Reader) error {
+		if ps, err = Inside(r, zoneID); err != nil || len(pending) == 0 {
+			return err
+		}
+		type hz struct{ holder, zone string }
+		at := make(map[hz]int, len(ps))
+		for i, p := range ps {
+			at[hz{p.Holder, p.ZoneID}] = i
+		}
+		gone := map[int]bool{}
+		for _, ev := range pending {
+			if !isPassage(ev) || (zoneID != "" && ev.ZoneID != zoneID) {
+				continue
+			}
+			if in, err := stored(r, ev); err != nil {
+				return err
+			} else if in {
+				continue
+			}
+			t := time.Unix(0, ev.Time)
+			i, ok := at[hz{ev.Holder, ev.ZoneID}]
+			switch {
+			case ok && !gone[i] && ps[i].Since.After(t):
+				// a later passage stands
+			case ev.Entry && ok:
+				ps[i].Since, gone[i] = t, false
+			case ev.Entry:
+				at[hz{ev.Holder, ev.ZoneID}] = len(ps)
+				ps = append(ps, Presence{Holder: ev.Holder, ZoneID: ev.ZoneID, Since: t})
+			case ok:
+				gone[i] = true
+			}
+		}
+		if len(gone) > 0 {
+			kept := ps[:0]
+			for i, p := range ps {
+				if !gone[i] {
+					kept = append(kept, p)
+				}
+			}
+			ps = kept
+		}
+		return nil
+	})
 	return ps, err
 }
 
