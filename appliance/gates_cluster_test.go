@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gatehouse/appliance/access"
+	"gatehouse/appliance/device"
 	"gatehouse/appliance/gate"
 	"gatehouse/appliance/store"
 	"gatehouse/cluster"
@@ -327,5 +328,62 @@ func BenchmarkFollowerGateWhileLeaderDies(b *testing.B) {
 		b.ReportMetric(p(during, 50), "during-p50-ms")
 		b.ReportMetric(p(during, 99), "during-p99-ms")
 		b.ReportMetric(float64(len(during)), "decisions-during")
+	}
+}
+
+// TestDevicesRunOnTheirOwnLobby: the device configuration is replicated,
+// and each device runs only on the appliance of the lobby it was added on;
+// an edit on another lobby's pages does not move it; a device of no lobby
+// (from before the site) runs on the founder; a change made on one lobby
+// wakes the other's runtime.
+func TestDevicesRunOnTheirOwnLobby(t *testing.T) {
+	_, _, a, b := twoLobbies(t)
+	a.Devices.SetLobby("north", true)
+	b.Devices.SetLobby("south", false)
+	ctx := context.Background()
+	names := func(h device.Here) []string {
+		ds, err := h.Devices()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, d := range ds {
+			out = append(out, d.Name)
+		}
+		return out
+	}
+	wake := a.Devices.Changes()
+	sd, err := b.Devices.Save(ctx, "t", device.Device{Name: "South printer", Port: "/dev/ttyUSB0", Baud: 9600, Protocol: device.ESCPOS, Role: device.Printer, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sd.Node != "south" {
+		t.Fatalf("a device added on south's pages belongs to %q", sd.Node)
+	}
+	select {
+	case <-wake:
+	case <-time.After(10 * time.Second):
+		t.Fatal("north's runtime was not told of south's new device")
+	}
+	legacy := device.Device{Name: "Old modem", Port: "/dev/ttyUSB1", Baud: 115200, Protocol: device.Modem, Role: device.ModemRole, Enabled: true}
+	if legacy, err = a.Devices.Save(ctx, "t", legacy); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "north's device on south", func() bool { _, err := b.Devices.Get(legacy.ID); return err == nil })
+	// Edited on south's pages: still north's.
+	legacy.Baud = 9600
+	if legacy, err = b.Devices.Save(ctx, "t", legacy); err != nil || legacy.Node != "north" {
+		t.Fatalf("edited on south: node %q, %v", legacy.Node, err)
+	}
+	waitFor(t, 10*time.Second, "south's device on north", func() bool { _, err := a.Devices.Get(sd.ID); return err == nil })
+	if got := names(a.Devices.Here()); !slices.Equal(got, []string{"Old modem"}) {
+		t.Fatalf("north runs %q", got)
+	}
+	if got := names(b.Devices.Here()); !slices.Equal(got, []string{"South printer"}) {
+		t.Fatalf("south runs %q", got)
+	}
+	// A device of no lobby runs on the founder only.
+	if !a.Devices.Runs(device.Device{}) || b.Devices.Runs(device.Device{}) {
+		t.Fatal("a device of no lobby runs on the wrong appliance")
 	}
 }

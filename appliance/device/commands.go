@@ -111,6 +111,9 @@ func applySave(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	switch {
 	case err == nil:
 		d.Created = old.Created
+		if d.Node == "" {
+			d.Node = old.Node // an edit on another lobby's pages does not move it
+		}
 		if err := tx.Delete(nameKey(old.Name)); err != nil {
 			return store.Effect{}, err
 		}

@@ -147,6 +147,11 @@ type Device struct {
 	Role    Role    `json:"role"`
 	Options Options `json:"options"`
 	Enabled bool    `json:"enabled"`
+	// Node is the lobby whose appliance runs the device, in a site of
+	// several lobbies (its node ID): the configuration is replicated, the
+	// device is wired to one appliance. "" is a single appliance's, and in
+	// a site the founder's (the appliance the site was formed from).
+	Node    string  `json:"node,omitempty"`
 	Created int64   `json:"created"`
 	Updated int64   `json:"updated"`
 }

@@ -17,6 +17,9 @@ type Service struct {
 	db    store.DB
 	clock clock.Clock
 
+	self    string // this appliance's lobby in a site; "" alone
+	founder bool   // this appliance founded its site: it runs the devices of no lobby
+
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every change made here
 	monitor Monitor
@@ -28,11 +31,61 @@ func New(db store.DB, c clock.Clock) *Service {
 	return &Service{db: db, clock: c, changed: make(chan struct{}), monitor: stopped{}}
 }
 
+// SetLobby names this appliance's lobby in a site of several (serve sets
+// it before the devices start): a device added here is this lobby's, and
+// only this lobby's devices run here.
+func (s *Service) SetLobby(self string, founder bool) { s.self, s.founder = self, founder }
+
+// Runs says whether d runs on this appliance.
+func (s *Service) Runs(d Device) bool {
+	if d.Node == "" {
+		return s.self == "" || s.founder
+	}
+	return d.Node == s.self
+}
+
+// Here is the configuration of the devices this appliance runs: the
+// runtime's source.
+func (s *Service) Here() Here { return Here{s} }
+
+// Here lists only the devices of this appliance's lobby.
+type Here struct{ s *Service }
+
+// Devices lists the devices this appliance runs, by name.
+func (h Here) Devices() ([]Device, error) {
+	ds, err := h.s.Devices()
+	out := ds[:0]
+	for _, d := range ds {
+		if h.s.Runs(d) {
+			out = append(out, d)
+		}
+	}
+	return out, err
+}
+
+// Changes is the service's.
+func (h Here) Changes() <-chan struct{} { return h.s.Changes() }
+
+// Replicated tells the runtime of a device change another lobby made (the
+// store's OnReplicated hook).
+func (s *Service) Replicated(cmd store.Command) {
+	if cmd.Type == CmdSave || cmd.Type == CmdDelete || cmd.Type == CmdKey {
+		s.signal()
+	}
+}
+
 // Save adds (empty ID) or updates a device. Invalid input comes back as
 // field.Errors.
 func (s *Service) Save(ctx context.Context, actor string, d Device) (Device, error) {
 	if d.ID == "" {
 		d.ID = store.NewID(s.clock.Now())
+	}
+	if d.Node == "" && s.self != "" {
+		// A device added on a lobby's pages is that lobby's; an edit keeps
+		// the lobby it had (applySave).
+		if _, err := s.Get(d.ID); errors.Is(err, ErrNotFound) {
+			d.Node = s.self
+		}
 	}
 	if _, err := store.Issue(ctx, s.db, CmdSave, actor, s.clock.Now(), d); err != nil {
 		return d, err

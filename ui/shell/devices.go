@@ -279,7 +279,7 @@ func startDevices(ctx context.Context, a *appliance.App, dataDir string, demoMod
 		if err := demo.Lanes(ctx, a, sims); err != nil {
 			return nil, fmt.Errorf("demo lanes: %w", err)
 		}
-		ds, err := a.Devices.Devices()
+		ds, err := a.Devices.Here().Devices()
 		if err != nil {
 			return nil, err
 		}
@@ -293,7 +293,8 @@ func startDevices(ctx context.Context, a *appliance.App, dataDir string, demoMod
 		d.detach = append(d.detach, a.Devices.AttachBench(d.bench))
 	}
 	// Door contacts go to the access service (forced and held-open alarms).
-	cfg := runner.Config{Source: a.Devices, Decider: a.Access, Lanes: a.Access, Doors: a.Access, Clock: a.Clock, Logger: a.Log, Keys: keys,
+	// In a site of several lobbies, only this lobby's devices run here.
+	cfg := runner.Config{Source: a.Devices.Here(), Decider: a.Access, Lanes: a.Access, Doors: a.Access, Clock: a.Clock, Logger: a.Log, Keys: keys,
 		Observer: a.Metrics, // wire-to-relay times
 		// Visit notices go by SMS too while a modem runs.
 		Reconciled: func(r *runner.Runner) { a.Notify.EnableSMS(r.HasModem()) }}

@@ -77,6 +77,7 @@ func serve(args []string, env Env) error {
 		defer node.Close() // before the store closes
 		a.SiteWide = node.IsLeader
 		a.Access.SetLobby(node.ID())
+		a.Devices.SetLobby(node.ID(), node.Founder())
 	}
 
 	// The console is the one place a password may be written: the operator
