@@ -193,7 +193,7 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 	}
 	a.live.Store(&cfg)
 	st.OnReplicated(a.settingsReplicated)
-	st.OnReplicated(a.Access.Replicated) // the other lobbies' gates on the guard station
+	st.OnReplicated(a.Access.Replicated)  // the other lobbies' gates on the guard station
 	st.OnReplicated(a.Devices.Replicated) // a device changed on another lobby's pages
 	ntf.SetBaseURL(func() string { return a.Settings().BaseURL })
 	a.Access.SetObserver(metrics)

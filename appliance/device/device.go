@@ -151,9 +151,9 @@ type Device struct {
 	// several lobbies (its node ID): the configuration is replicated, the
 	// device is wired to one appliance. "" is a single appliance's, and in
 	// a site the founder's (the appliance the site was formed from).
-	Node    string  `json:"node,omitempty"`
-	Created int64   `json:"created"`
-	Updated int64   `json:"updated"`
+	Node    string `json:"node,omitempty"`
+	Created int64  `json:"created"`
+	Updated int64  `json:"updated"`
 }
 
 // Direction is the passage direction of a lane reader.
