@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -251,4 +253,99 @@ func TestThreeServeProcessesFormASiteAndSurviveTheLeadersDeath(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "node of a site") {
 		t.Fatalf("a change on a stopped node's data directory: %v\n%s", err, out)
 	}
+}
+
+// TestDemoSiteCommand runs the README's `gatehouse demo-site`: three lobbies
+// come up as one site, a lobby killed with -9 leaves the other two with a
+// leader, and an interrupt stops every process it started.
+func TestDemoSiteCommand(t *testing.T) {
+	dir := t.TempDir()
+	web, peer := freePort(t), freePort(t)
+	// Three consecutive ports each: take them from the free ones found.
+	cmd := exec.Command(gatehouseBinary(t), "demo-site", "--dir", dir, "--port", fmt.Sprint(web), "--cluster-port", fmt.Sprint(peer))
+	cmd.Env = shellEnv(dir)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	})
+	waitFor(t, 3*time.Minute, "the demo site runs:\n"+out.String(), func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("demo-site ended: %v\n%s", err, out.String())
+		default:
+		}
+		return strings.Contains(out.String(), "The demo site runs.")
+	})
+	pids := regexp.MustCompile(`(?m)^\s+(\w+)\s+http://\S+\s+process (\d+)`).FindAllStringSubmatch(out.String(), -1)
+	if len(pids) != 3 {
+		t.Fatalf("lobbies printed: %q\n%s", pids, out.String())
+	}
+	east := &proc{name: "east", data: filepath.Join(dir, "east")}
+	waitFor(t, 30*time.Second, "three voters", func() bool {
+		_, leader, _, voters, ok := east.statusVoters(t)
+		return ok && leader != "" && voters == 3
+	})
+	_, leader, _, _, _ := east.statusVoters(t)
+	for _, p := range pids {
+		if p[1] == leader && p[1] != "east" {
+			pid, _ := strconv.Atoi(p[2])
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 15*time.Second, "a new leader after "+leader+" was killed", func() bool {
+				_, l, _, _, ok := east.statusVoters(t)
+				return ok && l != "" && l != leader
+			})
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo-site did not stop on an interrupt")
+	}
+	for _, p := range pids {
+		pid, _ := strconv.Atoi(p[2])
+		if syscall.Kill(pid, 0) == nil {
+			t.Errorf("lobby %s (process %d) still runs after the interrupt", p[1], pid)
+		}
+	}
+}
+
+// freePort finds a port with the two after it free too.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for try := 0; try < 50; try++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		ok := port < 65000
+		for i := 1; i < 3 && ok; i++ {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port+i))
+			if err != nil {
+				ok = false
+				continue
+			}
+			l.Close()
+		}
+		if ok {
+			return port
+		}
+	}
+	t.Fatal("no three free ports in a row")
+	return 0
 }

@@ -230,7 +230,7 @@ func (h *historian) chance(p float64) bool { return h.rnd.Float64() < p }
 // card and a quick pass. It runs at the story's beginning.
 func (h *historian) cast(ctx context.Context) error {
 	a := h.a
-	g, err := gates(ctx, a)
+	g, err := gates(ctx, a, "")
 	if err != nil {
 		return err
 	}

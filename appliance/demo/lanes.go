@@ -52,11 +52,17 @@ func Lanes(ctx context.Context, a *appliance.App, simDir string) error {
 	if err != nil {
 		return err
 	}
-	g, err := gates(ctx, a)
+	// In a demo site of several lobbies each lobby after the first has
+	// lanes and devices of its own, named after it.
+	prefix := ""
+	if self, founder := a.Devices.Lobby(); self != "" && !founder {
+		prefix = self + " "
+	}
+	g, err := gates(ctx, a, prefix)
 	if err != nil {
 		return err
 	}
-	for _, d := range devices(simDir, g.lanes[LaneA].ID, g.lanes[LaneB].ID) {
+	for _, d := range devices(simDir, prefix, g.lanes[LaneA].ID, g.lanes[LaneB].ID) {
 		old, err := a.Devices.ByName(d.Name)
 		switch {
 		case errors.Is(err, device.ErrNotFound):
@@ -84,7 +90,7 @@ type gateSetup struct {
 
 // gates finds or saves the zone, lanes, profile, group and demo cards of
 // Lanes: the history (History) needs the lanes before the devices exist.
-func gates(ctx context.Context, a *appliance.App) (gateSetup, error) {
+func gates(ctx context.Context, a *appliance.App, prefix string) (gateSetup, error) {
 	const actor = "demo"
 	zone, err := findOrSave(a.Access.Zones, func(z access.Zone) string { return z.Name }, "Lobby", func() (access.Zone, error) {
 		return a.Access.SaveZone(ctx, actor, access.Zone{Name: "Lobby", Passback: access.PassbackSoft})
@@ -94,8 +100,8 @@ func gates(ctx context.Context, a *appliance.App) (gateSetup, error) {
 	}
 	lanes := map[string]access.Lane{}
 	for _, name := range []string{LaneA, LaneB} {
-		l, err := findOrSave(a.Access.Lanes, func(l access.Lane) string { return l.Name }, name, func() (access.Lane, error) {
-			return a.Access.SaveLane(ctx, actor, access.Lane{Name: name, ZoneID: zone.ID, Visitors: true, PulseMs: 1000})
+		l, err := findOrSave(a.Access.Lanes, func(l access.Lane) string { return l.Name }, prefix+name, func() (access.Lane, error) {
+			return a.Access.SaveLane(ctx, actor, access.Lane{Name: prefix + name, ZoneID: zone.ID, Visitors: true, PulseMs: 1000})
 		})
 		if err != nil {
 			return gateSetup{}, fmt.Errorf("lane %s: %w", name, err)
@@ -140,7 +146,7 @@ func gates(ctx context.Context, a *appliance.App) (gateSetup, error) {
 }
 
 // devices is the demo building's device configuration.
-func devices(dir, laneA, laneB string) []device.Device {
+func devices(dir, prefix, laneA, laneB string) []device.Device {
 	at := func(name string) string { return filepath.Join(dir, name) }
 	board := at("relay-board")
 	var out []device.Device
@@ -167,6 +173,7 @@ func devices(dir, laneA, laneB string) []device.Device {
 	)
 	for i := range out {
 		out[i].Baud, out[i].Enabled = 9600, true
+		out[i].Name = prefix + out[i].Name
 	}
 	return out
 }

@@ -36,6 +36,9 @@ func New(db store.DB, c clock.Clock) *Service {
 // only this lobby's devices run here.
 func (s *Service) SetLobby(self string, founder bool) { s.self, s.founder = self, founder }
 
+// Lobby is this appliance's lobby and whether it founded the site.
+func (s *Service) Lobby() (self string, founder bool) { return s.self, s.founder }
+
 // Runs says whether d runs on this appliance.
 func (s *Service) Runs(d Device) bool {
 	if d.Node == "" {

@@ -23,14 +23,14 @@ const demoSeed = 1
 // then let go to the machine's time; one set up before is opened as it is,
 // and a building without accounts gets the building alone. The demo
 // accounts are printed either way.
-func openDemo(ctx context.Context, c common, env Env) (*appliance.App, error) {
+func openDemo(ctx context.Context, c common, env Env, opts appliance.OpenOptions) (*appliance.App, error) {
 	var held *clock.Held
 	if emptyDir(c.data) {
 		held = &clock.Held{}
 		held.Set(time.Now().AddDate(0, 0, -30)) // before the story: the store's first entries
 		c.clock = held
 	}
-	a, err := c.openOrCreate(ctx, env)
+	a, err := c.openWith(ctx, env, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/appliance"
 	"gatehouse/ui/i18n"
 )
 
@@ -24,7 +25,7 @@ func TestDemoHistoryOnlyOnANewDirectory(t *testing.T) {
 	ctx := context.Background()
 
 	var out bytes.Buffer
-	a, err := openDemo(ctx, c, env(&out))
+	a, err := openDemo(ctx, c, env(&out), appliance.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestDemoHistoryOnlyOnANewDirectory(t *testing.T) {
 	a.Close()
 
 	out.Reset()
-	if a, err = openDemo(ctx, c, env(&out)); err != nil {
+	if a, err = openDemo(ctx, c, env(&out), appliance.OpenOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()

@@ -62,7 +62,7 @@ func serve(args []string, env Env) error {
 	var a *appliance.App
 	var err error
 	if *demoMode {
-		a, err = openDemo(ctx, c, env)
+		a, err = openDemo(ctx, c, env, opts)
 	} else {
 		a, err = c.openWith(ctx, env, opts)
 	}

@@ -64,6 +64,7 @@ usage:
   gatehouse cluster join ADDR --token TOKEN --id NAME --advertise HOST:PORT --data NEWDIR [--witness]
   gatehouse cluster status
   gatehouse cluster remove NAME
+  gatehouse demo-site [--dir ./gatehouse-demo-site]   three demo lobbies as one site, on this machine
   gatehouse devices
   gatehouse devices test NAME [--timeout 15s] [--show]
 
@@ -103,6 +104,8 @@ func Main(args []string, env Env) int {
 		err = backupCmd(args[1:], env)
 	case "restore":
 		err = restoreCmd(args[1:], env)
+	case "demo-site":
+		err = demoSite(args[1:], env)
 	case "cluster":
 		err = clusterCmd(args[1:], env)
 	case "help", "-h", "--help":
