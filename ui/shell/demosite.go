@@ -156,4 +156,3 @@ func demoSite(args []string, env Env) error {
 	fmt.Fprintln(env.Stdout, "Stopping the demo site …")
 	return nil
 }
-
