@@ -327,6 +327,10 @@ func (s *Server) simData() (views.SimData, error) {
 			lane.Readers = append(lane.Readers, reader(dev))
 		case dev.Role == device.DoorContact && lane != nil:
 			lane.Doors = append(lane.Doors, dev)
+		case dev.Role == device.KeyCabinet:
+			if cab, ok := s.simCabinet(bench, dev); ok {
+				d.Cabinets = append(d.Cabinets, cab)
+			}
 		case dev.Role == device.DocumentReader:
 			dr := views.SimDocReader{Device: dev}
 			dr.Doc, dr.Has = live.LastDocument(dev.ID)

@@ -168,6 +168,9 @@ func (s *Server) keyPage(c echo.Context, status int, id string, form views.KeyAc
 	if d.Form.Due == "" {
 		d.Form.Due = s.app.Clock.Now().Add(2 * time.Hour).In(s.app.Config.Location).Format(dueLayout)
 	}
+	if err := s.keySensorData(&d); err != nil {
+		return err
+	}
 	return s.render(c, status, views.Key(d))
 }
 
@@ -350,6 +353,9 @@ func (s *Server) keyAuditPage(c echo.Context, status int, id string, d views.Key
 		if r.Key.State == keys.In && (a.Cabinet == "" || strings.EqualFold(a.Cabinet, r.Key.Cabinet)) {
 			d.Expected = append(d.Expected, r.Key)
 		}
+	}
+	if d.Sensors, err = s.keyAuditSensorLines(id); err != nil {
+		return err
 	}
 	return s.render(c, status, views.KeyAudit(d))
 }
