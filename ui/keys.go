@@ -445,7 +445,11 @@ func (s *Server) keyHistoryExport(format string) echo.HandlerFunc {
 					if e.Due != 0 {
 						due = time.Unix(0, e.Due)
 					}
-					return yield([]any{time.Unix(0, e.At), tags[e.KeyID], l.T("keyev." + e.Kind), e.By, e.Approver, reason, e.Note, due, e.Slot})
+					note := e.Note
+					if e.Kind == "sensed_out" || e.Kind == "sensed_in" {
+						note = l.T("keysensed." + e.Note) // what the sensor's change meant, in words
+					}
+					return yield([]any{time.Unix(0, e.At), tags[e.KeyID], l.T("keyev." + e.Kind), e.By, e.Approver, reason, note, due, e.Slot})
 				})
 			},
 			failed: func() error { return err }}

@@ -172,6 +172,10 @@ func TestKeyCabinetEndToEnd(t *testing.T) {
 	if !strings.Contains(guard, "Key taken without checkout") || !strings.Contains(guard, "K-101 · A / 1") {
 		t.Errorf("guard station does not list the key-taken alarm")
 	}
+	resp := r.do(req{method: "GET", path: "/guard", session: r.session(auth.Reception), header: map[string]string{"Accept-Language": "zh-CN"}})
+	if body := readBody(t, resp); !strings.Contains(body, "钥匙未登记借出被取走") {
+		t.Errorf("guard station in Chinese lacks the alarm's name")
+	}
 	body = r.page(auth.Reception, "/keys/"+k1.ID)
 	if !strings.Contains(body, "Sensed leaving its slot") || !strings.Contains(body, "without checkout") || !strings.Contains(body, ">Absent<") {
 		t.Errorf("key page does not show the sensed change")
@@ -181,7 +185,7 @@ func TestKeyCabinetEndToEnd(t *testing.T) {
 
 	// Taken on a checkout: no alarm. Put back: returned to its slot.
 	due := r.clock.Now().Add(2 * time.Hour).In(r.app.Config.Location).Format(dueLayout)
-	resp := r.post(auth.Reception, "/keys/"+k1.ID+"/checkout", url.Values{"reason": {"cleaning"}, "due": {due}})
+	resp = r.post(auth.Reception, "/keys/"+k1.ID+"/checkout", url.Values{"reason": {"cleaning"}, "due": {due}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("checkout: %d %s", resp.StatusCode, readBody(t, resp))
 	}

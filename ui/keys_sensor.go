@@ -73,7 +73,9 @@ func (s *Server) keySensorData(d *views.KeyData) error {
 		d.Cabinets = opts
 	}
 	if sn := d.Key.Sensor; sn != nil {
-		d.SensorName = names[sn.Device]
+		if d.SensorName = names[sn.Device]; d.SensorName == "" {
+			d.SensorName = "—" // the cabinet was deleted: the mapping form clears it
+		}
 		switch present, known := s.sensorState()(*sn); {
 		case !known:
 			d.SensorNow = "unknown"
