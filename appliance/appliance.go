@@ -52,6 +52,7 @@ type App struct {
 	DeviceWatch *device.Watch   // raises and clears the guard station's alarm for a device down too long
 	Notify      *notify.Service // the notification outbox; serve runs its worker
 	KeyRoom     *keys.Service   // customers' keys held at the desk
+	KeySensors  *keys.Sensors   // key cabinets' slot sensors → key room commands
 	Stock       *stock.Service  // card stock: blanks, badges, fobs
 	Notices     *notice.Service // announcements and the message centre
 	Reports     *report.Service // people-flow dashboard and periodic reports
@@ -204,6 +205,7 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 	a.Reports = report.New(st, clk, cfg.Location, a.Access, log)
 	visits.WithHook(notices{a}.hook).WithCodeSender(codes{a})
 	a.KeyRoom = keys.New(st, clk, a.Auth)
+	a.KeySensors = keys.NewSensors(a.KeyRoom, keyTaken{a})
 	a.Stock = stock.New(st, clk, cfg.Location).WithBlocker(cardBlocker{a.Access})
 	a.Notices = notice.New(st, notice.Options{Location: cfg.Location, PerMonth: cfg.BroadcastsPerMonth, SiteName: cfg.SiteName,
 		Outbox: a.Notify, People: board{a}, Clock: clk, Keys: siteKeys})

@@ -148,6 +148,17 @@ func formDevice(c echo.Context, d device.Device) device.Device {
 		Prefix: c.FormValue("prefix"), Suffix: c.FormValue("suffix"), Reads: gate.CredentialKind(c.FormValue("reads")),
 		Invert: c.FormValue("invert") == "1", Secure: c.FormValue("secure") == "1",
 	}
+	// A slot count or interval that is not a number becomes -1, which
+	// validation refuses.
+	for name, v := range map[string]*int{"slots": &d.Options.Slots, "poll_ms": &d.Options.PollMs} {
+		if t := strings.TrimSpace(c.FormValue(name)); t != "" {
+			n, err := strconv.Atoi(t)
+			if err != nil || n < 0 {
+				n = -1
+			}
+			*v = n
+		}
+	}
 	if o := strings.TrimSpace(c.FormValue("output")); o != "" {
 		n, err := strconv.Atoi(o)
 		if err != nil || n < 0 || n > 255 {
@@ -205,7 +216,7 @@ func (s *Server) deviceTest(c echo.Context) error {
 	l := langOf(c)
 	r := &views.DeviceTestResult{Name: dev.Name}
 	status := http.StatusOK
-	if dev.Role != device.Relay && dev.Role != device.DoorContact && dev.Role != device.Printer && dev.Role != device.ModemRole {
+	if dev.Role != device.Relay && dev.Role != device.DoorContact && dev.Role != device.Printer && dev.Role != device.ModemRole && dev.Role != device.KeyCabinet {
 		status, r.Message = http.StatusUnprocessableEntity, l.T("devices.test_not_here")
 	} else {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
@@ -220,6 +231,8 @@ func (s *Server) deviceTest(c echo.Context) error {
 			r.OK, r.Message = true, l.T("devices.test_pulsed", res.Pulse.String())
 		case res.Did == "printed":
 			r.OK, r.Message = true, l.T("devices.test_printed")
+		case res.Did == "slots":
+			r.OK, r.Message = true, l.T("devices.test_slots", countTrue(res.Slots), len(res.Slots), slotList(res.FirstInput, res.Slots))
 		case res.Did == "signal":
 			r.OK, r.Message = true, l.T("devices.test_signal", res.Signal)
 		case res.Did == "door" && res.DoorOpen:
@@ -235,6 +248,34 @@ func (s *Server) deviceTest(c echo.Context) error {
 	}
 	d.Result = r
 	return s.render(c, status, views.Devices(d))
+}
+
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+// slotList is a cabinet's slots as the test saw them: "2 ● 3 ○ 4 ●",
+// input numbers with a key (●) or empty (○).
+func slotList(first int, present []bool) string {
+	var b strings.Builder
+	for i, p := range present {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.Itoa(first + i))
+		if p {
+			b.WriteString(" ●")
+		} else {
+			b.WriteString(" ○")
+		}
+	}
+	return b.String()
 }
 
 // mrzSample is ICAO 9303's specimen passport, laid on the demo reader.
@@ -286,6 +327,10 @@ func (s *Server) simData() (views.SimData, error) {
 			lane.Readers = append(lane.Readers, reader(dev))
 		case dev.Role == device.DoorContact && lane != nil:
 			lane.Doors = append(lane.Doors, dev)
+		case dev.Role == device.KeyCabinet:
+			if cab, ok := s.simCabinet(bench, dev); ok {
+				d.Cabinets = append(d.Cabinets, cab)
+			}
 		case dev.Role == device.DocumentReader:
 			dr := views.SimDocReader{Device: dev}
 			dr.Doc, dr.Has = live.LastDocument(dev.ID)

@@ -168,6 +168,9 @@ func (s *Server) keyPage(c echo.Context, status int, id string, form views.KeyAc
 	if d.Form.Due == "" {
 		d.Form.Due = s.app.Clock.Now().Add(2 * time.Hour).In(s.app.Config.Location).Format(dueLayout)
 	}
+	if err := s.keySensorData(&d); err != nil {
+		return err
+	}
 	return s.render(c, status, views.Key(d))
 }
 
@@ -351,6 +354,9 @@ func (s *Server) keyAuditPage(c echo.Context, status int, id string, d views.Key
 			d.Expected = append(d.Expected, r.Key)
 		}
 	}
+	if d.Sensors, err = s.keyAuditSensorLines(id); err != nil {
+		return err
+	}
 	return s.render(c, status, views.KeyAudit(d))
 }
 
@@ -439,7 +445,11 @@ func (s *Server) keyHistoryExport(format string) echo.HandlerFunc {
 					if e.Due != 0 {
 						due = time.Unix(0, e.Due)
 					}
-					return yield([]any{time.Unix(0, e.At), tags[e.KeyID], l.T("keyev." + e.Kind), e.By, e.Approver, reason, e.Note, due, e.Slot})
+					note := e.Note
+					if e.Kind == "sensed_out" || e.Kind == "sensed_in" {
+						note = l.T("keysensed." + e.Note) // what the sensor's change meant, in words
+					}
+					return yield([]any{time.Unix(0, e.At), tags[e.KeyID], l.T("keyev." + e.Kind), e.By, e.Approver, reason, note, due, e.Slot})
 				})
 			},
 			failed: func() error { return err }}

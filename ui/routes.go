@@ -167,6 +167,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/keys/audits/:id", staff, s.keyAudit},
 		{"POST", "/keys/audits/:id/tick", staff, s.keyAuditTick},
 		{"POST", "/keys/audits/:id/finish", staff, s.keyAuditFinish},
+		{"POST", "/keys/audits/:id/sensors", staff, s.keyAuditSensors},
 		{"POST", "/keys/cases/:id/step", directors, s.keyCaseStep},
 		{"POST", "/keys/cases/:id/replace", directors, s.keyReplace},
 		{"GET", "/keys/:id", staff, s.keyShow},
@@ -176,6 +177,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/keys/:id/return", staff, s.keyReturn},
 		{"POST", "/keys/:id/lost", staff, s.keyLost},
 		{"POST", "/keys/:id/permissions", directors, s.keyPermissions},
+		{"POST", "/keys/:id/sensor", directors, s.keySensor},
 
 		{"GET", "/stock", staff, s.stockHome},
 		{"POST", "/stock/receive", staff, s.stockReceive},
@@ -241,6 +243,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/admin/devices/sim/present", admins, s.simPresent},
 		{"POST", "/admin/devices/sim/visitor", admins, s.simVisitor},
 		{"POST", "/admin/devices/sim/door", admins, s.simDoor},
+		{"POST", "/admin/devices/sim/slot", admins, s.simSlot},
 		{"GET", "/admin/notify", admins, s.notifyPage},
 		{"POST", "/admin/notify", admins, s.notifySave},
 		{"POST", "/admin/notify/test", admins, s.notifyTest},

@@ -43,6 +43,10 @@ const (
 	// AlarmDevice: a device offline or failing longer than its set time;
 	// the name is the device's (appliance/device, Watch).
 	AlarmDevice Alarm = "device_down"
+	// AlarmKeyTaken: a key cabinet's sensor saw a key leave its slot with
+	// no open checkout; the name is the key's tag and its slot
+	// (appliance/keys, Sensors).
+	AlarmKeyTaken Alarm = "key_taken"
 )
 
 // Command types.

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"gatehouse/appliance"
 	"gatehouse/appliance/access"
+	"gatehouse/appliance/auth"
 	"gatehouse/appliance/device"
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/gate"
+	"gatehouse/appliance/keys"
 	"gatehouse/appliance/visit"
 )
 
@@ -43,7 +46,8 @@ const (
 // QR scanner, a card reader, one Modbus board with both lanes' relays and
 // door contacts, an OSDP card reader with the secure channel at Gate B,
 // and at the desk an enrolment card reader, a passport reader, a receipt
-// printer, and a GSM modem for SMS. What exists already (by name, or by card number) is kept, so a
+// printer, and a GSM modem for SMS; in the key room a key cabinet whose slots' sensors the demo keys of
+// cabinet A are mapped to. What exists already (by name, or by card number) is kept, so a
 // demo building set up before has its lanes added once; a device whose
 // path differs (the data directory moved) is pointed at simDir again.
 func Lanes(ctx context.Context, a *appliance.App, simDir string) error {
@@ -76,6 +80,45 @@ func Lanes(ctx context.Context, a *appliance.App, simDir string) error {
 		}
 		if _, err := a.Devices.Save(ctx, actor, d); err != nil {
 			return fmt.Errorf("device %s: %w", d.Name, err)
+		}
+	}
+	return sensors(ctx, a)
+}
+
+// CabinetA is the demo key cabinet's device name.
+const CabinetA = "Key cabinet A"
+
+// sensors maps the demo keys of cabinet A that have no sensor yet to the
+// cabinet's inputs, slot n on input n-1, in a manager's name (none in the
+// building: left unmapped).
+func sensors(ctx context.Context, a *appliance.App) error {
+	cab, err := a.Devices.ByName(CabinetA)
+	if err != nil {
+		return err
+	}
+	accs, err := a.Auth.Accounts()
+	if err != nil {
+		return err
+	}
+	var by keys.Person
+	for _, acc := range accs {
+		if acc.Role == auth.Manager && !acc.Disabled {
+			by = keys.PersonOf(acc)
+			break
+		}
+	}
+	rows, err := a.KeyRoom.Search("")
+	if err != nil || by.ID == "" {
+		return err
+	}
+	for _, r := range rows {
+		k := r.Key
+		n, err := strconv.Atoi(k.Slot)
+		if k.Cabinet != "A" || k.Sensor != nil || k.State == keys.Retired || err != nil || n < 1 || n > cab.Options.Slots {
+			continue
+		}
+		if err := a.KeyRoom.SetSensor(ctx, by, k.ID, &keys.Sensor{Device: cab.ID, Input: n - 1}); err != nil {
+			return fmt.Errorf("key %s's sensor: %w", k.Tag, err)
 		}
 	}
 	return nil
@@ -170,6 +213,10 @@ func devices(dir, prefix, laneA, laneB string) []device.Device {
 			LaneID: laneB, Options: device.Options{Secure: true}},
 		device.Device{Name: "Desk printer", Port: at("desk-printer"), Protocol: device.ESCPOS, Role: device.Printer},
 		device.Device{Name: "SMS modem", Port: at("modem"), Protocol: device.Modem, Role: device.ModemRole},
+		// The key room's cabinet A: ten slots with presence switches on
+		// the inputs of their own board.
+		device.Device{Name: CabinetA, Port: at("key-cabinet"), Protocol: device.Modbus, Address: "1:0", Role: device.KeyCabinet,
+			Options: device.Options{Slots: 10}},
 	)
 	for i := range out {
 		out[i].Baud, out[i].Enabled = 9600, true

@@ -29,8 +29,21 @@ func TestLanesOnceAndRepointed(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds, _ := a.Devices.Devices()
-	if len(ds) != 15 {
-		t.Fatalf("%d devices, want 15", len(ds))
+	if len(ds) != 16 {
+		t.Fatalf("%d devices, want 16", len(ds))
+	}
+	// The demo keys of cabinet A are on its sensors, slot n on input n-1.
+	cab, err := a.Devices.ByName(CabinetA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tag, in := range map[string]int{"K-1201": 0, "K-0302": 1, "K-PLANT": 8} {
+		if k, err := a.KeyRoom.ByTag(tag); err != nil || k.Sensor == nil || k.Sensor.Device != cab.ID || k.Sensor.Input != in {
+			t.Errorf("%s's sensor %+v %v, want input %d", tag, k.Sensor, err, in)
+		}
+	}
+	if k, _ := a.KeyRoom.ByTag("K-1201-S"); k.Sensor != nil {
+		t.Error("the spare in cabinet S is on cabinet A's sensors")
 	}
 	// Again, from a moved data directory: nothing doubles, the devices
 	// point at the new simulator paths.
@@ -39,7 +52,7 @@ func TestLanesOnceAndRepointed(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds, _ = a.Devices.Devices()
-	if len(ds) != 15 {
+	if len(ds) != 16 {
 		t.Fatalf("%d devices after the second run", len(ds))
 	}
 	for _, d := range ds {

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gatehouse/appliance/field"
 	"gatehouse/appliance/gate"
@@ -68,10 +69,13 @@ const (
 	DocumentReader  Role = "document_reader"
 	Printer         Role = "printer"
 	ModemRole       Role = "modem"
+	// KeyCabinet is a Modbus input board whose discrete inputs are the
+	// presence switches of a key cabinet's slots (appliance/keys).
+	KeyCabinet Role = "key_cabinet"
 )
 
 // Roles lists the roles in the order the form offers them.
-var Roles = []Role{EntryReader, ExitReader, EnrolmentReader, Relay, DoorContact, DocumentReader, Printer, ModemRole}
+var Roles = []Role{EntryReader, ExitReader, EnrolmentReader, Relay, DoorContact, DocumentReader, Printer, ModemRole, KeyCabinet}
 
 // roleProtocols says which protocols can fill a role.
 var roleProtocols = map[Role][]Protocol{
@@ -83,6 +87,7 @@ var roleProtocols = map[Role][]Protocol{
 	DocumentReader:  {MRZ, IDCard},
 	Printer:         {ESCPOS},
 	ModemRole:       {Modem},
+	KeyCabinet:      {Modbus},
 }
 
 // Fits reports whether protocol p can fill role r.
@@ -130,6 +135,51 @@ type Options struct {
 	// lane's lock or turnstile on a grant (osdp_OUT); nil: the lane's
 	// relay device is pulsed instead.
 	Output *int `json:"output,omitempty"`
+	// Slots is how many presence switches a key cabinet has, on the
+	// inputs from its address's input on (1..MaxSlots).
+	Slots int `json:"slots,omitempty"`
+	// PollMs is how often a key cabinet's inputs are read, in
+	// milliseconds (0: DefaultCabinetPoll).
+	PollMs int `json:"poll_ms,omitempty"`
+}
+
+// Key cabinet limits: the slots one request can read comfortably, and the
+// poll interval's range — fast enough that a key taken is known within a
+// second or so, slow enough to leave the bus to its relays.
+const (
+	MaxSlots           = 256
+	MinCabinetPollMs   = 100
+	MaxCabinetPollMs   = 10000
+	DefaultCabinetPoll = 500 * time.Millisecond
+)
+
+// Inputs is the input span a Modbus device reads: a door contact its one
+// input, a key cabinet its slots from its first input. ok is false for
+// devices that read no inputs or whose address does not parse.
+func (d Device) Inputs() (slave byte, first, count uint16, ok bool) {
+	if d.Protocol != Modbus || (d.Role != DoorContact && d.Role != KeyCabinet) {
+		return 0, 0, 0, false
+	}
+	pt, err := ModbusPoint(d.Address)
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	count = 1
+	if d.Role == KeyCabinet {
+		if d.Options.Slots < 1 || d.Options.Slots > MaxSlots || int(pt.N)+d.Options.Slots > 65536 {
+			return 0, 0, 0, false
+		}
+		count = uint16(d.Options.Slots)
+	}
+	return pt.Slave, pt.N, count, true
+}
+
+// PollInterval is a key cabinet's poll interval.
+func (d Device) PollInterval() time.Duration {
+	if d.Options.PollMs <= 0 {
+		return DefaultCabinetPoll
+	}
+	return time.Duration(d.Options.PollMs) * time.Millisecond
 }
 
 // Device is one configured device.
@@ -304,6 +354,18 @@ func Check(d *Device) field.Errors {
 	if d.Protocol != OSDP {
 		o.Secure = false
 	}
+	if d.Role == KeyCabinet {
+		if o.Slots < 1 || o.Slots > MaxSlots {
+			es.Add("slots", "device_slots_invalid")
+		} else if p, err := ModbusPoint(d.Address); err == nil && int(p.N)+o.Slots > 65536 {
+			es.Add("slots", "device_slots_invalid")
+		}
+		if o.PollMs != 0 && (o.PollMs < MinCabinetPollMs || o.PollMs > MaxCabinetPollMs) {
+			es.Add("poll_ms", "device_poll_invalid")
+		}
+	} else {
+		o.Slots, o.PollMs = 0, 0
+	}
 	if d.Protocol != OSDP || d.Role == EnrolmentReader {
 		o.Output = nil
 	} else if o.Output != nil && (*o.Output < 0 || *o.Output > 255) {
@@ -320,12 +382,18 @@ func shares(a, b Device) bool {
 // sameAddress reports whether a and b, on one port, would answer to the
 // same address: two relays on one coil, two readers at one OSDP address.
 // A Modbus coil and an input of the same number are different points.
+// Door contacts and key cabinets both read inputs: a cabinet's slots must
+// not overlap a contact or another cabinet on the same slave.
 func sameAddress(a, b Device) bool {
-	if a.Address != b.Address {
-		return false
-	}
 	if a.Protocol == Modbus {
-		return (a.Role == DoorContact) == (b.Role == DoorContact)
+		sa, fa, na, okA := a.Inputs()
+		sb, fb, nb, okB := b.Inputs()
+		switch {
+		case okA != okB:
+			return false // a coil and an input
+		case okA:
+			return sa == sb && int(fa) < int(fb)+int(nb) && int(fb) < int(fa)+int(na)
+		}
 	}
-	return true
+	return a.Address == b.Address
 }

@@ -351,3 +351,74 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+func TestKeyCabinet(t *testing.T) {
+	cab := func(f func(*Device)) Device {
+		d := Device{ID: id1, Name: "Cabinet A", Port: "/dev/ttyUSB1", Protocol: Modbus, Role: KeyCabinet, Address: "2:8",
+			Options: Options{Slots: 16}, Enabled: true}
+		if f != nil {
+			f(&d)
+		}
+		return d
+	}
+	for _, tc := range []struct {
+		name        string
+		dev         Device
+		field, code string
+	}{
+		{"a cabinet needs no lane", cab(nil), "", ""},
+		{"no slots", cab(func(d *Device) { d.Options.Slots = 0 }), "slots", "device_slots_invalid"},
+		{"too many slots", cab(func(d *Device) { d.Options.Slots = MaxSlots + 1 }), "slots", "device_slots_invalid"},
+		{"slots past the last input", cab(func(d *Device) { d.Address = "2:65530" }), "slots", "device_slots_invalid"},
+		{"poll too fast", cab(func(d *Device) { d.Options.PollMs = 10 }), "poll_ms", "device_poll_invalid"},
+		{"poll too slow", cab(func(d *Device) { d.Options.PollMs = MaxCabinetPollMs + 1 }), "poll_ms", "device_poll_invalid"},
+		{"a scanner cannot be a cabinet", cab(func(d *Device) { d.Protocol, d.Address = Scanner, "" }), "role", "device_role_mismatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := tc.dev
+			es := Check(&d)
+			if got := es.For(tc.field).Code; tc.field == "" && len(es) > 0 || tc.field != "" && got != tc.code {
+				t.Fatalf("errors %v, want %s: %s", es, tc.field, tc.code)
+			}
+		})
+	}
+	d := cab(func(d *Device) { d.Options.PollMs = 250 })
+	if es := Check(&d); len(es) > 0 {
+		t.Fatal(es)
+	}
+	if s, first, n, ok := d.Inputs(); !ok || s != 2 || first != 8 || n != 16 || d.PollInterval() != 250*time.Millisecond {
+		t.Fatalf("inputs %d %d %d %v, poll %s", s, first, n, ok, d.PollInterval())
+	}
+	// Other roles lose the cabinet's options.
+	door := Device{ID: id1, Name: "Door", Port: "/dev/ttyUSB1", Protocol: Modbus, Role: DoorContact, Address: "2:0", LaneID: lane1, Options: Options{Slots: 4, PollMs: 200}}
+	if es := Check(&door); len(es) > 0 || door.Options.Slots != 0 || door.Options.PollMs != 0 {
+		t.Fatalf("door %+v %v", door.Options, es)
+	}
+}
+
+func TestKeyCabinetInputsNotShared(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	save := func(d Device) error { _, err := w.svc.Save(ctx, "t", d); return err }
+	if err := save(Device{Name: "Cabinet A", Port: "/dev/ttyUSB0", Protocol: Modbus, Role: KeyCabinet, Address: "1:4", Options: Options{Slots: 4}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		dev  Device
+		code string
+	}{
+		{"door contact on a slot", Device{Name: "Door", Port: "/dev/ttyUSB0", Protocol: Modbus, Role: DoorContact, Address: "1:7", LaneID: w.lane.ID}, "device_address_in_use"},
+		{"overlapping cabinet", Device{Name: "Cabinet B", Port: "/dev/ttyUSB0", Protocol: Modbus, Role: KeyCabinet, Address: "1:0", Options: Options{Slots: 5}}, "device_address_in_use"},
+		{"door contact below", Device{Name: "Door", Port: "/dev/ttyUSB0", Protocol: Modbus, Role: DoorContact, Address: "1:3", LaneID: w.lane.ID}, ""},
+		{"relay on the slots' numbers", Device{Name: "Relay", Port: "/dev/ttyUSB0", Protocol: Modbus, Role: Relay, Address: "1:5", LaneID: w.lane.ID}, ""},
+		{"cabinet on another slave", Device{Name: "Cabinet C", Port: "/dev/ttyUSB0", Protocol: Modbus, Role: KeyCabinet, Address: "2:4", Options: Options{Slots: 4}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := save(tc.dev)
+			if got := fieldCode(err, "address"); got != tc.code || tc.code == "" && err != nil {
+				t.Fatalf("got %v, want %q", err, tc.code)
+			}
+		})
+	}
+}

@@ -145,13 +145,25 @@ func (d Document) LogValue() slog.Value {
 
 // TestResult is what a device test did.
 type TestResult struct {
-	Did      string        // "pulsed", "read", "door", "document", "printed", "signal"
+	Did      string        // "pulsed", "read", "door", "document", "printed", "signal", "slots"
 	Pulse    time.Duration // pulsed: how long the relay was on
 	Read     Read          // read: the read
 	DoorOpen bool          // door: the contact's state
 	Document Document      // document: the document
 	Signal   int           // signal: the modem's signal strength, 0–31 (99: unknown)
 	Beeped   bool          // an OSDP reader showed green and beeped before the wait for a read
+	// slots: a key cabinet's presence switches, from input FirstInput on
+	// (true: a key in the slot).
+	Slots      []bool
+	FirstInput int
+}
+
+// SlotReader is a Monitor that polls key cabinets (the driver runtime).
+type SlotReader interface {
+	// Slots is a key cabinet's slots as last polled (true: a key in the
+	// slot), from its first input; ok is false while the cabinet is not
+	// answering or not running.
+	Slots(id string) (first int, present []bool, ok bool)
 }
 
 // Monitor is the running side of the configuration: the driver runtime
@@ -201,6 +213,16 @@ type Bench interface {
 	Boards() []Board
 	// Simulates reports whether a simulator sits behind d's port.
 	Simulates(d Device) bool
+}
+
+// CabinetBench is a Bench that simulates key cabinets: the demo page and
+// tests put keys into slots and take them out.
+type CabinetBench interface {
+	// SetSlot puts a key into (present) or takes it from the slot at
+	// input n of the simulated cabinet d.
+	SetSlot(d Device, n int, present bool) error
+	// CabinetSlots is what the simulated cabinet's switches say now.
+	CabinetSlots(d Device) (first int, present []bool, err error)
 }
 
 // stopped is the Monitor of a Service with no runtime attached.

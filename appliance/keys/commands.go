@@ -40,6 +40,8 @@ func Register(reg store.Registrar) {
 	reg.Register(CmdAuditTick, applyAuditTick)
 	reg.Register(CmdAuditFinish, applyAuditFinish)
 	reg.Register(CmdPermissions, applyPermissions)
+	reg.Register(CmdSensor, applySensor)
+	reg.Register(CmdSensed, applySensed)
 }
 
 func tagKey(tag string) []byte { return store.Key(store.KindKeyByTag, strings.ToUpper(tag)) }
@@ -160,6 +162,7 @@ func applyRegister(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 		return store.Effect{}, es
 	}
 	k.State, k.Checkout, k.Case, k.Created = In, "", "", cmd.Time
+	k.Sensor = nil // mapped by keys.sensor only, which checks the cabinet
 	if err := tx.Set(tagKey(k.Tag), []byte(k.ID)); err != nil {
 		return store.Effect{}, err
 	}

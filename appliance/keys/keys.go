@@ -95,6 +95,7 @@ type Key struct {
 	Checkout string   `json:"checkout,omitempty"` // the open checkout
 	Case     string   `json:"case,omitempty"`     // the open lost-key case
 	Created  int64    `json:"created"`
+	Sensor   *Sensor  `json:"sensor,omitempty"` // the slot's presence switch, if wired (sensor.go)
 }
 
 // Rule is what a key level demands.
@@ -124,7 +125,8 @@ type Checkout struct {
 	ReturnApprov *Person          `json:"return_approver,omitempty"`
 	ReturnSlot   string           `json:"return_slot,omitempty"`
 	Lost         bool             `json:"lost,omitempty"`
-	Alerts       map[string]int64 `json:"alerts,omitempty"` // kind -> when raised
+	ReturnSensed bool             `json:"return_sensed,omitempty"` // returned by its slot's sensor, nobody signing
+	Alerts       map[string]int64 `json:"alerts,omitempty"`        // kind -> when raised
 }
 
 // Open reports whether the key is still out on this checkout.

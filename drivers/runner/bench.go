@@ -114,10 +114,19 @@ func (b *Bench) plug(port string, ds []device.Device) error {
 				cfg.Address = pt.Slave
 			}
 			cfg.Coils, cfg.Inputs = max(cfg.Coils, int(pt.N)+1), max(cfg.Inputs, int(pt.N)+1)
+			if _, first, n, ok := d.Inputs(); ok {
+				cfg.Inputs = max(cfg.Inputs, int(first)+int(n))
+			}
 		}
 		s, err := sim.NewModbusBoard(port, cfg)
 		if err != nil {
 			return err
+		}
+		// A key cabinet starts full: every slot holds its key.
+		for _, d := range ds {
+			if _, first, n, ok := d.Inputs(); ok && d.Role == device.KeyCabinet {
+				s.SetInputs(int(first), slices.Repeat([]bool{true}, int(n)))
+			}
 		}
 		b.modbus[port], b.inputs[port] = s, cfg.Inputs
 		b.closers = append(b.closers, s.Close)
@@ -270,6 +279,37 @@ func (b *Bench) SetInput(d device.Device, on bool) error {
 	}
 	board.SetInput(int(pt.N), on)
 	return nil
+}
+
+// SetSlot implements device.CabinetBench: a key put into (present) or
+// taken from the slot at input n of a simulated key cabinet.
+func (b *Bench) SetSlot(d device.Device, n int, present bool) error {
+	b.mu.Lock()
+	board, inputs := b.modbus[d.Port], b.inputs[d.Port]
+	b.mu.Unlock()
+	_, first, count, ok := d.Inputs()
+	if board == nil || !ok || d.Role != device.KeyCabinet || n < int(first) || n >= int(first)+int(count) || n >= inputs {
+		return device.ErrNotSimulated
+	}
+	board.SetInput(n, present)
+	return nil
+}
+
+// CabinetSlots implements device.CabinetBench: what a simulated key
+// cabinet's switches say now, from its first input.
+func (b *Bench) CabinetSlots(d device.Device) (first int, present []bool, err error) {
+	b.mu.Lock()
+	board := b.modbus[d.Port]
+	b.mu.Unlock()
+	_, f, count, ok := d.Inputs()
+	if board == nil || !ok || d.Role != device.KeyCabinet {
+		return 0, nil, device.ErrNotSimulated
+	}
+	in := board.Inputs()
+	if int(f)+int(count) > len(in) {
+		return 0, nil, device.ErrNotSimulated
+	}
+	return int(f), in[f : int(f)+int(count)], nil
 }
 
 // Boards implements device.Bench.

@@ -36,9 +36,11 @@ type group struct {
 	byDev  map[string]*boundRelay // device → relay
 	master *modbus.Master         // Modbus ports
 	points map[string]*point      // Modbus ports: each device's own health, by device ID
-	cp     *osdp.CP               // OSDP buses
-	print  *escpos.Printer        // receipt printers
-	modem  *modem.Sender          // GSM modems
+	// Modbus ports: key cabinets by device ID (cabinet.go)
+	cabinets map[string]*cabinet
+	cp       *osdp.CP        // OSDP buses
+	print    *escpos.Printer // receipt printers
+	modem    *modem.Sender   // GSM modems
 
 	cancel  context.CancelFunc
 	closers []func() error // in order
@@ -107,7 +109,8 @@ func (r *Runner) startGroup(ds []device.Device) (*group, error) {
 	}
 	ctx, cancel := context.WithCancel(r.ctx)
 	g := &group{port: first.Port, key: fingerprint(ds), devs: ds, cancel: cancel,
-		relays: map[string]*boundRelay{}, byDev: map[string]*boundRelay{}, points: map[string]*point{}}
+		relays: map[string]*boundRelay{}, byDev: map[string]*boundRelay{}, points: map[string]*point{},
+		cabinets: map[string]*cabinet{}}
 	var err error
 	switch first.Protocol {
 	case device.Scanner:
@@ -269,6 +272,17 @@ func (r *Runner) startModbus(ctx context.Context, g *group, ds []device.Device) 
 			go func() {
 				defer g.wg.Done()
 				_ = p.Run(ctx) // ends with ctx
+			}()
+		case device.KeyCabinet:
+			c, err := newCabinet(r, m, d, health)
+			if err != nil {
+				return errorf(d, err)
+			}
+			g.cabinets[d.ID] = c
+			g.wg.Add(1)
+			go func() {
+				defer g.wg.Done()
+				c.run(ctx) // ends with ctx
 			}()
 		}
 	}

@@ -67,6 +67,9 @@ type Config struct {
 	Decider gate.Decider
 	Lanes   Lanes            // optional
 	Doors   gate.DoorWatcher // door contacts; default: log the changes
+	// Slots hears key cabinets' slot changes (*keys.Sensors); nil: the
+	// changes are logged only (devices test).
+	Slots SlotWatcher
 	// OnDocument is called with every document read (optional). It must
 	// not block: the reader waits.
 	OnDocument func(device.Document)
@@ -239,7 +242,7 @@ func supported(d device.Device) bool {
 	case device.Scanner:
 		return d.Role.Reader()
 	case device.Modbus:
-		return d.Role == device.Relay || d.Role == device.DoorContact
+		return d.Role == device.Relay || d.Role == device.DoorContact || d.Role == device.KeyCabinet
 	case device.USBRelay:
 		return d.Role == device.Relay
 	case device.MRZ, device.IDCard:
@@ -669,6 +672,19 @@ func (r *Runner) Test(ctx context.Context, id string) (device.TestResult, error)
 			return device.TestResult{}, err
 		}
 		return device.TestResult{Did: "door", DoorOpen: open}, nil
+	case device.KeyCabinet:
+		c := g.cabinets[id]
+		if c == nil {
+			return device.TestResult{}, device.ErrNotSupported
+		}
+		if err := g.waitOnline(ctx); err != nil {
+			return device.TestResult{}, err
+		}
+		in, err := c.read(ctx)
+		if err != nil {
+			return device.TestResult{}, err
+		}
+		return device.TestResult{Did: "slots", Slots: in, FirstInput: int(c.first)}, nil
 	case device.EntryReader, device.ExitReader, device.EnrolmentReader:
 		beeped := false
 		if g.cp != nil {

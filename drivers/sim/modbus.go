@@ -98,6 +98,26 @@ func (b *ModbusBoard) SetInput(n int, on bool) {
 	b.inputs[n] = on
 }
 
+// Inputs returns the discrete inputs' states.
+func (b *ModbusBoard) Inputs() []bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]bool(nil), b.inputs...)
+}
+
+// SetInputs sets the inputs from first on, at once: a key cabinet's slots
+// (a presence switch on per key in its slot) filled or emptied between two
+// polls. Inputs past the board's last are ignored.
+func (b *ModbusBoard) SetInputs(first int, on []bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, v := range on {
+		if n := first + i; n >= 0 && n < len(b.inputs) {
+			b.inputs[n] = v
+		}
+	}
+}
+
 // Refuse makes the board answer every read of discrete input n with
 // exception ex, as a board answers a contact configured at an address it
 // does not have; ex 0 reads the input again.

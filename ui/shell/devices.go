@@ -15,6 +15,7 @@ import (
 	"gatehouse/appliance"
 	"gatehouse/appliance/demo"
 	"gatehouse/appliance/device"
+	"gatehouse/appliance/keys"
 	"gatehouse/drivers/runner"
 )
 
@@ -183,12 +184,38 @@ func testDevice(ctx context.Context, a *appliance.App, env Env, name string, tim
 			fmt.Fprintf(env.Stdout, " — %s", doc.Problem)
 		}
 		fmt.Fprintln(env.Stdout)
+	case "slots":
+		printSlots(env.Stdout, a, d, res)
 	case "printed":
 		fmt.Fprintf(env.Stdout, "%s: test slip printed\n", d.Name)
 	case "signal":
 		fmt.Fprintf(env.Stdout, "%s: modem answers; signal %s\n", d.Name, csq(res.Signal))
 	}
 	return nil
+}
+
+// printSlots prints a key cabinet's slots, present or absent, each with
+// the key mapped to it (if any) and where the records say that key is.
+func printSlots(w io.Writer, a *appliance.App, d device.Device, res device.TestResult) {
+	n := 0
+	for _, p := range res.Slots {
+		if p {
+			n++
+		}
+	}
+	fmt.Fprintf(w, "%s: %d of %d slots hold a key\n", d.Name, n, len(res.Slots))
+	for i, p := range res.Slots {
+		in := res.FirstInput + i
+		st := "absent"
+		if p {
+			st = "present"
+		}
+		line := fmt.Sprintf("  input %-4d %-8s", in, st)
+		if k, err := a.KeyRoom.BySensor(keys.Sensor{Device: d.ID, Input: in}); err == nil {
+			line += fmt.Sprintf(" key %s (%s / %s, %s)", k.Tag, k.Cabinet, k.Slot, k.State)
+		}
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
+	}
 }
 
 // printIDCard prints what an ID card reader read. The ID number is masked
@@ -294,7 +321,8 @@ func startDevices(ctx context.Context, a *appliance.App, dataDir string, demoMod
 	}
 	// Door contacts go to the access service (forced and held-open alarms).
 	// In a site of several lobbies, only this lobby's devices run here.
-	cfg := runner.Config{Source: a.Devices.Here(), Decider: a.Access, Lanes: a.Access, Doors: a.Access, Clock: a.Clock, Logger: a.Log, Keys: keys,
+	// Key cabinets' slot changes go to the key room (history, the key-taken alarm).
+	cfg := runner.Config{Source: a.Devices.Here(), Decider: a.Access, Lanes: a.Access, Doors: a.Access, Slots: a.KeySensors, Clock: a.Clock, Logger: a.Log, Keys: keys,
 		Observer: a.Metrics, // wire-to-relay times
 		// Visit notices go by SMS too while a modem runs.
 		Reconciled: func(r *runner.Runner) { a.Notify.EnableSMS(r.HasModem()) }}
