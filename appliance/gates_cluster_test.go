@@ -293,6 +293,7 @@ func BenchmarkSuspensionReachesLobbies(b *testing.B) {
 //
 //	go test -run '^$' -bench FollowerGateWhileLeaderDies -benchtime 1x ./appliance/
 func BenchmarkFollowerGateWhileLeaderDies(b *testing.B) {
+	var allBefore, allDuring []time.Duration
 	for i := 0; i < b.N; i++ {
 		_, _, north, south := twoLobbies(b)
 		lane, cards := gateSetup(b, north, 50)
@@ -322,13 +323,17 @@ func BenchmarkFollowerGateWhileLeaderDies(b *testing.B) {
 		if st := south.Access.Shipping(); st.Waiting == 0 {
 			b.Fatal("south shipped everything without a leader: the leader did not go")
 		}
-		p := func(ds []time.Duration, q int) float64 { return float64(ds[len(ds)*q/100].Microseconds()) / 1000 }
-		b.ReportMetric(p(before, 50), "before-p50-ms")
-		b.ReportMetric(p(before, 99), "before-p99-ms")
-		b.ReportMetric(p(during, 50), "during-p50-ms")
-		b.ReportMetric(p(during, 99), "during-p99-ms")
-		b.ReportMetric(float64(len(during)), "decisions-during")
+		allBefore, allDuring = append(allBefore, before...), append(allDuring, during...)
 	}
+	// Over every repetition's decisions.
+	slices.Sort(allBefore)
+	slices.Sort(allDuring)
+	p := func(ds []time.Duration, q int) float64 { return float64(ds[len(ds)*q/100].Microseconds()) / 1000 }
+	b.ReportMetric(p(allBefore, 50), "before-p50-ms")
+	b.ReportMetric(p(allBefore, 99), "before-p99-ms")
+	b.ReportMetric(p(allDuring, 50), "during-p50-ms")
+	b.ReportMetric(p(allDuring, 99), "during-p99-ms")
+	b.ReportMetric(float64(len(allDuring)), "decisions-during")
 }
 
 // TestDevicesRunOnTheirOwnLobby: the device configuration is replicated,
