@@ -325,7 +325,7 @@ func checkConfRow(r *store.Reader, c Meeting, row confRow, seen map[string]int) 
 	v := row.Visit
 	if v.Mode != Conference || v.State != Approved || v.Conference != c.ID || v.HostID != c.HostID ||
 		v.From != c.From || v.Until != c.Until || !store.ValidID(v.ID) || !store.ValidID(v.PassID) ||
-		len(v.LinkHash) != 64 || v.Visitor.MobileBlind == "" || strings.ContainsRune(v.Visitor.MobileBlind, store.Sep) {
+		len(v.LinkHash) != 64 || strings.ContainsRune(v.Visitor.MobileBlind, store.Sep) {
 		return nil, fmt.Errorf("%w: malformed attendee visit", field.ErrInvalid)
 	}
 	var es field.Errors
@@ -338,9 +338,12 @@ func checkConfRow(r *store.Reader, c Meeting, row confRow, seen map[string]int) 
 		}
 		seen[k] = row.Line
 	}
-	if first, dup := seen["m"+v.Visitor.MobileBlind]; dup {
+	// An attendee without a mobile (a printed pass only) has nothing to
+	// be a duplicate of.
+	noMobile := v.Visitor.MobileBlind == ""
+	if first, dup := seen["m"+v.Visitor.MobileBlind]; dup && !noMobile {
 		add("mobile", "duplicate_in_list", fmt.Sprint(first))
-	} else {
+	} else if !noMobile {
 		seen["m"+v.Visitor.MobileBlind] = row.Line
 	}
 	for _, k := range [][]byte{visitKey(v.ID), store.Key(store.KindPass, v.PassID), store.Key(store.KindVisitByLink, v.LinkHash)} {
@@ -349,6 +352,9 @@ func checkConfRow(r *store.Reader, c Meeting, row confRow, seen map[string]int) 
 		} else if ok {
 			return nil, fmt.Errorf("%w: visit, pass or link of the list exists", field.ErrInvalid)
 		}
+	}
+	if noMobile {
+		return es, nil
 	}
 	if ok, err := r.Has(store.Key(store.KindConferenceMobile, c.ID, v.Visitor.MobileBlind)); err != nil {
 		return nil, err
@@ -448,6 +454,9 @@ func applyConferenceApply(tx *store.Tx, cmd store.Command) (store.Effect, error)
 		}
 		if err := tx.Set(store.Key(store.KindConferenceVisit, c.ID, row.Visit.ID), nil); err != nil {
 			return store.Effect{}, err
+		}
+		if row.Visit.Visitor.MobileBlind == "" {
+			continue
 		}
 		if err := tx.Set(store.Key(store.KindConferenceMobile, c.ID, row.Visit.Visitor.MobileBlind), []byte(row.Visit.ID)); err != nil {
 			return store.Effect{}, err
@@ -734,19 +743,25 @@ func (s *Conferences) build(ctx context.Context, c Meeting, as []Attendee, now t
 	var blocked, flagged []screen.Hit
 	err := s.db.View(func(r *store.Reader) error {
 		for i, a := range as {
-			sealed, err := s.keys.Seal(a.Mobile)
-			if err != nil {
-				return err
+			var sealed, blind string
+			var err error
+			if a.Mobile != "" { // no mobile: a printed pass, nothing to seal
+				if sealed, err = s.keys.Seal(a.Mobile); err != nil {
+					return err
+				}
+				blind = s.keys.Blind("mobile", a.Mobile)
 			}
 			v := Visit{ID: ids[i], Mode: Conference, State: Approved, PartySize: 1, HostID: c.HostID,
 				Reason: c.Name, From: c.From, Until: c.Until, LinkHash: LinkHash(newLinkToken()),
 				PassID: passIDs[i], Conference: c.ID,
-				Visitor: Visitor{Name: a.Name, Title: a.Title, MobileSealed: sealed, MobileBlind: s.keys.Blind("mobile", a.Mobile),
+				Visitor: Visitor{Name: a.Name, Title: a.Title, MobileSealed: sealed, MobileBlind: blind,
 					MobileMasked: MaskMobile(a.Mobile), Company: a.Company}}
-			if ok, err := r.Has(store.Key(store.KindConferenceMobile, c.ID, v.Visitor.MobileBlind)); err != nil {
-				return err
-			} else if ok && len(es) < maxListErrors {
-				es = append(es, field.Error{Line: a.Line, Field: "mobile", Code: "already_registered"})
+			if blind != "" {
+				if ok, err := r.Has(store.Key(store.KindConferenceMobile, c.ID, blind)); err != nil {
+					return err
+				} else if ok && len(es) < maxListErrors {
+					es = append(es, field.Error{Line: a.Line, Field: "mobile", Code: "already_registered"})
+				}
 			}
 			if s.screen != nil {
 				verdict, err := s.screen.Screen(screen.Subject{Name: v.Visitor.Name, MobileBlind: v.Visitor.MobileBlind})
