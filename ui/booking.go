@@ -152,8 +152,9 @@ func (s *Server) book(c echo.Context) error {
 	})
 }
 
-// booked answers a booking: its status link, the form again with its
-// field errors, or the desk's number for a screened-out visitor.
+// booked answers a booking: straight to its status page (which says to
+// keep its link, and updates itself), the form again with its field
+// errors, or the desk's number for a screened-out visitor.
 func (s *Server) booked(c echo.Context, link string, err error, form func(field.Errors) error) error {
 	if fe, ok := field.As(err); ok {
 		return form(fe)
@@ -165,7 +166,8 @@ func (s *Server) booked(c echo.Context, link string, err error, form func(field.
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, views.Booked(appliance.StatusPath+link))
+	s.flash(c, "book.sent")
+	return s.redirect(c, appliance.StatusPath+link)
 }
 
 // bookVerify takes the code sent to the visitor's phone and, if it is
@@ -216,12 +218,10 @@ func (s *Server) visitByLink(c echo.Context) (visit.Visit, error) {
 	return v, err
 }
 
-func (s *Server) visitStatus(c echo.Context) error {
-	v, err := s.visitByLink(c)
-	if err != nil {
-		return err
-	}
-	d := views.StatusData{Visit: v, Token: c.Param("token"), Address: s.app.Settings().Address, MapURL: s.app.Settings().MapURL, Notices: s.visitorNotices()}
+// statusData is what the status page and its live card show of v.
+func (s *Server) statusData(c echo.Context, v visit.Visit) (views.StatusData, error) {
+	set := s.app.Settings()
+	d := views.StatusData{Visit: v, Token: c.Param("token"), Address: set.Address, MapURL: set.MapURL, DeskPhone: set.DeskPhone}
 	if p, err := s.app.Directory.Person(v.HostID); err == nil {
 		d.HostName = s.personName(c, p)
 	}
@@ -237,14 +237,49 @@ func (s *Server) visitStatus(c echo.Context) error {
 	if v.State.PassValid() {
 		tok, err := s.app.Visits.Token(v)
 		if err != nil {
-			return err
+			return d, err
 		}
 		if d.QRSVG, err = pass.SVG(tok); err != nil {
-			return err
+			return d, err
 		}
 	}
-	c.Response().Header().Set("Referrer-Policy", "no-referrer") // the link is the key
+	// The link is the key: never sent on as a referrer, never cached.
+	c.Response().Header().Set("Referrer-Policy", "no-referrer")
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return d, nil
+}
+
+func (s *Server) visitStatus(c echo.Context) error {
+	v, err := s.visitByLink(c)
+	if errors.Is(err, echo.ErrNotFound) {
+		// Not a dead end: book again, or call the desk.
+		c.Response().Header().Set("Referrer-Policy", "no-referrer")
+		return s.render(c, http.StatusNotFound, views.StatusUnknown(s.app.Settings().DeskPhone))
+	}
+	if err != nil {
+		return err
+	}
+	d, err := s.statusData(c, v)
+	if err != nil {
+		return err
+	}
+	d.Notices = s.visitorNotices()
 	return s.render(c, http.StatusOK, views.Status(d))
+}
+
+// visitStatusLive is the status page's card alone, polled by the page
+// while the visit can still change. A public route: the public rate limit
+// and body limit apply (ratelimit.go, bodylimit.go).
+func (s *Server) visitStatusLive(c echo.Context) error {
+	v, err := s.visitByLink(c)
+	if err != nil {
+		return err
+	}
+	d, err := s.statusData(c, v)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.StatusCard(d))
 }
 
 func (s *Server) visitPassPNG(c echo.Context) error {
