@@ -282,6 +282,9 @@ func (s *Server) visitStatusLive(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.StatusCard(d))
 }
 
+// visitPassPNG is "save the pass as a picture": the pass as a guard reads
+// it — building, visitor, host and company, floor, time window, address —
+// around the QR, in the visitor's language (appliance/pass/card.go).
 func (s *Server) visitPassPNG(c echo.Context) error {
 	v, err := s.visitByLink(c)
 	if err != nil {
@@ -290,16 +293,45 @@ func (s *Server) visitPassPNG(c echo.Context) error {
 	if !v.State.PassValid() {
 		return echo.ErrNotFound
 	}
+	d, err := s.statusData(c, v)
+	if err != nil {
+		return err
+	}
 	tok, err := s.app.Visits.Token(v)
 	if err != nil {
 		return err
 	}
-	png, err := pass.PNG(tok, 512)
+	l := langOf(c)
+	host := d.HostName
+	if d.Company != "" {
+		host += " · " + d.Company
+	}
+	card := pass.Card{Building: s.app.Settings().SiteName, Name: strings.TrimSpace(v.Visitor.Name + " " + v.Visitor.Title),
+		Lines:  []string{l.T("pass.card_host", host), l.T("pass.card_floor", d.Floor), l.T("pass.card_when", d.From+" – "+d.Until)},
+		Footer: l.T("pass.card_show"), Token: tok}
+	if d.Address != "" {
+		card.Lines = append(card.Lines, l.T("pass.card_address", d.Address))
+	}
+	png, err := s.cardFonts().CardPNG(card)
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="pass.png"`)
 	return c.Blob(http.StatusOK, "image/png", png)
+}
+
+// cardFonts are the pass picture's fonts, read on first use: the pass
+// sheet's fonts (Debian's fonts-dejavu-core and fonts-droid-fallback).
+// Missing, the picture's text falls back to ASCII and the log says so once.
+func (s *Server) cardFonts() *pass.Fonts {
+	s.fontsOnce.Do(func() {
+		var errs []error
+		s.fonts, errs = pass.LoadFonts(visit.DefaultLatinFont, visit.DefaultFont)
+		for _, err := range errs {
+			s.log.Warn("pass picture: a font is missing; its characters are drawn as ?", "err", err)
+		}
+	})
+	return s.fonts
 }
 
 // allErrors adds the request's own field problems to those found while

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	stdpng "image/png"
 	"net/http"
 	"net/url"
 	"os"
@@ -100,8 +101,14 @@ func TestBookingFlowOverHTTP(t *testing.T) {
 	if png.StatusCode != http.StatusOK || png.Header.Get("Content-Type") != "image/png" {
 		t.Fatalf("pass.png = %d %s", png.StatusCode, png.Header.Get("Content-Type"))
 	}
+	// The picture is the branded pass (appliance/pass/card.go), taller
+	// than wide, not a bare QR square.
+	pic := []byte(readBody(t, png))
+	if cfg, err := stdpng.DecodeConfig(bytes.NewReader(pic)); err != nil || cfg.Width != 720 || cfg.Height <= cfg.Width {
+		t.Fatalf("pass.png is %dx%d (%v), want the 720 px wide pass card", cfg.Width, cfg.Height, err)
+	}
 	p := filepath.Join(t.TempDir(), "pass.png")
-	os.WriteFile(p, []byte(readBody(t, png)), 0o600)
+	os.WriteFile(p, pic, 0o600)
 	out, err := exec.Command(zbar, "--raw", "-q", p).Output()
 	if err != nil {
 		t.Fatalf("zbarimg: %v", err)
