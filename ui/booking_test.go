@@ -579,4 +579,23 @@ func TestStatusDeadEndsGiveAWayForward(t *testing.T) {
 			t.Fatalf("%s = %d, want 404", p, resp.StatusCode)
 		}
 	}
+	// The picture is drawn per request, so it has a tighter limit than
+	// the pages; the live card polls under the public one.
+	limited := false
+	for range 15 {
+		resp := h.do(req{method: "GET", path: link + "/pass.png"})
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("15 pass pictures at once were never rate-limited")
+	}
+	for range 30 {
+		if resp := h.do(req{method: "GET", path: link + "/live"}); resp.StatusCode != http.StatusOK {
+			t.Fatalf("live card polled = %d", resp.StatusCode)
+		}
+	}
 }

@@ -86,3 +86,18 @@ func count(img image.Image, r image.Rectangle, match func(r, g, b uint32) bool) 
 	}
 	return n
 }
+
+// BenchmarkCardPNG is one "save the pass as a picture" with the fonts
+// already read (the server reads them once).
+func BenchmarkCardPNG(b *testing.B) {
+	tok, _ := Sign(key, claims)
+	fs, _ := LoadFonts(cardFontPaths...)
+	card := Card{Building: "Century Tower 世纪大厦", Name: "李雷 Li Lei 先生",
+		Lines:  []string{"被访人：王芳 Wang Fang · 远景科技 Vista Tech", "楼层：8F", "时间：2026-12-07 10:00 – 12:00"},
+		Footer: "请在闸机处出示此码", Token: tok}
+	for b.Loop() {
+		if _, err := fs.CardPNG(card); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
