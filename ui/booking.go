@@ -166,7 +166,7 @@ func (s *Server) booked(c echo.Context, link string, err error, form func(field.
 	if err != nil {
 		return err
 	}
-	s.flash(c, "book.sent")
+	s.flash(c, "flash.booking_sent")
 	return s.redirect(c, appliance.StatusPath+link)
 }
 

@@ -250,6 +250,7 @@ func TestBrowserPreBookedVisitAcrossRoles(t *testing.T) {
 	// Booked: straight to the status page, which says to keep its link.
 	b.do("wait for the status page", chromedp.WaitVisible(chromedp.ID("visit-status")))
 	statusPath := b.path()
+	b.wantFlash("flash.booking_sent")
 	if !b.exists("#keep-link") {
 		b.fatalf("the status page does not say to keep its link")
 	}
