@@ -152,8 +152,9 @@ func (s *Server) book(c echo.Context) error {
 	})
 }
 
-// booked answers a booking: its status link, the form again with its
-// field errors, or the desk's number for a screened-out visitor.
+// booked answers a booking: straight to its status page (which says to
+// keep its link, and updates itself), the form again with its field
+// errors, or the desk's number for a screened-out visitor.
 func (s *Server) booked(c echo.Context, link string, err error, form func(field.Errors) error) error {
 	if fe, ok := field.As(err); ok {
 		return form(fe)
@@ -165,7 +166,8 @@ func (s *Server) booked(c echo.Context, link string, err error, form func(field.
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, views.Booked(appliance.StatusPath+link))
+	s.flash(c, "flash.booking_sent")
+	return s.redirect(c, appliance.StatusPath+link)
 }
 
 // bookVerify takes the code sent to the visitor's phone and, if it is
@@ -216,12 +218,10 @@ func (s *Server) visitByLink(c echo.Context) (visit.Visit, error) {
 	return v, err
 }
 
-func (s *Server) visitStatus(c echo.Context) error {
-	v, err := s.visitByLink(c)
-	if err != nil {
-		return err
-	}
-	d := views.StatusData{Visit: v, Token: c.Param("token"), Address: s.app.Settings().Address, MapURL: s.app.Settings().MapURL, Notices: s.visitorNotices()}
+// statusData is what the status page and its live card show of v.
+func (s *Server) statusData(c echo.Context, v visit.Visit) (views.StatusData, error) {
+	set := s.app.Settings()
+	d := views.StatusData{Visit: v, Token: c.Param("token"), Address: set.Address, MapURL: set.MapURL, DeskPhone: set.DeskPhone}
 	if p, err := s.app.Directory.Person(v.HostID); err == nil {
 		d.HostName = s.personName(c, p)
 	}
@@ -237,16 +237,54 @@ func (s *Server) visitStatus(c echo.Context) error {
 	if v.State.PassValid() {
 		tok, err := s.app.Visits.Token(v)
 		if err != nil {
-			return err
+			return d, err
 		}
 		if d.QRSVG, err = pass.SVG(tok); err != nil {
-			return err
+			return d, err
 		}
 	}
-	c.Response().Header().Set("Referrer-Policy", "no-referrer") // the link is the key
+	// The link is the key: never sent on as a referrer, never cached.
+	c.Response().Header().Set("Referrer-Policy", "no-referrer")
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return d, nil
+}
+
+func (s *Server) visitStatus(c echo.Context) error {
+	v, err := s.visitByLink(c)
+	if errors.Is(err, echo.ErrNotFound) {
+		// Not a dead end: book again, or call the desk.
+		c.Response().Header().Set("Referrer-Policy", "no-referrer")
+		return s.render(c, http.StatusNotFound, views.StatusUnknown(s.app.Settings().DeskPhone))
+	}
+	if err != nil {
+		return err
+	}
+	d, err := s.statusData(c, v)
+	if err != nil {
+		return err
+	}
+	d.Notices = s.visitorNotices()
 	return s.render(c, http.StatusOK, views.Status(d))
 }
 
+// visitStatusLive is the status page's card alone, polled by the page
+// while the visit can still change. A public route: the public rate limit
+// and body limit apply (ratelimit.go, bodylimit.go).
+func (s *Server) visitStatusLive(c echo.Context) error {
+	v, err := s.visitByLink(c)
+	if err != nil {
+		return err
+	}
+	d, err := s.statusData(c, v)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.StatusCard(d))
+}
+
+// visitPassPNG is "save the pass as a picture": the pass as a guard reads
+// it — building, visitor, host and company, floor, time window, address —
+// around the QR, in the visitor's language (appliance/pass/card.go).
 func (s *Server) visitPassPNG(c echo.Context) error {
 	v, err := s.visitByLink(c)
 	if err != nil {
@@ -255,16 +293,45 @@ func (s *Server) visitPassPNG(c echo.Context) error {
 	if !v.State.PassValid() {
 		return echo.ErrNotFound
 	}
+	d, err := s.statusData(c, v)
+	if err != nil {
+		return err
+	}
 	tok, err := s.app.Visits.Token(v)
 	if err != nil {
 		return err
 	}
-	png, err := pass.PNG(tok, 512)
+	l := langOf(c)
+	host := d.HostName
+	if d.Company != "" {
+		host += " · " + d.Company
+	}
+	card := pass.Card{Building: s.app.Settings().SiteName, Name: strings.TrimSpace(v.Visitor.Name + " " + v.Visitor.Title),
+		Lines:  []string{l.T("pass.card_host", host), l.T("pass.card_floor", d.Floor), l.T("pass.card_when", d.From+" – "+d.Until)},
+		Footer: l.T("pass.card_show"), Token: tok}
+	if d.Address != "" {
+		card.Lines = append(card.Lines, l.T("pass.card_address", d.Address))
+	}
+	png, err := s.cardFonts().CardPNG(card)
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="pass.png"`)
 	return c.Blob(http.StatusOK, "image/png", png)
+}
+
+// cardFonts are the pass picture's fonts, read on first use: the pass
+// sheet's fonts (Debian's fonts-dejavu-core and fonts-droid-fallback).
+// Missing, the picture's text falls back to ASCII and the log says so once.
+func (s *Server) cardFonts() *pass.Fonts {
+	s.fontsOnce.Do(func() {
+		var errs []error
+		s.fonts, errs = pass.LoadFonts(visit.DefaultLatinFont, visit.DefaultFont)
+		for _, err := range errs {
+			s.log.Warn("pass picture: a font is missing; its characters are drawn as ?", "err", err)
+		}
+	})
+	return s.fonts
 }
 
 // allErrors adds the request's own field problems to those found while

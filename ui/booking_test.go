@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	stdpng "image/png"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	"gatehouse/appliance/access"
 	"gatehouse/appliance/auth"
+	"gatehouse/appliance/config"
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/gate"
 )
@@ -40,15 +42,15 @@ func TestBookingFlowOverHTTP(t *testing.T) {
 		t.Fatalf("bad booking = %d", resp.StatusCode)
 	}
 	form.Set("mobile", "13700137001")
-	resp = h.do(req{method: "POST", path: "/book", form: form})
-	body = readBody(t, resp)
-	m := regexp.MustCompile(`href="(/v/[A-Za-z0-9_-]{43})"`).FindStringSubmatch(body)
-	if resp.StatusCode != http.StatusOK || m == nil {
-		t.Fatalf("booking = %d, no status link", resp.StatusCode)
-	}
-	link := m[1]
-	if b := readBody(t, h.do(req{method: "GET", path: link})); !strings.Contains(b, `data-state="requested"`) || strings.Contains(b, "pass-qr") {
+	// Booked: straight to the status page, which says to keep its link and
+	// polls its own card.
+	link := statusLink(t, h.do(req{method: "POST", path: "/book", form: form}))
+	b := readBody(t, h.do(req{method: "GET", path: link}))
+	if !strings.Contains(b, `data-state="requested"`) || strings.Contains(b, "pass-qr") {
 		t.Fatal("status page before approval is wrong")
+	}
+	if !strings.Contains(b, `id="keep-link"`) || !strings.Contains(b, `hx-get="`+link+`/live"`) || !strings.Contains(b, `hx-trigger="every 5s"`) {
+		t.Fatal("the status page neither says to keep its link nor updates itself")
 	}
 
 	// The host sees it waiting and approves.
@@ -76,6 +78,13 @@ func TestBookingFlowOverHTTP(t *testing.T) {
 	if b := readBody(t, h.do(req{method: "GET", path: link})); !strings.Contains(b, `data-state="approved"`) || !strings.Contains(b, `id="pass-qr"`) {
 		t.Fatal("status page after approval shows no pass")
 	}
+	// The live card alone, as the page's poll fetches it.
+	live := h.do(req{method: "GET", path: link + "/live"})
+	if b := readBody(t, live); live.StatusCode != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(b), `<section`) ||
+		!strings.Contains(b, `data-state="approved"`) || !strings.Contains(b, `id="pass-qr"`) || strings.Contains(b, "<html") ||
+		live.Header.Get("Cache-Control") != "no-store" || live.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("live card = %d %q", live.StatusCode, b)
+	}
 	resp = h.do(req{method: "GET", path: "/desk/today", session: h.session(auth.Reception)})
 	if b := readBody(t, resp); !strings.Contains(b, "today-"+ours) {
 		t.Fatal("reception's list of today's visits lacks the visit")
@@ -92,8 +101,14 @@ func TestBookingFlowOverHTTP(t *testing.T) {
 	if png.StatusCode != http.StatusOK || png.Header.Get("Content-Type") != "image/png" {
 		t.Fatalf("pass.png = %d %s", png.StatusCode, png.Header.Get("Content-Type"))
 	}
+	// The picture is the branded pass (appliance/pass/card.go), taller
+	// than wide, not a bare QR square.
+	pic := []byte(readBody(t, png))
+	if cfg, err := stdpng.DecodeConfig(bytes.NewReader(pic)); err != nil || cfg.Width != 720 || cfg.Height <= cfg.Width {
+		t.Fatalf("pass.png is %dx%d (%v), want the 720 px wide pass card", cfg.Width, cfg.Height, err)
+	}
 	p := filepath.Join(t.TempDir(), "pass.png")
-	os.WriteFile(p, []byte(readBody(t, png)), 0o600)
+	os.WriteFile(p, pic, 0o600)
 	out, err := exec.Command(zbar, "--raw", "-q", p).Output()
 	if err != nil {
 		t.Fatalf("zbarimg: %v", err)
@@ -502,5 +517,85 @@ func TestBookingHostSearchNeedsTwoCharactersAndShowsFive(t *testing.T) {
 	}
 	if !limited {
 		t.Fatal("60 searches at once were never rate-limited")
+	}
+}
+
+// statusLink is the status page a booking answered with: a redirect to
+// /v/ and the link's token, never a page of its own.
+func statusLink(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !regexp.MustCompile(`^/v/[A-Za-z0-9_-]{43}$`).MatchString(loc) {
+		t.Fatalf("booking = %d to %q, want a redirect to its status page", resp.StatusCode, loc)
+	}
+	resp.Body.Close()
+	return loc
+}
+
+// TestStatusDeadEndsGiveAWayForward: a declined visit's page and a link
+// that leads to no visit both offer to book again and the front desk's
+// number from the site settings, in both languages; the live card of an
+// unknown link is a plain 404, and a declined visit's page stops polling.
+func TestStatusDeadEndsGiveAWayForward(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	set := map[string]string{}
+	for _, k := range config.SiteKeys {
+		set[k] = h.app.Settings().Get(k)
+	}
+	set["desk_phone"] = "+86 21 5555-0100"
+	if _, err := h.app.SaveSettings(ctx, "account:admin", set); err != nil {
+		t.Fatal(err)
+	}
+	day := h.clock.Now().In(h.app.Config.Location).Format("2006-01-02")
+	form := url.Values{"name": {"Declined Visitor"}, "mobile": {"13700137002"}, "id_last6": {"123456"},
+		"host_id": {h.ids["{person}"]}, "reason": {"Sales"}, "date": {day}, "from": {"18:00"}, "until": {"19:00"}, "party": {"1"}}
+	link := statusLink(t, h.do(req{method: "POST", path: "/book", form: form}))
+	v, err := h.app.Visits.ByLink(strings.TrimPrefix(link, "/v/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.Visits.Decide(ctx, "account:host", v.ID, "", false, "Not this week"); err != nil {
+		t.Fatal(err)
+	}
+	unknown := "/v/" + strings.Repeat("A", 43)
+	for _, lang := range []string{"en", "zh-CN"} {
+		hdr := map[string]string{"Accept-Language": lang}
+		resp := h.do(req{method: "GET", path: link, header: hdr})
+		b := readBody(t, resp)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(b, `data-state="rejected"`) || !strings.Contains(b, `id="book-again"`) ||
+			!strings.Contains(b, `href="tel:+862155550100"`) || strings.Contains(b, "hx-trigger") {
+			t.Fatalf("%s: declined page = %d, want a way forward and no polling:\n%s", lang, resp.StatusCode, b)
+		}
+		resp = h.do(req{method: "GET", path: unknown, header: hdr})
+		b = readBody(t, resp)
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(b, `id="visit-unknown"`) || !strings.Contains(b, `href="/book"`) ||
+			!strings.Contains(b, "+86 21 5555-0100") {
+			t.Fatalf("%s: unknown link = %d, want a way forward:\n%s", lang, resp.StatusCode, b)
+		}
+	}
+	for _, p := range []string{unknown + "/live", unknown + "/pass.png", link + "/pass.png"} {
+		if resp := h.do(req{method: "GET", path: p}); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("%s = %d, want 404", p, resp.StatusCode)
+		}
+	}
+	// The picture is drawn per request, so it has a tighter limit than
+	// the pages; the live card polls under the public one.
+	limited := false
+	for range 15 {
+		resp := h.do(req{method: "GET", path: link + "/pass.png"})
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("15 pass pictures at once were never rate-limited")
+	}
+	for range 30 {
+		if resp := h.do(req{method: "GET", path: link + "/live"}); resp.StatusCode != http.StatusOK {
+			t.Fatalf("live card polled = %d", resp.StatusCode)
+		}
 	}
 }

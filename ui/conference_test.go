@@ -460,3 +460,32 @@ func TestBrowserConference(t *testing.T) {
 		t.Fatalf("%d distinct passes decoded from the sheet, want 50", len(seen))
 	}
 }
+
+// TestConferenceUploadReadsColumnsByName: an Excel-style CSV file — BOM,
+// a bilingual header in its own order with a column we ignore, a quoted
+// company holding a comma and a line break, empty cells — registers every
+// attendee with their own company and no mobile where none was given.
+func TestConferenceUploadReadsColumnsByName(t *testing.T) {
+	h := conferenceHarness(t)
+	desk := h.session(auth.Reception)
+	id := h.newConference(t, desk)
+	file := []byte("\xEF\xBB\xBF序号,称呼,单位 Company,姓名 Name,手机/Mobile\r\n" +
+		"1,Ms,,Lucy Liu,\r\n" +
+		"2,,\"Acme, Inc.\r\nEast Branch\",张三,13800138000\r\n" +
+		"3,先生,某某公司,王五,\r\n")
+	resp := h.upload("/desk/conferences/"+id+"/register", desk, map[string]string{}, "attendees.csv", file)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("register = %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	vs, err := h.conferenceAttendees(id)
+	if err != nil || len(vs) != 3 {
+		t.Fatalf("%d attendees (%v)", len(vs), err)
+	}
+	var got []string
+	for _, v := range vs {
+		got = append(got, v.Visitor.Name+"|"+v.Visitor.Title+"|"+v.Visitor.Company+"|"+v.Visitor.MobileMasked)
+	}
+	if want := "Lucy Liu|Ms||; 张三||Acme, Inc. East Branch|138****8000; 王五|先生|某某公司|"; strings.Join(got, "; ") != want {
+		t.Fatalf("got  %s\nwant %s", strings.Join(got, "; "), want)
+	}
+}

@@ -23,17 +23,22 @@ type rateLimits struct {
 	login  *throttle.Limiter // POST /login: bounds argon2 work per client
 	search *throttle.Limiter // the booking page's host search
 	kiosk  *throttle.Limiter // the kiosk's registration
-	public *throttle.Limiter // every other public page, asset and picture
+	// The pass picture is drawn for each request (~50 ms of a core): a
+	// visitor saves it once or twice, a script holding a link must not
+	// keep the appliance's two cores busy.
+	picture *throttle.Limiter
+	public  *throttle.Limiter // every other public page, asset and picture
 }
 
 func newRateLimits() rateLimits {
 	const keys = 10000
 	return rateLimits{
-		book:   throttle.New(30*time.Second, 10, keys),
-		login:  throttle.New(3*time.Second, 20, keys),
-		search: throttle.New(time.Second, 20, keys),
-		kiosk:  throttle.New(10*time.Second, 20, keys),
-		public: throttle.New(20*time.Millisecond, 300, keys),
+		book:    throttle.New(30*time.Second, 10, keys),
+		login:   throttle.New(3*time.Second, 20, keys),
+		search:  throttle.New(time.Second, 20, keys),
+		kiosk:   throttle.New(10*time.Second, 20, keys),
+		picture: throttle.New(time.Second, 10, keys),
+		public:  throttle.New(20*time.Millisecond, 300, keys),
 	}
 }
 
@@ -50,6 +55,8 @@ func (s *Server) rateClass(method, path string) *throttle.Limiter {
 		return s.limits.search
 	case method == http.MethodPost && path == "/kiosk/register":
 		return s.limits.kiosk
+	case path == "/v/:token/pass.png":
+		return s.limits.picture
 	case path == metricsPath:
 		// Anyone can reach it to try a token; a scraper asks every 15 s or so.
 		return s.limits.public

@@ -45,6 +45,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/book/resend", public, s.bookResend},
 		{"GET", "/book/hosts", public, s.bookHosts},
 		{"GET", "/v/:token", public, s.visitStatus},
+		{"GET", "/v/:token/live", public, s.visitStatusLive},
 		{"GET", "/v/:token/pass.png", public, s.visitPassPNG},
 
 		{"GET", "/kiosk", kiosk, s.kioskHome},

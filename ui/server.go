@@ -16,6 +16,7 @@ import (
 
 	"gatehouse/appliance"
 	"gatehouse/appliance/auth"
+	"gatehouse/appliance/pass"
 	"gatehouse/ui/static"
 )
 
@@ -41,6 +42,9 @@ type Server struct {
 	large    chan struct{}          // slots for bodies over largeBody
 	now      func() time.Time       // wall clock of rate limits: they count real traffic
 	metricsH http.Handler           // the Prometheus exposition of app.Metrics
+
+	fontsOnce sync.Once
+	fonts     *pass.Fonts // the pass picture's, read on first use
 
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -229,6 +229,7 @@ var routeAccess = []struct {
 	{"POST", "/book/resend", "public"},
 	{"GET", "/book/hosts", "public"},
 	{"GET", "/v/{link}", "public"},
+	{"GET", "/v/{link}/live", "public"},
 	{"GET", "/v/{link}/pass.png", "public"},
 	{"GET", "/host/visits", "host"},
 	{"POST", "/host/visits/{visit}/approve", "host"},

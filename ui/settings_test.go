@@ -19,7 +19,7 @@ import (
 func settingsValues(h *harness) url.Values {
 	f := url.Values{}
 	cur := h.app.Settings()
-	for _, k := range []string{"site_name", "address", "map_url", "base_url", "time_zone", "language", "day_end",
+	for _, k := range []string{"site_name", "address", "map_url", "desk_phone", "base_url", "time_zone", "language", "day_end",
 		"lockout_minutes", "session_idle_minutes", "session_max_hours", "broadcasts_per_month",
 		"retain_visitor_days", "retain_photo_days", "retain_person_days"} {
 		f.Set(k, cur.Get(k))

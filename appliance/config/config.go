@@ -26,10 +26,11 @@ import (
 // Config is everything that is not a command-line flag.
 type Config struct {
 	SiteName       string `toml:"site_name"`
-	Address        string `toml:"address"`  // building address, shown to visitors
-	MapURL         string `toml:"map_url"`  // a map of the building (web address), linked beside the address
-	BaseURL        string `toml:"base_url"` // the appliance's public address, for links in SMS and email
-	Language       string `toml:"language"` // "zh" or "en": used when the browser states neither
+	Address        string `toml:"address"`    // building address, shown to visitors
+	MapURL         string `toml:"map_url"`    // a map of the building (web address), linked beside the address
+	DeskPhone      string `toml:"desk_phone"` // the front desk's number, offered to visitors at a dead end
+	BaseURL        string `toml:"base_url"`   // the appliance's public address, for links in SMS and email
+	Language       string `toml:"language"`   // "zh" or "en": used when the browser states neither
 	TimeZone       string `toml:"time_zone"`
 	LockoutMinutes int    `toml:"lockout_minutes"` // 0: locked until an administrator unlocks
 	SessionIdleMin int    `toml:"session_idle_minutes"`
@@ -96,7 +97,7 @@ func Default() Config {
 // in the order the page shows them. The rest (escalation minutes, TLS) stay
 // in the file and the environment.
 var SiteKeys = []string{
-	"site_name", "address", "map_url", "base_url",
+	"site_name", "address", "map_url", "desk_phone", "base_url",
 	"time_zone", "language", "day_end",
 	"lockout_minutes", "session_idle_minutes", "session_max_hours",
 	"broadcasts_per_month",
@@ -192,6 +193,8 @@ func (c *Config) set(key, v string) error {
 		return num(&c.RetainPersonDays)
 	case "map_url":
 		c.MapURL = v
+	case "desk_phone":
+		c.DeskPhone = v
 	case "base_url":
 		c.BaseURL = v
 	case "tls_cert":
@@ -215,6 +218,8 @@ func (c Config) Get(key string) string {
 		return c.Address
 	case "map_url":
 		return c.MapURL
+	case "desk_phone":
+		return c.DeskPhone
 	case "base_url":
 		return c.BaseURL
 	case "language":
@@ -272,6 +277,8 @@ func (c Config) Merge(stored map[string]string) (Config, field.Errors) {
 			v = es.Text(k, v, true, 64)
 		case "address":
 			v = es.Text(k, v, false, 200)
+		case "desk_phone":
+			v = es.Text(k, v, false, 32) // its characters: Check
 		case "map_url", "base_url":
 			v = strings.TrimRight(v, "/")
 			if len(v) > 500 {
@@ -316,6 +323,9 @@ func (c *Config) Check() field.Errors {
 		es.Add("time_zone", "unknown_time_zone")
 	} else {
 		c.Location = loc
+	}
+	if strings.Trim(c.DeskPhone, "0123456789+-() ") != "" {
+		es.Add("desk_phone", "invalid_phone")
 	}
 	if c.LockoutMinutes < 0 {
 		es.Add("lockout_minutes", "out_of_range")

@@ -3,12 +3,14 @@ package visit
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
@@ -127,6 +129,23 @@ func TestParseAttendees(t *testing.T) {
 		{"blank lines are skipped", "\n张三,13800138000\n\n  \n李四,13900139001\n", "张三|13800138000||@2; 李四|13900139001||@5"},
 		{"quoted comma in company", "张三,13800138000,\"Acme, Inc.\"\n", "张三|13800138000|Acme, Inc.|@1"},
 		{"padded by a spreadsheet", "name,,mobile,,\n张三,x,13800138000,,\n李四,,13900139001\n", "张三|13800138000||@2; 李四|13900139001||@3"},
+		// Issue "The lobby's day", item 14: an empty cell is an empty field.
+		{"pasted with an empty company", "Zhao Wei\t13800138000\tAcme\tMr\nLucy Liu\t13900139001\t\tMs\n",
+			"Zhao Wei|13800138000|Acme|Mr@1; Lucy Liu|13900139001||Ms@2"},
+		{"pasted with an empty mobile", "Lucy Liu\t\tAcme\tMs\n", "Lucy Liu||Acme|Ms@1"},
+		{"pasted with a header and empty cells", "姓名\t手机\t公司\t称呼\n张三\t\t某公司\t先生\nLucy Liu\t13900139001\t\tMs\n\t\t\t\n",
+			"张三||某公司|先生@2; Lucy Liu|13900139001||Ms@3"},
+		{"csv with empty cells", "name,mobile,company,title\nLucy Liu,,,Ms\n李四,,\"Acme, Inc.\",\n", "Lucy Liu|||Ms@2; 李四||Acme, Inc.|@3"},
+		{"header in any order", "title,company,name,mobile\nMs,,Lucy Liu,\n", "Lucy Liu|||Ms@2"},
+		{"bilingual header, ignored columns", "序号,姓名 Name,手机号码/Mobile,单位（Company）,Email,备注\n1,张三,,某公司,z@example.com,VIP\n",
+			"张三||某公司|@2"},
+		{"header marks", "姓名*,手机：,Company:\n张三,13800138000,Acme\n", "张三|13800138000|Acme|@2"},
+		{"quoted line break and quotes", "name,company\n\"Zhao Wei\",\"Acme \"\"East\"\"\nBranch\"\nLi Lei,\n",
+			"Zhao Wei||Acme \"East\" Branch|@2; Li Lei|||@4"},
+		{"tab in a later quoted field keeps commas", "name,company\n张三,\"a\tb\"\n", "张三||a b|@2"},
+		{"full-width comma in a csv company", "name,company\n张三,北京某某，有限公司\n", "张三||北京某某，有限公司|@2"},
+		{"only names", "张三\n李四\n", "张三|||@1; 李四|||@2"},
+		{"bom before a chinese header", "\xEF\xBB\xBF姓名\t手机\n张三\t13800138000\n", "张三|13800138000||@2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,14 +169,17 @@ func TestParseAttendeesNamesBadRowsByLine(t *testing.T) {
 		name, in, want string
 	}{
 		{"bad mobile", "name,mobile\n张三,13800138000\n李四,12345\n", "3:mobile:invalid_mobile"},
-		{"missing mobile and name", "name,mobile\n,\n张三,\n", "3:mobile:required"},
+		{"missing name, mobile given", "name,mobile\n,\n张三,\n,13800138000\n", "4:name:required"},
 		{"missing name", "name,mobile\n,13800138000\n", "2:name:required"},
 		{"courtesy title", "张三,13800138000,Acme,CEO\n", "1:title:invalid_title"},
 		{"same mobile twice", "张三,13800138000\n李四,13900139000\n王五,138-0013-8000\n", "3:mobile:duplicate_in_list:1"},
 		{"too many fields", "张三,13800138000,Acme,Mr,extra\n", "1:row:wrong_field_count:5/4"},
 		{"more fields than the header", "name,mobile\n张三,13800138000,Acme\n", "2:row:wrong_field_count:3/2"},
-		{"header without mobile", "name,company\n张三,Acme\n", "1:header:missing_column:mobile"},
-		{"unknown header column", "name,mobile,email\n张三,13800138000,z@example.com\n", "1:header:unknown_column:email"},
+		{"header without name", "mobile,company\n13800138000,Acme\n", "1:header:missing_column:name"},
+		{"a stray quote is refused, not read wrong", "name,mobile\n\"Lucy\" Liu,13800138000\n", "2:row:bad_csv"},
+		{"empty cell under a header counts", "name\tmobile\tcompany\tMs\n", "1:header:unknown_column:Ms"},
+		{"shifted mobile is named", "张三\tAcme\t13800138000\n", "1:mobile:invalid_mobile"},
+		{"unknown header column", "name,mobile,wechat\n张三,13800138000,zw\n", "1:header:unknown_column:wechat"},
 		{"empty", " \n\n", "1:list:empty_list"},
 		{"bad quotes", "张三,13800138000\n\"李四,13900139000\n", "2:row:bad_csv"},
 		{"binary", "张三\x00,138", "1:list:not_text"},
@@ -196,6 +218,8 @@ func FuzzParseAttendees(f *testing.F) {
 	f.Add([]byte("name,mobile,company,title\n张三,13800138000,Acme,先生\n"))
 	f.Add([]byte("张三\t13800138000\n李四 13900139000\n"))
 	f.Add([]byte("\"a\"\"b\",1\n,,,,\n"))
+	f.Add([]byte("Lucy Liu\t\t\tMs\n"))
+	f.Add([]byte("姓名 Name\t手机/Mobile\n\"a\tb\"\t\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		as, err := ParseAttendees(data)
 		if err != nil {
@@ -206,10 +230,81 @@ func FuzzParseAttendees(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, a := range as {
-			if a.Name == "" || !mobileRE.MatchString(a.Mobile) || !titles[a.Title] || seen[a.Mobile] || a.Line < 1 {
+			if a.Name == "" || (a.Mobile != "" && !mobileRE.MatchString(a.Mobile)) || !titles[a.Title] || a.Line < 1 {
 				t.Fatalf("accepted a bad attendee: %+v", a)
 			}
+			if a.Mobile != "" && seen[a.Mobile] {
+				t.Fatalf("accepted a mobile twice: %+v", a)
+			}
 			seen[a.Mobile] = true
+		}
+	})
+}
+
+// FuzzAttendeeColumns writes one attendee the way a spreadsheet or a CSV
+// writer would — tab- or comma-separated, quoted where needed, columns in
+// any order under a header, any cell empty — between two plain rows, and
+// checks that whatever is read back sits in its own column: no cell ever
+// moves into another, and the rows around it are untouched.
+func FuzzAttendeeColumns(f *testing.F) {
+	f.Add("Lucy Liu", "", "", "Ms", true, uint8(0))
+	f.Add("张三", "13800138000", "Acme, Inc.", "", false, uint8(5))
+	f.Add("a\"b", "", "x\ny", "先生", false, uint8(23))
+	f.Fuzz(func(t *testing.T, name, mobile, company, title string, tab bool, order uint8) {
+		for _, s := range []string{name, mobile, company, title} {
+			if !utf8.ValidString(s) {
+				return // then the list is read as GB18030, another test's matter
+			}
+		}
+		cols := []string{"name", "mobile", "company", "title"}
+		// The order-th permutation of the four columns.
+		perm, n := make([]string, 0, 4), int(order)%24
+		for rest := slices.Clone(cols); len(rest) > 0; {
+			f := 1
+			for i := 2; i < len(rest); i++ {
+				f *= i
+			}
+			i := n / f
+			n %= f
+			perm, rest = append(perm, rest[i]), slices.Delete(rest, i, i+1)
+		}
+		var b bytes.Buffer
+		w := csv.NewWriter(&b)
+		if tab {
+			w.Comma = '\t'
+		}
+		row := func(v map[string]string) {
+			rec := make([]string, 4)
+			for i, c := range perm {
+				rec[i] = v[c]
+			}
+			w.Write(rec)
+		}
+		w.Write(perm)
+		row(map[string]string{"name": "Zhao Wei", "mobile": "13800138000", "company": "", "title": "Mr"})
+		row(map[string]string{"name": name, "mobile": mobile, "company": company, "title": title})
+		row(map[string]string{"name": "Lucy Liu", "mobile": "", "company": "Acme", "title": ""})
+		w.Flush()
+		as, err := ParseAttendees(b.Bytes())
+		if err != nil {
+			return // the fuzzed row may well be bad; then nothing is read
+		}
+		if len(as) != 3 {
+			// A fuzzed row of nothing but blanks is skipped.
+			if len(as) == 2 && strings.TrimSpace(name+mobile+company+title) == "" {
+				return
+			}
+			t.Fatalf("%d attendees from %q", len(as), b.String())
+		}
+		if a := as[0]; a.Name != "Zhao Wei" || a.Mobile != "13800138000" || a.Company != "" || a.Title != "Mr" {
+			t.Fatalf("first row read as %+v", a)
+		}
+		if a := as[2]; a.Name != "Lucy Liu" || a.Mobile != "" || a.Company != "Acme" || a.Title != "" {
+			t.Fatalf("last row read as %+v from %q", a, b.String())
+		}
+		trim := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+		if a := as[1]; a.Name != trim(name) || a.Mobile != NormalizeMobile(trim(mobile)) || a.Company != trim(company) || a.Title != trim(title) {
+			t.Fatalf("row read as %+v from %q", a, b.String())
 		}
 	})
 }
@@ -364,6 +459,40 @@ func TestRegisterWritesNothingWhenARowIsBad(t *testing.T) {
 	}
 	if n := f.written(t, m); n != 0 {
 		t.Fatalf("%d records written for a refused list", n)
+	}
+}
+
+// TestRegisterKeepsEmptyCellsInTheirColumns is item 14 of the issue "The
+// lobby's day, to the last metre": a list pasted from a spreadsheet with
+// empty cells registers every attendee with their own company, and an
+// attendee without a mobile gets a pass (printed) and no mobile index.
+func TestRegisterKeepsEmptyCellsInTheirColumns(t *testing.T) {
+	f := newConfFixture(t, clock.NewFake(confStart))
+	ctx := context.Background()
+	m := f.meeting(t)
+	list := "Zhao Wei\t13800138000\tAcme\tMr\nLucy Liu\t13900139001\t\tMs\n王芳\t\t某某公司\t女士\nLi Lei\t\t\t\n"
+	reg, err := f.confs.Register(ctx, "account:desk", m.ID, []byte(list))
+	if err != nil || reg.Registered != 4 {
+		t.Fatalf("registered %+v, %v", reg, err)
+	}
+	vs, _ := f.confs.Attendees(m.ID)
+	var got []string
+	for _, v := range vs {
+		got = append(got, v.Visitor.Name+"|"+v.Visitor.MobileMasked+"|"+v.Visitor.Company+"|"+v.Visitor.Title)
+	}
+	if want := "Zhao Wei|138****8000|Acme|Mr; Lucy Liu|139****9001||Ms; 王芳||某某公司|女士; Li Lei|||"; strings.Join(got, "; ") != want {
+		t.Fatalf("got %s", strings.Join(got, "; "))
+	}
+	if vs[2].Visitor.MobileSealed != "" || vs[2].Visitor.MobileBlind != "" || vs[2].PassID == "" {
+		t.Fatalf("attendee without a mobile: %+v", vs[2].Visitor)
+	}
+	// Two attendees without a mobile are not duplicates of each other, in
+	// one list or across lists; a mobile given twice still is.
+	if _, err := f.confs.Register(ctx, "account:desk", m.ID, []byte("Han Mei\t\tAcme\n")); err != nil {
+		t.Fatalf("second list without mobiles: %v", err)
+	}
+	if _, err := f.confs.Register(ctx, "account:desk", m.ID, []byte("Someone\t13900139001\n")); codes(err) != "1:mobile:already_registered" {
+		t.Fatalf("mobile registered twice: %s", codes(err))
 	}
 }
 

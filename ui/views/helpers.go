@@ -124,3 +124,14 @@ func laneOptions(ls []access.Lane) []Option {
 
 // baseName is the last element of a path.
 func baseName(p string) string { return filepath.Base(p) }
+
+// telDigits is a phone number as a tel: link wants it: digits and a
+// leading +, without the spaces, dashes and brackets people write.
+func telDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if (r >= '0' && r <= '9') || r == '+' {
+			return r
+		}
+		return -1
+	}, s)
+}
