@@ -209,7 +209,11 @@ func (s *Server) guardOpen(c echo.Context) error {
 	}
 	switch {
 	case errors.Is(err, access.ErrNoRelay):
-		d.OpenMsg = "guard.no_relay" // recorded, but nothing to pulse
+		d.OpenMsg = "guard.no_relay" // recorded as not opened: nothing to pulse
+		return s.render(c, http.StatusConflict, views.Guard(d))
+	case errors.Is(err, access.ErrNotOpened):
+		s.log.Warn("manual open: relay did not open", "lane", c.FormValue("lane_id"), "err", err)
+		d.OpenMsg = "guard.pulse_failed"
 		return s.render(c, http.StatusConflict, views.Guard(d))
 	case errors.Is(err, access.ErrNotFound):
 		d.OpenErrs = field.Errors{{Field: "lane_id", Code: "required"}}

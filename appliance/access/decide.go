@@ -42,6 +42,10 @@ const (
 	// the credential itself is untouched, so a reactivation lets it in again.
 	HolderDeactivated  Reason = "holder_deactivated"
 	CompanyDeactivated Reason = "company_deactivated"
+	// Openings from the guard station (manual.go), not decisions.
+	ManualOpened     Reason = "manual_open"        // a lane opened by hand
+	ManualOpenFailed Reason = "manual_open_failed" // asked, but nothing opened (no relay, or it did not answer)
+	AdmittedByGuard  Reason = "admitted_by_guard"  // a visitor let in by the guard, tied to the visit
 )
 
 // Alarm is raised by a decision for the guard station.
