@@ -308,11 +308,18 @@ func (s *Server) guardAdmit(c echo.Context) error {
 	if msg == "" && len(d.OpenErrs) > 0 {
 		msg = "guard.admit_state" // a form not sent by the row
 	}
+	var acked []string
+	if status == http.StatusOK {
+		// The refusals' alarms are dealt with: the visitor is in.
+		if acked, err = s.app.Access.AckVisitAlarms(c.Request().Context(), actor(c), c.FormValue("visit_id")); err != nil {
+			s.log.Error("acknowledge a visitor's alarms", "err", err)
+		}
+	}
 	if isHTMX(c) {
 		if status == http.StatusOK {
-			return s.render(c, http.StatusOK, views.GuardAdmitted("guard.admitted", true))
+			return s.render(c, http.StatusOK, views.GuardAdmitted("guard.admitted", true, acked))
 		}
-		return s.render(c, http.StatusOK, views.GuardAdmitted(msg, false))
+		return s.render(c, http.StatusOK, views.GuardAdmitted(msg, false, nil))
 	}
 	if status == http.StatusOK {
 		s.flash(c, "flash.visitor_admitted")

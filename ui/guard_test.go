@@ -83,11 +83,18 @@ func TestGuardManualOpenWithoutRelay(t *testing.T) {
 		t.Fatal("the failed opening is not a red row")
 	}
 
-	// With a relay, the lane opens and the answer says so.
+	// With a relay, the lane opens and the answer says so, once the relay
+	// is on: not after the lane's 1 s pulse.
 	h.app.Access.SetOpener(laneRelay{})
+	start := time.Now()
 	resp = h.do(req{method: "POST", path: "/guard/open", session: guard, form: form, header: map[string]string{"HX-Request": "true"}})
 	if b := readBody(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(b, `id="open-ok"`) {
 		t.Fatalf("htmx manual open = %d: %s", resp.StatusCode, b)
+	}
+	took := time.Since(start)
+	t.Logf("manual open answered in %v (pulse 1 s)", took)
+	if took > 500*time.Millisecond {
+		t.Fatalf("manual open took %v: it waited out the pulse", took)
 	}
 	if e := lastGateEvent(t, h); !e.Grant || e.Reason != access.ManualOpened {
 		t.Fatalf("recorded %+v, want a granted manual open", e)
@@ -152,6 +159,9 @@ func TestGuardAdmitVisit(t *testing.T) {
 	got, _ := h.app.Visits.Get(v.ID)
 	if got.State != visit.In || got.History[len(got.History)-1].By != "account:"+h.accounts[auth.Reception].ID {
 		t.Fatalf("visit %s, last move %+v: want in by the guard", got.State, got.History[len(got.History)-1])
+	}
+	if as, _ := h.app.Access.Alarms(true, 10); len(as) != 0 {
+		t.Fatalf("alarms still open after the visitor was let in: %+v", as)
 	}
 	page = readBody(t, h.do(req{method: "GET", path: "/guard", session: guard}))
 	if strings.Contains(page, `data-visit="`+v.ID+`"`) {

@@ -201,3 +201,34 @@ func (s *Service) AdmitVisit(ctx context.Context, actor, laneID, visitID, reason
 	}
 	return opened
 }
+
+// admitNote is the acknowledgement of the alarms a visitor's refusals
+// raised, once the guard has let them in: that was what was done.
+const admitNote = "保安已放行 let in by the guard"
+
+// AckVisitAlarms closes the open alarms of a visit's refusals, as actor,
+// after the guard let the visitor in (AdmitVisit), and returns their keys.
+// Alarms still in the lobby's journal are shipped first, for at most a
+// second: one that is not in the store by then stays open for the guard.
+func (s *Service) AckVisitAlarms(ctx context.Context, actor, visitID string) ([]string, error) {
+	fctx, cancel := context.WithTimeout(ctx, time.Second)
+	_ = s.Flush(fctx)
+	cancel()
+	open, err := s.Alarms(true, 200)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, a := range open {
+		if a.Holder != "visit:"+visitID {
+			continue
+		}
+		if err := s.Acknowledge(ctx, actor, a.Key, admitNote); errors.Is(err, ErrNotFound) {
+			continue // not shipped yet
+		} else if err != nil {
+			return keys, err
+		}
+		keys = append(keys, a.Key)
+	}
+	return keys, nil
+}
