@@ -86,6 +86,7 @@ func TestGuardManualOpenWithoutRelay(t *testing.T) {
 	// With a relay, the lane opens and the answer says so, once the relay
 	// is on: not after the lane's 1 s pulse.
 	h.app.Access.SetOpener(laneRelay{})
+	h.clock.Advance(time.Second) // the feed orders by time: one event a second
 	start := time.Now()
 	resp = h.do(req{method: "POST", path: "/guard/open", session: guard, form: form, header: map[string]string{"HX-Request": "true"}})
 	if b := readBody(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(b, `id="open-ok"`) {
