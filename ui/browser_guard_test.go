@@ -161,4 +161,26 @@ func TestBrowserGuardAdmitsAnEarlyVisitor(t *testing.T) {
 	if d.TodayBy[report.GroupVisitor] != 1 || d.TodayBy[report.GroupOther] != 0 || d.InsideBy[report.GroupVisitor] != 1 {
 		t.Fatalf("flow today %v, inside %v: want one visitor", d.TodayBy, d.InsideBy)
 	}
+
+	// A refusal that arrives live offers the same, and it works there too.
+	clk.Advance(time.Minute)
+	v2, _, err := app.Visits.Invite(ctx, "test", visit.Request{Name: "李雷 Li Lei", Mobile: "13900139012",
+		HostID: fx.host.ID, Reason: "Interview", From: clk.Now().Add(40 * time.Minute), Until: clk.Now().Add(2 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok2, _ := app.Visits.Token(v2)
+	if a, err := app.Access.Decide(ctx, gate.Presentation{Lane: lane.ID, Direction: gate.In, Kind: gate.QR, Value: tok2, Device: "North in"}); err != nil || a.Open {
+		t.Fatalf("40 min early: %+v %v", a, err)
+	}
+	live := "#feed-rows button.admit[data-visit='" + v2.ID + "']"
+	b.waitFor("the live refusal's row", fmt.Sprintf(`document.querySelector(%q) !== null`, live))
+	b.do("let in from the live row", chromedp.Click(live))
+	b.waitFor("the live row to say let in", fmt.Sprintf(`document.querySelector(%q) === null && document.querySelectorAll('#feed-rows td.act .ok-badge').length === 2`, live))
+	if err := app.Access.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := app.Visits.Get(v2.ID); got.State != visit.In {
+		t.Fatalf("the visitor let in from a live row: visit %s", got.State)
+	}
 }
