@@ -239,7 +239,7 @@ func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") =
 func (s *Server) guardOpen(c echo.Context) error {
 	start := time.Now()
 	err := s.app.Access.ManualOpen(c.Request().Context(), actor(c), c.FormValue("lane_id"), c.FormValue("reason"))
-	s.log.Info("manual open", "by", actor(c), "ok", err == nil, "took", time.Since(start).Round(time.Millisecond))
+	s.log.Info("manual open", "by", actor(c), "ok", err == nil, "err", err, "took", time.Since(start).Round(time.Millisecond))
 	var d views.GuardData
 	status, err := openAnswer(&d, err)
 	if err != nil {
@@ -298,7 +298,7 @@ func openAnswer(d *views.GuardData, err error) (int, error) {
 func (s *Server) guardAdmit(c echo.Context) error {
 	start := time.Now()
 	err := s.app.Access.AdmitVisit(c.Request().Context(), actor(c), c.FormValue("lane_id"), c.FormValue("visit_id"), c.FormValue("reason"))
-	s.log.Info("visitor let in by the guard", "by", actor(c), "ok", err == nil, "took", time.Since(start).Round(time.Millisecond))
+	s.log.Info("visitor let in by the guard", "by", actor(c), "ok", err == nil, "err", err, "took", time.Since(start).Round(time.Millisecond))
 	var d views.GuardData
 	status, err := openAnswer(&d, err)
 	if err != nil {
