@@ -26,6 +26,7 @@ import (
 	"gatehouse/appliance/metric"
 	"gatehouse/appliance/notice"
 	"gatehouse/appliance/notify"
+	"gatehouse/appliance/pass"
 	"gatehouse/appliance/report"
 	"gatehouse/appliance/screen"
 	"gatehouse/appliance/secret"
@@ -193,6 +194,8 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 		digest:      newHostDigest(),
 	}
 	a.live.Store(&cfg)
+	early, late := cfg.VisitorGrace()
+	a.Access.SetVisitorGrace(pass.Grace{Early: early, Late: late})
 	st.OnReplicated(a.settingsReplicated)
 	st.OnReplicated(a.Access.Replicated)  // the other lobbies' gates on the guard station
 	st.OnReplicated(a.Devices.Replicated) // a device changed on another lobby's pages

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"gatehouse/appliance/config"
+	"gatehouse/appliance/pass"
 	"gatehouse/appliance/site"
 	"gatehouse/appliance/store"
 )
@@ -60,6 +61,8 @@ func (a *App) inForce(c config.Config) {
 	a.live.Store(&c)
 	a.Auth.SetLockout(c.LockFor())
 	a.Notices.SetPerMonth(c.BroadcastsPerMonth)
+	early, late := c.VisitorGrace()
+	a.Access.SetVisitorGrace(pass.Grace{Early: early, Late: late})
 }
 
 // settingsReplicated puts the site settings into force when another lobby

@@ -13,6 +13,7 @@ import (
 
 	"gatehouse/appliance/access"
 	"gatehouse/appliance/field"
+	"gatehouse/appliance/visit"
 	"gatehouse/ui/views"
 )
 
@@ -62,6 +63,7 @@ func (f *feed) subscribe() (chan feedItem, func()) {
 // who describes a holder for the guard: name, kind, company, floor, photo.
 type who struct {
 	name, kind, company, floor, photo string
+	visit                             *visit.Visit // the visit of a visitor
 }
 
 func (s *Server) holderInfo(c echo.Context, holder, credID string) who {
@@ -73,7 +75,7 @@ func (s *Server) holderInfo(c echo.Context, holder, credID string) who {
 		if err != nil {
 			return w
 		}
-		w = who{name: v.Visitor.Name, kind: l.T("guard.visitor")}
+		w = who{name: v.Visitor.Name, kind: l.T("guard.visitor"), visit: &v}
 		if co, err := s.app.Directory.Company(v.CompanyID); err == nil {
 			w.company = co.Name
 		}
@@ -113,6 +115,7 @@ func (s *Server) laneNames() (map[string]string, []access.Lane, error) {
 
 func (s *Server) guardRow(c echo.Context, e access.Event, lanes map[string]string, name, lobby string) views.GuardRow {
 	r := views.GuardRow{Time: e.Time.UnixNano(), Lane: lanes[e.Lane], In: e.Entry, Grant: e.Grant, Reason: string(e.Reason), Lobby: lobby}
+	r.At, r.AtFull = s.feedTime(e.Time)
 	if e.Kind == 'm' {
 		r.Name, r.Who = name, langOf(c).T("guard.manual")
 		return r
@@ -122,7 +125,39 @@ func (s *Server) guardRow(c echo.Context, e access.Event, lanes map[string]strin
 	if r.Name == "" {
 		r.Name = "—"
 	}
+	if admittable(e, w.visit) {
+		r.LaneID, r.VisitID = e.Lane, w.visit.ID
+	}
 	return r
+}
+
+// feedTime is a row's time: hh:mm:ss for today's, with the date for
+// older ones; and the full date and time for the hover.
+func (s *Server) feedTime(t time.Time) (short, full string) {
+	loc := s.app.Config.Location
+	t = t.In(loc)
+	full = t.Format("2006-01-02 15:04:05")
+	y1, m1, d1 := t.Date()
+	y2, m2, d2 := s.app.Clock.Now().In(loc).Date()
+	switch {
+	case y1 == y2 && m1 == m2 && d1 == d2:
+		return t.Format("15:04:05"), full
+	case y1 == y2:
+		return t.Format("01-02 15:04:05"), full
+	}
+	return full, full
+}
+
+// admittable says whether a row offers to let its visitor in: a visitor
+// refused on entry whose visit may enter now (approved, or out again),
+// unless screening refused them — a blacklisted or rejected visitor is
+// for the alarm, not one click.
+func admittable(e access.Event, v *visit.Visit) bool {
+	if v == nil || e.Grant || !e.Entry || e.Reason == access.Blacklisted || e.Reason == access.VisitRejected {
+		return false
+	}
+	_, err := visit.Next(v.State, visit.EvEnter)
+	return err == nil
 }
 
 func (s *Server) guardData(c echo.Context) (views.GuardData, error) {
@@ -197,30 +232,105 @@ func (s *Server) guard(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.Guard(d))
 }
 
+// isHTMX says the request comes from htmx, which swaps a part of the page
+// with the answer instead of loading another.
+func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
+
 func (s *Server) guardOpen(c echo.Context) error {
+	start := time.Now()
 	err := s.app.Access.ManualOpen(c.Request().Context(), actor(c), c.FormValue("lane_id"), c.FormValue("reason"))
-	if err == nil {
+	s.log.Info("manual open", "by", actor(c), "ok", err == nil, "err", err, "took", time.Since(start).Round(time.Millisecond))
+	var d views.GuardData
+	status, err := openAnswer(&d, err)
+	if err != nil {
+		return err
+	}
+	if isHTMX(c) {
+		// The card alone, with its answer; 200, so htmx swaps it in.
+		if _, d.Lanes, err = s.laneNames(); err != nil {
+			return err
+		}
+		d.OpenOK = status == http.StatusOK
+		return s.render(c, http.StatusOK, views.GuardOpenCard(d))
+	}
+	if status == http.StatusOK {
 		s.flash(c, "flash.lane_opened")
 		return s.redirect(c, "/guard")
 	}
-	d, derr := s.guardData(c)
-	if derr != nil {
-		return derr
+	full, err := s.guardData(c)
+	if err != nil {
+		return err
 	}
+	full.OpenMsg, full.OpenErrs = d.OpenMsg, d.OpenErrs
+	return s.render(c, status, views.Guard(full))
+}
+
+// openAnswer puts what a manual open or an admission answered into d: the
+// status and the message; other errors are returned.
+func openAnswer(d *views.GuardData, err error) (int, error) {
 	switch {
+	case err == nil:
+		return http.StatusOK, nil
 	case errors.Is(err, access.ErrNoRelay):
-		d.OpenMsg = "guard.no_relay" // recorded, but nothing to pulse
-		return s.render(c, http.StatusConflict, views.Guard(d))
+		d.OpenMsg = "guard.no_relay" // recorded as not opened: nothing to pulse
+		return http.StatusConflict, nil
+	case errors.Is(err, access.ErrNotOpened):
+		d.OpenMsg = "guard.pulse_failed"
+		return http.StatusConflict, nil
 	case errors.Is(err, access.ErrNotFound):
 		d.OpenErrs = field.Errors{{Field: "lane_id", Code: "required"}}
-	default:
-		es, ok := field.As(err)
-		if !ok {
-			return err
-		}
-		d.OpenErrs = es
+		return http.StatusUnprocessableEntity, nil
+	case errors.Is(err, visit.ErrNotFound), errors.Is(err, visit.ErrTransition):
+		d.OpenMsg = "guard.admit_state"
+		return http.StatusConflict, nil
 	}
-	return s.render(c, http.StatusUnprocessableEntity, views.Guard(d))
+	es, ok := field.As(err)
+	if !ok {
+		return 0, err
+	}
+	d.OpenErrs = es
+	return http.StatusUnprocessableEntity, nil
+}
+
+// guardAdmit lets in the visitor of a refused row (access.AdmitVisit):
+// the lane opens and the visit goes in, by this guard. An htmx request
+// gets the row's new action cell; a plain form, the station again.
+func (s *Server) guardAdmit(c echo.Context) error {
+	start := time.Now()
+	err := s.app.Access.AdmitVisit(c.Request().Context(), actor(c), c.FormValue("lane_id"), c.FormValue("visit_id"), c.FormValue("reason"))
+	s.log.Info("visitor let in by the guard", "by", actor(c), "ok", err == nil, "err", err, "took", time.Since(start).Round(time.Millisecond))
+	var d views.GuardData
+	status, err := openAnswer(&d, err)
+	if err != nil {
+		return err
+	}
+	msg := d.OpenMsg
+	if msg == "" && len(d.OpenErrs) > 0 {
+		msg = "guard.admit_state" // a form not sent by the row
+	}
+	var acked []string
+	if status == http.StatusOK {
+		// The refusals' alarms are dealt with: the visitor is in.
+		if acked, err = s.app.Access.AckVisitAlarms(c.Request().Context(), actor(c), c.FormValue("visit_id")); err != nil {
+			s.log.Error("acknowledge a visitor's alarms", "err", err)
+		}
+	}
+	if isHTMX(c) {
+		if status == http.StatusOK {
+			return s.render(c, http.StatusOK, views.GuardAdmitted("guard.admitted", true, acked))
+		}
+		return s.render(c, http.StatusOK, views.GuardAdmitted(msg, false, nil))
+	}
+	if status == http.StatusOK {
+		s.flash(c, "flash.visitor_admitted")
+		return s.redirect(c, "/guard")
+	}
+	full, err := s.guardData(c)
+	if err != nil {
+		return err
+	}
+	full.Notice = msg
+	return s.render(c, status, views.Guard(full))
 }
 
 func (s *Server) guardAck(c echo.Context) error {

@@ -76,6 +76,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/reports.xlsx", directors, s.reportExport(formatXLSX)},
 		{"GET", "/reports.pdf", directors, s.reportExport("pdf")},
 		{"POST", "/guard/open", staff, s.guardOpen},
+		{"POST", "/guard/admit", staff, s.guardAdmit},
 		{"POST", "/guard/alarms/:id/ack", staff, s.guardAck},
 		{"GET", "/desk/today", staff, s.today},
 		{"GET", "/desk/records", staff, s.records},

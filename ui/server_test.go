@@ -244,6 +244,7 @@ var routeAccess = []struct {
 	{"GET", "/reports.xlsx", "admin manager"},
 	{"GET", "/reports.pdf", "admin manager"},
 	{"POST", "/guard/open", "admin manager reception"},
+	{"POST", "/guard/admit", "admin manager reception"},
 	{"POST", "/guard/alarms/{alarm}/ack", "admin manager reception"},
 	{"GET", "/desk/today", "admin manager reception"},
 	{"GET", "/desk/records", "admin manager reception"},

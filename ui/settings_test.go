@@ -21,6 +21,7 @@ func settingsValues(h *harness) url.Values {
 	cur := h.app.Settings()
 	for _, k := range []string{"site_name", "address", "map_url", "desk_phone", "base_url", "time_zone", "language", "day_end",
 		"lockout_minutes", "session_idle_minutes", "session_max_hours", "broadcasts_per_month",
+		"visitor_grace_before_minutes", "visitor_grace_after_minutes",
 		"retain_visitor_days", "retain_photo_days", "retain_person_days"} {
 		f.Set(k, cur.Get(k))
 	}
@@ -72,6 +73,9 @@ func TestSettingsFieldErrors(t *testing.T) {
 		{"day_end", "25:61", "zh", ""},
 		{"retain_photo_days", "365", "en", "Photos cannot be kept longer"},
 		{"language", "fr", "en", "Not valid."},
+		{"visitor_grace_before_minutes", "-5", "en", ""},
+		{"visitor_grace_after_minutes", "soon", "en", "Not a whole number."},
+		{"visitor_grace_before_minutes", "241", "en", "At most 240."},
 		{"site_name", strings.Repeat("名", 65), "en", "At most 64 characters."},
 	}
 	for _, c := range cases {
@@ -267,4 +271,29 @@ func between(s, from, to string) string {
 		return s[:j+len(to)]
 	}
 	return s
+}
+
+// TestSettingsVisitorGrace: the visitors' grace is on the page with its
+// defaults (30 minutes early, none late), and a save puts it into force at
+// the gates at once.
+func TestSettingsVisitorGrace(t *testing.T) {
+	h := newHarness(t)
+	admin := h.session(auth.Admin)
+	body := readBody(t, h.do(req{method: "GET", path: "/admin/settings", session: admin}))
+	if !strings.Contains(body, `id="f-visitor_grace_before_minutes" name="visitor_grace_before_minutes" type="number" value="30"`) ||
+		!strings.Contains(body, `id="f-visitor_grace_after_minutes" name="visitor_grace_after_minutes" type="number" value="0"`) {
+		t.Fatalf("the page does not show the grace defaults: %s", between(body, `id="settings-gates"`, "</fieldset>"))
+	}
+	if g := h.app.Access.VisitorGrace(); g.Early != 30*time.Minute || g.Late != 0 {
+		t.Fatalf("grace at the gates %+v, want 30 min early", g)
+	}
+	f := settingsValues(h)
+	f.Set("visitor_grace_before_minutes", "10")
+	f.Set("visitor_grace_after_minutes", "15")
+	if resp := h.do(req{method: "POST", path: "/admin/settings", session: admin, form: f}); resp.StatusCode != 303 {
+		t.Fatalf("save: %d", resp.StatusCode)
+	}
+	if g := h.app.Access.VisitorGrace(); g.Early != 10*time.Minute || g.Late != 15*time.Minute {
+		t.Fatalf("grace at the gates after the save %+v, want 10 early, 15 late", g)
+	}
 }

@@ -345,6 +345,9 @@ type eventPayload struct {
 	// The device that presented it, for the visit's history when the
 	// event reaches the store in a lobby's batch (access.events).
 	Dev string `json:"dev,omitempty"`
+	// Who opened by hand or let the visitor in (the guard's account),
+	// for the visit's history; "" for a decision at a reader.
+	Who string `json:"who,omitempty"`
 }
 
 // Notes of a granted event that moved a visit.
@@ -381,7 +384,11 @@ func applyEvent(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 		note = "grant"
 	}
 	if p.Grant && p.Visit != "" {
-		moved, err := visit.Pass(tx, cmd, p.Visit, p.Entry, p.LaneName)
+		by := cmd
+		if p.Who != "" {
+			by.Actor = p.Who
+		}
+		moved, err := visit.Pass(tx, by, p.Visit, p.Entry, p.LaneName)
 		if err != nil {
 			return store.Effect{}, err
 		}

@@ -10,6 +10,8 @@ package access
 
 import (
 	"time"
+
+	"gatehouse/appliance/pass"
 )
 
 // Reason is why a presentation was granted or denied: a fixed list, shown
@@ -40,6 +42,10 @@ const (
 	// the credential itself is untouched, so a reactivation lets it in again.
 	HolderDeactivated  Reason = "holder_deactivated"
 	CompanyDeactivated Reason = "company_deactivated"
+	// Openings from the guard station (manual.go), not decisions.
+	ManualOpened     Reason = "manual_open"        // a lane opened by hand
+	ManualOpenFailed Reason = "manual_open_failed" // asked, but nothing opened (no relay, or it did not answer)
+	AdmittedByGuard  Reason = "admitted_by_guard"  // a visitor let in by the guard, tied to the visit
 )
 
 // Alarm is raised by a decision for the guard station.
@@ -151,7 +157,12 @@ type Facts struct {
 	VisitUsable          bool     // approved, in or out
 	VisitRejected        bool
 	VisitPending         bool   // requested, not yet decided
-	PassProblem          Reason // the pass itself failed: PassInvalid, Expired, NotYetValid
+	PassProblem          Reason // the pass itself failed: PassInvalid
+	// A visitor's pass: its window (NotBefore, NotAfter above) and the
+	// site's grace around it (config visitor_grace_*), as data, so the
+	// decision stays a function of the facts.
+	Pass  pass.Claims
+	Grace pass.Grace
 
 	// The holder is a directory person who is deactivated, or whose
 	// company is (appliance/directory); both false for holders who are
@@ -229,6 +240,12 @@ func decideVisitor(f Facts) Decision {
 		return Decision{Reason: Blacklisted, Alarm: AlarmBlacklisted}
 	case f.PassProblem != "":
 		return Decision{Reason: f.PassProblem, Alarm: AlarmDeniedVisit}
+	case f.Pass.NotAfter.IsZero(): // gathered facts always carry the pass's window
+		return Decision{Reason: PassInvalid, Alarm: AlarmDeniedVisit}
+	case f.Pass.Window(f.Now, f.Grace) == pass.NotYetValid:
+		return Decision{Reason: NotYetValid, Alarm: AlarmDeniedVisit}
+	case f.Pass.Window(f.Now, f.Grace) == pass.Expired:
+		return Decision{Reason: Expired, Alarm: AlarmDeniedVisit}
 	case f.VisitPending:
 		return Decision{Reason: VisitNotApproved, Alarm: AlarmDeniedVisit}
 	case !f.VisitUsable:

@@ -3,6 +3,8 @@ package access
 import (
 	"testing"
 	"time"
+
+	"gatehouse/appliance/pass"
 )
 
 var shanghai, _ = time.LoadLocation("Asia/Shanghai")
@@ -116,7 +118,8 @@ func TestDecideTable(t *testing.T) {
 		{"visitor not yet approved", func(f *Facts) { visitor(f); f.VisitUsable, f.VisitPending = false, true }, false, VisitNotApproved, AlarmDeniedVisit},
 		{"visitor pass cancelled or closed", func(f *Facts) { visitor(f); f.VisitUsable = false }, false, Revoked, AlarmDeniedVisit},
 		{"visitor pass forged", func(f *Facts) { visitor(f); f.PassProblem = PassInvalid }, false, PassInvalid, AlarmDeniedVisit},
-		{"visitor pass expired", func(f *Facts) { visitor(f); f.PassProblem = Expired }, false, Expired, AlarmDeniedVisit},
+		{"visitor pass expired", func(f *Facts) { visitor(f); f.Pass.NotAfter = f.Now }, false, Expired, AlarmDeniedVisit},
+		{"visitor pass not yet valid", func(f *Facts) { visitor(f); f.Pass.NotBefore = f.Now.Add(time.Second) }, false, NotYetValid, AlarmDeniedVisit},
 		{"visitor blacklisted", func(f *Facts) { visitor(f); f.HolderBlacklisted = true }, false, Blacklisted, AlarmBlacklisted},
 		{"visitor at a staff-only lane", func(f *Facts) { visitor(f); f.Permitted = false }, false, NoPermission, AlarmDeniedVisit},
 		{"visitor pass replayed while inside", func(f *Facts) { visitor(f); f.Passback, f.Inside = PassbackHard, true }, false, AntiPassback, AlarmPassback},
@@ -143,6 +146,47 @@ func TestDecideTable(t *testing.T) {
 
 func visitor(f *Facts) {
 	f.IsVisitor, f.Found, f.Profile, f.VisitUsable = true, false, nil, true
+	f.Pass = pass.Claims{NotBefore: f.Now.Add(-time.Hour), NotAfter: f.Now.Add(time.Hour)}
+}
+
+// TestVisitorGrace: the site's grace widens a visitor pass's window at
+// both ends, to the minute, and nothing else.
+func TestVisitorGrace(t *testing.T) {
+	grace := pass.Grace{Early: 30 * time.Minute, Late: 15 * time.Minute}
+	tests := []struct {
+		name  string
+		early time.Duration // now before the window opens (negative: after it closes)
+		grace pass.Grace
+		grant bool
+		why   Reason
+	}{
+		{"29 min early, grace 30", 29 * time.Minute, grace, true, Granted},
+		{"30 min early, grace 30: the first instant", 30 * time.Minute, grace, true, Granted},
+		{"31 min early, grace 30", 31 * time.Minute, grace, false, NotYetValid},
+		{"17 min early, no grace", 17 * time.Minute, pass.Grace{}, false, NotYetValid},
+		{"14 min late, grace 15", -14 * time.Minute, grace, true, Granted},
+		{"15 min late, grace 15: the end instant", -15 * time.Minute, grace, false, Expired},
+		{"1 min late, no grace after", -time.Minute, pass.Grace{Early: 30 * time.Minute}, false, Expired},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := base()
+			visitor(&f)
+			if tc.early > 0 {
+				f.Pass = pass.Claims{NotBefore: f.Now.Add(tc.early), NotAfter: f.Now.Add(tc.early + time.Hour)}
+			} else {
+				f.Pass = pass.Claims{NotBefore: f.Now.Add(tc.early - time.Hour), NotAfter: f.Now.Add(tc.early)}
+			}
+			f.Grace = tc.grace
+			d := Decide(f)
+			if d.Grant != tc.grant || d.Reason != tc.why {
+				t.Fatalf("Decide = %+v, want grant %v %s", d, tc.grant, tc.why)
+			}
+			if !d.Grant && d.Alarm != AlarmDeniedVisit {
+				t.Fatalf("a refused visitor raises %q, want %q", d.Alarm, AlarmDeniedVisit)
+			}
+		})
+	}
 }
 
 // TestAntiPassbackSequence walks a holder through a zone with hard

@@ -18,7 +18,7 @@ type Event struct {
 	Time   time.Time
 	Lane   string // lane ID
 	Entry  bool
-	Kind   byte // 'c' card, 'q' QR, 'p' PIN, 'm' manual open
+	Kind   byte // 'c' card, 'q' QR, 'p' PIN, 'm' manual open, 'g' a visitor let in by the guard
 	Grant  bool
 	Reason Reason
 	Alarm  Alarm
@@ -35,7 +35,7 @@ type Event struct {
 // renumber, only grow.
 var reasonCodes = []Reason{"", Granted, Unknown, Revoked, Lost, Suspended, Returned, NotYetValid, Expired, OutsideProfile,
 	NoPermission, UseLimit, AntiPassback, Blacklisted, VisitNotApproved, VisitRejected, PassInvalid, UnknownLane,
-	GrantedSoftBreach, "manual_open", HolderDeactivated, CompanyDeactivated}
+	GrantedSoftBreach, ManualOpened, HolderDeactivated, CompanyDeactivated, ManualOpenFailed, AdmittedByGuard}
 
 var alarmCodes = []Alarm{NoAlarm, AlarmDeniedVisit, AlarmRejected, AlarmPassback, AlarmBlacklisted}
 

@@ -497,6 +497,9 @@ func applyEvents(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 			if ev.Dev != "" {
 				actor = "device:" + ev.Dev
 			}
+			if ev.Who != "" { // the guard who let the visitor in
+				actor = ev.Who
+			}
 			moved, err := visit.Pass(tx, store.Command{Type: cmd.Type, Actor: actor, Time: ev.Time}, ev.Visit, ev.Entry, ev.LaneName)
 			if err != nil {
 				return store.Effect{}, err

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gatehouse/appliance/clock"
@@ -243,13 +244,12 @@ func count(r *store.Reader, k []byte) (int, error) {
 func gatherVisitor(r *store.Reader, f Facts, o Outcome, token string, now time.Time, lane Lane, verifier ed25519.PublicKey,
 	inside func(string) (bool, error)) (Facts, Outcome, error) {
 	f.IsVisitor = true
+	// The window is Decide's, with the site's grace (Facts.Grace): a
+	// token outside its own window is still the visit's pass.
 	c, err := pass.Verify(verifier, token, now)
 	switch pass.ReasonOf(err) {
-	case "":
-	case pass.Expired:
-		f.PassProblem = Expired
-	case pass.NotYetValid:
-		f.PassProblem = NotYetValid
+	case "", pass.Expired, pass.NotYetValid:
+		f.Pass = c
 	default:
 		f.PassProblem = PassInvalid
 		return f, o, nil
@@ -285,6 +285,7 @@ type Service struct {
 	doors    doors
 	obs      Observer // metrics; nil: none
 	out      *outbox  // the lobby's journal (ship.go); nil: events go straight to the store
+	grace    atomic.Pointer[pass.Grace]
 }
 
 // New returns the access service.
@@ -311,8 +312,24 @@ func (s *Service) Check(p gate.Presentation) (Outcome, error) {
 	if err != nil {
 		return o, err
 	}
+	if f.IsVisitor {
+		f.Grace = s.VisitorGrace()
+	}
 	o.Decision = Decide(f)
 	return o, nil
+}
+
+// SetVisitorGrace sets how early before its window and how late after it
+// a visitor's pass opens the gates (the site settings; App puts them into
+// force when they change).
+func (s *Service) SetVisitorGrace(g pass.Grace) { s.grace.Store(&g) }
+
+// VisitorGrace is the grace in force; none until SetVisitorGrace.
+func (s *Service) VisitorGrace() pass.Grace {
+	if g := s.grace.Load(); g != nil {
+		return *g
+	}
+	return pass.Grace{}
 }
 
 // Decide decides a presentation, records it as an event and, when it is

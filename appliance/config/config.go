@@ -42,6 +42,12 @@ type Config struct {
 	TLSCert        string `toml:"tls_cert"`
 	TLSKey         string `toml:"tls_key"`
 
+	// A visitor's pass opens the gates this many minutes before its
+	// window and after it (the guard is spared the early arrivals;
+	// appliance/access, Facts.Grace).
+	VisitorEarlyMin int `toml:"visitor_grace_before_minutes"`
+	VisitorLateMin  int `toml:"visitor_grace_after_minutes"`
+
 	// BroadcastsPerMonth caps urgent messages to a whole audience per
 	// calendar month (site time); official-account channels allow 4.
 	BroadcastsPerMonth int `toml:"broadcasts_per_month"`
@@ -66,6 +72,12 @@ func (c Config) Retention() (personal, photos time.Duration) {
 	return time.Duration(c.RetainVisitorDays) * 24 * time.Hour, time.Duration(c.RetainPhotoDays) * 24 * time.Hour
 }
 
+// VisitorGrace is how long before its window, and after it, a visitor's
+// pass opens the gates.
+func (c Config) VisitorGrace() (early, late time.Duration) {
+	return time.Duration(c.VisitorEarlyMin) * time.Minute, time.Duration(c.VisitorLateMin) * time.Minute
+}
+
 // PersonRetention is how long the directory keeps the personal data of a
 // deactivated person.
 func (c Config) PersonRetention() time.Duration {
@@ -86,6 +98,9 @@ func Default() Config {
 		KeyEscalateMin: 60,
 		DeviceAlarmSec: 60,
 
+		VisitorEarlyMin: 30,
+		VisitorLateMin:  0,
+
 		BroadcastsPerMonth: 4,
 		RetainVisitorDays:  180,
 		RetainPhotoDays:    30,
@@ -100,6 +115,7 @@ var SiteKeys = []string{
 	"site_name", "address", "map_url", "desk_phone", "base_url",
 	"time_zone", "language", "day_end",
 	"lockout_minutes", "session_idle_minutes", "session_max_hours",
+	"visitor_grace_before_minutes", "visitor_grace_after_minutes",
 	"broadcasts_per_month",
 	"retain_visitor_days", "retain_photo_days", "retain_person_days",
 }
@@ -185,6 +201,10 @@ func (c *Config) set(key, v string) error {
 		return num(&c.DeviceAlarmSec)
 	case "broadcasts_per_month":
 		return num(&c.BroadcastsPerMonth)
+	case "visitor_grace_before_minutes":
+		return num(&c.VisitorEarlyMin)
+	case "visitor_grace_after_minutes":
+		return num(&c.VisitorLateMin)
 	case "retain_visitor_days":
 		return num(&c.RetainVisitorDays)
 	case "retain_photo_days":
@@ -236,6 +256,10 @@ func (c Config) Get(key string) string {
 		return strconv.Itoa(c.SessionMaxHrs)
 	case "broadcasts_per_month":
 		return strconv.Itoa(c.BroadcastsPerMonth)
+	case "visitor_grace_before_minutes":
+		return strconv.Itoa(c.VisitorEarlyMin)
+	case "visitor_grace_after_minutes":
+		return strconv.Itoa(c.VisitorLateMin)
 	case "retain_visitor_days":
 		return strconv.Itoa(c.RetainVisitorDays)
 	case "retain_photo_days":
@@ -255,7 +279,8 @@ func (c Config) Get(key string) string {
 // Limits of the settings page (the file keeps its own, wider, rules).
 var pageMax = map[string]int{
 	"lockout_minutes": 7 * 24 * 60, "session_idle_minutes": 24 * 60, "session_max_hours": 30 * 24,
-	"broadcasts_per_month": 1000, "retain_visitor_days": 3650, "retain_photo_days": 3650, "retain_person_days": 3650,
+	"broadcasts_per_month": 1000, "visitor_grace_before_minutes": 240, "visitor_grace_after_minutes": 240,
+	"retain_visitor_days": 3650, "retain_photo_days": 3650, "retain_person_days": 3650,
 }
 
 // Merge lays stored site settings under c: each key of SiteKeys that the
@@ -364,6 +389,11 @@ func (c *Config) Check() field.Errors {
 	}
 	if c.BroadcastsPerMonth < 0 {
 		es.Add("broadcasts_per_month", "out_of_range")
+	}
+	for _, k := range []string{"visitor_grace_before_minutes", "visitor_grace_after_minutes"} {
+		if n, _ := strconv.Atoi(c.Get(k)); n < 0 || n > 24*60 {
+			es.Add(k, "out_of_range")
+		}
 	}
 	for _, k := range []string{"base_url", "map_url"} {
 		v := c.Get(k)

@@ -98,3 +98,23 @@ func ReadAt(ctx context.Context) (time.Time, bool) {
 	at, ok := ctx.Value(readAtKey{}).(time.Time)
 	return at, ok
 }
+
+// switchedKey carries the listener a relay tells when it has switched on.
+type switchedKey struct{}
+
+// WithSwitched asks the relay pulsed under ctx to call f as soon as it has
+// switched on (nil) or failed to (the error), before it waits out the
+// pulse: the guard station answers once the lane is open, not once it has
+// closed again. A relay that does not tell leaves the caller to wait for
+// the pulse's own return. f may be called more than once; the first call
+// counts.
+func WithSwitched(ctx context.Context, f func(error)) context.Context {
+	return context.WithValue(ctx, switchedKey{}, f)
+}
+
+// Switched tells the listener WithSwitched put on ctx, if any.
+func Switched(ctx context.Context, err error) {
+	if f, ok := ctx.Value(switchedKey{}).(func(error)); ok {
+		f(err)
+	}
+}

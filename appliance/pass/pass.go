@@ -129,13 +129,29 @@ func Verify(pub ed25519.PublicKey, token string, now time.Time) (Claims, error) 
 		NotBefore: epoch.Add(time.Duration(binary.BigEndian.Uint32(b[25:29])) * time.Second),
 		NotAfter:  epoch.Add(time.Duration(binary.BigEndian.Uint32(b[29:33])) * time.Second),
 	}
-	switch {
-	case now.Before(c.NotBefore):
-		return c, &RejectError{NotYetValid}
-	case !now.Before(c.NotAfter):
-		return c, &RejectError{Expired}
+	if r := c.Window(now, Grace{}); r != "" {
+		return c, &RejectError{r}
 	}
 	return c, nil
+}
+
+// Grace widens a pass's window at the gates: a visitor may come Early
+// before it opens and pass until Late after it closes (a site setting,
+// docs/decisions.md). The token itself keeps the visit's own window.
+type Grace struct {
+	Early, Late time.Duration
+}
+
+// Window says whether now lies in the pass's window widened by g: "",
+// NotYetValid or Expired. The window is [NotBefore-Early, NotAfter+Late).
+func (c Claims) Window(now time.Time, g Grace) Reason {
+	switch {
+	case now.Before(c.NotBefore.Add(-max(g.Early, 0))):
+		return NotYetValid
+	case !now.Before(c.NotAfter.Add(max(g.Late, 0))):
+		return Expired
+	}
+	return ""
 }
 
 // State is what the lobby knows about a pass now.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"gatehouse/appliance/gate"
 	"gatehouse/drivers/serial"
 )
 
@@ -241,6 +242,7 @@ type Relay struct {
 // up.
 func (r Relay) Pulse(ctx context.Context, d time.Duration) error {
 	onErr := r.Master.WriteCoil(ctx, r.Slave, r.Coil, true)
+	gate.Switched(ctx, onErr)
 	if onErr == nil {
 		t := time.NewTimer(d)
 		select {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"gatehouse/appliance/gate"
 	"gatehouse/drivers/serial"
 )
 
@@ -140,7 +141,9 @@ type Relay struct {
 // Pulse switches the relay on, waits d, and switches it off; off is sent
 // even when ctx ends during the wait.
 func (r Relay) Pulse(ctx context.Context, d time.Duration) error {
-	if err := r.Board.Set(ctx, r.N, true); err != nil {
+	err := r.Board.Set(ctx, r.N, true)
+	gate.Switched(ctx, err)
+	if err != nil {
 		// Sent or not, make sure it is off.
 		r.Board.Set(context.WithoutCancel(ctx), r.N, false)
 		return err

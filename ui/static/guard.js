@@ -26,6 +26,8 @@
   var es = new EventSource("/guard/stream");
   es.addEventListener("gate", function (e) {
     rows.insertAdjacentHTML("afterbegin", e.data);
+    // A live row's "let in" form posts through htmx, as the page's own.
+    if (window.htmx) { window.htmx.process(rows.firstElementChild); }
     while (rows.children.length > 50) { rows.removeChild(rows.lastElementChild); }
   });
   es.addEventListener("alarm", function (e) {

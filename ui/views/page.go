@@ -100,6 +100,8 @@ func fmtTimeT(ctx context.Context, t time.Time) string {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+func i64(n int64) string { return strconv.FormatInt(n, 10) }
+
 func u64(n uint64) string { return strconv.FormatUint(n, 10) }
 
 // Pager describes the pages of a listing.
