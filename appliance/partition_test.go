@@ -120,9 +120,15 @@ func TestPartitionedLobbyDecidesAndConverges(t *testing.T) {
 	if err == nil {
 		t.Fatal("south took a change while cut off")
 	}
-	if st := south.Access.Shipping(); st.Waiting != 5 || st.Err == nil {
-		t.Fatalf("south's shipping while cut off: %+v", st)
-	}
+	// The shipper's try that was under way when the change was refused may
+	// still be waiting for a leader (up to NoQuorumAfter): wait for its end.
+	waitFor(t, 15*time.Second, "south's shipping to fail while cut off", func() bool {
+		st := south.Access.Shipping()
+		if st.Waiting != 5 {
+			t.Fatalf("south's shipping while cut off: %+v, want 5 waiting", st)
+		}
+		return st.Err != nil
+	})
 
 	s.net.Heal()
 	waitFor(t, 30*time.Second, "south's events shipped", func() bool { st := south.Access.Shipping(); return st.Waiting == 0 && st.Err == nil })
