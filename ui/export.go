@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"gatehouse/appliance/cpu"
 	"io"
 	"iter"
 	"net/http"
@@ -64,8 +65,12 @@ var unsafeFileName = regexp.MustCompile(`[^A-Za-z0-9-]+`)
 func (s *Server) sendTable(c echo.Context, format string, t table) error {
 	var buf bytes.Buffer
 	var ctype string
-	var err error
 	loc := s.app.Config.Location
+	release, err := cpu.Heavy(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	defer release()
 	switch format {
 	case formatCSV:
 		ctype, err = "text/csv; charset=utf-8", writeCSV(&buf, t, loc)

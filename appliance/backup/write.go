@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"gatehouse/appliance/cpu"
 	"io"
 	"os"
 	"path/filepath"
@@ -63,6 +64,11 @@ func Write(ctx context.Context, src Source, dir string, o WriteOptions) (Info, e
 	if err := checkTarget(dir); err != nil {
 		return Info{}, err
 	}
+	release, err := cpu.Heavy(ctx)
+	if err != nil {
+		return Info{}, err
+	}
+	defer release()
 	schema, err := src.Schema()
 	if err != nil {
 		return Info{}, err

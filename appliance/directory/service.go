@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"gatehouse/appliance/cpu"
 	"strings"
 
 	"gatehouse/appliance/clock"
@@ -200,8 +201,13 @@ func (s *Service) ImportEmployeesCSV(ctx context.Context, actor string, data []b
 	if progress == nil {
 		progress = func(Progress) {}
 	}
+	release, err := cpu.Heavy(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
 	var people []Person
-	err := s.db.View(func(r *store.Reader) error {
+	err = s.db.View(func(r *store.Reader) error {
 		var err error
 		people, err = ParseEmployeesCSV(r, data, s.clock.Now(), func(done, total int) {
 			progress(Progress{Phase: "validating", Done: done, Total: total})

@@ -12,6 +12,7 @@
 package metric
 
 import (
+	"gatehouse/appliance/cpu"
 	"sync"
 	"time"
 
@@ -127,6 +128,18 @@ func New(version string) *Set {
 		ConstLabels: prometheus.Labels{"version": version},
 	})
 	build.Set(1)
+	heavy := []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_heavy_jobs_running",
+			Help: "Heavy jobs (exports, imports, reports, backups) running, at most one processor fewer than the machine's."},
+			func() float64 { return float64(cpu.Now().Busy) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_heavy_jobs_waiting",
+			Help: "Heavy jobs waiting for their turn."},
+			func() float64 { return float64(cpu.Now().Waiting) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gatehouse_heavy_jobs_overrun_total",
+			Help: "Heavy jobs that ran beside the others after waiting the longest wait."},
+			func() float64 { return float64(cpu.Now().Overruns) }),
+	}
+	s.reg.MustRegister(heavy...)
 	s.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -9,7 +9,9 @@ package report
 // report still prints, with "?" for the characters it would have set.
 
 import (
+	"context"
 	"fmt"
+	"gatehouse/appliance/cpu"
 	"io"
 
 	"github.com/go-pdf/fpdf"
@@ -42,6 +44,11 @@ func Cell(v any) string {
 // the tables; footer is printed at the foot of every page with the page
 // number.
 func WritePDF(w io.Writer, title, subtitle, footer string, tables []Table) error {
+	release, err := cpu.Heavy(context.Background())
+	if err != nil {
+		return err
+	}
+	defer release()
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetCompression(true)
 	pdf.SetAutoPageBreak(false, 0)

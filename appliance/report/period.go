@@ -1,8 +1,10 @@
 package report
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
+	"gatehouse/appliance/cpu"
 	"slices"
 	"sort"
 	"time"
@@ -171,6 +173,11 @@ func (s *Service) Report(from, to time.Time) (Report, error) {
 		return Report{}, ErrRange
 	}
 	rep := Report{From: from, To: to, Now: s.clock.Now(), ByGroup: map[string]int{}}
+	release, err := cpu.Heavy(context.Background())
+	if err != nil {
+		return rep, err
+	}
+	defer release()
 	lanes, err := s.acc.Lanes()
 	if err != nil {
 		return rep, err
@@ -205,6 +212,7 @@ func (s *Service) Report(from, to time.Time) (Report, error) {
 			}
 		}
 		err := hourly.Scan(r, from, to, func(hour time.Time, lane string, c *hourly.Counts) {
+			cpu.Yield()
 			if h := hour.Unix() / 3600; h != curHour {
 				flush()
 				curHour, hourIn = h, 0

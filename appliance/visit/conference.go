@@ -37,6 +37,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"gatehouse/appliance/cpu"
 	"slices"
 	"strings"
 	"time"
@@ -702,6 +703,11 @@ func drawIDs(now time.Time, n int) []string {
 // attendee of conferenceID with a pass, or none: field.Errors name the bad
 // rows by line.
 func (s *Conferences) Register(ctx context.Context, actor, conferenceID string, list []byte) (Registration, error) {
+	release, err := cpu.Heavy(ctx)
+	if err != nil {
+		return Registration{}, err
+	}
+	defer release()
 	now := s.clock.Now()
 	c, err := s.Get(conferenceID)
 	if err != nil {

@@ -21,13 +21,14 @@ package visit
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"gatehouse/appliance/cpu"
 	"image"
 	"image/png"
 	"io"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -110,6 +111,11 @@ func readFont(path, fallback string) ([]byte, error) {
 // WritePassSheet writes the sheet for the visits of vs whose pass is good;
 // token signs one visit's pass.
 func WritePassSheet(w io.Writer, m Meeting, vs []Visit, token func(Visit) (string, error), o SheetOptions) error {
+	release, err := cpu.Heavy(context.Background())
+	if err != nil {
+		return err
+	}
+	defer release()
 	loc := o.Location
 	if loc == nil {
 		loc = time.UTC
@@ -181,7 +187,7 @@ func WritePassSheet(w io.Writer, m Meeting, vs []Visit, token func(Visit) (strin
 func passImages(vs []Visit, token func(Visit) (string, error)) ([][]byte, error) {
 	out := make([][]byte, len(vs))
 	errs := make([]error, len(vs))
-	workers := min(runtime.GOMAXPROCS(0), len(vs))
+	workers := min(cpu.Slots(), len(vs))
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -190,6 +196,7 @@ func passImages(vs []Visit, token func(Visit) (string, error)) ([][]byte, error)
 			enc := &png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngBuffer{}}
 			var canvas *image.Gray
 			for i := w; i < len(vs); i += workers {
+				cpu.Yield()
 				tok, err := token(vs[i])
 				if err == nil {
 					out[i], err = qrImage(tok, enc, &canvas)
