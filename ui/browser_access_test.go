@@ -36,6 +36,11 @@ func (enrolSource) Test(context.Context, string) (device.TestResult, error) {
 }
 func (enrolSource) LastRead(string) (device.Read, bool)         { return device.Read{}, false }
 func (enrolSource) LastDocument(string) (device.Document, bool) { return device.Document{}, false }
+func (enrolSource) Seq() uint64                                 { return 0 }
+func (enrolSource) WaitDocument(ctx context.Context, _ []string, _ uint64) (device.Document, error) {
+	<-ctx.Done()
+	return device.Document{}, ctx.Err()
+}
 func (e enrolSource) WaitRead(ctx context.Context, id string, after uint64) (device.Read, error) {
 	for {
 		select {

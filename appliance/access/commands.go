@@ -63,6 +63,7 @@ func Register(reg store.Registrar) {
 	reg.Register(CmdHolidayDel, applyHolidayDelete)
 	reg.Register(CmdCredSave, applyCredSave)
 	reg.Register(CmdCredState, applyCredState)
+	reg.Register(CmdVisitCard, applyVisitCard)
 	reg.Register(CmdCredReplace, applyCredReplace)
 	reg.Register(CmdCredDelete, applyCredDelete)
 	reg.Register(CmdEvent, applyEvent)

@@ -93,6 +93,9 @@ func gather(r *store.Reader, ov *outbox, p gate.Presentation, now time.Time, loc
 	}
 	id, err := r.Get(store.Key(store.KindCredByNumber, string(kind), number))
 	if errors.Is(err, store.ErrNotFound) {
+		if kind == Card {
+			return gatherVisitCard(r, f, o, number, lane, inside)
+		}
 		return f, o, nil
 	} else if err != nil {
 		return f, o, err

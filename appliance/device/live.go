@@ -109,8 +109,18 @@ type Document struct {
 	Sex         string
 	Expiry      string // YYMMDD
 	Problem     string
-	At          time.Time
-	Seq         uint64
+	// BadFields names, in the form's words, the fields whose checks
+	// failed: "number", "birth", "expiry", "personal", "composite" (MRZ);
+	// "name", "sex", "birth", "number", "valid_from", "expiry", "text"
+	// (ID cards). Failed: nothing usable was read (Problem says why).
+	BadFields []string
+	Failed    bool
+	Expired   bool // the document's validity has ended
+	// Chip is an ID card's chip serial (upper-case hex), the number a gate
+	// reader reports for the card; "" for others.
+	Chip string
+	At   time.Time
+	Seq  uint64
 	// Card is what an ID card reader read (Format "idcard"); nil for an
 	// MRZ. Its Number is personal data: never logged, stored only sealed.
 	Card *IDCardFields
@@ -183,6 +193,12 @@ type Monitor interface {
 	WaitRead(ctx context.Context, id string, after uint64) (Read, error)
 	// LastDocument is the latest document at a document reader.
 	LastDocument(id string) (Document, bool)
+	// WaitDocument waits for a document with Seq > after at one of the
+	// readers ids (any document reader when ids is empty).
+	WaitDocument(ctx context.Context, ids []string, after uint64) (Document, error)
+	// Seq is the latest read or document number: what a page that waits
+	// for the next one passes as after.
+	Seq() uint64
 }
 
 // Switch is one write a simulated relay board obeyed.
@@ -237,6 +253,11 @@ func (stopped) WaitRead(context.Context, string, uint64) (Read, error) {
 	return Read{}, ErrNotRunning
 }
 func (stopped) LastDocument(string) (Document, bool) { return Document{}, false }
+func (stopped) WaitDocument(ctx context.Context, _ []string, _ uint64) (Document, error) {
+	<-ctx.Done()
+	return Document{}, ctx.Err()
+}
+func (stopped) Seq() uint64 { return 0 }
 
 // Slip is a visitor slip for the desk's receipt printer: who, whom they
 // visit, where, when, and the QR pass, printed by the printer's own QR

@@ -78,6 +78,10 @@ func (fakeMonitor) WaitRead(context.Context, string, uint64) (device.Read, error
 	return device.Read{}, nil
 }
 func (fakeMonitor) LastDocument(string) (device.Document, bool) { return device.Document{}, false }
+func (fakeMonitor) Seq() uint64                                 { return 0 }
+func (fakeMonitor) WaitDocument(context.Context, []string, uint64) (device.Document, error) {
+	return device.Document{}, nil
+}
 
 type brokenQueue struct{}
 

@@ -56,6 +56,7 @@ const (
 	KindVisitByVisitor Kind = 0x35 // blind(mobile) 0 from (u64) id
 	KindPass           Kind = 0x36 // pass id -> visit id
 	KindVisitPhoto     Kind = 0x37 // visit id -> sealed JPEG
+	KindVisitCard      Kind = 0x3F // sha256(ID card chip serial) -> visit id: the visitor's own card opens their visit's lanes
 	KindVisitPurge     Kind = 0x3B // "personal" | "photos" -> from (u64) below which nothing is left to purge
 
 	KindScreen      Kind = 0x38 // entry id -> screening entry
@@ -209,7 +210,7 @@ var kindNames = map[Kind]string{
 	KindCompanyByName: "company name index", KindPersonByTerm: "person search term", KindPersonByTail: "person mobile tail index",
 	KindPersonSearchOK: "person search index version", KindImportStage: "staged import", KindImportCommit: "import",
 	KindAccount: "account", KindAccountByName: "username index", KindToken: "API token", KindTokenByID: "API token id index",
-	KindVisit: "visit", KindPass: "pass", KindVisitPhoto: "visit photo", KindScreen: "screening entry",
+	KindVisit: "visit", KindPass: "pass", KindVisitPhoto: "visit photo", KindVisitCard: "visit card", KindScreen: "screening entry",
 	KindNotify: "message", KindNotifySettings: "notification settings", KindConference: "conference",
 	KindZone: "zone", KindLane: "lane", KindGroup: "access group", KindProfile: "time profile", KindHoliday: "holiday",
 	KindCred: "credential", KindCredByNumber: "credential number index", KindEvent: "gate event", KindAlarm: "alarm", KindPresenceOut: "exit mark", KindLobbies: "lobby names",

@@ -45,6 +45,44 @@ type Request struct {
 	// PhoneVerified: the visitor proved they hold Mobile (a code sent to
 	// it was typed back); set only by ConfirmBooking.
 	PhoneVerified bool
+	// Doc is what the desk read (or typed) from the identity document
+	// beside its number; all optional, sealed with the visit.
+	Doc DocDetails
+}
+
+// DocDetails are an identity document's other fields, as the desk's walk-in
+// form has them: dates YYYY-MM-DD, sex M, F or X, nationality as printed
+// (an ISO 3166 code from a machine-readable zone, or a country's name).
+type DocDetails struct {
+	Nationality string `json:"nationality,omitempty"`
+	Birth       string `json:"birth,omitempty"`
+	Sex         string `json:"sex,omitempty"`
+	Expiry      string `json:"expiry,omitempty"`
+}
+
+// IsZero reports whether nothing was given.
+func (d DocDetails) IsZero() bool { return d == DocDetails{} }
+
+// checkDoc validates d's fields; a birth date after now (or before 1900)
+// is wrong, an expiry in the past is allowed (the desk was warned).
+func checkDoc(es *field.Errors, d *DocDetails, now time.Time) {
+	d.Nationality = es.Text("nationality", strings.ToUpper(d.Nationality), false, 40)
+	d.Sex = strings.ToUpper(strings.TrimSpace(d.Sex))
+	if d.Sex != "" && d.Sex != "M" && d.Sex != "F" && d.Sex != "X" {
+		es.Add("sex", "invalid")
+	}
+	d.Birth = strings.TrimSpace(d.Birth)
+	if d.Birth != "" {
+		if t, err := time.Parse(time.DateOnly, d.Birth); err != nil || t.After(now) || t.Year() < 1900 {
+			es.Add("birth", "invalid_date")
+		}
+	}
+	d.Expiry = strings.TrimSpace(d.Expiry)
+	if d.Expiry != "" {
+		if _, err := time.Parse(time.DateOnly, d.Expiry); err != nil {
+			es.Add("doc_expiry", "invalid_date")
+		}
+	}
 }
 
 // NormalizeMobile strips the spaces and dashes people type.
@@ -87,6 +125,7 @@ func CheckRequest(q *Request, now time.Time, requireID bool) field.Errors {
 			q.IDLast6 = q.IDNumber[len(q.IDNumber)-6:]
 		}
 	}
+	checkDoc(&es, &q.Doc, now)
 	q.Badge = es.Text("badge", q.Badge, false, 32)
 	q.Company = es.Text("company", q.Company, false, 100)
 	q.Reason = es.Text("reason", q.Reason, true, MaxReason)

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"image/jpeg"
 	"time"
@@ -152,6 +153,12 @@ func (s *Service) build(q Request, mode Mode, state State) (Visit, string, error
 	}
 	if q.IDNumber != "" {
 		v.Visitor.IDFullBlind = s.keys.Blind("id", q.IDNumber)
+	}
+	if !q.Doc.IsZero() {
+		b, _ := json.Marshal(q.Doc)
+		if v.Visitor.DocSealed, err = s.keys.Seal(string(b)); err != nil {
+			return Visit{}, "", err
+		}
 	}
 	v.Badge = q.Badge
 	if state == Approved {

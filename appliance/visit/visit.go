@@ -109,6 +109,7 @@ type Visitor struct {
 	IDBlind      string `json:"id_blind,omitempty"`      // of the last six characters
 	IDFullBlind  string `json:"id_full_blind,omitempty"` // of the whole number, when read at the desk
 	Company      string `json:"company,omitempty"`       // where the visitor comes from
+	DocSealed    string `json:"doc_sealed,omitempty"`    // DocDetails as JSON, sealed (desk)
 	// Purged: when the retention purge removed all of the above (Unix ns).
 	Purged int64 `json:"purged,omitempty"`
 }

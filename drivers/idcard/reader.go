@@ -1,10 +1,13 @@
 package idcard
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +22,12 @@ type Result struct {
 	Err     error
 	Expired bool
 	At      time.Time
+	// Chip is the card's chip serial (居民身份证专用集成电路序列号, 8 bytes,
+	// upper-case hex) as the module answers select card (20 02); empty
+	// when it answers none or zeros. Gate readers that read ID cards
+	// report the same serial as the card's number, so a visitor's card
+	// can be bound to their visit (access.BindVisitCard).
+	Chip string
 }
 
 // Problem says plainly what is wrong with the read, or "" — for the desk
@@ -144,7 +153,8 @@ func (r *Reader) readCard(ctx context.Context) (Result, string, error) {
 	if _, err := r.exchange(ctx, CmdFind, ParaFind, StatusFound); err != nil {
 		return r.cardFailure(err)
 	}
-	if _, err := r.exchange(ctx, CmdFind, ParaSel, StatusOK); err != nil {
+	sel, err := r.exchange(ctx, CmdFind, ParaSel, StatusOK)
+	if err != nil {
 		return r.cardFailure(err)
 	}
 	rep, err := r.exchange(ctx, CmdRead, ParaRead, StatusOK)
@@ -161,7 +171,7 @@ func (r *Reader) readCard(ctx context.Context) (Result, string, error) {
 	if errors.Is(err, ErrText) || errors.Is(err, ErrUnknownKind) {
 		r.line.CountError(err)
 	}
-	res := Result{Card: c, Err: err, At: at, Expired: err == nil && c.Expired(at)}
+	res := Result{Card: c, Err: err, At: at, Expired: err == nil && c.Expired(at), Chip: chipSerial(sel.Data)}
 	return res, "card:" + string(text), nil
 }
 
@@ -258,4 +268,14 @@ func (r *Reader) offer(res Result) {
 		default:
 		}
 	}
+}
+
+// chipSerial is select card's answer as a card number: 8 bytes in
+// upper-case hex, "" for anything else or all zeros (modules that keep
+// the serial to themselves).
+func chipSerial(b []byte) string {
+	if len(b) != 8 || bytes.Count(b, []byte{0}) == 8 {
+		return ""
+	}
+	return strings.ToUpper(hex.EncodeToString(b))
 }

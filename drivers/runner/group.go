@@ -192,9 +192,40 @@ func document(d device.Device, res mrz.Result) device.Document {
 	}
 	if res.Err != nil {
 		doc.Problem = res.Err.Error() // names fields, never values
+		var ce *mrz.CheckError
+		if errors.As(res.Err, &ce) {
+			for _, f := range ce.Fields {
+				doc.BadFields = append(doc.BadFields, mrzField[f])
+			}
+		} else {
+			doc.Failed = true
+		}
+	}
+	if res.Err == nil && res.Doc.Expiry != "" {
+		doc.Expired = mrzExpired(res.Doc.Expiry, res.At)
 	}
 	return doc
 }
+
+// mrzField names the MRZ's checked fields in the form's words.
+var mrzField = map[mrz.Field]string{mrz.FieldNumber: "number", mrz.FieldBirth: "birth", mrz.FieldExpiry: "expiry",
+	mrz.FieldPersonal: "personal", mrz.FieldComposite: "composite"}
+
+// mrzExpired reports whether a YYMMDD expiry is before at's day (expiry
+// years are 20YY: no passport is valid for 75 years).
+func mrzExpired(yymmdd string, at time.Time) bool {
+	t, err := time.Parse("060102", yymmdd)
+	if err != nil {
+		return false
+	}
+	t = time.Date(2000+t.Year()%100, t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	return t.Before(time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC))
+}
+
+// idField names the ID card's fields in the form's words.
+var idField = map[idcard.Field]string{idcard.FieldName: "name", idcard.FieldSex: "sex", idcard.FieldEthnicity: "ethnicity",
+	idcard.FieldBirth: "birth", idcard.FieldNumber: "number", idcard.FieldValidFrom: "valid_from", idcard.FieldValidTo: "expiry",
+	idcard.FieldText: "text"}
 
 func (r *Runner) startIDCard(ctx context.Context, g *group, d device.Device) error {
 	rd, err := idcard.Open(ctx, idcard.Config{Line: r.lineConfig(d), Logger: r.log})
@@ -217,8 +248,15 @@ func (r *Runner) startIDCard(ctx context.Context, g *group, d device.Device) err
 // the card refused (authentication, a read failure) is a Document with
 // only its Problem.
 func idDocument(d device.Device, res idcard.Result) device.Document {
-	doc := device.Document{Device: d.ID, Format: "idcard", At: res.At, Problem: res.Problem()}
+	doc := device.Document{Device: d.ID, Format: "idcard", At: res.At, Problem: res.Problem(), Expired: res.Expired, Chip: res.Chip}
+	var fe *idcard.FieldError
+	if errors.As(res.Err, &fe) {
+		for _, f := range fe.Fields {
+			doc.BadFields = append(doc.BadFields, idField[f])
+		}
+	}
 	if res.Card.Kind == 0 {
+		doc.Failed = true
 		return doc
 	}
 	c := res.Card

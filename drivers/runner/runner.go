@@ -578,6 +578,40 @@ func (r *Runner) LastDocument(id string) (device.Document, bool) {
 	return doc, ok
 }
 
+// Seq implements device.Monitor.
+func (r *Runner) Seq() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seq
+}
+
+// WaitDocument implements device.Monitor: the next document with Seq >
+// after at one of the readers ids, or at any document reader.
+func (r *Runner) WaitDocument(ctx context.Context, ids []string, after uint64) (device.Document, error) {
+	for {
+		r.mu.Lock()
+		best, found := device.Document{}, false
+		for did, doc := range r.docs {
+			if doc.Seq <= after || (len(ids) > 0 && !slices.Contains(ids, did)) {
+				continue
+			}
+			if !found || doc.Seq < best.Seq {
+				best, found = doc, true
+			}
+		}
+		wake := r.wake
+		r.mu.Unlock()
+		if found {
+			return best, nil
+		}
+		select {
+		case <-ctx.Done():
+			return device.Document{}, ctx.Err()
+		case <-wake:
+		}
+	}
+}
+
 // WaitRead implements device.Monitor: the next read with Seq > after at
 // reader id, or at any enrolment reader when id is "".
 func (r *Runner) WaitRead(ctx context.Context, id string, after uint64) (device.Read, error) {

@@ -2,8 +2,11 @@ package sim
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
+	"strings"
 	"sync"
 
 	"gatehouse/drivers/idcard"
@@ -59,11 +62,23 @@ func (r *IDCardReader) PresentCard(c idcard.Card) {
 }
 
 // PresentText lays a card with this raw 256-byte text block on the reader.
+// Its chip serial (what select card answers) is the first 8 bytes of the
+// text's SHA-256: one card, one serial, as on real cards.
 func (r *IDCardReader) PresentText(text []byte) {
+	sum := sha256.Sum256(text)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.st.text = append([]byte(nil), text...)
+	r.st.chip = sum[:8]
 	r.st.mode = IDCardNormal
+}
+
+// Chip is the serial the reader reports for the card on it (upper-case
+// hex), as a gate reader that reads ID cards reports it.
+func (r *IDCardReader) Chip() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.ToUpper(hex.EncodeToString(r.st.chip))
 }
 
 // RemoveCard takes the card away.
@@ -99,6 +114,7 @@ func (r *IDCardReader) Commands() int {
 type idcardState struct {
 	buf      []byte
 	text     []byte // the card on the reader; nil: none
+	chip     []byte // its chip serial, answered to select card
 	mode     IDCardMode
 	noise    []byte
 	commands int
@@ -177,7 +193,7 @@ func (s *idcardState) answer(cmd, para byte) []byte {
 		case s.mode == IDCardAuth:
 			return s.reply(idcard.StatusCardAuth, nil)
 		}
-		return s.reply(idcard.StatusOK, make([]byte, 8))
+		return s.reply(idcard.StatusOK, s.chip)
 	case cmd == idcard.CmdRead && para == idcard.ParaRead:
 		switch {
 		case !card:

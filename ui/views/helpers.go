@@ -114,6 +114,10 @@ func titleOptions(ctx context.Context) []Option {
 	return out
 }
 
+func sexOptions(ctx context.Context) []Option {
+	return []Option{{"M", T(ctx, "walkin.sex_m")}, {"F", T(ctx, "walkin.sex_f")}, {"X", T(ctx, "walkin.sex_x")}}
+}
+
 func laneOptions(ls []access.Lane) []Option {
 	out := make([]Option, 0, len(ls))
 	for _, l := range ls {
