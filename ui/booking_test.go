@@ -306,13 +306,21 @@ func TestWalkInFilledFromDocument(t *testing.T) {
 	desk := h.session(auth.Reception)
 	td3 := "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"
 	b := readBody(t, h.do(req{method: "POST", path: "/desk/walkin/document", form: url.Values{"mrz": {td3}}, session: desk}))
-	if !strings.Contains(b, `value="ANNA MARIA ERIKSSON"`) || !strings.Contains(b, `value="L898902C3"`) {
-		t.Fatal("walk-in form not filled from the document")
+	for _, want := range []string{`value="ANNA MARIA ERIKSSON"`, `value="L898902C3"`, `value="UTO"`, `value="1974-08-12"`,
+		`value="2012-04-15"`, `<option value="F" selected>`} {
+		if !strings.Contains(b, want) {
+			t.Fatalf("walk-in form not filled from the document: no %s", want)
+		}
 	}
 	bad := strings.Replace(td3, "7408122", "7408123", 1) // birth date check digit broken
 	resp := h.do(req{method: "POST", path: "/desk/walkin/document", form: url.Values{"mrz": {bad}}, session: desk})
-	if b := readBody(t, resp); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b, `id="e-mrz"`) {
+	b = readBody(t, resp)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b, `id="e-mrz"`) {
 		t.Fatalf("bad check digit = %d", resp.StatusCode)
+	}
+	// The field is named: the birth date is marked, the number is not.
+	if !strings.Contains(b, `id="e-birth"`) || strings.Contains(b, `id="e-id_number"`) || !strings.Contains(b, `value="ANNA MARIA ERIKSSON"`) {
+		t.Fatal("the failed check digit does not name the birth date, or the form lost the read")
 	}
 }
 

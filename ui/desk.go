@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"gatehouse/appliance/access"
 	"gatehouse/appliance/device"
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/field"
@@ -22,7 +23,23 @@ import (
 
 func (s *Server) walkInPage(c echo.Context) error {
 	until := s.app.Clock.Now().In(s.app.Config.Location).Add(2 * time.Hour).Format("15:04")
-	return s.render(c, http.StatusOK, views.WalkIn(views.WalkInData{Form: views.WalkInForm{Until: until, Party: "1"}}))
+	d := views.WalkInData{Form: views.WalkInForm{Until: until, Party: "1"}}
+	if err := s.withReaders(&d); err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.WalkIn(d))
+}
+
+// withReaders lets the walk-in form listen to the lobby's document
+// readers for the reads from now on.
+func (s *Server) withReaders(d *views.WalkInData) error {
+	ids, _, err := s.deskReaders()
+	if err != nil {
+		return err
+	}
+	d.Readers = len(ids) > 0
+	d.DocAfter = strconv.FormatUint(s.app.Devices.Live().Seq(), 10)
+	return nil
 }
 
 // deskHosts is reception's host search: any company, with the phone to
@@ -68,10 +85,15 @@ func atoiDefault(s string, def int) (int, bool) {
 func (s *Server) walkIn(c echo.Context) error {
 	f := views.WalkInForm{Name: c.FormValue("name"), Title: c.FormValue("title"), Mobile: c.FormValue("mobile"),
 		IDNumber: c.FormValue("id_number"), Company: c.FormValue("company"), HostID: c.FormValue("host_id"),
-		Reason: c.FormValue("reason"), Until: c.FormValue("until"), Party: c.FormValue("party"), Badge: c.FormValue("badge")}
+		Reason: c.FormValue("reason"), Until: c.FormValue("until"), Party: c.FormValue("party"), Badge: c.FormValue("badge"),
+		Nationality: c.FormValue("nationality"), Birth: c.FormValue("birth"), Sex: c.FormValue("sex"), DocExpiry: c.FormValue("doc_expiry"),
+		Chip: strings.TrimSpace(c.FormValue("chip")), BindCard: c.FormValue("bind_card") == "1"}
 	now := s.app.Clock.Now()
 	fail := func(es field.Errors) error {
 		d := views.WalkInData{Form: f, Errs: es}
+		if err := s.withReaders(&d); err != nil {
+			return err
+		}
 		if p, err := s.app.Directory.Person(f.HostID); err == nil {
 			d.HostName = s.personName(c, p)
 		} else {
@@ -92,7 +114,15 @@ func (s *Server) walkIn(c echo.Context) error {
 		until = until.Add(24 * time.Hour) // "leaves by 01:00" typed at 22:30 means tomorrow
 	}
 	q := visit.Request{Name: f.Name, Title: f.Title, Mobile: f.Mobile, IDNumber: f.IDNumber, Company: f.Company,
-		HostID: f.HostID, Reason: f.Reason, From: now, Until: until, PartySize: party, Badge: f.Badge}
+		HostID: f.HostID, Reason: f.Reason, From: now, Until: until, PartySize: party, Badge: f.Badge,
+		Doc: visit.DocDetails{Nationality: f.Nationality, Birth: f.Birth, Sex: f.Sex, Expiry: f.DocExpiry}, MobileOptional: f.BindCard}
+	if f.BindCard && access.NormalizeCard(f.Chip) == "" {
+		es.Add("chip", "invalid_card_number")
+	} else if f.BindCard {
+		if _, err := s.app.Access.CredentialByCard(f.Chip); err == nil {
+			es.Add("chip", "duplicate_card")
+		}
+	}
 	if len(es) > 0 {
 		return fail(s.allErrors(es, q, false))
 	}
@@ -108,6 +138,11 @@ func (s *Server) walkIn(c echo.Context) error {
 	}
 	if photo != nil {
 		if err := s.app.Visits.SetPhoto(c.Request().Context(), actor(c), v.ID, photo); err != nil {
+			return err
+		}
+	}
+	if f.BindCard {
+		if err := s.app.Access.BindVisitCard(c.Request().Context(), actor(c), v.ID, f.Chip); err != nil {
 			return err
 		}
 	}
@@ -273,17 +308,32 @@ func (s *Server) walkInDocument(c echo.Context) error {
 	}
 	until := s.app.Clock.Now().In(s.app.Config.Location).Add(2 * time.Hour).Format("15:04")
 	d := views.WalkInData{Form: views.WalkInForm{Until: until, Party: "1"}}
+	if err := s.withReaders(&d); err != nil {
+		return err
+	}
 	doc, err := mrz.Parse(lines...)
-	if err != nil {
-		code := "invalid_mrz"
-		var ce *mrz.CheckError
-		if errors.As(err, &ce) {
-			code = "mrz_check_digit"
-		}
-		d.Errs = field.Errors{{Field: "mrz", Code: code}}
+	var ce *mrz.CheckError
+	if err != nil && !errors.As(err, &ce) {
+		d.Errs = field.Errors{{Field: "mrz", Code: "invalid_mrz"}}
 		return s.render(c, http.StatusUnprocessableEntity, views.WalkIn(d))
 	}
-	d.Form.Name = strings.TrimSpace(strings.Join(strings.Fields(doc.Secondary+" "+doc.Primary), " "))
-	d.Form.IDNumber = doc.Number
+	// As a reader's read: the fields filled, and the ones whose check
+	// digits fail marked, named, for the desk to correct from the document.
+	now := s.app.Clock.Now().In(s.app.Config.Location)
+	fill := fillOf(langOf(c), device.Document{Given: doc.Secondary, Surname: doc.Primary, Number: doc.Number,
+		Nationality: doc.Nationality, Birth: doc.Birth, Sex: doc.Sex, Expiry: doc.Expiry}, "", now)
+	d.Form.Name, d.Form.IDNumber, d.Form.Nationality = fill.Fields["name"], fill.Fields["id_number"], fill.Fields["nationality"]
+	d.Form.Birth, d.Form.Sex, d.Form.DocExpiry = fill.Fields["birth"], fill.Fields["sex"], fill.Fields["doc_expiry"]
+	if ce != nil {
+		d.Errs = field.Errors{{Field: "mrz", Code: "mrz_check_digit"}}
+		seen := map[string]bool{}
+		for _, f := range ce.Fields {
+			if k, _ := docFormField(f.Key()); k != "" && !seen[k] {
+				seen[k] = true
+				d.Errs = append(d.Errs, field.Error{Field: k, Code: "check_digit"})
+			}
+		}
+		return s.render(c, http.StatusUnprocessableEntity, views.WalkIn(d))
+	}
 	return s.render(c, http.StatusOK, views.WalkIn(d))
 }

@@ -85,6 +85,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/desk/walkin", staff, s.walkIn},
 		{"GET", "/desk/hosts", staff, s.deskHosts},
 		{"POST", "/desk/walkin/document", staff, s.walkInDocument},
+		{"GET", "/desk/walkin/reads", staff, s.walkInReads},
 		{"GET", "/desk/visits/:id", staff, s.deskVisit},
 		{"POST", "/desk/visits/:id/admit", staff, s.deskAdmit},
 		{"POST", "/desk/visits/:id/checkout", staff, s.deskCheckOut},

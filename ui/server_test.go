@@ -253,6 +253,7 @@ var routeAccess = []struct {
 	{"POST", "/desk/walkin", "admin manager reception"},
 	{"GET", "/desk/hosts", "admin manager reception"},
 	{"POST", "/desk/walkin/document", "admin manager reception"},
+	{"GET", "/desk/walkin/reads", "admin manager reception"},
 	{"GET", "/desk/visits/{visit}", "admin manager reception"},
 	{"POST", "/desk/visits/{visit}/admit", "admin manager reception"},
 	{"POST", "/desk/visits/{visit}/checkout", "admin manager reception"},

@@ -80,21 +80,27 @@ func fillOf(l i18n.Lang, doc device.Document, reader string, now time.Time) docF
 		set("sex", map[string]string{"M": "M", "F": "F", "X": "X", "<": "X"}[doc.Sex])
 		set("doc_expiry", mrzDate(doc.Expiry, now, false))
 	}
+	var warn []string
 	if len(doc.BadFields) > 0 {
 		f.Bad = map[string]string{}
 		for _, b := range doc.BadFields {
 			k, name := docFormField(b)
-			if f.Bad[k] == "" {
-				f.Bad[k] = l.T("walkin.doc_bad", l.T("walkin.docfield."+name))
+			msg := l.T("walkin.doc_bad", l.T("walkin.docfield."+name))
+			switch {
+			case k == "":
+				warn = append(warn, msg)
+			case f.Bad[k] == "":
+				f.Bad[k] = msg
 			}
 		}
 	}
 	switch {
 	case doc.Failed:
-		f.Warning = l.T("walkin.doc_failed")
+		warn = append(warn, l.T("walkin.doc_failed"))
 	case doc.Expired:
-		f.Warning = l.T("walkin.doc_expired")
+		warn = append(warn, l.T("walkin.doc_expired"))
 	}
+	f.Warning = strings.Join(warn, " ")
 	return f
 }
 
@@ -113,7 +119,7 @@ func docFormField(bad string) (string, string) {
 	case "sex":
 		return "sex", bad
 	}
-	return "id_number", "composite" // the check over several fields, or the card's text
+	return "", "composite" // the check over several fields, or the card's text: no one field
 }
 
 // mrzDate turns an MRZ's YYMMDD into YYYY-MM-DD: a birth date is in the

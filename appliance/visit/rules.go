@@ -45,6 +45,9 @@ type Request struct {
 	// PhoneVerified: the visitor proved they hold Mobile (a code sent to
 	// it was typed back); set only by ConfirmBooking.
 	PhoneVerified bool
+	// MobileOptional: a walk-in without a phone, whose own ID card is
+	// bound to the visit at the desk (access.BindVisitCard).
+	MobileOptional bool
 	// Doc is what the desk read (or typed) from the identity document
 	// beside its number; all optional, sealed with the visit.
 	Doc DocDetails
@@ -105,6 +108,7 @@ func CheckRequest(q *Request, now time.Time, requireID bool) field.Errors {
 	}
 	q.Mobile = NormalizeMobile(q.Mobile)
 	switch {
+	case q.Mobile == "" && q.MobileOptional:
 	case q.Mobile == "":
 		es.Add("mobile", "required")
 	case !mobileRE.MatchString(q.Mobile):

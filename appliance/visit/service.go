@@ -124,9 +124,13 @@ func newLinkToken() string {
 // build turns a checked request into a visit with sealed personal data.
 func (s *Service) build(q Request, mode Mode, state State) (Visit, string, error) {
 	now := s.clock.Now()
-	mob, err := s.keys.Seal(q.Mobile)
-	if err != nil {
-		return Visit{}, "", err
+	var mob, blind string
+	var err error
+	if q.Mobile != "" {
+		if mob, err = s.keys.Seal(q.Mobile); err != nil {
+			return Visit{}, "", err
+		}
+		blind = s.keys.Blind("mobile", q.Mobile)
 	}
 	idText := q.IDLast6
 	if q.IDNumber != "" {
@@ -145,7 +149,7 @@ func (s *Service) build(q Request, mode Mode, state State) (Visit, string, error
 		ID: store.NewID(now), Mode: mode, State: state, PartySize: q.PartySize,
 		HostID: q.HostID, Reason: q.Reason, Message: q.Message,
 		From: q.From.UnixNano(), Until: q.Until.UnixNano(), LinkHash: LinkHash(link), LinkSealed: linkSealed,
-		Visitor: Visitor{Name: q.Name, Title: q.Title, MobileSealed: mob, MobileBlind: s.keys.Blind("mobile", q.Mobile),
+		Visitor: Visitor{Name: q.Name, Title: q.Title, MobileSealed: mob, MobileBlind: blind,
 			MobileMasked: MaskMobile(q.Mobile), IDSealed: idSealed, Company: q.Company},
 	}
 	if q.IDLast6 != "" {

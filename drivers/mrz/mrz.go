@@ -90,6 +90,22 @@ type CheckError struct {
 	Fields []Field
 }
 
+// Key is the field's short name, as forms name it: "number", "birth",
+// "expiry", "personal", "composite".
+func (f Field) Key() string {
+	switch f {
+	case FieldNumber:
+		return "number"
+	case FieldBirth:
+		return "birth"
+	case FieldExpiry:
+		return "expiry"
+	case FieldPersonal:
+		return "personal"
+	}
+	return "composite"
+}
+
 func (e *CheckError) Error() string {
 	names := make([]string, len(e.Fields))
 	for i, f := range e.Fields {

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"gatehouse/appliance/device"
+	"gatehouse/drivers/idcard"
 	"gatehouse/drivers/osdp"
 	osdpsim "gatehouse/drivers/osdp/sim"
 	"gatehouse/drivers/sim"
@@ -28,15 +29,16 @@ type Bench struct {
 	dir string
 
 	mu      sync.Mutex
-	lines   map[string]*sim.Scanner     // scanner ports
-	docs    map[string]*sim.MRZReader   // document reader ports
-	modbus  map[string]*sim.ModbusBoard // Modbus ports
-	relays  map[string]*sim.USBRelay    // USB relay ports
-	osdp    map[string]*sim.OSDPBus     // OSDP buses
-	prints  map[string]*sim.Printer     // receipt printer ports
-	modems  map[string]*sim.Modem       // GSM modem ports
-	keys    KeyStore                    // keys the simulated OSDP readers already hold
-	inputs  map[string]int              // Modbus ports: how many inputs the board has
+	lines   map[string]*sim.Scanner      // scanner ports
+	docs    map[string]*sim.MRZReader    // document reader ports
+	idcards map[string]*sim.IDCardReader // resident ID card reader ports
+	modbus  map[string]*sim.ModbusBoard  // Modbus ports
+	relays  map[string]*sim.USBRelay     // USB relay ports
+	osdp    map[string]*sim.OSDPBus      // OSDP buses
+	prints  map[string]*sim.Printer      // receipt printer ports
+	modems  map[string]*sim.Modem        // GSM modem ports
+	keys    KeyStore                     // keys the simulated OSDP readers already hold
+	inputs  map[string]int               // Modbus ports: how many inputs the board has
 	closers []func() error
 }
 
@@ -56,7 +58,7 @@ func NewBenchKeys(dir string, devs []device.Device, keys KeyStore) (*Bench, erro
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	b := &Bench{dir: dir, lines: map[string]*sim.Scanner{}, docs: map[string]*sim.MRZReader{},
+	b := &Bench{dir: dir, lines: map[string]*sim.Scanner{}, docs: map[string]*sim.MRZReader{}, idcards: map[string]*sim.IDCardReader{},
 		modbus: map[string]*sim.ModbusBoard{}, relays: map[string]*sim.USBRelay{}, inputs: map[string]int{},
 		osdp: map[string]*sim.OSDPBus{}, prints: map[string]*sim.Printer{}, modems: map[string]*sim.Modem{}, keys: keys}
 	ports := map[string][]device.Device{}
@@ -100,6 +102,13 @@ func (b *Bench) plug(port string, ds []device.Device) error {
 			return err
 		}
 		b.docs[port] = s
+		b.closers = append(b.closers, s.Close)
+	case device.IDCard:
+		s, err := sim.NewIDCardReader(port)
+		if err != nil {
+			return err
+		}
+		b.idcards[port] = s
 		b.closers = append(b.closers, s.Close)
 	case device.Modbus:
 		// The simulated board answers one slave address: the first
@@ -244,9 +253,12 @@ func (b *Bench) Simulates(d device.Device) bool {
 // sends text's lines as a document.
 func (b *Bench) Present(d device.Device, text string) error {
 	b.mu.Lock()
-	line, doc := b.lines[d.Port], b.docs[d.Port]
+	line, doc, id := b.lines[d.Port], b.docs[d.Port], b.idcards[d.Port]
 	b.mu.Unlock()
 	switch {
+	case id != nil:
+		id.PresentCard(DemoIDCard(strings.TrimSpace(text)))
+		return nil
 	case line != nil:
 		if strings.ContainsAny(text, "\r\n") {
 			return fmt.Errorf("runner: one line at a time: %w", device.ErrNotSupported)
@@ -349,6 +361,8 @@ func (b *Bench) plugAt(port string) plugged {
 		return b.lines[port]
 	case b.docs[port] != nil:
 		return b.docs[port]
+	case b.idcards[port] != nil:
+		return b.idcards[port]
 	case b.modbus[port] != nil:
 		return b.modbus[port]
 	case b.relays[port] != nil:
@@ -444,4 +458,22 @@ func (b *Bench) SentSMS() []device.SentSMS {
 		}
 	}
 	return out
+}
+
+// IDCardReader is the simulated ID card reader behind d's port, or nil.
+func (b *Bench) IDCardReader(d device.Device) *sim.IDCardReader {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.idcards[d.Port]
+}
+
+// DemoIDCard is a resident ID card for the simulator: name is the holder's
+// name ("" for a sample one); the number carries a valid check digit.
+func DemoIDCard(name string) idcard.Card {
+	if name == "" {
+		name = "张晓燕"
+	}
+	return idcard.Card{Kind: idcard.Resident, Name: name, Sex: idcard.SexFemale, Ethnicity: "01",
+		Birth: idcard.Date{Year: 1949, Month: 12, Day: 31}, Address: "上海市浦东新区世纪大道100号", Number: "11010519491231002X",
+		Authority: "上海市公安局浦东分局", ValidFrom: idcard.Date{Year: 2020, Month: 1, Day: 1}, ValidTo: idcard.Date{Year: 2040, Month: 1, Day: 1}}
 }

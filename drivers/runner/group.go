@@ -195,7 +195,7 @@ func document(d device.Device, res mrz.Result) device.Document {
 		var ce *mrz.CheckError
 		if errors.As(res.Err, &ce) {
 			for _, f := range ce.Fields {
-				doc.BadFields = append(doc.BadFields, mrzField[f])
+				doc.BadFields = append(doc.BadFields, f.Key())
 			}
 		} else {
 			doc.Failed = true
@@ -206,10 +206,6 @@ func document(d device.Device, res mrz.Result) device.Document {
 	}
 	return doc
 }
-
-// mrzField names the MRZ's checked fields in the form's words.
-var mrzField = map[mrz.Field]string{mrz.FieldNumber: "number", mrz.FieldBirth: "birth", mrz.FieldExpiry: "expiry",
-	mrz.FieldPersonal: "personal", mrz.FieldComposite: "composite"}
 
 // mrzExpired reports whether a YYMMDD expiry is before at's day (expiry
 // years are 20YY: no passport is valid for 75 years).
