@@ -59,6 +59,7 @@ type elevator struct {
 type elevatorGrant struct {
 	floors []string
 	all    bool // every mapped floor (devices test)
+	off    bool // every floor off now (devices test, its end)
 	dur    time.Duration
 	done   chan error
 }
@@ -150,7 +151,15 @@ func (e *elevator) run(ctx context.Context) {
 		return err
 	}
 	// The car starts in its normal state (or the fire state): no floor
-	// left released by a previous run.
+	// left released by a previous run. The first write waits for the port
+	// to open (grants queue meanwhile), or it would only fail.
+	for !e.m.Health().Online {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 	e.mu.Lock()
 	fire = e.fireOn
 	e.mu.Unlock()
@@ -171,6 +180,19 @@ func (e *elevator) run(ctx context.Context) {
 				if !slices.Contains(released, f) {
 					released = append(released, f)
 				}
+			}
+			if g.off {
+				e.mu.Lock()
+				done := len(released) == 0 && e.ok // the release ended already
+				e.mu.Unlock()
+				if done {
+					g.done <- nil
+					continue
+				}
+				stopTimer()
+				released = released[:0]
+				g.done <- apply()
+				continue
 			}
 			if g.all {
 				released = released[:0]
@@ -221,20 +243,33 @@ func (e *elevator) grant(floors []string, d time.Duration) bool {
 	}
 }
 
-// test releases every mapped floor for d and waits for the write.
+// test releases every mapped floor for d, then switches them off, and
+// waits for both writes: a test leaves no floor released behind it.
 func (e *elevator) test(ctx context.Context, d time.Duration) error {
-	done := make(chan error, 1)
-	select {
-	case e.grants <- elevatorGrant{all: true, dur: d, done: done}:
-	case <-ctx.Done():
-		return ctx.Err()
+	send := func(g elevatorGrant) error {
+		g.done = make(chan error, 1)
+		select {
+		case e.grants <- g:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case err := <-g.done:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	select {
-	case err := <-done:
+	if err := send(elevatorGrant{all: true, dur: d}); err != nil {
 		return err
-	case <-ctx.Done():
-		return ctx.Err()
 	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return send(elevatorGrant{off: true})
 }
 
 // state is the car's state for the pages.
