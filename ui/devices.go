@@ -216,7 +216,8 @@ func (s *Server) deviceTest(c echo.Context) error {
 	l := langOf(c)
 	r := &views.DeviceTestResult{Name: dev.Name}
 	status := http.StatusOK
-	if dev.Role != device.Relay && dev.Role != device.DoorContact && dev.Role != device.Printer && dev.Role != device.ModemRole && dev.Role != device.KeyCabinet {
+	if dev.Role != device.Relay && dev.Role != device.DoorContact && dev.Role != device.Printer && dev.Role != device.ModemRole && dev.Role != device.KeyCabinet &&
+		dev.Role != device.ElevatorBoard && dev.Role != device.FireInput {
 		status, r.Message = http.StatusUnprocessableEntity, l.T("devices.test_not_here")
 	} else {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
@@ -235,6 +236,12 @@ func (s *Server) deviceTest(c echo.Context) error {
 			r.OK, r.Message = true, l.T("devices.test_slots", countTrue(res.Slots), len(res.Slots), slotList(res.FirstInput, res.Slots))
 		case res.Did == "signal":
 			r.OK, r.Message = true, l.T("devices.test_signal", res.Signal)
+		case res.Did == "floors":
+			r.OK, r.Message = true, l.T("devices.test_floors", res.Floors, res.Pulse.String())
+		case res.Did == "fire" && res.Fire:
+			r.OK, r.Message = true, l.T("devices.test_fire_on")
+		case res.Did == "fire":
+			r.OK, r.Message = true, l.T("devices.test_fire_off")
 		case res.Did == "door" && res.DoorOpen:
 			r.OK, r.Message = true, l.T("devices.test_door_open")
 		default:
@@ -314,7 +321,11 @@ func (s *Server) simData() (views.SimData, error) {
 	for i, l := range ls {
 		lanes[l.ID] = &d.Lanes[i]
 	}
-	labels := map[string]map[int]string{} // port → point → relay device
+	labels := map[string]map[int]string{} // port → point → relay device, or a lift's floor
+	_, floorNames, err := s.floorOpts()
+	if err != nil {
+		return d, err
+	}
 	for _, dev := range ds {
 		if !dev.Enabled || !bench.Simulates(dev) {
 			continue
@@ -335,6 +346,25 @@ func (s *Server) simData() (views.SimData, error) {
 			dr := views.SimDocReader{Device: dev}
 			dr.Doc, dr.Has = live.LastDocument(dev.ID)
 			d.Docs = append(d.Docs, dr)
+		case dev.Role == device.FireInput:
+			d.Fires = append(d.Fires, dev)
+		case dev.Role == device.ElevatorBoard:
+			// The car's coils are shown as its floors, lit while released.
+			pt, err := device.ModbusPoint(dev.Address)
+			if err != nil {
+				continue
+			}
+			if labels[dev.Port] == nil {
+				labels[dev.Port] = map[int]string{}
+			}
+			for _, l := range ls {
+				if l.ID != dev.LaneID {
+					continue
+				}
+				for _, fc := range l.Floors {
+					labels[dev.Port][int(pt.N)+fc.Coil-1] = "⇅ " + floorNames[fc.Floor]
+				}
+			}
 		case dev.Role == device.Relay:
 			n := 0
 			if dev.Protocol == device.Modbus {

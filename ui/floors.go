@@ -39,6 +39,7 @@ func (s *Server) floorSave(c echo.Context) error {
 		return s.floorsPage(c, http.StatusUnprocessableEntity, f, field.Errors{{Field: "level", Code: "not_a_number"}})
 	}
 	f.Level = level
+	f.Common = c.FormValue("common") == "1"
 	if f.ID != "" {
 		if _, err := s.app.Directory.Floor(f.ID); err != nil {
 			return err

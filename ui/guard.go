@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"gatehouse/appliance/access"
+	"gatehouse/appliance/device"
 	"gatehouse/appliance/field"
 	"gatehouse/appliance/visit"
 	"gatehouse/ui/views"
@@ -167,6 +168,14 @@ func (s *Server) guardData(c echo.Context) (views.GuardData, error) {
 		return d, err
 	}
 	d.Lanes = ls
+	_, floorNames, err := s.floorOpts()
+	if err != nil {
+		return d, err
+	}
+	d.Lifts = s.lifts(ls, floorNames)
+	if live, ok := s.app.Devices.Live().(device.ElevatorReader); ok {
+		d.Fire = live.Fire()
+	}
 	alarms, err := s.app.Access.Alarms(true, 50)
 	if err != nil {
 		return d, err

@@ -47,6 +47,11 @@ const (
 	// no open checkout; the name is the key's tag and its slot
 	// (appliance/keys, Sensors).
 	AlarmKeyTaken Alarm = "key_taken"
+	// AlarmFireRelease: the fire-alarm panel's input went active and every
+	// lift floor is released; AlarmFireReleaseEnded: it cleared and the
+	// lifts are back to normal. The name is the input's device name.
+	AlarmFireRelease      Alarm = "fire_release"
+	AlarmFireReleaseEnded Alarm = "fire_release_ended"
 )
 
 // Command types.

@@ -121,6 +121,9 @@ func applyLaneSave(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	if l.PulseMs < 100 || l.PulseMs > 30000 {
 		es.AddArg("pulse_ms", "out_of_range", "100–30000")
 	}
+	if err := checkElevator(&tx.Reader, &l, &es); err != nil {
+		return store.Effect{}, err
+	}
 	if len(es) > 0 {
 		return store.Effect{}, es
 	}

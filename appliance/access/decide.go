@@ -169,6 +169,10 @@ type Facts struct {
 	// not in the directory.
 	HolderDeactivated  bool
 	CompanyDeactivated bool
+
+	// An elevator lane: the floors a grant would release (elevator.go).
+	Elevator bool
+	Floors   FloorFacts
 }
 
 // Decision is the answer.
@@ -176,6 +180,9 @@ type Decision struct {
 	Grant  bool
 	Reason Reason
 	Alarm  Alarm
+	// Floors an elevator grant releases (ReleasedFloors), never empty on
+	// a grant at an elevator lane; nil at other lanes.
+	Floors []string
 }
 
 func deny(r Reason) Decision { return Decision{Reason: r} }
@@ -183,6 +190,21 @@ func deny(r Reason) Decision { return Decision{Reason: r} }
 // Decide applies the rules of DOMAIN.md "Passes and gates" in a fixed
 // order: the first rule that fails gives the reason.
 func Decide(f Facts) Decision {
+	d := decide(f)
+	if !d.Grant || !f.Elevator {
+		return d
+	}
+	// A car that would go nowhere is no grant: the reader shows red.
+	if d.Floors = ReleasedFloors(f.Floors); len(d.Floors) == 0 {
+		if f.IsVisitor {
+			return Decision{Reason: NoPermission, Alarm: AlarmDeniedVisit}
+		}
+		return deny(NoPermission)
+	}
+	return d
+}
+
+func decide(f Facts) Decision {
 	switch {
 	case !f.LaneKnown:
 		return deny(UnknownLane)

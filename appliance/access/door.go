@@ -78,3 +78,14 @@ func (s *Service) CheckDoors(ctx context.Context) {
 		_ = s.Raise(ctx, "system", AlarmDoorHeld, lane, "")
 	}
 }
+
+// FireChanged implements gate.FireWatcher: the fire-alarm input's start and
+// end are each an alarm on the guard station, recorded in the audit as the
+// device's. The lifts themselves are the runtime's (drivers/runner).
+func (s *Service) FireChanged(ctx context.Context, st gate.FireState) {
+	kind := AlarmFireReleaseEnded
+	if st.Active {
+		kind = AlarmFireRelease
+	}
+	_ = s.Raise(ctx, "device:"+st.Device, kind, "", st.Device)
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"time"
 
 	"gatehouse/appliance/field"
 	"gatehouse/appliance/store"
@@ -20,7 +21,9 @@ type Zone struct {
 }
 
 // Lane is a gate or door: entry and exit readers (configured as devices)
-// and a relay pulsed for PulseMs.
+// and a relay pulsed for PulseMs. A lane of kind elevator is a lift car
+// instead: its reader releases floor buttons through an elevator board
+// (elevator.go).
 type Lane struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
@@ -28,6 +31,57 @@ type Lane struct {
 	FloorID  string `json:"floor_id,omitempty"` // a floor's door; empty for the building's entrance
 	Visitors bool   `json:"visitors"`           // visitor passes open it (lobby turnstiles)
 	PulseMs  int    `json:"pulse_ms"`
+	// Kind is "" for a turnstile or door (every lane stored before lifts
+	// were) or LaneElevator.
+	Kind LaneKind `json:"kind,omitempty"`
+	// An elevator: how long a grant's floors stay released (seconds,
+	// default DefaultReleaseS), and which output of the car's elevator
+	// board enables which floor's button.
+	ReleaseS int         `json:"release_s,omitempty"`
+	Floors   []FloorCoil `json:"floors,omitempty"`
+}
+
+// LaneKind is what a lane is.
+type LaneKind string
+
+// Lane kinds.
+const (
+	LaneGate     LaneKind = ""         // turnstile or door: a relay pulsed
+	LaneElevator LaneKind = "elevator" // a lift car: floor buttons released
+)
+
+// Elevator limits.
+const (
+	DefaultReleaseS = 10
+	MaxReleaseS     = 300
+	MaxFloorCoils   = 64 // outputs of one elevator board
+)
+
+// FloorCoil maps a floor to the elevator board output (1..MaxFloorCoils,
+// as printed on the board) that enables its button.
+type FloorCoil struct {
+	Floor string `json:"floor"`
+	Coil  int    `json:"coil"`
+}
+
+// Release is how long the lane's floors stay released after a grant.
+func (l Lane) Release() time.Duration {
+	if l.ReleaseS <= 0 {
+		return DefaultReleaseS * time.Second
+	}
+	return time.Duration(l.ReleaseS) * time.Second
+}
+
+// Coils is the lane's floor map as floor ID → output; nil for a gate.
+func (l Lane) Coils() map[string]int {
+	if l.Kind != LaneElevator {
+		return nil
+	}
+	m := make(map[string]int, len(l.Floors))
+	for _, f := range l.Floors {
+		m[f.Floor] = f.Coil
+	}
+	return m
 }
 
 // Group is an access group: the lanes, zones and floors it opens.

@@ -176,6 +176,7 @@ func credentialFacts(r *store.Reader, ov *outbox, f Facts, o Outcome, c Credenti
 			f.Profile = &Profile{} // a profile that was deleted admits nothing
 		}
 	}
+	var restrict []string // every floor the groups name, for an elevator
 	for _, gid := range c.GroupIDs {
 		g, err := getJSON[Group](r, store.Key(store.KindGroup, gid))
 		if errors.Is(err, ErrNotFound) {
@@ -185,7 +186,16 @@ func credentialFacts(r *store.Reader, ov *outbox, f Facts, o Outcome, c Credenti
 		}
 		if g.Covers(lane) {
 			f.Permitted = true
-			break
+			if lane.Kind != LaneElevator {
+				break
+			}
+		}
+		restrict = append(restrict, g.FloorIDs...)
+	}
+	if lane.Kind == LaneElevator {
+		f.Elevator = true
+		if f.Floors, err = floorFacts(r, lane, c.HolderID, restrict); err != nil {
+			return f, o, err
 		}
 	}
 	f.LimitDay, f.LimitTotal = c.LimitDay, c.LimitTotal
@@ -264,11 +274,22 @@ func gatherVisitor(r *store.Reader, f Facts, o Outcome, token string, now time.T
 	} else if verr != nil {
 		return f, o, verr
 	}
+	return visitFacts(f, o, v, lane, inside)
+}
+
+// visitFacts are the facts of visit v at lane, however its visitor showed
+// it (the pass's QR, or their own card bound to it).
+func visitFacts(f Facts, o Outcome, v visit.Visit, lane Lane, inside func(string) (bool, error)) (Facts, Outcome, error) {
 	o.VisitID, o.Holder, o.Name = v.ID, "visit:"+v.ID, v.Visitor.Name
 	f.VisitUsable = v.State.PassValid()
 	f.VisitRejected = v.State == visit.Rejected
 	f.VisitPending = v.State == visit.Requested
 	f.Permitted = lane.Visitors && (lane.FloorID == "" || lane.FloorID == v.FloorID)
+	if lane.Kind == LaneElevator {
+		f.Elevator = true
+		f.Floors = FloorFacts{Visitor: true, HostFloor: v.FloorID, Map: lane.Floors}
+	}
+	var err error
 	f.Inside, err = inside(o.Holder)
 	return f, o, err
 }
@@ -408,7 +429,11 @@ func (s *Service) answer(o Outcome, ev eventPayload, now time.Time) gate.Action 
 		return gate.Action{Feedback: gate.Deny, Reason: string(o.Reason)}
 	}
 	s.doors.granted(ev.Lane, now)
-	return gate.Action{Open: true, Pulse: time.Duration(o.Lane.PulseMs) * time.Millisecond, Feedback: gate.Grant, Reason: string(o.Reason)}
+	a := gate.Action{Open: true, Pulse: time.Duration(o.Lane.PulseMs) * time.Millisecond, Feedback: gate.Grant, Reason: string(o.Reason)}
+	if o.Lane.Kind == LaneElevator {
+		a.Floors, a.Release = o.Floors, o.Lane.Release()
+	}
+	return a
 }
 
 func kindByte(k gate.CredentialKind) byte {

@@ -87,11 +87,5 @@ func gatherVisitCard(r *store.Reader, f Facts, o Outcome, number string, lane La
 	from, until := v.Window()
 	f.IsVisitor = true
 	f.Pass.PassID, f.Pass.VisitID, f.Pass.NotBefore, f.Pass.NotAfter = v.PassID, v.ID, from, until
-	o.VisitID, o.Holder, o.Name = v.ID, "visit:"+v.ID, v.Visitor.Name
-	f.VisitUsable = v.State.PassValid()
-	f.VisitRejected = v.State == visit.Rejected
-	f.VisitPending = v.State == visit.Requested
-	f.Permitted = lane.Visitors && (lane.FloorID == "" || lane.FloorID == v.FloorID)
-	f.Inside, err = inside(o.Holder)
-	return f, o, err
+	return visitFacts(f, o, v, lane, inside)
 }

@@ -72,10 +72,19 @@ const (
 	// KeyCabinet is a Modbus input board whose discrete inputs are the
 	// presence switches of a key cabinet's slots (appliance/keys).
 	KeyCabinet Role = "key_cabinet"
+	// ElevatorBoard is a lift car's Modbus relay board: its coils, from
+	// the address's coil on, enable floor buttons (outputs 1.. of the
+	// lane's floor map, access.FloorCoil), all written in one request.
+	ElevatorBoard Role = "elevator_board"
+	// FireInput is the fire-alarm panel's contact on a Modbus input:
+	// while it is active every lift releases every floor. Invert is for a
+	// contact wired normally closed.
+	FireInput Role = "fire_input"
 )
 
 // Roles lists the roles in the order the form offers them.
-var Roles = []Role{EntryReader, ExitReader, EnrolmentReader, Relay, DoorContact, DocumentReader, Printer, ModemRole, KeyCabinet}
+var Roles = []Role{EntryReader, ExitReader, EnrolmentReader, Relay, DoorContact, DocumentReader, Printer, ModemRole, KeyCabinet,
+	ElevatorBoard, FireInput}
 
 // roleProtocols says which protocols can fill a role.
 var roleProtocols = map[Role][]Protocol{
@@ -88,6 +97,8 @@ var roleProtocols = map[Role][]Protocol{
 	Printer:         {ESCPOS},
 	ModemRole:       {Modem},
 	KeyCabinet:      {Modbus},
+	ElevatorBoard:   {Modbus},
+	FireInput:       {Modbus},
 }
 
 // Fits reports whether protocol p can fill role r.
@@ -98,7 +109,7 @@ func (r Role) Reader() bool { return r == EntryReader || r == ExitReader || r ==
 
 // AtLane reports whether the role belongs to a lane and needs one.
 func (r Role) AtLane() bool {
-	return r == EntryReader || r == ExitReader || r == Relay || r == DoorContact
+	return r == EntryReader || r == ExitReader || r == Relay || r == DoorContact || r == ElevatorBoard
 }
 
 // Bus reports whether several devices may share a port of this protocol.
@@ -126,7 +137,7 @@ type Options struct {
 	// keypad in serial mode that sends each card number or PIN as a line).
 	Reads gate.CredentialKind `json:"reads,omitempty"`
 	// Invert is for door contacts wired normally closed: the input is on
-	// while the door is shut.
+	// while the door is shut; for a fire input, on while there is no fire.
 	Invert bool `json:"invert,omitempty"`
 	// Secure switches the OSDP secure channel on. The keys are the OSDP
 	// driver's business and are never stored here.
@@ -157,7 +168,7 @@ const (
 // input, a key cabinet its slots from its first input. ok is false for
 // devices that read no inputs or whose address does not parse.
 func (d Device) Inputs() (slave byte, first, count uint16, ok bool) {
-	if d.Protocol != Modbus || (d.Role != DoorContact && d.Role != KeyCabinet) {
+	if d.Protocol != Modbus || (d.Role != DoorContact && d.Role != KeyCabinet && d.Role != FireInput) {
 		return 0, 0, 0, false
 	}
 	pt, err := ModbusPoint(d.Address)
@@ -348,7 +359,7 @@ func Check(d *Device) field.Errors {
 	} else {
 		o.Prefix, o.Suffix, o.Reads = "", "", ""
 	}
-	if d.Role != DoorContact {
+	if d.Role != DoorContact && d.Role != FireInput {
 		o.Invert = false
 	}
 	if d.Protocol != OSDP {

@@ -166,6 +166,10 @@ type TestResult struct {
 	// (true: a key in the slot).
 	Slots      []bool
 	FirstInput int
+	// floors: an elevator board released every floor of its map for
+	// Pulse; fire: the fire input's state (true: alarm).
+	Floors int
+	Fire   bool
 }
 
 // SlotReader is a Monitor that polls key cabinets (the driver runtime).
@@ -174,6 +178,23 @@ type SlotReader interface {
 	// slot), from its first input; ok is false while the cabinet is not
 	// answering or not running.
 	Slots(id string) (first int, present []bool, ok bool)
+}
+
+// ElevatorState is a lift car's board as last written.
+type ElevatorState struct {
+	Device  string    // the elevator board's device ID
+	Floors  []string  // floors released now (floor IDs), by a grant
+	Until   time.Time // when they go off again (zero: none released)
+	Fire    bool      // every floor released by the fire input
+	Written bool      // the board took the last write (false: it is not answering)
+}
+
+// ElevatorReader is a Monitor that drives lift cars (the driver runtime).
+type ElevatorReader interface {
+	// Elevator is the lane's car; false when no board runs for the lane.
+	Elevator(lane string) (ElevatorState, bool)
+	// Fire names the fire inputs active now; none when there is no fire.
+	Fire() []string
 }
 
 // Monitor is the running side of the configuration: the driver runtime

@@ -53,6 +53,9 @@ type Floor struct {
 	Name   string `json:"name"`  // as shown in the lift: "B1", "12F", "12楼"
 	Level  int    `json:"level"` // sort order: basement floors negative
 	Active bool   `json:"active"`
+	// Common floors (the lobby, a canteen, a roof garden) are open to every
+	// employee the lifts carry, whatever their company (access, elevator).
+	Common bool `json:"common,omitempty"`
 }
 
 // Company is a tenant company, on one or more floors.

@@ -59,6 +59,11 @@ type Action struct {
 	Pulse    time.Duration // how long the relay stays on
 	Feedback Feedback
 	Reason   string // the decision's reason code, for the reader's display if it has one
+	// An elevator lane's grant: the floors (directory floor IDs) to
+	// release for Release instead of a pulse. The runtime switches the
+	// car's board and leaves the lane's relay alone.
+	Floors  []string
+	Release time.Duration
 }
 
 // Decider decides a presentation. Implementations read only local state and
@@ -73,6 +78,20 @@ type DoorState struct {
 	Open   bool // the contact reads "door open"
 	Device string
 	At     time.Time
+}
+
+// FireState is what a fire-alarm panel's input reports: while it is active
+// every elevator releases every floor.
+type FireState struct {
+	Active bool
+	Device string // the input's device name
+	At     time.Time
+}
+
+// FireWatcher hears the fire-alarm input change (the guard station's alarm
+// and the audit).
+type FireWatcher interface {
+	FireChanged(ctx context.Context, s FireState)
 }
 
 // DoorWatcher receives door-contact changes (forced and held-open alarms).

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"gatehouse/appliance/access"
 	"gatehouse/appliance/device"
 	"gatehouse/drivers/idcard"
 	"gatehouse/drivers/osdp"
@@ -125,6 +126,9 @@ func (b *Bench) plug(port string, ds []device.Device) error {
 			cfg.Coils, cfg.Inputs = max(cfg.Coils, int(pt.N)+1), max(cfg.Inputs, int(pt.N)+1)
 			if _, first, n, ok := d.Inputs(); ok {
 				cfg.Inputs = max(cfg.Inputs, int(first)+int(n))
+			}
+			if d.Role == device.ElevatorBoard {
+				cfg.Coils = max(cfg.Coils, int(pt.N)+access.MaxFloorCoils)
 			}
 		}
 		s, err := sim.NewModbusBoard(port, cfg)
@@ -280,13 +284,13 @@ func (b *Bench) Present(d device.Device, text string) error {
 }
 
 // SetInput implements device.Bench: the input of a simulated Modbus board
-// behind a door contact.
+// behind a door contact or a fire-alarm input.
 func (b *Bench) SetInput(d device.Device, on bool) error {
 	b.mu.Lock()
 	board, inputs := b.modbus[d.Port], b.inputs[d.Port]
 	b.mu.Unlock()
 	pt, err := device.ModbusPoint(d.Address)
-	if board == nil || err != nil || d.Role != device.DoorContact || int(pt.N) >= inputs {
+	if board == nil || err != nil || (d.Role != device.DoorContact && d.Role != device.FireInput) || int(pt.N) >= inputs {
 		return device.ErrNotSimulated
 	}
 	board.SetInput(int(pt.N), on)

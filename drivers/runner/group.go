@@ -38,9 +38,12 @@ type group struct {
 	points map[string]*point      // Modbus ports: each device's own health, by device ID
 	// Modbus ports: key cabinets by device ID (cabinet.go)
 	cabinets map[string]*cabinet
-	cp       *osdp.CP        // OSDP buses
-	print    *escpos.Printer // receipt printers
-	modem    *modem.Sender   // GSM modems
+	// Modbus ports: lift cars by lane, fire inputs by device ID (elevator.go)
+	elevators map[string]*elevator
+	fires     map[string]*fireInput
+	cp        *osdp.CP        // OSDP buses
+	print     *escpos.Printer // receipt printers
+	modem     *modem.Sender   // GSM modems
 
 	cancel  context.CancelFunc
 	closers []func() error // in order
@@ -110,7 +113,7 @@ func (r *Runner) startGroup(ds []device.Device) (*group, error) {
 	ctx, cancel := context.WithCancel(r.ctx)
 	g := &group{port: first.Port, key: fingerprint(ds), devs: ds, cancel: cancel,
 		relays: map[string]*boundRelay{}, byDev: map[string]*boundRelay{}, points: map[string]*point{},
-		cabinets: map[string]*cabinet{}}
+		cabinets: map[string]*cabinet{}, elevators: map[string]*elevator{}, fires: map[string]*fireInput{}}
 	var err error
 	switch first.Protocol {
 	case device.Scanner:
@@ -306,6 +309,22 @@ func (r *Runner) startModbus(ctx context.Context, g *group, ds []device.Device) 
 			go func() {
 				defer g.wg.Done()
 				_ = p.Run(ctx) // ends with ctx
+			}()
+		case device.ElevatorBoard:
+			e := newElevator(r, m, d, pt, health)
+			g.elevators[d.LaneID] = e
+			g.wg.Add(1)
+			go func() {
+				defer g.wg.Done()
+				e.run(ctx) // ends with ctx
+			}()
+		case device.FireInput:
+			f := newFireInput(r, m, d, pt, health)
+			g.fires[d.ID] = f
+			g.wg.Add(1)
+			go func() {
+				defer g.wg.Done()
+				f.run(ctx) // ends with ctx
 			}()
 		case device.KeyCabinet:
 			c, err := newCabinet(r, m, d, health)

@@ -70,6 +70,9 @@ type Config struct {
 	// Slots hears key cabinets' slot changes (*keys.Sensors); nil: the
 	// changes are logged only (devices test).
 	Slots SlotWatcher
+	// Fire hears the fire-alarm input change (*access.Service: the guard
+	// station's alarm); nil: the change is logged only (devices test).
+	Fire gate.FireWatcher
 	// OnDocument is called with every document read (optional). It must
 	// not block: the reader waits.
 	OnDocument func(device.Document)
@@ -127,6 +130,8 @@ type Runner struct {
 	notes     map[string]string          // devices without a running driver: why
 	failures  map[string]string          // a port's start error, by device ID
 	relays    map[string]Relay           // lane ID → its relay
+	elevators map[string]*elevator       // lane ID → its car's board (elevator.go)
+	fire      map[string]bool            // fire input device ID → active
 	turns     map[string]chan struct{}   // lane ID → held while its relay pulses
 	reads     map[string]device.Read     // latest read per reader
 	docs      map[string]device.Document // latest document per document reader
@@ -171,7 +176,7 @@ func Start(ctx context.Context, cfg Config) (*Runner, error) {
 	r := &Runner{
 		cfg: cfg, log: cfg.Logger, done: make(chan struct{}),
 		groups: map[string]*group{}, devices: map[string]device.Device{}, notes: map[string]string{},
-		failures: map[string]string{}, relays: map[string]Relay{}, turns: map[string]chan struct{}{}, reads: map[string]device.Read{},
+		failures: map[string]string{}, relays: map[string]Relay{}, elevators: map[string]*elevator{}, fire: map[string]bool{}, turns: map[string]chan struct{}{}, reads: map[string]device.Read{},
 		docs: map[string]device.Document{}, decisions: map[string]decision{}, wake: make(chan struct{}),
 		memKeys:      &memKeys{},
 		configFaults: fault.NewAt(cfg.Logger, cfg.Clock, slog.LevelError),
@@ -242,7 +247,8 @@ func supported(d device.Device) bool {
 	case device.Scanner:
 		return d.Role.Reader()
 	case device.Modbus:
-		return d.Role == device.Relay || d.Role == device.DoorContact || d.Role == device.KeyCabinet
+		return d.Role == device.Relay || d.Role == device.DoorContact || d.Role == device.KeyCabinet ||
+			d.Role == device.ElevatorBoard || d.Role == device.FireInput
 	case device.USBRelay:
 		return d.Role == device.Relay
 	case device.MRZ, device.IDCard:
@@ -294,6 +300,11 @@ func (r *Runner) reconcile() error {
 					delete(r.relays, lane)
 				}
 			}
+			for lane, e := range g.elevators {
+				if r.elevators[lane] == e {
+					delete(r.elevators, lane)
+				}
+			}
 		}
 	}
 	r.devices = map[string]device.Device{}
@@ -342,6 +353,9 @@ func (r *Runner) reconcile() error {
 			for lane, rl := range g.relays {
 				r.relays[lane] = rl
 			}
+			for lane, e := range g.elevators {
+				r.elevators[lane] = e
+			}
 		}
 		r.mu.Unlock()
 	}
@@ -359,6 +373,7 @@ func (r *Runner) stopAll() {
 	}
 	r.groups = map[string]*group{}
 	r.relays = map[string]Relay{}
+	r.elevators = map[string]*elevator{}
 	r.mu.Unlock()
 	for _, g := range gs {
 		g.close()
@@ -457,6 +472,14 @@ func (rd reader) Decide(ctx context.Context, p gate.Presentation) (gate.Action, 
 	rd.r.mu.Lock()
 	rd.r.decisions[rd.dev.ID] = decision{seq: seq, at: rd.r.cfg.Clock.Now(), open: a.Open && err == nil, reason: reason}
 	rd.r.mu.Unlock()
+	if err == nil && a.Open && a.Floors != nil {
+		// A lift car: its board releases the floors; there is no relay
+		// to pulse, and the reader's driver must not look for one.
+		a.Open = false
+		if rerr := rd.r.release(rd.dev.LaneID, a); rerr != nil {
+			rd.r.log.Error("devices: elevator grant released no floor", "device", rd.dev.Name, "lane", rd.dev.LaneID, "err", rerr)
+		}
+	}
 	if rd.dev.Protocol != device.OSDP {
 		fb := a.Feedback
 		if err != nil {
@@ -706,6 +729,32 @@ func (r *Runner) Test(ctx context.Context, id string) (device.TestResult, error)
 			return device.TestResult{}, err
 		}
 		return device.TestResult{Did: "door", DoorOpen: open}, nil
+	case device.ElevatorBoard:
+		e := g.elevators[d.LaneID]
+		if e == nil {
+			return device.TestResult{}, device.ErrNotSupported
+		}
+		if err := g.waitOnline(ctx); err != nil {
+			return device.TestResult{}, err
+		}
+		p := r.pulseFor(d.LaneID)
+		if err := e.test(ctx, p); err != nil {
+			return device.TestResult{}, err
+		}
+		return device.TestResult{Did: "floors", Pulse: p, Floors: len(e.laneMap())}, nil
+	case device.FireInput:
+		f := g.fires[id]
+		if f == nil {
+			return device.TestResult{}, device.ErrNotSupported
+		}
+		if err := g.waitOnline(ctx); err != nil {
+			return device.TestResult{}, err
+		}
+		on, err := f.read(ctx)
+		if err != nil {
+			return device.TestResult{}, err
+		}
+		return device.TestResult{Did: "fire", Fire: on}, nil
 	case device.KeyCabinet:
 		c := g.cabinets[id]
 		if c == nil {

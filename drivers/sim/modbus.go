@@ -33,6 +33,15 @@ type CoilWrite struct {
 	On   bool
 }
 
+// WriteFrame is one write request the board obeyed, as it came: function
+// 0x05 (one coil) or 0x0F (several at once), the first coil and the
+// values. A lift car's board is written whole in one 0x0F.
+type WriteFrame struct {
+	Function byte
+	First    int
+	Values   []bool
+}
+
 // ModbusBoard is a Modbus RTU relay and input module: coils switch relays,
 // discrete inputs read door contacts and exit buttons.
 type ModbusBoard struct {
@@ -45,6 +54,8 @@ type ModbusBoard struct {
 	coils    []bool
 	inputs   []bool
 	log      []CoilWrite
+	frames   []WriteFrame
+	written  chan struct{} // closed and replaced at every write
 	requests int
 	rejected int                         // frames that were not requests (bad CRC, noise)
 	refuse   map[uint16]modbus.Exception // discrete inputs the board refuses to read
@@ -66,11 +77,12 @@ func NewModbusBoard(path string, cfg ModbusBoardConfig) (*ModbusBoard, error) {
 		return nil, err
 	}
 	b := &ModbusBoard{
-		plug:   plug{d},
-		cfg:    cfg,
-		done:   make(chan struct{}),
-		coils:  make([]bool, cfg.Coils),
-		inputs: make([]bool, cfg.Inputs),
+		plug:    plug{d},
+		cfg:     cfg,
+		done:    make(chan struct{}),
+		coils:   make([]bool, cfg.Coils),
+		inputs:  make([]bool, cfg.Inputs),
+		written: make(chan struct{}),
 	}
 	go b.run()
 	return b, nil
@@ -146,6 +158,25 @@ func (b *ModbusBoard) CoilLog() []CoilWrite {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]CoilWrite(nil), b.log...)
+}
+
+// Frames returns every write request obeyed, in order.
+func (b *ModbusBoard) Frames() []WriteFrame {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]WriteFrame, len(b.frames))
+	for i, f := range b.frames {
+		out[i] = WriteFrame{Function: f.Function, First: f.First, Values: append([]bool(nil), f.Values...)}
+	}
+	return out
+}
+
+// Written is closed at the next write request obeyed (a benchmark waits on
+// it rather than polling).
+func (b *ModbusBoard) Written() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.written
 }
 
 // Requests counts the requests the board understood.
@@ -254,6 +285,9 @@ func (b *ModbusBoard) handle(req modbus.Request, perr error) []byte {
 				b.coils[first+i] = on
 				b.log = append(b.log, CoilWrite{Coil: first + i, On: on})
 			}
+			b.frames = append(b.frames, WriteFrame{Function: req.Function, First: first, Values: append([]bool(nil), req.Values...)})
+			close(b.written)
+			b.written = make(chan struct{})
 			return modbus.EncodeReply(req, nil)
 		}
 		return modbus.EncodeException(req.Slave, req.Function, modbus.IllegalFunction)

@@ -186,6 +186,14 @@ func testDevice(ctx context.Context, a *appliance.App, env Env, name string, tim
 		fmt.Fprintln(env.Stdout)
 	case "slots":
 		printSlots(env.Stdout, a, d, res)
+	case "floors":
+		fmt.Fprintf(env.Stdout, "%s: %d floors released for %s, in one write\n", d.Name, res.Floors, res.Pulse)
+	case "fire":
+		st := "normal"
+		if res.Fire {
+			st = "ACTIVE (every lift floor released)"
+		}
+		fmt.Fprintf(env.Stdout, "%s: fire alarm input %s\n", d.Name, st)
 	case "printed":
 		fmt.Fprintf(env.Stdout, "%s: test slip printed\n", d.Name)
 	case "signal":
@@ -322,7 +330,7 @@ func startDevices(ctx context.Context, a *appliance.App, dataDir string, demoMod
 	// Door contacts go to the access service (forced and held-open alarms).
 	// In a site of several lobbies, only this lobby's devices run here.
 	// Key cabinets' slot changes go to the key room (history, the key-taken alarm).
-	cfg := runner.Config{Source: a.Devices.Here(), Decider: a.Access, Lanes: a.Access, Doors: a.Access, Slots: a.KeySensors, Clock: a.Clock, Logger: a.Log, Keys: keys,
+	cfg := runner.Config{Source: a.Devices.Here(), Decider: a.Access, Lanes: a.Access, Doors: a.Access, Slots: a.KeySensors, Fire: a.Access, Clock: a.Clock, Logger: a.Log, Keys: keys,
 		Observer: a.Metrics, // wire-to-relay times
 		// Visit notices go by SMS too while a modem runs.
 		Reconciled: func(r *runner.Runner) { a.Notify.EnableSMS(r.HasModem()) }}
