@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -370,5 +371,50 @@ func TestAStrangerIsRefused(t *testing.T) {
 	// Nothing changed in the site.
 	if fs, _ := lead.dir_.Floors(true); len(fs) != 0 {
 		t.Fatalf("a stranger's change was applied: %d floors", len(fs))
+	}
+}
+
+// A node whose clock is minutes off from the leader's gets its changes
+// refused with the reason, and nothing of them is written anywhere; a node
+// whose clock agrees goes on as before.
+func TestANodeWithAClockOffIsRefusedChanges(t *testing.T) {
+	skewed := "lobby-3"
+	s := newTestSite(t, 3, func(c *Config) {
+		if c.ID == skewed {
+			c.Now = func() time.Time { return time.Now().Add(2 * time.Minute) }
+		}
+	})
+	ctx := context.Background()
+	lead := s.leader(5 * time.Second)
+	var off, ok *testNode // a follower whose clock differs from the leader's, and one whose agrees
+	for _, tn := range s.nodes {
+		switch {
+		case tn == lead:
+		case (tn.id == skewed) != (lead.id == skewed):
+			off = tn
+		default:
+			ok = tn
+		}
+	}
+	_, err := off.dir_.SaveFloor(ctx, "admin", directory.Floor{Name: "9F", Level: 9})
+	if !errors.Is(err, ErrClockSkew) || !strings.Contains(err.Error(), "2m0s") {
+		t.Fatalf("a change from %s (leader %s): %v, want ErrClockSkew naming the 2 minutes", off.id, lead.id, err)
+	}
+	if ok != nil {
+		if _, err := ok.dir_.SaveFloor(ctx, "admin", directory.Floor{Name: "1F", Level: 1}); err != nil {
+			t.Fatalf("a change from %s, whose clock agrees: %v", ok.id, err)
+		}
+	}
+	s.converged(5 * time.Second)
+	for _, tn := range s.nodes {
+		fs, err := tn.dir_.Floors(true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs {
+			if f.Name == "9F" {
+				t.Fatalf("%s holds the refused change", tn.id)
+			}
+		}
 	}
 }

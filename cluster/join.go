@@ -21,7 +21,6 @@ import (
 
 	"gatehouse/appliance/secret"
 	"gatehouse/appliance/store"
-	"gatehouse/appliance/throttle"
 )
 
 // Forming a site (DESIGN.md, Trust): `cluster init` makes the CA and the
@@ -68,6 +67,7 @@ type joinRequest struct {
 	PublicKey string `json:"public_key"` // PEM, PKIX
 	Schema    uint32 `json:"schema"`
 	Witness   bool   `json:"witness,omitempty"` // a voter that serves nothing: it gets no site key
+	Clock     int64  `json:"clock,omitempty"`   // the joining node's clock, Unix ns (MaxClockSkew)
 }
 
 type joinReply struct {
@@ -96,6 +96,7 @@ var joinCodes = map[string]error{
 	"name_taken":      ErrNameTaken,
 	"bad_request":     ErrBadJoin,
 	"busy":            ErrBusy,
+	"clock_skew":      ErrClockSkew,
 }
 
 var (
@@ -113,11 +114,6 @@ func codeOf(err error) string {
 	}
 	return ""
 }
-
-// joinLimiter bounds join attempts per client address: a token's secret
-// is 160 random bits, but a stranger may not make the site work for
-// nothing either.
-var joinLimiter = throttle.New(6*time.Second, 10, 1024)
 
 func (r *rpcServer) handleJoin(w http.ResponseWriter, req *http.Request) {
 	reply := r.join(req)
@@ -138,7 +134,7 @@ func (r *rpcServer) join(req *http.Request) joinReply {
 		return joinReply{Code: code, Message: err.Error()}
 	}
 	host, _, _ := net.SplitHostPort(req.RemoteAddr)
-	if !joinLimiter.Allow(host, time.Now()) {
+	if !r.joins.Allow(host, time.Now()) {
 		return refuse(ErrBusy)
 	}
 	var jr joinRequest
@@ -164,6 +160,9 @@ func (r *rpcServer) join(req *http.Request) joinReply {
 	}
 	if jr.Schema != store.SchemaVersion {
 		return refuse(fmt.Errorf("%w (it stores version %d, the site %d)", ErrSchema, jr.Schema, store.SchemaVersion))
+	}
+	if d := skewed(jr.Clock, n.cfg.Now()); d != 0 {
+		return refuse(skewError(d))
 	}
 	if !ValidNodeID(jr.NodeID) {
 		return refuse(ErrBadJoin)
@@ -248,6 +247,9 @@ type JoinOptions struct {
 	Bind      string
 	Advertise string
 	Witness   bool // a voter with no pages and no devices (two-lobby sites)
+
+	schema uint32           // tests: another release's layout (0: this one's)
+	now    func() time.Time // tests: a skewed clock (nil: time.Now)
 }
 
 // Join brings the new appliance in dataDir (which must hold no store yet)
@@ -279,8 +281,16 @@ func Join(ctx context.Context, dataDir string, o JoinOptions) (Local, error) {
 	if err != nil {
 		return Local{}, err
 	}
+	schema, now := o.schema, o.now
+	if schema == 0 {
+		schema = store.SchemaVersion
+	}
+	if now == nil {
+		now = time.Now
+	}
 	body, _ := json.Marshal(joinRequest{Token: o.Token, NodeID: o.ID, Address: o.Advertise,
-		PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), Schema: store.SchemaVersion, Witness: o.Witness})
+		PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), Schema: schema, Witness: o.Witness,
+		Clock: now().UnixNano()})
 
 	addr := o.Addr
 	var reply joinReply

@@ -134,22 +134,37 @@ func TestFormingASiteWithInitTokenAndJoin(t *testing.T) {
 	}
 	time.Sleep(5 * time.Millisecond)
 	unknown, _ := NewToken(ca)
+	fresh := func() string {
+		tok, _, err := IssueToken(ctx, a.st, ca, "admin", time.Now(), 0, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.String()
+	}
 	for _, c := range []struct {
-		name  string
-		token string
-		want  error
+		name   string
+		token  string
+		want   error
+		schema uint32
+		now    func() time.Time
 	}{
-		{"used", tok.String(), ErrTokenUsed},
-		{"forged", forged.String(), ErrTokenForged},
-		{"expired", expiring.String(), ErrTokenExpired},
-		{"unknown", unknown.String(), ErrTokenUnknown},
-		{"another site", foreign.String(), ErrOtherSite},
-		{"malformed", "gh1.nonsense", ErrTokenMalformed},
+		// A good token, but another release's data layout, or a clock
+		// nobody set: refused, with the reason.
+		{"older release", fresh(), ErrSchema, store.SchemaVersion - 1, nil},
+		{"newer release", fresh(), ErrSchema, store.SchemaVersion + 1, nil},
+		{"clock ahead", fresh(), ErrClockSkew, 0, func() time.Time { return time.Now().Add(3 * time.Minute) }},
+		{"used", tok.String(), ErrTokenUsed, 0, nil},
+		{"forged", forged.String(), ErrTokenForged, 0, nil},
+		{"expired", expiring.String(), ErrTokenExpired, 0, nil},
+		{"unknown", unknown.String(), ErrTokenUnknown, 0, nil},
+		{"another site", foreign.String(), ErrOtherSite, 0, nil},
+		{"malformed", "gh1.nonsense", ErrTokenMalformed, 0, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := t.TempDir()
 			addr := freeAddr(t)
-			_, err := Join(ctx, d, JoinOptions{Addr: northAddr, Token: c.token, ID: "east", Bind: addr, Advertise: addr})
+			_, err := Join(ctx, d, JoinOptions{Addr: northAddr, Token: c.token, ID: "east", Bind: addr, Advertise: addr,
+				schema: c.schema, now: c.now})
 			if !errors.Is(err, c.want) {
 				t.Fatalf("err = %v, want %v", err, c.want)
 			}

@@ -32,7 +32,37 @@ var (
 	ErrUncertain = errors.New("cluster: the leader changed while the change was being saved; check whether it was")
 	// ErrClosed: the node is shutting down.
 	ErrClosed = errors.New("cluster: the node is shutting down")
+	// ErrClockSkew: this node's clock and the leader's differ by more than
+	// MaxClockSkew. Commands are stamped with their issuer's clock and a
+	// lobby's gate events keep its clock's times, so the site takes no
+	// change from a node whose clock is off: nothing of it was written.
+	ErrClockSkew = errors.New("cluster: this appliance's clock is off from the site's; set its time (NTP) — the change was not saved")
 )
+
+// MaxClockSkew is how far a node's clock may be from the leader's before
+// the site refuses its changes (and a join). NTP keeps a LAN's clocks
+// within milliseconds; ten seconds is a clock nobody set.
+const MaxClockSkew = 10 * time.Second
+
+// skewError names the difference.
+func skewError(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("%w (%v behind the leader's)", ErrClockSkew, (-d).Round(time.Second))
+	}
+	return fmt.Errorf("%w (%v ahead of the leader's)", ErrClockSkew, d.Round(time.Second))
+}
+
+// skewed reports the difference of a clock reading t (Unix ns) from now
+// when it is more than MaxClockSkew; 0 for none or no reading.
+func skewed(t int64, now time.Time) time.Duration {
+	if t == 0 {
+		return 0
+	}
+	if d := time.Unix(0, t).Sub(now); d > MaxClockSkew || d < -MaxClockSkew {
+		return d
+	}
+	return 0
+}
 
 // Timing is Raft's timing. LAN is tuned for lobbies on one site's network
 // (DESIGN.md, Failover): a dead leader is noticed after 300–600 ms and a new
@@ -87,6 +117,10 @@ type Config struct {
 	// Voter: the node joined with a voter's token and asks the leader to
 	// promote it once it has caught up (promote.go).
 	Voter bool
+
+	// Now is the node's wall clock (default time.Now), compared with the
+	// leader's on every forwarded change (MaxClockSkew); tests skew it.
+	Now func() time.Time
 }
 
 // Node is one appliance in a site: a Raft peer whose state machine is the
@@ -120,6 +154,9 @@ func Start(cfg Config, st *store.Store) (*Node, error) {
 	}
 	if cfg.NoQuorumAfter == 0 {
 		cfg.NoQuorumAfter = 5 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, err

@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"gatehouse/appliance/throttle"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -35,14 +37,18 @@ var (
 type tlsStateKey struct{}
 
 type rpcServer struct {
-	n      *Node
+	n *Node
+	// joins bounds join attempts per client address: a token's secret is
+	// 160 random bits, but a stranger may not make the site work for
+	// nothing either.
+	joins  *throttle.Limiter
 	srv    *http.Server
 	client *http.Client
 	done   chan struct{}
 }
 
 func newRPCServer(n *Node) *rpcServer {
-	r := &rpcServer{n: n, done: make(chan struct{})}
+	r := &rpcServer{n: n, done: make(chan struct{}), joins: throttle.New(6*time.Second, 10, 1024)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+pathApply, r.peerOnly(r.handleApply))
 	mux.HandleFunc("POST "+pathJoin, r.handleJoin)
@@ -102,8 +108,12 @@ func (r *rpcServer) peerOnly(h http.HandlerFunc) http.HandlerFunc {
 type applyReply struct {
 	Index uint64 `json:"index,omitempty"`
 	Error string `json:"error,omitempty"`
-	Code  string `json:"code,omitempty"` // "not_leader", "no_quorum", "uncertain", "closed"
+	Code  string `json:"code,omitempty"` // "not_leader", "no_quorum", "uncertain", "closed", "clock_skew"
+	Skew  int64  `json:"skew,omitempty"` // clock_skew: the sender's clock minus the leader's, ns
 }
+
+// clockHeader carries the forwarding node's clock (Unix ns).
+const clockHeader = "X-Gatehouse-Clock"
 
 func (r *rpcServer) handleApply(w http.ResponseWriter, req *http.Request) {
 	raw, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxCommand))
@@ -112,7 +122,11 @@ func (r *rpcServer) handleApply(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	reply := applyReply{}
-	if r.n.IsLeader() {
+	sent, _ := strconv.ParseInt(req.Header.Get(clockHeader), 10, 64)
+	if d := skewed(sent, r.n.cfg.Now()); d != 0 && r.n.IsLeader() {
+		r.n.log.Warn("refused a change from a node whose clock is off", "skew", d.Round(time.Millisecond))
+		reply.Code, reply.Skew = "clock_skew", int64(d)
+	} else if r.n.IsLeader() {
 		index, err := r.n.commit(raw, r.n.cfg.NoQuorumAfter)
 		switch {
 		case err == nil:
@@ -142,6 +156,7 @@ func (r *rpcServer) forward(ctx context.Context, addr string, raw []byte) (uint6
 	if err != nil {
 		return 0, err
 	}
+	req.Header.Set(clockHeader, strconv.FormatInt(r.n.cfg.Now().UnixNano(), 10))
 	resp, err := r.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -174,6 +189,8 @@ func (r *rpcServer) forward(ctx context.Context, addr string, raw []byte) (uint6
 		return 0, ErrUncertain
 	case "closed":
 		return 0, errNotLeader // it is going away: try whoever leads next
+	case "clock_skew":
+		return 0, skewError(time.Duration(reply.Skew))
 	default:
 		return 0, fmt.Errorf("cluster: the leader answered %q", reply.Code)
 	}
