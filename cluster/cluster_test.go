@@ -11,8 +11,8 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
