@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -19,6 +21,8 @@ import (
 // applier (store.ApplyReplicated), as rqlite's is over its database.
 type fsm struct {
 	st      *store.Store
+	dir     string // the node's Raft directory: a snapshot being restored is spooled there
+	log     *slog.Logger
 	applied atomic.Uint64 // last log index applied (or skipped as already in the store)
 
 	mu      sync.Mutex
@@ -36,12 +40,12 @@ type applied struct {
 // keepResults bounds the outcomes kept for forwarded writes to collect.
 const keepResults = 4096
 
-func newFSM(st *store.Store) (*fsm, error) {
+func newFSM(st *store.Store, dir string, log *slog.Logger) (*fsm, error) {
 	idx, err := st.AppliedIndex()
 	if err != nil {
 		return nil, err
 	}
-	f := &fsm{st: st, results: make(map[uint64]applied), waiters: make(map[uint64][]chan struct{})}
+	f := &fsm{st: st, dir: dir, log: log, results: make(map[uint64]applied), waiters: make(map[uint64][]chan struct{})}
 	f.applied.Store(idx)
 	return f, nil
 }
@@ -122,16 +126,48 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 }
 
 // Restore replaces the whole state with a snapshot from the leader (a node
-// that fell behind, or a new one).
+// that fell behind, or a new one). The snapshot is spooled to a file in
+// the node's directory and read whole first (zstd's checksums, every
+// frame, the audit head: store.CheckSnapshot); only a sound one replaces
+// the state, so a damaged snapshot leaves the node's state as it was, and
+// Raft sends the snapshot again.
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	zr, err := zstd.NewReader(bufio.NewReaderSize(rc, 64<<10), zstd.WithDecoderConcurrency(1),
+	spool, err := os.CreateTemp(f.dir, "restore-*.snap")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		spool.Close()
+		os.Remove(spool.Name())
+	}()
+	if _, err := io.Copy(spool, rc); err != nil {
+		return fmt.Errorf("cluster: receive snapshot: %w", err)
+	}
+	zr, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
 		zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(64<<20), zstd.WithDecoderMaxWindow(32<<20))
 	if err != nil {
 		return err
 	}
 	defer zr.Close()
-	if err := f.st.ReplaceFrom(zr); err != nil {
+	pass := func() (io.Reader, error) {
+		if _, err := spool.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return zr, zr.Reset(bufio.NewReaderSize(spool, 64<<10))
+	}
+	r, err := pass()
+	if err == nil {
+		err = store.CheckSnapshot(r)
+	}
+	if err != nil {
+		f.log.Error("a snapshot from the leader is damaged; the state is kept as it was", "err", err)
+		return fmt.Errorf("cluster: restore snapshot: %w", err)
+	}
+	if r, err = pass(); err != nil {
+		return err
+	}
+	if err := f.st.ReplaceFrom(r); err != nil {
 		return fmt.Errorf("cluster: restore snapshot: %w", err)
 	}
 	idx, err := f.st.AppliedIndex()

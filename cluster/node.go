@@ -163,7 +163,7 @@ func Start(cfg Config, st *store.Store) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, st: st, log: cfg.Logger.With("component", "cluster", "node", cfg.ID)}
 	var err error
-	if n.fsm, err = newFSM(st); err != nil {
+	if n.fsm, err = newFSM(st, cfg.Dir, n.log); err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Bind)

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -10,6 +12,8 @@ import (
 	"path/filepath"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/pb"
+	"google.golang.org/protobuf/proto"
 )
 
 // Replication (cluster/DESIGN.md). In a site of several lobbies every
@@ -224,4 +228,56 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// ErrBadSnapshot: a snapshot stream is not a whole state (damaged,
+// truncated, or not a snapshot at all).
+var ErrBadSnapshot = errors.New("store: the snapshot is damaged or incomplete")
+
+// maxSnapshotFrame bounds one frame of a snapshot stream (WriteBackup
+// writes ~1 MB frames; a value is at most a few MB).
+const maxSnapshotFrame = 64 << 20
+
+// CheckSnapshot reads a whole snapshot stream (as WriteSnapshot wrote it)
+// without loading it: every frame whole and decodable, and the state's
+// audit head in it. ReplaceFrom clears the state before it loads, so a
+// damaged snapshot must be found before: a node then keeps the state it
+// had and asks again.
+func CheckSnapshot(r io.Reader) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var buf []byte
+	var head, kvs bool
+	for {
+		var n [8]byte
+		if _, err := io.ReadFull(br, n[:]); err == io.EOF {
+			break
+		} else if err != nil {
+			return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+		}
+		sz := binary.LittleEndian.Uint64(n[:])
+		if sz == 0 || sz > maxSnapshotFrame {
+			return fmt.Errorf("%w: a frame of %d bytes", ErrBadSnapshot, sz)
+		}
+		if uint64(cap(buf)) < sz {
+			buf = make([]byte, sz)
+		}
+		if _, err := io.ReadFull(br, buf[:sz]); err != nil {
+			return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+		}
+		var list pb.KVList
+		if err := proto.Unmarshal(buf[:sz], &list); err != nil {
+			return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+		}
+		for _, kv := range list.Kv {
+			if len(kv.Key) == 0 {
+				return fmt.Errorf("%w: an empty key", ErrBadSnapshot)
+			}
+			kvs = true
+			head = head || bytes.Equal(kv.Key, auditHeadKey)
+		}
+	}
+	if !kvs || !head {
+		return fmt.Errorf("%w: no audit head in it", ErrBadSnapshot)
+	}
+	return nil
 }
