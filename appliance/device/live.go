@@ -156,6 +156,9 @@ type TestResult struct {
 	// (true: a key in the slot).
 	Slots      []bool
 	FirstInput int
+	// terminal: a face terminal answered GET /ISAPI/System/deviceInfo
+	// with its model, serial number and firmware.
+	Terminal string
 }
 
 // SlotReader is a Monitor that polls key cabinets (the driver runtime).
