@@ -156,7 +156,9 @@ func (ft *faceTerminal) note(what string, err error) {
 			ft.h.Recovered = now
 		}
 	} else {
-		ft.h.Online = false
+		// A garbled push counts as an error, but the terminal reached
+		// us: it is online. A request of ours that failed is not.
+		ft.h.Online = what == "event"
 		var ne interface{ Timeout() bool }
 		if errors.As(err, &ne) && ne.Timeout() {
 			ft.h.Timeouts++
@@ -303,8 +305,12 @@ func fingerprintFace(u isapi.UserInfo, photo []byte) string {
 func (ft *faceTerminal) allow(now time.Time) bool {
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
+	rate, burst := float64(faceRate), float64(faceBurst)
+	if ft.r.cfg.FaceRate > 0 {
+		rate, burst = ft.r.cfg.FaceRate, 2*ft.r.cfg.FaceRate
+	}
 	if !ft.filled.IsZero() {
-		ft.tokens = min(faceBurst, ft.tokens+now.Sub(ft.filled).Seconds()*faceRate)
+		ft.tokens = min(burst, ft.tokens+now.Sub(ft.filled).Seconds()*rate)
 	}
 	ft.filled = now
 	if ft.tokens < 1 {

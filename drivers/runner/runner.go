@@ -115,6 +115,9 @@ type Config struct {
 	FaceSync    time.Duration
 	Location    *time.Location
 	FaceTimeout time.Duration
+	// FaceRate is the events per second a terminal may push (default 20,
+	// bursts of twice as many); benchmarks raise it.
+	FaceRate float64
 }
 
 // Observer hears of relay pulses made for a read: wire is the time from

@@ -130,9 +130,10 @@ func (t *Terminal) WaitPerson(ctx context.Context, no string, want bool) error {
 	for {
 		t.mu.Lock()
 		p := t.persons[no]
+		has := p != nil && p.Face != nil
 		wake := t.wake
 		t.mu.Unlock()
-		if (p != nil && p.Face != nil) == want {
+		if has == want {
 			return nil
 		}
 		select {
