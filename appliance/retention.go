@@ -46,6 +46,13 @@ func (a *App) Purge(ctx context.Context, actor string) (PurgeCount, error) {
 	// Apart from the directory's purge, so that a run cut short between
 	// the two catches up the next night.
 	c.Credentials, err = a.Access.PurgeHolders(ctx, actor)
+	if err != nil {
+		return c, err
+	}
+	// Face pictures go once their credential's validity has ended (a
+	// visit over): appliance/access/face.go.
+	faces, err := a.Access.PurgeFaces(ctx, actor)
+	c.Photos += faces
 	return c, err
 }
 

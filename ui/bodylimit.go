@@ -57,6 +57,9 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 		if up, ok := s.uploads[key]; ok && u != nil && slices.Contains(s.roles[key], u.Role) {
 			limit = up
 		}
+		if key == "POST "+isapiEventsPrefix+":id/:token" {
+			limit = isapiEventBody // a face terminal's event with its captured picture
+		}
 		if r.ContentLength > limit {
 			return echo.ErrStatusRequestEntityTooLarge
 		}

@@ -38,6 +38,8 @@ func (s *Server) routeTable() []route {
 		{"POST", "/login", public, s.login},
 		{"POST", "/lang", public, s.setLang},
 		{"GET", "/events.js", public, s.eventsJS},
+		// Face terminals' pushed events: the path's secret is the credential.
+		{"POST", "/isapi/events/:id/:token", public, s.isapiEvent},
 
 		{"GET", "/book", public, s.bookPage},
 		{"POST", "/book", public, s.book},

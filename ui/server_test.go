@@ -223,6 +223,7 @@ var routeAccess = []struct {
 	{"POST", "/login", "public"},
 	{"POST", "/lang", "public"},
 	{"GET", "/events.js", "public"},
+	{"POST", "/isapi/events/{token}/{link}", "public"},
 	{"GET", "/book", "public"},
 	{"POST", "/book", "public"},
 	{"POST", "/book/verify", "public"},

@@ -66,6 +66,7 @@ func Register(reg store.Registrar) {
 	reg.Register(CmdVisitCard, applyVisitCard)
 	reg.Register(CmdCredReplace, applyCredReplace)
 	reg.Register(CmdCredDelete, applyCredDelete)
+	reg.Register(CmdFaceWithdraw, applyFaceWithdraw)
 	reg.Register(CmdEvent, applyEvent)
 	reg.Register(CmdEvents, applyEvents)
 	reg.Register(CmdAlarmRaise, applyAlarmRaise)

@@ -121,6 +121,7 @@ const (
 	Card  CredKind = "card"
 	PIN   CredKind = "pin"
 	Quick CredKind = "quick" // an employee's rotating QR (secret sealed)
+	Face  CredKind = "face"  // a face enrolled on the face terminals (face.go)
 )
 
 // HolderKind says who holds a credential.
@@ -155,6 +156,11 @@ type Credential struct {
 	Created    int64      `json:"created"`
 	Updated    int64      `json:"updated"`
 	Purged     int64      `json:"purged,omitempty"` // the retention purge removed the holder's data, HolderName with it (purge.go)
+	// Face credentials (face.go): the face picture, sealed, and when the
+	// holder's consent to its use was recorded. Both go when consent is
+	// withdrawn or the validity ends.
+	Photo   string `json:"photo,omitempty"`
+	Consent int64  `json:"consent,omitempty"`
 }
 
 var (
@@ -234,8 +240,13 @@ func checkCredential(c *Credential) field.Errors {
 		if c.Secret == "" {
 			es.Add("secret", "required")
 		}
+	case Face:
+		checkFace(c, &es)
 	default:
 		es.Add("kind", "invalid")
+	}
+	if c.Kind != Face {
+		c.Photo, c.Consent = "", 0
 	}
 	switch c.HolderKind {
 	case HolderEmployee, HolderVisitor, HolderContractor, HolderCustomer:

@@ -87,6 +87,8 @@ func gather(r *store.Reader, ov *outbox, p gate.Presentation, now time.Time, loc
 		number, kind = NormalizeCard(p.Value), Card
 	case gate.PIN:
 		number, kind = p.Value, PIN
+	case gate.Face:
+		number, kind = p.Value, Face
 	}
 	if number == "" {
 		return f, o, nil
@@ -444,6 +446,8 @@ func kindByte(k gate.CredentialKind) byte {
 		return 'q'
 	case gate.PIN:
 		return 'p'
+	case gate.Face:
+		return 'f'
 	}
 	return '?'
 }

@@ -14,6 +14,8 @@ package device
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -51,10 +53,14 @@ const (
 	IDCard   Protocol = "idcard"   // resident ID card desk reader (SAM protocol, GA 467)
 	ESCPOS   Protocol = "escpos"   // receipt printer
 	Modem    Protocol = "modem"    // GSM modem (AT commands)
+	// ISAPI is a face-recognition terminal on the LAN (Hikvision ISAPI,
+	// drivers/isapi): Port is its address, http(s)://host[:port], and
+	// Address the door number of its own lock.
+	ISAPI Protocol = "isapi"
 )
 
 // Protocols lists the protocols in the order the form offers them.
-var Protocols = []Protocol{Scanner, OSDP, Modbus, USBRelay, MRZ, IDCard, ESCPOS, Modem}
+var Protocols = []Protocol{Scanner, OSDP, Modbus, USBRelay, MRZ, IDCard, ESCPOS, Modem, ISAPI}
 
 // Role is what a device does in the lobby.
 type Role string
@@ -88,8 +94,8 @@ var Roles = []Role{EntryReader, ExitReader, EnrolmentReader, Relay, DoorContact,
 
 // roleProtocols says which protocols can fill a role.
 var roleProtocols = map[Role][]Protocol{
-	EntryReader:     {Scanner, OSDP},
-	ExitReader:      {Scanner, OSDP},
+	EntryReader:     {Scanner, OSDP, ISAPI},
+	ExitReader:      {Scanner, OSDP, ISAPI},
 	EnrolmentReader: {Scanner, OSDP},
 	Relay:           {Modbus, USBRelay},
 	DoorContact:     {Modbus},
@@ -152,6 +158,49 @@ type Options struct {
 	// PollMs is how often a key cabinet's inputs are read, in
 	// milliseconds (0: DefaultCabinetPoll).
 	PollMs int `json:"poll_ms,omitempty"`
+	// Face terminals (ISAPI): the account the appliance logs in with, its
+	// password sealed with the site key (never shown back, never logged),
+	// and who decides: FaceApplianceDecides (the default) or
+	// FaceTerminalDecides.
+	User     string `json:"user,omitempty"`
+	Password string `json:"password,omitempty"`
+	Mode     string `json:"mode,omitempty"`
+}
+
+// Face terminal modes: the appliance decides every recognised face and
+// opens the terminal's door on a grant, or the terminal opens by itself
+// for the people it holds and the appliance logs the passage.
+const (
+	FaceApplianceDecides = ""
+	FaceTerminalDecides  = "terminal"
+)
+
+// LogValue keeps the sealed password out of logs.
+func (o Options) LogValue() slog.Value {
+	o.Password = ""
+	type plain Options
+	return slog.AnyValue(plain(o))
+}
+
+// DoorNumber parses a face terminal's door number (1..8).
+func DoorNumber(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 1 || n > 8 {
+		return 0, fmt.Errorf("device: door number %q: want 1–8", s)
+	}
+	return n, nil
+}
+
+// checkAddressURL checks a face terminal's address: http or https, a host,
+// nothing else.
+func checkAddressURL(s string) (string, bool) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || len(s) > 255 {
+		return "", false
+	}
+	u.Path = ""
+	return u.String(), true
 }
 
 // Key cabinet limits: the slots one request can read comfortably, and the
@@ -231,6 +280,9 @@ func (d Device) Reads() gate.CredentialKind {
 	if d.Protocol == OSDP {
 		return gate.Card
 	}
+	if d.Protocol == ISAPI {
+		return gate.Face
+	}
 	if d.Options.Reads == "" {
 		return gate.QR
 	}
@@ -292,6 +344,12 @@ func Check(d *Device) field.Errors {
 	d.Name = es.Text("name", d.Name, true, 64)
 	d.Port = strings.TrimSpace(d.Port)
 	switch {
+	case d.Protocol == ISAPI:
+		if u, ok := checkAddressURL(d.Port); ok {
+			d.Port = u
+		} else {
+			es.Add("port", "device_url_invalid")
+		}
 	case d.Port == "":
 		es.Add("port", "required")
 	case len(d.Port) > 255 || !filepath.IsAbs(d.Port) || strings.ContainsFunc(d.Port, func(r rune) bool { return r < 0x20 || r == 0x7F }):
@@ -299,10 +357,12 @@ func Check(d *Device) field.Errors {
 	default:
 		d.Port = filepath.Clean(d.Port)
 	}
-	if d.Baud == 0 {
+	if d.Protocol == ISAPI {
+		d.Baud = 0 // on the LAN
+	} else if d.Baud == 0 {
 		d.Baud = DefaultBaud(d.Protocol)
 	}
-	if !slices.Contains(Bauds, d.Baud) {
+	if d.Protocol != ISAPI && !slices.Contains(Bauds, d.Baud) {
 		es.Add("baud", "device_baud_invalid")
 	}
 	protoOK := slices.Contains(Protocols, d.Protocol)
@@ -336,6 +396,15 @@ func Check(d *Device) field.Errors {
 		} else {
 			d.Address = strconv.Itoa(n)
 		}
+	case ISAPI:
+		if d.Address == "" {
+			d.Address = "1"
+		}
+		if n, err := DoorNumber(d.Address); err != nil {
+			es.Add("address", "device_door_number")
+		} else {
+			d.Address = strconv.Itoa(n)
+		}
 	default:
 		d.Address = "" // line devices have no address
 	}
@@ -364,6 +433,17 @@ func Check(d *Device) field.Errors {
 	}
 	if d.Protocol != OSDP {
 		o.Secure = false
+	}
+	if d.Protocol == ISAPI {
+		o.User = es.Text("user", o.User, true, 32)
+		if o.Password == "" {
+			es.Add("password", "required")
+		}
+		if o.Mode != FaceApplianceDecides && o.Mode != FaceTerminalDecides {
+			es.Add("mode", "invalid")
+		}
+	} else {
+		o.User, o.Password, o.Mode = "", "", ""
 	}
 	if d.Role == KeyCabinet {
 		if o.Slots < 1 || o.Slots > MaxSlots {

@@ -170,6 +170,9 @@ type TestResult struct {
 	// Pulse; fire: the fire input's state (true: alarm).
 	Floors int
 	Fire   bool
+	// terminal: a face terminal answered GET /ISAPI/System/deviceInfo
+	// with its model, serial number and firmware.
+	Terminal string
 }
 
 // SlotReader is a Monitor that polls key cabinets (the driver runtime).

@@ -215,3 +215,29 @@ func (s *Service) Printer() SlipPrinter {
 	}
 	return p
 }
+
+// Face terminals' pushed events: errors FaceEvent answers with.
+var (
+	// ErrBadEvent: the body is not an event (the web server answers 400).
+	ErrBadEvent = errors.New("device: malformed event")
+	// ErrBusy: the terminal pushes faster than its rate limit (429).
+	ErrBusy = errors.New("device: too many events")
+)
+
+// FaceEvents is a Monitor that takes the events face terminals push to
+// the appliance's web server (the driver runtime, drivers/runner/face.go).
+type FaceEvents interface {
+	// FaceEvent hands over the body pushed by terminal id to the URL
+	// carrying token. ErrNotFound: no such running terminal, or a wrong
+	// token; ErrBadEvent; ErrBusy.
+	FaceEvent(ctx context.Context, id, token, contentType string, body []byte) error
+}
+
+// FaceEvent hands a pushed event to the attached runtime.
+func (s *Service) FaceEvent(ctx context.Context, id, token, contentType string, body []byte) error {
+	fe, ok := s.Live().(FaceEvents)
+	if !ok {
+		return ErrNotFound
+	}
+	return fe.FaceEvent(ctx, id, token, contentType, body)
+}

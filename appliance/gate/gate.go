@@ -32,6 +32,10 @@ const (
 	Card CredentialKind = "card" // Value: card number as the reader reports it (hex UID or Wiegand "FC:NUMBER")
 	QR   CredentialKind = "qr"   // Value: the scanned text
 	PIN  CredentialKind = "pin"  // Value: the digits
+	// Face: a face terminal recognised a person it holds (drivers/isapi);
+	// Value is the person's number on the terminal, which is the face
+	// credential's number (appliance/access/face.go).
+	Face CredentialKind = "face"
 )
 
 // Presentation is one read at a lane.
@@ -137,3 +141,19 @@ func Switched(ctx context.Context, err error) {
 		f(err)
 	}
 }
+
+// Enrolment is a person a face terminal should hold: their number (the
+// face credential's), name, whether they visit, their validity and their
+// face picture (a JPEG, opened from its seal only to be sent). Never
+// logged: LogValue shows the number only.
+type Enrolment struct {
+	Number    string
+	Name      string
+	Visitor   bool
+	NotBefore time.Time // zero: no start
+	NotAfter  time.Time // zero: no end
+	Photo     []byte
+}
+
+// LogValue keeps the name and the picture out of logs.
+func (e Enrolment) LogValue() string { return "enrolment " + e.Number }

@@ -44,6 +44,7 @@ type group struct {
 	cp        *osdp.CP        // OSDP buses
 	print     *escpos.Printer // receipt printers
 	modem     *modem.Sender   // GSM modems
+	face      *faceTerminal   // face terminals (face.go)
 
 	cancel  context.CancelFunc
 	closers []func() error // in order
@@ -132,6 +133,8 @@ func (r *Runner) startGroup(ds []device.Device) (*group, error) {
 		err = r.startPrinter(ctx, g, first)
 	case device.Modem:
 		err = r.startModem(ctx, g, first)
+	case device.ISAPI:
+		err = r.startFace(ctx, g, first)
 	default:
 		err = errors.New("runner: no driver for " + string(first.Protocol))
 	}

@@ -105,6 +105,22 @@ type Config struct {
 	// Observer, if set, hears how long each grant took from the wire to
 	// its relay (metrics).
 	Observer Observer
+
+	// Face terminals (face.go): who they should hold (*access.Service;
+	// nil: persons are not synced), the opener of their sealed passwords
+	// (*secret.Keys; nil: the password is used as stored, tests only),
+	// the appliance's address as the terminals reach it (default Base),
+	// the reconcile period (default 30 s), the zone their validity is
+	// written in (default time.Local), and each request's timeout.
+	Faces       FaceSource
+	Secrets     SecretOpener
+	EventBase   string
+	FaceSync    time.Duration
+	Location    *time.Location
+	FaceTimeout time.Duration
+	// FaceRate is the events per second a terminal may push (default 20,
+	// bursts of twice as many); benchmarks raise it.
+	FaceRate float64
 }
 
 // Observer hears of relay pulses made for a read: wire is the time from
@@ -259,6 +275,8 @@ func supported(d device.Device) bool {
 		return d.Role == device.Printer
 	case device.Modem:
 		return d.Role == device.ModemRole
+	case device.ISAPI:
+		return d.Role == device.EntryReader || d.Role == device.ExitReader
 	}
 	return false
 }
@@ -769,6 +787,16 @@ func (r *Runner) Test(ctx context.Context, id string) (device.TestResult, error)
 		}
 		return device.TestResult{Did: "slots", Slots: in, FirstInput: int(c.first)}, nil
 	case device.EntryReader, device.ExitReader, device.EnrolmentReader:
+		if g.face != nil {
+			// A face terminal says who it is (GET /ISAPI/System/deviceInfo):
+			// address, account and password are right.
+			info, err := g.face.c.DeviceInfo(ctx)
+			g.face.note("device info", err)
+			if err != nil {
+				return device.TestResult{}, err
+			}
+			return device.TestResult{Did: "terminal", Terminal: fmt.Sprintf("%s, serial %s, firmware %s", info.Model, info.SerialNumber, info.FirmwareVersion)}, nil
+		}
 		beeped := false
 		if g.cp != nil {
 			// An OSDP reader shows it is alive first: green and a beep.

@@ -129,7 +129,7 @@ func testDevice(ctx context.Context, a *appliance.App, env Env, name string, tim
 	// The appliance's key store, also here: a reader in install mode
 	// tested is given its own key, which must not be lost with the test.
 	rt, err := runner.Start(ctx, runner.Config{Source: oneDevice{d}, Lanes: a.Access, Clock: a.Clock, Logger: logger(stderr),
-		Keys: device.NewReaderKeys(a.Store, a.Clock, a.Keys)})
+		Keys: device.NewReaderKeys(a.Store, a.Clock, a.Keys), Secrets: a.Keys})
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func testDevice(ctx context.Context, a *appliance.App, env Env, name string, tim
 	if h, _ := rt.Health(d.ID); !h.Running {
 		return fmt.Errorf("%s: %s devices are not run by this appliance yet", d.Name, d.Protocol)
 	}
-	if d.Role.Reader() || d.Role == device.DocumentReader {
+	if (d.Role.Reader() || d.Role == device.DocumentReader) && d.Protocol != device.ISAPI {
 		fmt.Fprintf(stderr, "Waiting up to %s for a read at %s (%s)…\n", timeout, d.Name, d.Port)
 		if d.Protocol == device.IDCard {
 			// The reader reports a card once: one already lying on it
@@ -198,6 +198,8 @@ func testDevice(ctx context.Context, a *appliance.App, env Env, name string, tim
 		fmt.Fprintf(env.Stdout, "%s: test slip printed\n", d.Name)
 	case "signal":
 		fmt.Fprintf(env.Stdout, "%s: modem answers; signal %s\n", d.Name, csq(res.Signal))
+	case "terminal":
+		fmt.Fprintf(env.Stdout, "%s: face terminal answers: %s\n", d.Name, res.Terminal)
 	}
 	return nil
 }
@@ -332,6 +334,9 @@ func startDevices(ctx context.Context, a *appliance.App, dataDir string, demoMod
 	// Key cabinets' slot changes go to the key room (history, the key-taken alarm).
 	cfg := runner.Config{Source: a.Devices.Here(), Decider: a.Access, Lanes: a.Access, Doors: a.Access, Slots: a.KeySensors, Fire: a.Access, Clock: a.Clock, Logger: a.Log, Keys: keys,
 		Observer: a.Metrics, // wire-to-relay times
+		// Face terminals: who they hold, their sealed passwords, where they
+		// push their events (the appliance's address, /isapi/events/...).
+		Faces: a.Access, Secrets: a.Keys, EventBase: a.Config.BaseURL, Location: a.Config.Location,
 		// Visit notices go by SMS too while a modem runs.
 		Reconciled: func(r *runner.Runner) { a.Notify.EnableSMS(r.HasModem()) }}
 	rt, err := runner.Start(ctx, cfg)
