@@ -22,7 +22,8 @@ import (
 
 func (s *Server) walkInPage(c echo.Context) error {
 	until := s.app.Clock.Now().In(s.app.Config.Location).Add(2 * time.Hour).Format("15:04")
-	return s.render(c, http.StatusOK, views.WalkIn(views.WalkInData{Form: views.WalkInForm{Until: until, Party: "1"}}))
+	return s.render(c, http.StatusOK, views.WalkIn(views.WalkInData{Form: views.WalkInForm{Until: until, Party: "1",
+		Lang: s.app.Settings().Language}}))
 }
 
 // deskHosts is reception's host search: any company, with the phone to
@@ -68,7 +69,8 @@ func atoiDefault(s string, def int) (int, bool) {
 func (s *Server) walkIn(c echo.Context) error {
 	f := views.WalkInForm{Name: c.FormValue("name"), Title: c.FormValue("title"), Mobile: c.FormValue("mobile"),
 		IDNumber: c.FormValue("id_number"), Company: c.FormValue("company"), HostID: c.FormValue("host_id"),
-		Reason: c.FormValue("reason"), Until: c.FormValue("until"), Party: c.FormValue("party"), Badge: c.FormValue("badge")}
+		Reason: c.FormValue("reason"), Until: c.FormValue("until"), Party: c.FormValue("party"), Badge: c.FormValue("badge"),
+		Lang: c.FormValue("lang")}
 	now := s.app.Clock.Now()
 	fail := func(es field.Errors) error {
 		d := views.WalkInData{Form: f, Errs: es}
@@ -92,7 +94,7 @@ func (s *Server) walkIn(c echo.Context) error {
 		until = until.Add(24 * time.Hour) // "leaves by 01:00" typed at 22:30 means tomorrow
 	}
 	q := visit.Request{Name: f.Name, Title: f.Title, Mobile: f.Mobile, IDNumber: f.IDNumber, Company: f.Company,
-		HostID: f.HostID, Reason: f.Reason, From: now, Until: until, PartySize: party, Badge: f.Badge}
+		HostID: f.HostID, Reason: f.Reason, From: now, Until: until, PartySize: party, Badge: f.Badge, Lang: f.Lang}
 	if len(es) > 0 {
 		return fail(s.allErrors(es, q, false))
 	}
@@ -197,7 +199,7 @@ func (s *Server) invitePage(c echo.Context) error {
 	// Suggest the next whole hour, for two hours.
 	from := s.app.Clock.Now().In(s.app.Config.Location).Truncate(time.Hour).Add(time.Hour)
 	return s.render(c, http.StatusOK, views.Invite(views.InviteData{Form: views.InviteForm{Date: from.Format("2006-01-02"),
-		From: from.Format("15:04"), Until: from.Add(2 * time.Hour).Format("15:04"), Party: "1"}}))
+		From: from.Format("15:04"), Until: from.Add(2 * time.Hour).Format("15:04"), Party: "1", Lang: string(langOf(c))}}))
 }
 
 func (s *Server) invite(c echo.Context) error {
@@ -207,14 +209,15 @@ func (s *Server) invite(c echo.Context) error {
 	}
 	f := views.InviteForm{Name: c.FormValue("name"), Title: c.FormValue("title"), Mobile: c.FormValue("mobile"),
 		Company: c.FormValue("company"), Reason: c.FormValue("reason"), Message: c.FormValue("message"),
-		Date: c.FormValue("date"), From: c.FormValue("from"), Until: c.FormValue("until"), Party: c.FormValue("party")}
+		Date: c.FormValue("date"), From: c.FormValue("from"), Until: c.FormValue("until"), Party: c.FormValue("party"),
+		Lang: c.FormValue("lang")}
 	from, until, es := s.parseWindow(f.Date, f.From, f.Until)
 	party, ok := atoiDefault(f.Party, 1)
 	if !ok {
 		es.Add("party_size", "not_a_number")
 	}
 	q := visit.Request{Name: f.Name, Title: f.Title, Mobile: f.Mobile, Company: f.Company, HostID: a.PersonID,
-		Reason: f.Reason, Message: f.Message, From: from, Until: until, PartySize: party}
+		Reason: f.Reason, Message: f.Message, From: from, Until: until, PartySize: party, Lang: f.Lang}
 	var v visit.Visit
 	var link string
 	var err error = s.allErrors(es, q, false)

@@ -1176,6 +1176,9 @@ var en = map[string]string{
 	"sim.slot_take":            "Take key",
 	"sim.slot_put":             "Put key back",
 	"sim.slot_empty":           "empty",
+	// The host's home, notification preferences, messages in one language (issue 15, items 9, 10, 12).
+	"visit.sms_lang": "Language of the visitor's SMS",
+	// end host/messages
 }
 
 var zh = map[string]string{
@@ -2350,4 +2353,7 @@ var zh = map[string]string{
 	"sim.slot_take":            "取出钥匙",
 	"sim.slot_put":             "放回钥匙",
 	"sim.slot_empty":           "空",
+	// The host's home, notification preferences, messages in one language (issue 15, items 9, 10, 12).
+	"visit.sms_lang": "短信语言",
+	// end host/messages
 }

@@ -114,6 +114,10 @@ func titleOptions(ctx context.Context) []Option {
 	return out
 }
 
+// langOptions are the languages a visitor's messages can be sent in, each
+// named in itself.
+func langOptions() []Option { return []Option{{"zh", "中文"}, {"en", "English"}} }
+
 func laneOptions(ls []access.Lane) []Option {
 	out := make([]Option, 0, len(ls))
 	for _, l := range ls {
