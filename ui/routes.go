@@ -64,6 +64,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/events", anyone, s.events},
 
 		{"GET", "/host/visits", hosts, s.hostVisits},
+		{"GET", "/host/visits/:id", hosts, s.hostRequest},
 		{"POST", "/host/visits/:id/approve", hosts, s.hostDecide(true)},
 		{"POST", "/host/visits/:id/reject", hosts, s.hostDecide(false)},
 		{"GET", "/guard", staff, s.guard},

@@ -232,6 +232,7 @@ var routeAccess = []struct {
 	{"GET", "/v/{link}/live", "public"},
 	{"GET", "/v/{link}/pass.png", "public"},
 	{"GET", "/host/visits", "host"},
+	{"GET", "/host/visits/{visit}", "host"},
 	{"POST", "/host/visits/{visit}/approve", "host"},
 	{"POST", "/host/visits/{visit}/reject", "host"},
 	{"GET", "/guard", "admin manager reception"},

@@ -1177,7 +1177,19 @@ var en = map[string]string{
 	"sim.slot_put":             "Put key back",
 	"sim.slot_empty":           "empty",
 	// The host's home, notification preferences, messages in one language (issue 15, items 9, 10, 12).
-	"visit.sms_lang": "Language of the visitor's SMS",
+	"visit.sms_lang":         "Language of the visitor's SMS",
+	"hosthome.no_pending":    "No requests are waiting for you.",
+	"hosthome.today":         "Today",
+	"hosthome.upcoming":      "Coming up",
+	"hosthome.none_today":    "No visitors today.",
+	"hosthome.none_upcoming": "No visits planned.",
+	"hosthome.request":       "Visit request",
+	"hosthome.next_sms":      "Approved: %s gets the pass by SMS.",
+	"hosthome.next_page":     "Approved: %s sees the pass on their status page; the desk can also print it.",
+	"decline.busy":           "I am not available at that time",
+	"decline.reschedule":     "Please choose another time",
+	"decline.unknown":        "I was not expecting this visit",
+	"decline.elsewhere":      "We will meet elsewhere",
 	// end host/messages
 }
 
@@ -2354,6 +2366,18 @@ var zh = map[string]string{
 	"sim.slot_put":             "放回钥匙",
 	"sim.slot_empty":           "空",
 	// The host's home, notification preferences, messages in one language (issue 15, items 9, 10, 12).
-	"visit.sms_lang": "短信语言",
+	"visit.sms_lang":         "短信语言",
+	"hosthome.no_pending":    "暂无待您审批的访客申请。",
+	"hosthome.today":         "今日访客",
+	"hosthome.upcoming":      "即将来访",
+	"hosthome.none_today":    "今天没有访客。",
+	"hosthome.none_upcoming": "暂无后续来访安排。",
+	"hosthome.request":       "访客申请",
+	"hosthome.next_sms":      "已同意：%s 将通过短信收到通行证。",
+	"hosthome.next_page":     "已同意：%s 可在预约状态页查看通行证，前台也可打印。",
+	"decline.busy":           "该时段我不方便接待",
+	"decline.reschedule":     "请另约时间",
+	"decline.unknown":        "我未安排此次来访",
+	"decline.elsewhere":      "我们将另找地点见面",
 	// end host/messages
 }
