@@ -72,13 +72,38 @@ func (n notices) visitor(v visit.Visit) notify.Recipient {
 }
 
 // host is whom news for host personID reaches: their accounts in the
-// page.
+// page, and their phone and mailbox as they chose (directory.Person.Notify),
+// once, in the site's language.
 func (n notices) host(personID string) []notify.Recipient {
 	var out []notify.Recipient
 	for _, id := range n.accountsOf(personID) {
 		out = append(out, notify.Recipient{AccountID: id})
 	}
-	return out
+	p, err := n.a.Directory.Person(personID)
+	if err != nil || !p.Active {
+		return out
+	}
+	var r notify.Recipient
+	if p.WantsSMS() {
+		if r.Phone, err = n.a.Directory.Mobile(p); err != nil {
+			n.a.Log.Warn("host's mobile not opened", "err", err)
+		}
+	}
+	if p.WantsEmail() {
+		if r.Email, err = n.a.Directory.Email(p); err != nil {
+			n.a.Log.Warn("host's email not opened", "err", err)
+		}
+	}
+	if r.Phone == "" && r.Email == "" {
+		return out
+	}
+	r.Lang = n.a.Settings().Language
+	if len(out) > 0 {
+		r.AccountID = out[0].AccountID
+		out[0] = r
+		return out
+	}
+	return []notify.Recipient{r}
 }
 
 // tell tells each recipient the note, and the visitor (when they have a

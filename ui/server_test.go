@@ -233,6 +233,8 @@ var routeAccess = []struct {
 	{"GET", "/v/{link}/pass.png", "public"},
 	{"GET", "/host/visits", "host"},
 	{"GET", "/host/visits/{visit}", "host"},
+	{"GET", "/account/notify", "host"},
+	{"POST", "/account/notify", "host"},
 	{"POST", "/host/visits/{visit}/approve", "host"},
 	{"POST", "/host/visits/{visit}/reject", "host"},
 	{"GET", "/guard", "admin manager reception"},

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"gatehouse/appliance/directory"
 	"gatehouse/appliance/visit"
 	"gatehouse/drivers/modem"
 	"gatehouse/drivers/sim"
@@ -19,14 +20,24 @@ const testBase = "https://lobby.example.com"
 
 var smsLink = regexp.MustCompile(`(https?://|/)[^\s，。]*`)
 
-// waitSMS waits for the text message to number.
+// waitSMS waits for the first text message to number.
 func waitSMS(t *testing.T, dev *sim.Modem, number string) sim.SMS {
+	t.Helper()
+	return waitNthSMS(t, dev, number, 0)
+}
+
+// waitNthSMS waits for the text message to number after the first n.
+func waitNthSMS(t *testing.T, dev *sim.Modem, number string, n int) sim.SMS {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
+		i := 0
 		for _, m := range dev.Messages() {
 			if strings.HasSuffix(m.Number, number) {
-				return m
+				if i == n {
+					return m
+				}
+				i++
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -41,7 +52,7 @@ func checkSMS(t *testing.T, m sim.SMS, lang string) string {
 	t.Helper()
 	han := strings.ContainsFunc(m.Text, func(r rune) bool { return unicode.Is(unicode.Han, r) })
 	nameless := m.Text
-	for _, n := range []string{"王芳", "Maria Garcia"} {
+	for _, n := range []string{"王芳", "Maria Garcia", "Meeting"} {
 		nameless = strings.ReplaceAll(nameless, n, "")
 	}
 	words := regexp.MustCompile(`\b(visit|pass|your|code|Visit|Your)\b`).MatchString(smsLink.ReplaceAllString(nameless, ""))
@@ -118,11 +129,54 @@ func TestSMSWording(t *testing.T) {
 		{"walkin", "zh", 2, true, walkIn}, {"walkin", "en", 1, true, walkIn},
 		{"code", "zh", 1, false, code}, {"code", "en", 1, false, code},
 	}
+	// The host's: in the site's language, to a host who chose SMS (one
+	// of their own, whose requests the per-minute digest does not hold).
+	const hostMobile = "13800138009"
+	smsHost, err := h.app.Directory.SavePerson(ctx, "test", directory.Person{Kind: directory.Employee, Name: "李雷", Mobile: hostMobile, CompanyID: h.ids["{company}"], FloorID: h.ids["{floor}"],
+		EmployeeNo: "S9", CanHost: true, Notify: directory.NotifySMS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostCase := func(kind, lang string, parts int) smsCase {
+		return smsCase{kind, lang, parts, true, func(mobile string, q visit.Request) {
+			if _, err := h.app.SaveSettings(ctx, "test", map[string]string{"language": lang}); err != nil {
+				t.Fatal(err)
+			}
+			h.clock.Advance(time.Minute)        // past the host's per-minute request digest
+			q.Lang, q.HostID = "zh", smsHost.ID // the visitor's language is not the host's
+			q.From, q.Until = h.clock.Now().Add(time.Hour), h.clock.Now().Add(3*time.Hour)
+			var err error
+			if kind == "arrived" {
+				var v visit.Visit
+				if v, _, err = h.app.Visits.Invite(ctx, "test", q); err == nil {
+					err = h.app.Visits.Move(ctx, "device:lane-1", v.ID, visit.EvEnter, "")
+				}
+			} else {
+				_, _, err = h.app.Visits.Book(ctx, q)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}}
+	}
+	cases = append(cases, hostCase("requested", "zh", 2), hostCase("requested", "en", 1),
+		hostCase("arrived", "zh", 1), hostCase("arrived", "en", 1))
 	for i, c := range cases {
 		t.Run(c.kind+"/"+c.lang, func(t *testing.T) {
 			mobile := fmt.Sprintf("139%08d", 100+i)
+			before := 0
+			for _, m := range dev.Messages() {
+				if strings.HasSuffix(m.Number, hostMobile) {
+					before++
+				}
+			}
 			c.send(mobile, req(c.lang, mobile))
-			m := waitSMS(t, dev, mobile)
+			var m sim.SMS
+			if c.kind == "requested" || c.kind == "arrived" {
+				m = waitNthSMS(t, dev, hostMobile, before)
+			} else {
+				m = waitSMS(t, dev, mobile)
+			}
 			link := checkSMS(t, m, c.lang)
 			if c.link && link == "" {
 				t.Errorf("SMS %q has no link", m.Text)

@@ -1190,6 +1190,14 @@ var en = map[string]string{
 	"decline.reschedule":     "Please choose another time",
 	"decline.unknown":        "I was not expecting this visit",
 	"decline.elsewhere":      "We will meet elsewhere",
+	"field.email":            "Email",
+	"field.notify":           "Tell me of my visitors",
+	"notify_pref.page":       "In the app only",
+	"notify_pref.sms":        "In the app and by SMS",
+	"notify_pref.email":      "In the app and by email",
+	"notify_pref.both":       "In the app, by SMS and by email",
+	"profile.title":          "My notifications",
+	"profile.help":           "Requests and arrivals of your visitors always show here in the app. SMS go to %s.",
 	// end host/messages
 }
 
@@ -2379,5 +2387,13 @@ var zh = map[string]string{
 	"decline.reschedule":     "请另约时间",
 	"decline.unknown":        "我未安排此次来访",
 	"decline.elsewhere":      "我们将另找地点见面",
+	"field.email":            "电子邮箱",
+	"field.notify":           "访客通知方式",
+	"notify_pref.page":       "仅在系统内",
+	"notify_pref.sms":        "系统内和短信",
+	"notify_pref.email":      "系统内和邮件",
+	"notify_pref.both":       "系统内、短信和邮件",
+	"profile.title":          "我的通知设置",
+	"profile.help":           "访客申请和到访提醒始终在系统内显示。短信将发送至 %s。",
 	// end host/messages
 }
