@@ -205,9 +205,14 @@ func (n notices) VisitAlert(ctx context.Context, kind string, v visit.Visit) {
 			Body: fmt.Sprintf("%s 的访问已在日终关闭，未记录离开。\n%s's visit was closed at day end with no exit recorded.", name, name), Link: "/desk/records"}
 		to = n.desk()
 	case visit.AlertRemindHost:
-		note = notify.Note{Kind: kind, Subject: "请审批访客 Please answer: " + name,
-			Body: fmt.Sprintf("%s 的来访申请（%s）仍在等待您的答复。\n%s's visit request (%s) is waiting for your answer.", name, n.when(v), name, n.when(v)), Link: "/host/visits"}
-		to = n.accountsOf(v.HostID)
+		// To the host alone, in their language, by their channels.
+		when := n.window(v)
+		n.tell(ctx, n.host(v.HostID), noteOf(kind, RequestPath+v.ID,
+			notify.Text{Subject: "请审批访客：" + name, Body: fmt.Sprintf("%s 的来访申请（%s）仍在等待您的答复。", name, when),
+				SMS: fmt.Sprintf("%s的来访申请（%s）仍待您审批：", name, when)},
+			notify.Text{Subject: "Please answer: " + name, Body: fmt.Sprintf("%s's visit request (%s) is waiting for your answer.", name, when),
+				SMS: fmt.Sprintf("%s's visit request (%s) awaits your answer:", name, when)}), notify.Recipient{})
+		return
 	case visit.AlertEscalatedDesk:
 		note = notify.Note{Kind: kind, Subject: "被访人未答复 Host has not answered: " + name,
 			Body: fmt.Sprintf("%s 的来访申请（%s）被访人尚未答复，请联系被访人。\nThe host has not answered %s's request (%s); please call them.", name, n.when(v), name, n.when(v)), Link: "/desk/today"}

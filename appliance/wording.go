@@ -41,8 +41,8 @@ func both(zh, en notify.Text) (subject, body string) {
 	return zh.Subject + " " + en.Subject, zh.Body + "\n" + en.Body
 }
 
-// note makes a note of kind with its words in each language.
-func note(kind, link string, zh, en notify.Text) notify.Note {
+// noteOf makes a note of kind with its words in each language.
+func noteOf(kind, link string, zh, en notify.Text) notify.Note {
 	s, b := both(zh, en)
 	return notify.Note{Kind: kind, Subject: s, Body: b, Link: link, Langs: map[string]notify.Text{"zh": zh, "en": en}}
 }
@@ -51,7 +51,7 @@ func note(kind, link string, zh, en notify.Text) notify.Note {
 // request (through sign-in).
 func (n notices) requestNote(v visit.Visit) notify.Note {
 	name, when := v.Visitor.Name, n.window(v)
-	return note(notify.KindVisitRequested, RequestPath+v.ID,
+	return noteOf(notify.KindVisitRequested, RequestPath+v.ID,
 		notify.Text{Subject: "访客申请：" + name, Body: fmt.Sprintf("%s 申请来访（%s），事由：%s。", name, when, v.Reason),
 			SMS: fmt.Sprintf("%s申请来访（%s，%s），请审批：", name, when, v.Reason)},
 		notify.Text{Subject: "Visit request: " + name, Body: fmt.Sprintf("%s asks to visit (%s): %s.", name, when, v.Reason),
@@ -61,7 +61,7 @@ func (n notices) requestNote(v visit.Visit) notify.Note {
 // arrivedNote tells the host that their visitor is in.
 func (n notices) arrivedNote(v visit.Visit) notify.Note {
 	name := v.Visitor.Name
-	return note(notify.KindVisitArrived, "/",
+	return noteOf(notify.KindVisitArrived, "/",
 		notify.Text{Subject: "访客已到达：" + name, Body: fmt.Sprintf("您的访客 %s 已进入大楼。", name), SMS: fmt.Sprintf("您的访客%s已到达。", name)},
 		notify.Text{Subject: "Visitor arrived: " + name, Body: fmt.Sprintf("Your visitor %s has arrived.", name), SMS: fmt.Sprintf("Your visitor %s has arrived.", name)})
 }
@@ -71,7 +71,7 @@ func (n notices) arrivedNote(v visit.Visit) notify.Note {
 // visitor's status link goes in their Recipient.
 func (n notices) passNote(v visit.Visit) notify.Note {
 	name, when := v.Visitor.Name, n.window(v)
-	return note(notify.KindVisitApproved, "",
+	return noteOf(notify.KindVisitApproved, "",
 		notify.Text{Subject: "访问已确认", Body: fmt.Sprintf("%s，您的访问（%s）已确认，请凭通行码入场。", name, when),
 			SMS: fmt.Sprintf("%s，您的访问（%s）已确认，通行码：", name, when)},
 		notify.Text{Subject: "Visit confirmed", Body: fmt.Sprintf("%s, your visit (%s) is confirmed; show your pass at the gate.", name, when),
@@ -81,7 +81,7 @@ func (n notices) passNote(v visit.Visit) notify.Note {
 // walkInNote brings a visitor registered at the desk their pass.
 func (n notices) walkInNote(v visit.Visit) notify.Note {
 	name, when := v.Visitor.Name, n.window(v)
-	return note(notify.KindVisitApproved, "",
+	return noteOf(notify.KindVisitApproved, "",
 		notify.Text{Subject: "欢迎来访", Body: fmt.Sprintf("%s，欢迎来访（%s），请凭通行码进出。", name, when),
 			SMS: fmt.Sprintf("%s，欢迎来访！今日通行码：", name)},
 		notify.Text{Subject: "Welcome", Body: fmt.Sprintf("%s, welcome (%s); show your pass at the gates.", name, when),
@@ -91,7 +91,7 @@ func (n notices) walkInNote(v visit.Visit) notify.Note {
 // rejectedNote tells the visitor the host declined, and why.
 func (n notices) rejectedNote(v visit.Visit) notify.Note {
 	name := v.Visitor.Name
-	return note(notify.KindVisitRejected, "",
+	return noteOf(notify.KindVisitRejected, "",
 		notify.Text{Subject: "访问未获批准", Body: fmt.Sprintf("%s，您的访问申请未获批准：%s", name, v.RejectReason),
 			SMS: fmt.Sprintf("%s，您的访问申请未获批准：%s。详情：", name, v.RejectReason)},
 		notify.Text{Subject: "Visit declined", Body: fmt.Sprintf("%s, your visit was declined: %s", name, v.RejectReason),
@@ -100,7 +100,7 @@ func (n notices) rejectedNote(v visit.Visit) notify.Note {
 
 // codeNote is the booking page's one-time code: no link, one part.
 func codeNote(code string) notify.Note {
-	return note(KindPhoneCode, "",
+	return noteOf(KindPhoneCode, "",
 		notify.Text{Subject: "访客预约验证码", Body: code + "（5 分钟内有效，请勿告诉他人）", SMS: "访客预约验证码：" + code + "，5分钟内有效，请勿告诉他人。"},
 		notify.Text{Subject: "Visit booking code", Body: code + " (valid for 5 minutes; do not share it)", SMS: "Your visit booking code: " + code + ". Valid for 5 minutes; do not share it."})
 }
