@@ -27,6 +27,8 @@ func TestBrowserHostHome(t *testing.T) {
 	runWorker(t, notify.NewWorker(app.Notify, notify.WorkerOptions{Poll: 20 * time.Millisecond}))
 
 	host := startBrowser(t, base)
+	// A host answers on their phone.
+	host.do("phone-sized viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulatePortrait))
 	host.mustLogin(visitsHostUser, visitsHostPass)
 	host.do("wait for the empty list", chromedp.WaitVisible(chromedp.ID("no-pending")))
 	lang := host.eval(`document.documentElement.lang`)
@@ -45,6 +47,7 @@ func TestBrowserHostHome(t *testing.T) {
 
 	// The request appears on the host's home by itself.
 	host.waitFor("the request on the host's home", fmt.Sprintf(`document.querySelector("#pending-%s #approve-%s") !== null`, v.ID, v.ID))
+	host.fitsPhone()
 	banner := host.text("main .flash.notify")
 	han := strings.ContainsFunc(banner, func(r rune) bool { return unicode.Is(unicode.Han, r) })
 	if !strings.Contains(banner, "Maria Garcia") || (lang == "en") == han {
@@ -65,6 +68,10 @@ func TestBrowserHostHome(t *testing.T) {
 	if !host.exists("#host-today #visit-" + v.ID) {
 		host.fatalf("the approved visit is not among today's")
 	}
+	host.open("/host/visits/"+v.ID, "answered-"+v.ID)
+	host.fitsPhone()
+	host.open("/account/notify", "profile-form")
+	host.fitsPhone()
 
 	// The visitor's page shows the pass by itself.
 	visitor.waitFor("the status page to show the pass", `document.querySelector('#visit-status[data-state="approved"] #pass-qr svg') !== null`)
@@ -122,5 +129,23 @@ func TestBrowserWalkinSMS(t *testing.T) {
 	phone.open(strings.Fields(m.text[i+len(base):])[0], "visit-status")
 	if !phone.exists("#pass-qr svg") {
 		phone.fatalf("the SMS link opens no pass")
+	}
+}
+
+// fitsPhone fails when anything outside the nav and tab strips reaches past
+// the right edge of the screen (as TestBrowserPhonePagesFitTheScreen).
+func (b *browser) fitsPhone() {
+	b.t.Helper()
+	got := strings.Trim(b.eval(`(() => {
+		const w = document.documentElement.clientWidth, out = [];
+		for (const e of document.querySelectorAll('body *')) {
+			if (e.closest('nav, .tabs')) continue;
+			const r = e.getBoundingClientRect();
+			if (r.width > 0 && r.right > w + 1) out.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' right=' + Math.round(r.right));
+		}
+		return out.slice(0, 5).join(' | ');
+	})()`), `"`)
+	if got != "" {
+		b.fatalf("%s is wider than a phone: %s", b.path(), got)
 	}
 }
