@@ -76,9 +76,12 @@ func (d *hostDigest) due(now time.Time) map[string]int {
 // sendDigests tells each host whose minute is over of the requests held.
 func (n notices) sendDigests(ctx context.Context) {
 	for host, held := range n.a.digest.due(n.a.Clock.Now()) {
-		note := notify.Note{Kind: notify.KindVisitRequested, Subject: fmt.Sprintf("访客申请 %d 条 %d visit requests", held, held),
-			Body: fmt.Sprintf("又有 %d 位访客申请来访，请在“我的访客”中查看。\n%d more visitors asked to visit; see your visits page.", held, held),
-			Link: "/host/visits"}
-		n.send(ctx, n.accountsOf(host), note, notify.Recipient{})
+		// The host's home lists them, requests first.
+		digest := noteOf(notify.KindVisitRequested, "/",
+			notify.Text{Subject: fmt.Sprintf("访客申请 %d 条", held), Body: fmt.Sprintf("又有 %d 位访客申请来访，请在首页审批。", held),
+				SMS: fmt.Sprintf("又有%d位访客申请来访，请审批：", held)},
+			notify.Text{Subject: fmt.Sprintf("%d visit requests", held), Body: fmt.Sprintf("%d more visitors asked to visit; answer them on your home page.", held),
+				SMS: fmt.Sprintf("%d more visit requests. Answer:", held)})
+		n.tell(ctx, n.host(host), digest, notify.Recipient{})
 	}
 }

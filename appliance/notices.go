@@ -15,6 +15,11 @@ import (
 // (notify.Options.PrivatePaths), and it travels only to the visitor.
 const StatusPath = "/v/"
 
+// RequestPath is where a host answers one visit request: RequestPath and
+// the visit's ID. The host's notifications link there; it asks them to
+// sign in first when they have not.
+const RequestPath = "/host/visits/"
+
 // notices turns visit events and alerts into notifications. The texts are
 // in Chinese and English together: the appliance does not know the
 // reader's language, and a bilingual line is what lobby systems send.
@@ -56,14 +61,60 @@ func (n notices) when(v visit.Visit) string {
 }
 
 // visitor is where the news of a visit's own decision goes: the
-// visitor's phone, with their status link.
+// visitor's phone, with their status link, in their language.
 func (n notices) visitor(v visit.Visit) notify.Recipient {
-	var r notify.Recipient
+	r := notify.Recipient{Lang: n.a.lang(v)}
 	r.Phone, _ = n.a.Visits.Mobile(v)
 	if link, err := n.a.Visits.StatusLink(v); err == nil && link != "" {
 		r.Link = StatusPath + link
 	}
 	return r
+}
+
+// host is whom news for host personID reaches: their accounts in the
+// page, and their phone and mailbox as they chose (directory.Person.Notify),
+// once, in the site's language.
+func (n notices) host(personID string) []notify.Recipient {
+	var out []notify.Recipient
+	for _, id := range n.accountsOf(personID) {
+		out = append(out, notify.Recipient{AccountID: id})
+	}
+	p, err := n.a.Directory.Person(personID)
+	if err != nil || !p.Active {
+		return out
+	}
+	var r notify.Recipient
+	if p.WantsSMS() {
+		if r.Phone, err = n.a.Directory.Mobile(p); err != nil {
+			n.a.Log.Warn("host's mobile not opened", "err", err)
+		}
+	}
+	if p.WantsEmail() {
+		if r.Email, err = n.a.Directory.Email(p); err != nil {
+			n.a.Log.Warn("host's email not opened", "err", err)
+		}
+	}
+	if r.Phone == "" && r.Email == "" {
+		return out
+	}
+	r.Lang = n.a.Settings().Language
+	if len(out) > 0 {
+		r.AccountID = out[0].AccountID
+		out[0] = r
+		return out
+	}
+	return []notify.Recipient{r}
+}
+
+// tell tells each recipient the note, and the visitor (when they have a
+// phone), and the webhooks that want its kind.
+func (n notices) tell(ctx context.Context, to []notify.Recipient, note notify.Note, visitor notify.Recipient) {
+	for _, r := range to {
+		if err := n.a.Notify.Tell(ctx, "system", r, note); err != nil {
+			n.a.Log.Warn("notification not queued", "kind", note.Kind, "err", err)
+		}
+	}
+	n.send(ctx, nil, note, visitor)
 }
 
 // send tells the accounts and the visitor (when it has a phone) the note,
@@ -87,42 +138,34 @@ func (n notices) send(ctx context.Context, accounts []string, note notify.Note, 
 
 // hook is the visit service's listener.
 func (n notices) hook(ctx context.Context, kind string, v visit.Visit) {
-	name := v.Visitor.Name
 	var note notify.Note
-	var to []string
+	var to []notify.Recipient
 	var visitor notify.Recipient
 	switch kind {
 	case visit.HookRequested:
 		if !n.a.digest.admit(v.HostID, n.a.Clock.Now()) {
 			return // counted for the host's digest
 		}
-		note = notify.Note{Kind: notify.KindVisitRequested, Subject: "访客申请 Visit request: " + name,
-			Body: fmt.Sprintf("%s 申请来访（%s），事由：%s。\n%s asks to visit (%s): %s.", name, n.when(v), v.Reason, name, n.when(v), v.Reason),
-			Link: "/host/visits"}
-		to = n.accountsOf(v.HostID)
+		note, to = n.requestNote(v), n.host(v.HostID)
 	case visit.HookApproved, visit.HookInvited:
-		note = n.passNote(v)
-		visitor = n.visitor(v)
+		note, visitor = n.passNote(v), n.visitor(v)
+	case visit.HookWalkedIn:
+		// The host agreed on the phone and the webhooks need not hear it:
+		// only the visitor, who gets their pass.
+		if to := n.visitor(v); to.Phone != "" && to.Link != "" {
+			if err := n.a.Notify.Tell(ctx, "system", to, n.walkInNote(v)); err != nil {
+				n.a.Log.Warn("notification not queued", "kind", "visit.walked_in", "err", err)
+			}
+		}
+		return
 	case visit.HookRejected:
-		note = notify.Note{Kind: notify.KindVisitRejected, Subject: "访问未获批准 Visit declined",
-			Body: fmt.Sprintf("%s，您的访问申请未获批准：%s\n%s, your visit was declined: %s", name, v.RejectReason, name, v.RejectReason)}
-		visitor = n.visitor(v)
+		note, visitor = n.rejectedNote(v), n.visitor(v)
 	case visit.HookArrived:
-		note = notify.Note{Kind: notify.KindVisitArrived, Subject: "访客已到达 Visitor arrived: " + name,
-			Body: fmt.Sprintf("您的访客 %s 已进入大楼。\nYour visitor %s has arrived.", name, name), Link: "/host/visits"}
-		to = n.accountsOf(v.HostID)
+		note, to = n.arrivedNote(v), n.host(v.HostID)
 	default:
 		return
 	}
-	n.send(ctx, to, note, visitor)
-}
-
-// passNote is the message that brings a visitor their pass: sent on
-// approval, and again when the desk resends it.
-func (n notices) passNote(v visit.Visit) notify.Note {
-	name := v.Visitor.Name
-	return notify.Note{Kind: notify.KindVisitApproved, Subject: "访问已确认 Visit confirmed",
-		Body: fmt.Sprintf("%s，您的访问（%s）已确认，请凭通行码入场。\n%s, your visit (%s) is confirmed; show your pass at the gate.", name, n.when(v), name, n.when(v))}
+	n.tell(ctx, to, note, visitor)
 }
 
 // ResendPass sends visitor id the message an approval sends — the link to
@@ -162,9 +205,14 @@ func (n notices) VisitAlert(ctx context.Context, kind string, v visit.Visit) {
 			Body: fmt.Sprintf("%s 的访问已在日终关闭，未记录离开。\n%s's visit was closed at day end with no exit recorded.", name, name), Link: "/desk/records"}
 		to = n.desk()
 	case visit.AlertRemindHost:
-		note = notify.Note{Kind: kind, Subject: "请审批访客 Please answer: " + name,
-			Body: fmt.Sprintf("%s 的来访申请（%s）仍在等待您的答复。\n%s's visit request (%s) is waiting for your answer.", name, n.when(v), name, n.when(v)), Link: "/host/visits"}
-		to = n.accountsOf(v.HostID)
+		// To the host alone, in their language, by their channels.
+		when := n.window(v)
+		n.tell(ctx, n.host(v.HostID), noteOf(kind, RequestPath+v.ID,
+			notify.Text{Subject: "请审批访客：" + name, Body: fmt.Sprintf("%s 的来访申请（%s）仍在等待您的答复。", name, when),
+				SMS: fmt.Sprintf("%s的来访申请（%s）仍待您审批：", name, when)},
+			notify.Text{Subject: "Please answer: " + name, Body: fmt.Sprintf("%s's visit request (%s) is waiting for your answer.", name, when),
+				SMS: fmt.Sprintf("%s's visit request (%s) awaits your answer:", name, when)}), notify.Recipient{})
+		return
 	case visit.AlertEscalatedDesk:
 		note = notify.Note{Kind: kind, Subject: "被访人未答复 Host has not answered: " + name,
 			Body: fmt.Sprintf("%s 的来访申请（%s）被访人尚未答复，请联系被访人。\nThe host has not answered %s's request (%s); please call them.", name, n.when(v), name, n.when(v)), Link: "/desk/today"}
@@ -184,8 +232,9 @@ type codes struct{ a *App }
 
 func (c codes) SMSReady() bool { return c.a.Notify.SMSEnabled() }
 
-func (c codes) SendCode(ctx context.Context, mobile, code string) error {
-	return c.a.Notify.Tell(ctx, "visitor", notify.Recipient{Phone: mobile}, notify.Note{Kind: KindPhoneCode,
-		Subject: "访客预约验证码 Visit booking code",
-		Body:    code + "（5 分钟内有效，请勿告诉他人）\nValid for 5 minutes. Do not share it."})
+func (c codes) SendCode(ctx context.Context, mobile, lang, code string) error {
+	if lang != "zh" && lang != "en" {
+		lang = c.a.Settings().Language
+	}
+	return c.a.Notify.Tell(ctx, "visitor", notify.Recipient{Phone: mobile, Lang: lang}, codeNote(code))
 }

@@ -198,6 +198,12 @@ func (s *Server) apiEmployeeUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The API does not carry the email address and the notification
+	// preference (the person's page and the host's profile set them): an
+	// update keeps them.
+	if old, err := s.app.Directory.Person(p.ID); err == nil {
+		p.EmailSealed, p.Notify = old.EmailSealed, old.Notify
+	}
 	saved, err := s.app.Directory.SavePerson(c.Request().Context(), actor(c), p)
 	if err != nil {
 		return err

@@ -131,7 +131,8 @@ func (s *Server) book(c echo.Context) error {
 		party = n
 	}
 	q := visit.Request{Name: f.Name, Title: f.Title, Mobile: f.Mobile,
-		IDLast6: f.IDLast6, Company: f.Company, HostID: f.HostID, Reason: f.Reason, From: from, Until: until, PartySize: party}
+		IDLast6: f.IDLast6, Company: f.Company, HostID: f.HostID, Reason: f.Reason, From: from, Until: until, PartySize: party,
+		Lang: string(langOf(c))} // the visitor's messages in the language they booked in
 	if len(es) > 0 {
 		return s.renderBook(c, http.StatusUnprocessableEntity, d, s.allErrors(es, q, true))
 	}

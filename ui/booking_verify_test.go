@@ -24,6 +24,14 @@ import (
 // appliance's SMS channel, with a running outbox worker.
 func smsModem(t *testing.T, h *harness) *sim.Modem {
 	t.Helper()
+	return smsModemBase(t, h, h.ts.URL)
+}
+
+// smsModemBase is smsModem whose channel makes paths absolute with base;
+// "" leaves that to the outbox and the site's base URL setting, as the
+// appliance's device runtime does.
+func smsModemBase(t *testing.T, h *harness, base string) *sim.Modem {
+	t.Helper()
 	dev, err := sim.NewModem(filepath.Join(t.TempDir(), "ttyGSM"), sim.ModemConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +47,7 @@ func smsModem(t *testing.T, h *harness) *sim.Modem {
 	t.Cleanup(func() { s.Close() })
 	h.app.Notify.EnableSMS(true)
 	runWorker(t, notify.NewWorker(h.app.Notify, notify.WorkerOptions{Poll: 20 * time.Millisecond,
-		SMS: modem.Channel{Sender: s, Base: h.ts.URL}}))
+		SMS: modem.Channel{Sender: s, Base: base}}))
 	return dev
 }
 

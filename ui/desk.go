@@ -23,7 +23,7 @@ import (
 
 func (s *Server) walkInPage(c echo.Context) error {
 	until := s.app.Clock.Now().In(s.app.Config.Location).Add(2 * time.Hour).Format("15:04")
-	d := views.WalkInData{Form: views.WalkInForm{Until: until, Party: "1"}}
+	d := views.WalkInData{Form: views.WalkInForm{Until: until, Party: "1", Lang: s.app.Settings().Language}}
 	if err := s.withReaders(&d); err != nil {
 		return err
 	}
@@ -87,7 +87,8 @@ func (s *Server) walkIn(c echo.Context) error {
 		IDNumber: c.FormValue("id_number"), Company: c.FormValue("company"), HostID: c.FormValue("host_id"),
 		Reason: c.FormValue("reason"), Until: c.FormValue("until"), Party: c.FormValue("party"), Badge: c.FormValue("badge"),
 		Nationality: c.FormValue("nationality"), Birth: c.FormValue("birth"), Sex: c.FormValue("sex"), DocExpiry: c.FormValue("doc_expiry"),
-		Chip: strings.TrimSpace(c.FormValue("chip")), BindCard: c.FormValue("bind_card") == "1"}
+		Chip: strings.TrimSpace(c.FormValue("chip")), BindCard: c.FormValue("bind_card") == "1",
+		Lang: c.FormValue("lang")}
 	now := s.app.Clock.Now()
 	fail := func(es field.Errors) error {
 		d := views.WalkInData{Form: f, Errs: es}
@@ -115,7 +116,7 @@ func (s *Server) walkIn(c echo.Context) error {
 	}
 	q := visit.Request{Name: f.Name, Title: f.Title, Mobile: f.Mobile, IDNumber: f.IDNumber, Company: f.Company,
 		HostID: f.HostID, Reason: f.Reason, From: now, Until: until, PartySize: party, Badge: f.Badge,
-		Doc: visit.DocDetails{Nationality: f.Nationality, Birth: f.Birth, Sex: f.Sex, Expiry: f.DocExpiry}, MobileOptional: f.BindCard}
+		Doc: visit.DocDetails{Nationality: f.Nationality, Birth: f.Birth, Sex: f.Sex, Expiry: f.DocExpiry}, MobileOptional: f.BindCard, Lang: f.Lang}
 	if f.BindCard && access.NormalizeCard(f.Chip) == "" {
 		es.Add("chip", "invalid_card_number")
 	} else if f.BindCard {
@@ -232,7 +233,7 @@ func (s *Server) invitePage(c echo.Context) error {
 	// Suggest the next whole hour, for two hours.
 	from := s.app.Clock.Now().In(s.app.Config.Location).Truncate(time.Hour).Add(time.Hour)
 	return s.render(c, http.StatusOK, views.Invite(views.InviteData{Form: views.InviteForm{Date: from.Format("2006-01-02"),
-		From: from.Format("15:04"), Until: from.Add(2 * time.Hour).Format("15:04"), Party: "1"}}))
+		From: from.Format("15:04"), Until: from.Add(2 * time.Hour).Format("15:04"), Party: "1", Lang: string(langOf(c))}}))
 }
 
 func (s *Server) invite(c echo.Context) error {
@@ -242,14 +243,15 @@ func (s *Server) invite(c echo.Context) error {
 	}
 	f := views.InviteForm{Name: c.FormValue("name"), Title: c.FormValue("title"), Mobile: c.FormValue("mobile"),
 		Company: c.FormValue("company"), Reason: c.FormValue("reason"), Message: c.FormValue("message"),
-		Date: c.FormValue("date"), From: c.FormValue("from"), Until: c.FormValue("until"), Party: c.FormValue("party")}
+		Date: c.FormValue("date"), From: c.FormValue("from"), Until: c.FormValue("until"), Party: c.FormValue("party"),
+		Lang: c.FormValue("lang")}
 	from, until, es := s.parseWindow(f.Date, f.From, f.Until)
 	party, ok := atoiDefault(f.Party, 1)
 	if !ok {
 		es.Add("party_size", "not_a_number")
 	}
 	q := visit.Request{Name: f.Name, Title: f.Title, Mobile: f.Mobile, Company: f.Company, HostID: a.PersonID,
-		Reason: f.Reason, Message: f.Message, From: from, Until: until, PartySize: party}
+		Reason: f.Reason, Message: f.Message, From: from, Until: until, PartySize: party, Lang: f.Lang}
 	var v visit.Visit
 	var link string
 	var err error = s.allErrors(es, q, false)

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"gatehouse/appliance/notify"
+	"gatehouse/ui/i18n"
 )
 
 // heartbeat keeps proxies and the browser from giving up on a quiet
@@ -28,8 +29,10 @@ type eventData struct {
 	Time    time.Time `json:"time"`
 }
 
-func writeEvent(w io.Writer, m notify.Message) error {
-	b, err := json.Marshal(eventData{Kind: m.Kind, Subject: m.Subject, Body: m.Body, Link: m.Link, Time: m.Created})
+// writeEvent writes m in the reader's language l alone, when m has it.
+func writeEvent(w io.Writer, m notify.Message, l i18n.Lang) error {
+	subject, body := m.In(string(l))
+	b, err := json.Marshal(eventData{Kind: m.Kind, Subject: subject, Body: body, Link: m.Link, Time: m.Created})
 	if err != nil {
 		return err
 	}
@@ -47,7 +50,7 @@ func (s *Server) events(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u := userOf(c)
+	u, l := userOf(c), langOf(c)
 	sub := n.Hub().Subscribe(u.ID)
 	defer sub.Close()
 
@@ -73,7 +76,7 @@ func (s *Server) events(c echo.Context) error {
 			return nil
 		}
 		for _, m := range ms {
-			if !send(func() error { return writeEvent(w, m) }) {
+			if !send(func() error { return writeEvent(w, m, l) }) {
 				return nil
 			}
 			sent[m.ID] = true
@@ -94,7 +97,7 @@ func (s *Server) events(c echo.Context) error {
 			if sent[m.ID] {
 				continue
 			}
-			if !send(func() error { return writeEvent(w, m) }) {
+			if !send(func() error { return writeEvent(w, m, l) }) {
 				return nil
 			}
 		case <-t.C:
@@ -127,6 +130,9 @@ const eventsScript = `// Gatehouse: live notifications (server-sent events from 
     if (m.body) p.appendChild(document.createTextNode(' — ' + m.body));
     main.insertBefore(p, main.firstChild);
     setTimeout(function () { p.remove(); }, 30000);
+    // A page that shows what the message is about (the host's home)
+    // refreshes itself on this event.
+    document.dispatchEvent(new CustomEvent('gatehouse:notify', { detail: m }));
   });
 })();
 `

@@ -11,6 +11,9 @@ import (
 )
 
 func (s *Server) home(c echo.Context) error {
+	if userOf(c).Can("host") {
+		return s.hostHome(c) // home_host.go
+	}
 	var d views.HomeData
 	if userOf(c).Can("admin", "manager", "reception") {
 		p, err := s.app.Directory.Search(directory.Query{Limit: 1})

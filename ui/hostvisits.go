@@ -43,7 +43,23 @@ func (s *Server) hostDecide(approve bool) echo.HandlerFunc {
 		if a.PersonID == "" {
 			return errForbidden
 		}
-		_, err := s.app.Visits.Decide(c.Request().Context(), actor(c), c.Param("id"), a.PersonID, approve, c.FormValue("reason"))
+		back := "/host/visits"
+		if b := c.FormValue("back"); b != "" {
+			back = localPath(b)
+		}
+		v, err := s.app.Visits.Get(c.Param("id"))
+		if err != nil {
+			return err
+		}
+		_, err = s.app.Visits.Decide(c.Request().Context(), actor(c), v.ID, a.PersonID, approve, s.rejectReason(c, v))
+		if es, ok := field.As(err); ok && back == "/" {
+			d, derr := s.hostHomeData(c)
+			if derr != nil {
+				return derr
+			}
+			d.Errs, d.ErrVisit = es, v.ID
+			return s.render(c, http.StatusUnprocessableEntity, views.HostHome(d))
+		}
 		if es, ok := field.As(err); ok {
 			d, derr := s.hostData(c)
 			if derr != nil {
@@ -56,6 +72,6 @@ func (s *Server) hostDecide(approve bool) echo.HandlerFunc {
 			return err
 		}
 		s.flash(c, "flash.saved")
-		return s.redirect(c, "/host/visits")
+		return s.redirect(c, decidedPath(back, v.ID, approve))
 	}
 }

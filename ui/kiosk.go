@@ -117,7 +117,7 @@ func (s *Server) kioskRegister(c echo.Context) error {
 	}
 	now := s.app.Clock.Now()
 	v, link, err := s.app.Visits.Book(c.Request().Context(), visit.Request{Name: f.Name, Mobile: f.Mobile, IDLast6: f.IDLast6,
-		HostID: f.HostID, Reason: f.Reason, From: now, Until: now.Add(kioskWindow), PartySize: party})
+		HostID: f.HostID, Reason: f.Reason, From: now, Until: now.Add(kioskWindow), PartySize: party, Lang: string(langOf(c))})
 	if fe, ok := field.As(err); ok {
 		d.Errs = fe
 		return s.kioskForm(c, http.StatusUnprocessableEntity, d)

@@ -96,6 +96,9 @@ func (s *Server) personEdit(c echo.Context) error {
 	if p.Mobile, err = s.app.Directory.Mobile(p); err != nil {
 		return err
 	}
+	if p.Email, err = s.app.Directory.Email(p); err != nil {
+		return err
+	}
 	d, err := s.personFormData(p, false, nil)
 	if err != nil {
 		return err
@@ -109,6 +112,8 @@ func personFromForm(c echo.Context) directory.Person {
 		Name:        c.FormValue("name"),
 		EnglishName: c.FormValue("english_name"),
 		Mobile:      c.FormValue("mobile"),
+		Email:       c.FormValue("email"),
+		Notify:      c.FormValue("notify"),
 		CompanyID:   c.FormValue("company_id"),
 		FloorID:     c.FormValue("floor_id"),
 		EmployeeNo:  c.FormValue("employee_no"),

@@ -66,6 +66,9 @@ func (s *Server) routeTable() []route {
 		{"GET", "/events", anyone, s.events},
 
 		{"GET", "/host/visits", hosts, s.hostVisits},
+		{"GET", "/host/visits/:id", hosts, s.hostRequest},
+		{"GET", "/account/notify", hosts, s.hostProfile},
+		{"POST", "/account/notify", hosts, s.hostProfileSave},
 		{"POST", "/host/visits/:id/approve", hosts, s.hostDecide(true)},
 		{"POST", "/host/visits/:id/reject", hosts, s.hostDecide(false)},
 		{"GET", "/guard", staff, s.guard},

@@ -22,7 +22,9 @@ package directory
 
 import (
 	"errors"
+	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gatehouse/appliance/field"
@@ -97,6 +99,53 @@ type Person struct {
 	// data (Unix ns): name, mobile, employee number and position are gone.
 	Purged int64 `json:"purged,omitempty"`
 	Line   int   `json:"line,omitempty"` // source line while staged by an import
+
+	// Email is the address in clear, held only in memory like Mobile;
+	// the store holds it sealed (EmailSealed), and Service.Email opens it.
+	Email       string `json:"-"`
+	EmailSealed string `json:"email_sealed,omitempty"`
+	// Notify is how a host hears of their visitors besides the page:
+	// NotifyPage, NotifySMS, NotifyEmail or NotifyBoth.
+	Notify string `json:"notify,omitempty"`
+}
+
+// Notification preferences (Person.Notify). The page always tells a host
+// who is signed in; these add the phone and the mailbox.
+const (
+	NotifyPage  = ""      // in the app only
+	NotifySMS   = "sms"   // and by SMS to the mobile
+	NotifyEmail = "email" // and by email
+	NotifyBoth  = "both"  // and by SMS and email
+)
+
+// NotifyChoices lists the preferences in display order.
+var NotifyChoices = []string{NotifyPage, NotifySMS, NotifyEmail, NotifyBoth}
+
+// MaxEmail is the longest address (RFC 5321's path limit).
+const MaxEmail = 254
+
+// WantsSMS reports whether p asked to hear by SMS.
+func (p Person) WantsSMS() bool { return p.Notify == NotifySMS || p.Notify == NotifyBoth }
+
+// WantsEmail reports whether p asked to hear by email.
+func (p Person) WantsEmail() bool { return p.Notify == NotifyEmail || p.Notify == NotifyBoth }
+
+// checkContact checks the email address in clear (the issuer's check:
+// a handler sees only the sealed one) and the preference.
+func checkContact(es *field.Errors, p *Person) {
+	p.Email = strings.TrimSpace(p.Email)
+	if p.Email != "" {
+		a, err := mail.ParseAddress(p.Email)
+		if err != nil || a.Address != p.Email || len(p.Email) > MaxEmail ||
+			strings.ContainsFunc(p.Email, func(r rune) bool { return r <= 0x20 || r >= 0x7F }) {
+			es.Add("email", "invalid_email")
+		}
+	}
+	if !slices.Contains(NotifyChoices, p.Notify) {
+		es.Add("notify", "invalid")
+	} else if p.WantsEmail() && p.Email == "" && p.EmailSealed == "" {
+		es.Add("email", "required")
+	}
 }
 
 // BlindMobile is the blind-index kind of mobile numbers: the visitors'
@@ -211,6 +260,7 @@ func checkPerson(r *store.Reader, p *Person) (field.Errors, error) {
 	case p.MobileSealed == "" || p.MobileBlind == "": // a handler sees only the sealed number
 		es.Add("mobile", "required")
 	}
+	checkContact(&es, p)
 	p.Position = es.Text("position", p.Position, false, MaxPosition)
 	p.EmployeeNo = strings.TrimSpace(p.EmployeeNo)
 	switch p.Kind {

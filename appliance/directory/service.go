@@ -96,6 +96,9 @@ func (s *Service) SavePerson(ctx context.Context, actor string, p Person) (Perso
 	if err := s.sealMobile(&p); err != nil {
 		return p, err
 	}
+	if err := s.sealEmail(&p); err != nil {
+		return p, err
+	}
 	_, err = s.apply(ctx, CmdPersonSave, actor, savePayload{Person: p, Create: create})
 	return p, err
 }
@@ -114,6 +117,45 @@ func (s *Service) sealMobile(p *Person) error {
 	p.MobileSealed, p.MobileBlind = sealed, s.keys.Blind(BlindMobile, p.Mobile)
 	p.MobileTail = s.tailBlind(p.Mobile)
 	return nil
+}
+
+// sealEmail seals p's address, given in clear, into EmailSealed, as
+// sealMobile does the number.
+func (s *Service) sealEmail(p *Person) error {
+	if p.Email == "" {
+		return nil
+	}
+	sealed, err := s.keys.Seal(p.Email)
+	if err != nil {
+		return fmt.Errorf("directory: seal email: %w", err)
+	}
+	p.EmailSealed = sealed
+	return nil
+}
+
+// Email returns p's email address, opening the sealed one ("" when p has
+// none). Callers never log it.
+func (s *Service) Email(p Person) (string, error) {
+	if p.Email != "" || p.EmailSealed == "" || p.Purged != 0 {
+		return p.Email, nil
+	}
+	e, err := s.keys.Open(p.EmailSealed)
+	if err != nil {
+		return "", fmt.Errorf("directory: person %s: open email: %w", p.ID, err)
+	}
+	return e, nil
+}
+
+// SetContact is a person's own change of their email address and
+// notification preference (the host's profile): the rest of the entry
+// stays as the directory has it.
+func (s *Service) SetContact(ctx context.Context, actor, id, email, pref string) (Person, error) {
+	p, err := s.Person(id)
+	if err != nil {
+		return p, err
+	}
+	p.Email, p.EmailSealed, p.Notify = email, "", pref
+	return s.SavePerson(ctx, actor, p)
 }
 
 // Mobile returns p's whole mobile number, opening the sealed one: for the

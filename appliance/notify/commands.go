@@ -46,6 +46,7 @@ type Record struct {
 	Subject   string      `json:"subject"`
 	Body      string      `json:"body,omitempty"`
 	Link      string      `json:"link,omitempty"`
+	Langs     string      `json:"langs,omitempty"` // sealed JSON of Message.Langs
 	State     State       `json:"state"`
 	Attempts  int         `json:"attempts"`
 	Due       int64       `json:"due,omitempty"` // next attempt (Unix ns) while pending

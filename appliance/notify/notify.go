@@ -91,6 +91,29 @@ type Message struct {
 	// message centre's message): the outbox keeps the group's totals per
 	// state (Totals) in step with every change of state.
 	Group string `json:"group,omitempty"`
+	// Langs is the message in each language ("zh", "en"), for an in-page
+	// message: the page shows its reader's language only. Email and SMS
+	// are addressed in their reader's language (Recipient.Lang) and carry
+	// none.
+	Langs map[string]Text `json:"langs,omitempty"`
+}
+
+// Text is what a note says in one language.
+type Text struct {
+	Subject string `json:"subject"`
+	Body    string `json:"body,omitempty"`
+	// SMS is the whole text message before the link, worded to fit one
+	// part where the words allow; "" sends Subject and Body.
+	SMS string `json:"sms,omitempty"`
+}
+
+// In returns m's subject and body in lang, or as queued when m has no
+// text in lang.
+func (m Message) In(lang string) (subject, body string) {
+	if t, ok := m.Langs[lang]; ok && t.Subject != "" {
+		return t.Subject, t.Body
+	}
+	return m.Subject, m.Body
 }
 
 // Channel delivers messages of one kind of channel. Send must return when
@@ -121,6 +144,9 @@ type Recipient struct {
 	// link on email and SMS, which reach only them, and goes nowhere else:
 	// not in the page, and never to a webhook.
 	Link string
+	// Lang is the language this person reads ("zh", "en"): email and SMS
+	// go in it alone when the note has it (Note.Langs).
+	Lang string
 }
 
 // Note is what Tell and Broadcast say. Its Link is for anyone who reads
@@ -128,9 +154,12 @@ type Recipient struct {
 // credential: a person's own link goes in Recipient.Link.
 type Note struct {
 	Kind    string
-	Subject string
+	Subject string // both languages, for webhooks and readers of no known language
 	Body    string
 	Link    string
+	// Langs is the note in each language: a page shows its reader's,
+	// email and SMS go in the recipient's (Recipient.Lang).
+	Langs map[string]Text
 }
 
 // Notifier is what the domain services (visits, keys, alarms) use to tell

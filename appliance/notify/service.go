@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base32"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/mail"
@@ -201,6 +202,8 @@ func (s *Service) newID(now time.Time) string {
 	return idEncoding.EncodeToString(b[:])
 }
 
+var langRE = regexp.MustCompile(`^[a-z]{2}$`)
+
 // checkMessage validates and cleans m.
 func checkMessage(m *Message) field.Errors {
 	var es field.Errors
@@ -236,6 +239,13 @@ func checkMessage(m *Message) field.Errors {
 		es.AddArg("body", "too_long", fmt.Sprint(MaxBody))
 	case strings.ContainsFunc(m.Body, func(r rune) bool { return (r < 0x20 && r != '\n' && r != '\t') || r == 0x7F }):
 		es.Add("body", "bad_characters")
+	}
+	for l, t := range m.Langs {
+		if !langRE.MatchString(l) || t.Subject == "" || len([]rune(t.Subject)) > MaxSubject ||
+			len([]rune(t.Body)) > MaxBody || len([]rune(t.SMS)) > MaxBody {
+			es.Add("langs", "invalid")
+			break
+		}
 	}
 	m.Link = strings.TrimSpace(m.Link)
 	if m.Link != "" {
@@ -307,6 +317,15 @@ func (s *Service) seal(m Message, id string) (Record, error) {
 	if rec.Link, err = s.keys.Seal(m.Link); err != nil {
 		return Record{}, err
 	}
+	if len(m.Langs) > 0 {
+		b, err := json.Marshal(m.Langs)
+		if err != nil {
+			return Record{}, err
+		}
+		if rec.Langs, err = s.keys.Seal(string(b)); err != nil {
+			return Record{}, err
+		}
+	}
 	return rec, nil
 }
 
@@ -327,6 +346,15 @@ func (s *Service) Open(rec Record) (Message, error) {
 	}
 	if m.Link, err = s.keys.Open(rec.Link); err != nil {
 		return Message{}, err
+	}
+	if rec.Langs != "" {
+		b, err := s.keys.Open(rec.Langs)
+		if err != nil {
+			return Message{}, err
+		}
+		if err := json.Unmarshal([]byte(b), &m.Langs); err != nil {
+			return Message{}, err
+		}
 	}
 	return m, nil
 }
@@ -379,7 +407,17 @@ func (s *Service) Address(to Recipient, n Note) ([]Message, error) {
 		own = to.Link
 	}
 	msg := func(ch ChannelName, addr, link string) Message {
-		return Message{Channel: ch, To: addr, Kind: n.Kind, Subject: n.Subject, Body: n.Body, Link: link}
+		m := Message{Channel: ch, To: addr, Kind: n.Kind, Subject: n.Subject, Body: n.Body, Link: link}
+		t, ok := n.Langs[to.Lang]
+		switch {
+		case ch == InPage:
+			m.Langs = n.Langs // the page picks its reader's
+		case ok && ch == SMS && t.SMS != "":
+			m.Subject, m.Body = t.SMS, ""
+		case ok && t.Subject != "":
+			m.Subject, m.Body = t.Subject, t.Body
+		}
+		return m
 	}
 	if to.AccountID != "" {
 		ms = append(ms, msg(InPage, to.AccountID, n.Link))

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +56,7 @@ type Worker struct {
 	tried    map[string]bool // attempted by the RunOnce under way
 	freed    chan struct{}   // an attempt finished: a slot is free
 	wg       sync.WaitGroup
+	relative sync.Once // logs, once, that links go out relative (no base URL set)
 }
 
 // NewWorker returns a worker for svc's outbox.
@@ -247,8 +249,16 @@ func (w *Worker) attempt(ctx context.Context, set Settings, rec Record) {
 		err = &SendError{Reason: "cannot unseal", Permanent: true, Err: err}
 	} else {
 		var ch Channel
-		if m.Channel == SMS {
-			m.Link = set.Absolute(m.Link) // a phone has no page to resolve a path against
+		if m.Channel == SMS || m.Channel == Email {
+			m.Link = set.Absolute(m.Link) // a phone or a mailbox has no page to resolve a path against
+			if strings.HasPrefix(m.Link, "/") {
+				// The pages that send links warn while no base URL is set;
+				// the log says it once, naming no one.
+				w.relative.Do(func() {
+					w.svc.log.Warn("notify: no base URL set: links in SMS and email go out as paths a phone cannot open",
+						"channel", string(m.Channel), "kind", m.Kind)
+				})
+			}
 		}
 		if ch, err = w.channel(set, m); err == nil {
 			actx, cancel := context.WithTimeout(ctx, w.o.Timeout)

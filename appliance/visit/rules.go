@@ -42,6 +42,7 @@ type Request struct {
 	From      time.Time
 	Until     time.Time
 	PartySize int
+	Lang      string // the visitor's language, "zh" or "en"; anything else: the site's default
 	// PhoneVerified: the visitor proved they hold Mobile (a code sent to
 	// it was typed back); set only by ConfirmBooking.
 	PhoneVerified bool
@@ -102,6 +103,9 @@ func NormalizeMobile(s string) string {
 // requireID is set where the building asks for ID digits (booking page).
 func CheckRequest(q *Request, now time.Time, requireID bool) field.Errors {
 	var es field.Errors
+	if q.Lang != "zh" && q.Lang != "en" {
+		q.Lang = ""
+	}
 	q.Name = es.Text("name", q.Name, true, MaxName)
 	if !titles[q.Title] {
 		es.Add("title", "invalid")

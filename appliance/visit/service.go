@@ -43,6 +43,7 @@ const (
 	HookRejected  = "visit.rejected"
 	HookArrived   = "visit.arrived"
 	HookInvited   = "visit.invited"
+	HookWalkedIn  = "visit.walked_in" // registered at the desk: the visitor gets their pass
 )
 
 // WithHook registers the listener for visit events.
@@ -147,7 +148,7 @@ func (s *Service) build(q Request, mode Mode, state State) (Visit, string, error
 	}
 	v := Visit{
 		ID: store.NewID(now), Mode: mode, State: state, PartySize: q.PartySize,
-		HostID: q.HostID, Reason: q.Reason, Message: q.Message,
+		HostID: q.HostID, Reason: q.Reason, Message: q.Message, Lang: q.Lang,
 		From: q.From.UnixNano(), Until: q.Until.UnixNano(), LinkHash: LinkHash(link), LinkSealed: linkSealed,
 		Visitor: Visitor{Name: q.Name, Title: q.Title, MobileSealed: mob, MobileBlind: blind,
 			MobileMasked: MaskMobile(q.Mobile), IDSealed: idSealed, Company: q.Company},
@@ -240,7 +241,11 @@ func (s *Service) WalkIn(ctx context.Context, actor string, q Request) (Visit, s
 	if _, err := s.screenVisitor(ctx, &v, "desk"); err != nil {
 		return Visit{}, "", err
 	}
-	return v, link, s.apply(ctx, CmdCreate, actor, v)
+	if err := s.apply(ctx, CmdCreate, actor, v); err != nil {
+		return Visit{}, "", err
+	}
+	s.tell(ctx, HookWalkedIn, v.ID)
+	return v, link, nil
 }
 
 // IssueBadge records the temporary badge handed to a visitor.

@@ -34,7 +34,7 @@ import (
 // CodeSender sends one-time codes by text message.
 type CodeSender interface {
 	SMSReady() bool
-	SendCode(ctx context.Context, mobile, code string) error
+	SendCode(ctx context.Context, mobile, lang, code string) error // lang: the booking page's
 }
 
 // Phone-check and booking-flood limits.
@@ -154,7 +154,7 @@ func (s *Service) StartBooking(ctx context.Context, q Request) (ticket string, e
 	}
 	s.gate.pending[ticket] = &pendingBooking{q: q, code: codeHash(ticket, code), expires: now.Add(CodeTTL), sent: now}
 	s.gate.mu.Unlock()
-	if err := s.codes.SendCode(ctx, q.Mobile, code); err != nil {
+	if err := s.codes.SendCode(ctx, q.Mobile, q.Lang, code); err != nil {
 		s.gate.mu.Lock()
 		delete(s.gate.pending, ticket)
 		s.gate.mu.Unlock()
@@ -184,9 +184,9 @@ func (s *Service) ResendCode(ctx context.Context, ticket string) error {
 	}
 	p.code, p.expires, p.tries, p.sent = codeHash(ticket, code), now.Add(CodeTTL), 0, now
 	p.resends++
-	mobile := p.q.Mobile
+	mobile, lang := p.q.Mobile, p.q.Lang
 	s.gate.mu.Unlock()
-	if err := s.codes.SendCode(ctx, mobile, code); err != nil {
+	if err := s.codes.SendCode(ctx, mobile, lang, code); err != nil {
 		return fmt.Errorf("visit: sending the phone code: %v", err)
 	}
 	return nil

@@ -20,7 +20,7 @@ type sms struct {
 
 func (s *sms) SMSReady() bool { return s.ready }
 
-func (s *sms) SendCode(_ context.Context, mobile, code string) error {
+func (s *sms) SendCode(_ context.Context, mobile, _, code string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sent == nil {

@@ -155,6 +155,11 @@ type Visit struct {
 	LastOut     int64        `json:"last_out,omitempty"`
 	History     []Transition `json:"history"`
 	Created     int64        `json:"created"`
+
+	// Lang is the visitor's language ("zh", "en"): the booking page's, or
+	// the desk's or the inviting host's choice; messages to the visitor go
+	// in it alone. "": the site's default.
+	Lang string `json:"lang,omitempty"`
 }
 
 // Window returns the expected window as times.

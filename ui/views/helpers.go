@@ -118,6 +118,10 @@ func sexOptions(ctx context.Context) []Option {
 	return []Option{{"M", T(ctx, "walkin.sex_m")}, {"F", T(ctx, "walkin.sex_f")}, {"X", T(ctx, "walkin.sex_x")}}
 }
 
+// langOptions are the languages a visitor's messages can be sent in, each
+// named in itself.
+func langOptions() []Option { return []Option{{"zh", "中文"}, {"en", "English"}} }
+
 func laneOptions(ls []access.Lane) []Option {
 	out := make([]Option, 0, len(ls))
 	for _, l := range ls {
