@@ -209,6 +209,18 @@ func TestThreeServeProcessesFormASiteAndSurviveTheLeadersDeath(t *testing.T) {
 	}
 
 	t.Logf("site of three formed at %s", time.Since(begin).Round(time.Millisecond))
+	// Resident memory per node (BENCHMARKS.md): an idle site, just formed.
+	for _, p := range nodes {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "VmRSS:") || strings.HasPrefix(l, "VmHWM:") {
+				t.Logf("%s %s", p.name, strings.Join(strings.Fields(l), " "))
+			}
+		}
+	}
 	// The leader dies without a word; the others elect a new one and
 	// take changes (a join token is a change through the log).
 	north.kill()
