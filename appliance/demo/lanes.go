@@ -207,6 +207,7 @@ func devices(dir, prefix, laneA, laneB string) []device.Device {
 		device.Device{Name: "Desk enrolment reader", Port: at("desk-card"), Protocol: device.Scanner, Role: device.EnrolmentReader,
 			Options: device.Options{Reads: gate.Card}},
 		device.Device{Name: "Desk passport reader", Port: at("desk-mrz"), Protocol: device.MRZ, Role: device.DocumentReader},
+		device.Device{Name: "Desk ID card reader", Port: at("desk-idcard"), Protocol: device.IDCard, Role: device.DocumentReader},
 		// An OSDP card reader on an RS-485 bus, on the secure channel: it
 		// starts in install mode and the appliance gives it its own key.
 		device.Device{Name: LaneB + " OSDP reader", Port: at("rs485"), Protocol: device.OSDP, Address: "1", Role: device.EntryReader,
