@@ -11,6 +11,9 @@ import (
 )
 
 func (s *Server) home(c echo.Context) error {
+	if p := landing(userOf(c).Role); p != "/" {
+		return c.Redirect(http.StatusSeeOther, p)
+	}
 	var d views.HomeData
 	if userOf(c).Can("admin", "manager", "reception") {
 		p, err := s.app.Directory.Search(directory.Query{Limit: 1})

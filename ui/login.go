@@ -51,6 +51,9 @@ func (s *Server) login(c echo.Context) error {
 	if a.MustChange {
 		return s.redirect(c, "/account/password")
 	}
+	if next == "/" {
+		next = landing(a.Role)
+	}
 	return s.redirect(c, next)
 }
 

@@ -1221,6 +1221,15 @@ var en = map[string]string{
 	"sim.slot_take":               "Take key",
 	"sim.slot_put":                "Put key back",
 	"sim.slot_empty":              "empty",
+	// The navigation's groups (ui/views/nav.go).
+	"nav.menu":           "Menu",
+	"nav.group.desk":     "Desk",
+	"nav.group.gates":    "Gates",
+	"nav.group.building": "Building",
+	"nav.group.reports":  "Reports",
+	"nav.group.admin":    "Administration",
+	"nav.walkin":         "Walk-in",
+	"nav.cards":          "Cards and access",
 }
 
 var zh = map[string]string{
@@ -2440,4 +2449,13 @@ var zh = map[string]string{
 	"sim.slot_take":               "取出钥匙",
 	"sim.slot_put":                "放回钥匙",
 	"sim.slot_empty":              "空",
+	// 导航分组（ui/views/nav.go）。
+	"nav.menu":           "菜单",
+	"nav.group.desk":     "前台",
+	"nav.group.gates":    "门禁",
+	"nav.group.building": "楼宇",
+	"nav.group.reports":  "统计报表",
+	"nav.group.admin":    "系统管理",
+	"nav.walkin":         "现场登记",
+	"nav.cards":          "卡片与权限",
 }
