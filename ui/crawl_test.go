@@ -310,7 +310,7 @@ var (
 	idAttr        = regexp.MustCompile(`<[^>]*?\sid="([^"]*)"`)
 	labelFor      = regexp.MustCompile(`<label\b[^>]*?\sfor="([^"]*)"`)
 	idRef         = regexp.MustCompile(`\s(hx-target|hx-select|hx-indicator)="#([\w-]+)"|\s(aria-describedby|aria-controls|aria-labelledby)="([\w-]+)"`)
-	navBlock      = regexp.MustCompile(`(?s)<nav>(.*?)</nav>`)
+	navBlock      = regexp.MustCompile(`(?s)<nav\b[^>]*>(.*?)</nav>`)
 )
 
 // visibleText is what a reader sees of a page: the text outside tags and
