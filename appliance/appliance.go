@@ -30,6 +30,7 @@ import (
 	"gatehouse/appliance/report"
 	"gatehouse/appliance/screen"
 	"gatehouse/appliance/secret"
+	"gatehouse/appliance/session"
 	"gatehouse/appliance/site"
 	"gatehouse/appliance/stock"
 	"gatehouse/appliance/store"
@@ -62,6 +63,7 @@ type App struct {
 	Site        *site.Service   // the site settings the administrator stores
 	Node        *cluster.Node   // this appliance's node in a site of several lobbies; nil for a single lobby (serve sets it)
 	Keys        *secret.Keys
+	Sessions    *session.Store // the staff signed in on this appliance (not replicated)
 	Clock       clock.Clock
 	// Config is the settings in force when the appliance opened: file,
 	// environment and stored site settings together. What may change while
@@ -236,12 +238,34 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 		st.Close()
 		return nil, fmt.Errorf("appliance: finish interrupted conference registrations: %w", err)
 	}
+	// Sessions are this appliance's own: a file under the data directory,
+	// never a store command (appliance/session, cluster/DESIGN.md).
+	sessDir := ""
+	if dataDir != "" {
+		sessDir = filepath.Join(dataDir, SessionDir)
+	}
+	a.Sessions, err = session.Open(sessDir, func() (time.Duration, time.Duration) {
+		set := a.Settings()
+		return set.SessionIdle(), set.SessionMax()
+	}, clk.Now())
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("appliance: open the sessions: %w", err)
+	}
+	if a.Sessions.Damaged {
+		log.Warn("sessions: a damaged record was cut off (a power cut while it was written)")
+	}
 	if err := a.startJournal(); err != nil {
+		a.Sessions.Close()
 		st.Close()
 		return nil, err
 	}
 	return a, nil
 }
+
+// SessionDir is where, under the data directory, the staff's sessions on
+// this appliance are kept (appliance/session).
+const SessionDir = "sessions"
 
 // JournalDir is where, under the data directory, the lobby's gate events
 // wait to reach the store (appliance/journal).
@@ -431,6 +455,11 @@ func (a *App) Close() error {
 		<-a.shipped
 		if err := a.journal.Close(); err != nil {
 			a.Log.Error("gate journal: close failed", "err", err)
+		}
+	}
+	if a.Sessions != nil {
+		if err := a.Sessions.Close(); err != nil {
+			a.Log.Error("sessions: close failed", "err", err)
 		}
 	}
 	return a.Store.Close()

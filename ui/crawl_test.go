@@ -310,7 +310,7 @@ var (
 	idAttr        = regexp.MustCompile(`<[^>]*?\sid="([^"]*)"`)
 	labelFor      = regexp.MustCompile(`<label\b[^>]*?\sfor="([^"]*)"`)
 	idRef         = regexp.MustCompile(`\s(hx-target|hx-select|hx-indicator)="#([\w-]+)"|\s(aria-describedby|aria-controls|aria-labelledby)="([\w-]+)"`)
-	navBlock      = regexp.MustCompile(`(?s)<nav>(.*?)</nav>`)
+	navBlock      = regexp.MustCompile(`(?s)<nav\b[^>]*>(.*?)</nav>`)
 )
 
 // visibleText is what a reader sees of a page: the text outside tags and
@@ -368,7 +368,7 @@ func TestCrawlEveryPageAsEveryRole(t *testing.T) {
 	for _, lang := range []i18n.Lang{i18n.EN, i18n.ZH} {
 		for _, role := range []auth.Role{auth.Admin, auth.Manager, auth.Reception, auth.Host} {
 			t.Run(string(role)+"/"+string(lang), func(t *testing.T) {
-				sess := ca.srv.sessions.create(ca.accounts[role].ID, ca.clock.Now()).id
+				sess := ca.srv.testSession(ca.accounts[role].ID, ca.clock.Now()).id
 				crawl(t, role, lang, &http.Cookie{Name: sessionCookie, Value: sess}, "/")
 			})
 		}
@@ -395,7 +395,7 @@ func TestCrawlEveryPageAsEveryRole(t *testing.T) {
 	ca.clock.Advance(26 * time.Hour)
 	for _, role := range []auth.Role{auth.Admin, auth.Reception, auth.Host} {
 		t.Run("next-day/"+string(role), func(t *testing.T) {
-			sess := ca.srv.sessions.create(ca.accounts[role].ID, ca.clock.Now()).id
+			sess := ca.srv.testSession(ca.accounts[role].ID, ca.clock.Now()).id
 			crawl(t, role, i18n.ZH, &http.Cookie{Name: sessionCookie, Value: sess}, "/")
 		})
 	}

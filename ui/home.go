@@ -11,6 +11,9 @@ import (
 )
 
 func (s *Server) home(c echo.Context) error {
+	if p := landing(userOf(c).Role); p != "/" {
+		return c.Redirect(http.StatusSeeOther, p)
+	}
 	if userOf(c).Can("host") {
 		return s.hostHome(c) // home_host.go
 	}
@@ -59,7 +62,13 @@ func (s *Server) changePassword(c echo.Context) error {
 		return err
 	}
 	// The change ends every session of the account; this browser gets a new one.
-	s.startSession(c, a.ID)
+	a, err = s.app.Auth.Account(a.ID) // with the new password's time
+	if err != nil {
+		return err
+	}
+	if err := s.startSession(c, a); err != nil {
+		return err
+	}
 	s.flash(c, "flash.password_changed")
 	return s.redirect(c, "/")
 }

@@ -74,7 +74,7 @@ func TestHostHomeAnswersRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2 := h.srv.sessions.create(other.ID, h.clock.Now()).id
+	s2 := h.srv.testSession(other.ID, h.clock.Now()).id
 	if r := h.do(req{method: "GET", path: "/host/visits/" + v.ID, session: s2}); r.StatusCode != http.StatusForbidden {
 		t.Errorf("another host opens the request: %d, want 403", r.StatusCode)
 	}

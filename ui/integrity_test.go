@@ -133,7 +133,7 @@ func TestCorruptStoreIsLoud(t *testing.T) {
 			}
 
 			get := func(accountID, path string) string {
-				ss := srv.sessions.create(accountID, app.Clock.Now())
+				ss := srv.testSession(accountID, app.Clock.Now())
 				rq, _ := http.NewRequest("GET", ts.URL+path, nil)
 				rq.AddCookie(&http.Cookie{Name: sessionCookie, Value: ss.id})
 				resp, err := http.DefaultClient.Do(rq)
@@ -200,7 +200,7 @@ func TestAuditPageDeepVerifyNamesAnEditedAccount(t *testing.T) {
 		t.Fatalf("the edit did not take: %s", got.Role)
 	}
 	post := func(form url.Values) string {
-		ss := srv.sessions.create(admin.ID, app.Clock.Now())
+		ss := srv.testSession(admin.ID, app.Clock.Now())
 		form.Set("_csrf", srv.csrfFor(ss.id, ""))
 		rq, _ := http.NewRequest("POST", ts.URL+"/admin/audit/verify", strings.NewReader(form.Encode()))
 		rq.Header.Set("Content-Type", "application/x-www-form-urlencoded")

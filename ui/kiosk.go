@@ -73,7 +73,9 @@ func (s *Server) kioskStart(c echo.Context) error {
 	id := store.NewID(s.app.Clock.Now())
 	exp := s.app.Clock.Now().Add(kioskLife)
 	if ss, ok := c.Get("session").(*session); ok {
-		s.sessions.delete(ss.id)
+		if err := s.sessions.delete(ss.id); err != nil {
+			return err
+		}
 	}
 	s.clearCookie(c, sessionCookie)
 	c.SetCookie(&http.Cookie{Name: kioskCookie, Value: s.kioskValue(id, exp), Path: "/", HttpOnly: true, Secure: s.secure,

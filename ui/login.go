@@ -45,26 +45,41 @@ func (s *Server) login(c echo.Context) error {
 		return err
 	}
 	s.app.SignedIn(a)
-	s.startSession(c, a.ID)
+	if err := s.startSession(c, a); err != nil {
+		return err
+	}
 	if a.MustChange {
 		return s.redirect(c, "/account/password")
+	}
+	if next == "/" {
+		next = landing(a.Role)
 	}
 	return s.redirect(c, next)
 }
 
 // startSession replaces any session the browser had with a new one.
-func (s *Server) startSession(c echo.Context, accountID string) {
+// It returns once the session is on disk: a sign-in acknowledged survives
+// a restart of the appliance.
+func (s *Server) startSession(c echo.Context, a auth.Account) error {
 	if old, ok := c.Get("session").(*session); ok {
-		s.sessions.delete(old.id)
+		if err := s.sessions.delete(old.id); err != nil {
+			return err
+		}
 	}
-	ss := s.sessions.create(accountID, s.app.Clock.Now())
+	ss, err := s.sessions.open(a, s.app.Clock.Now())
+	if err != nil {
+		return err
+	}
 	s.setCookie(c, sessionCookie, ss.id, 0)
 	s.renewAnonCSRF(c) // the signed-out token dies with the sign-in
+	return nil
 }
 
 func (s *Server) logout(c echo.Context) error {
 	if ss, ok := c.Get("session").(*session); ok {
-		s.sessions.delete(ss.id)
+		if err := s.sessions.delete(ss.id); err != nil {
+			return err
+		}
 	}
 	s.clearCookie(c, sessionCookie)
 	s.renewAnonCSRF(c)

@@ -49,7 +49,8 @@ func langOf(c echo.Context) i18n.Lang {
 }
 
 // withSession attaches the signed-in user, if any. An account that has been
-// disabled, or whose password changed after the session began, loses it.
+// disabled, whose password changed after the session began, or whose role
+// changed, loses it.
 func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if isAPI(c) {
@@ -66,8 +67,13 @@ func (s *Server) withSession(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		a, err := s.app.Auth.Account(ss.accountID)
-		if err != nil || a.Disabled || a.PwChanged > ss.created.UnixNano() {
-			s.sessions.delete(ss.id)
+		if err != nil && !errors.Is(err, auth.ErrNotFound) {
+			return err // the store did not answer: the session stays for the next try
+		}
+		if err != nil || a.Disabled || a.PwChanged > ss.created.UnixNano() || a.Role != ss.role {
+			if err := s.sessions.delete(ss.id); err != nil {
+				return err
+			}
 			s.clearCookie(c, sessionCookie)
 			return next(c)
 		}

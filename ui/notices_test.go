@@ -55,8 +55,8 @@ func TestNoticePagesSanitiseAndShowByAudience(t *testing.T) {
 	if page := readBody(t, h.do(req{method: "GET", path: "/", session: h.session(auth.Host)})); strings.Contains(page, "Staff rota") {
 		t.Fatal("employee home shows a staff-only announcement")
 	}
-	if page := readBody(t, h.do(req{method: "GET", path: "/", session: h.session(auth.Reception)})); !strings.Contains(page, "Staff rota") {
-		t.Fatal("reception home lacks the staff announcement")
+	if page := readBody(t, h.do(req{method: "GET", path: "/desk/today", session: h.session(auth.Reception)})); !strings.Contains(page, "Staff rota") {
+		t.Fatal("the desk's home lacks the staff announcement")
 	}
 	// The kiosk's pass page shows the visitors' board too.
 	if page := readBody(t, h.do(req{method: "GET", path: "/kiosk/wait/{link}", kiosk: true})); !strings.Contains(page, "消防演习") {

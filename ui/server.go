@@ -31,7 +31,7 @@ type Server struct {
 	app      *appliance.App
 	e        *echo.Echo
 	log      *slog.Logger
-	sessions *sessionStore
+	sessions sessionStore
 	imports  *importJobs
 	feed     *feed
 	assets   *static.Assets
@@ -54,12 +54,11 @@ type Server struct {
 // New builds the server and starts its session sweeper; Close stops it.
 func New(app *appliance.App, o Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg := app.Settings()
 	s := &Server{
 		app:      app,
 		e:        echo.New(),
 		log:      app.Log,
-		sessions: newSessionStore(cfg.SessionIdle(), cfg.SessionMax()),
+		sessions: sessionStore{app.Sessions},
 		imports:  newImportJobs(),
 		feed:     newFeed(),
 		assets:   static.New(),
@@ -120,7 +119,9 @@ func (s *Server) sweep() {
 		case <-s.ctx.Done():
 			return
 		case <-t.C:
-			s.sessions.sweep(s.app.Clock.Now())
+			if err := s.sessions.sweep(s.app.Clock.Now()); err != nil {
+				s.log.Error("sessions: sweep failed", "err", err)
+			}
 			s.imports.sweep(s.app.Clock.Now())
 		}
 	}

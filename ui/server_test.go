@@ -33,6 +33,8 @@ type harness struct {
 	accounts map[auth.Role]auth.Account
 	tokens   map[auth.Role]string
 	ids      map[string]string // placeholders for path parameters
+	dir      string            // the data directory, for restarting on it
+	cfg      config.Config
 }
 
 // testCSRF is the anonymous CSRF cookie tests send (43 characters, as the
@@ -61,11 +63,35 @@ func newHarnessEnv(t *testing.T, env ...string) *harness {
 		t.Fatal(err)
 	}
 	clk := clock.NewFake(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
-	app, err := appliance.Open(context.Background(), t.TempDir(), cfg, clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	dir := t.TempDir()
+	app, err := appliance.Open(context.Background(), dir, cfg, clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newHarnessApp(t, app, clk)
+	h := newHarnessApp(t, app, clk)
+	h.dir, h.cfg = dir, cfg
+	return h
+}
+
+// restart stops the server and the appliance, and opens both again on the
+// same data directory, as a restart of the service does.
+func (h *harness) restart() {
+	h.t.Helper()
+	if h.dir == "" {
+		h.t.Fatal("restart: the harness has no data directory of its own")
+	}
+	h.ts.Close()
+	h.srv.Close()
+	if err := h.app.Close(); err != nil {
+		h.t.Fatal(err)
+	}
+	app, err := appliance.Open(context.Background(), h.dir, h.cfg, h.clock, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.app = app
+	h.srv = New(app, Options{})
+	h.ts = httptest.NewServer(h.srv.Handler())
 }
 
 // newHarnessApp is the harness over an appliance already open.
@@ -74,7 +100,6 @@ func newHarnessApp(t *testing.T, app *appliance.App, clk *clock.Fake) *harness {
 	ctx := context.Background()
 	srv := New(app, Options{})
 	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { ts.Close(); srv.Close(); app.Close() })
 	h := &harness{t: t, app: app, srv: srv, ts: ts, clock: clk, accounts: map[auth.Role]auth.Account{}, tokens: map[auth.Role]string{}, ids: map[string]string{}}
 
 	f, err := app.Directory.SaveFloor(ctx, "test", directory.Floor{Name: "1F", Level: 1})
@@ -90,6 +115,8 @@ func newHarnessApp(t *testing.T, app *appliance.App, clk *clock.Fake) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What is open at the end (a restart replaces them) closes.
+	t.Cleanup(func() { h.ts.Close(); h.srv.Close(); h.app.Close() })
 	for _, r := range auth.Roles {
 		a, err := app.Auth.CreateAccount(ctx, "test", auth.NewAccount{Username: "u-" + string(r), Name: string(r), Role: r, Password: "password-" + string(r)})
 		if err != nil {
@@ -129,7 +156,7 @@ func newHarnessApp(t *testing.T, app *appliance.App, clk *clock.Fake) *harness {
 
 // session signs role in without the password round trip (argon2 is slow).
 func (h *harness) session(role auth.Role) string {
-	return h.srv.sessions.create(h.accounts[role].ID, h.clock.Now()).id
+	return h.srv.testSession(h.accounts[role].ID, h.clock.Now()).id
 }
 
 type req struct {
@@ -629,7 +656,15 @@ func TestLockoutOverHTTP(t *testing.T) {
 
 func TestSessionLifetime(t *testing.T) {
 	h := newHarness(t)
-	home := func(sid string) int { return h.do(req{method: "GET", path: "/", session: sid}).StatusCode }
+	// 200 when the session opens the start page (or the role's landing
+	// page it sends to), 303 to the sign-in page otherwise.
+	home := func(sid string) int {
+		resp := h.do(req{method: "GET", path: "/", session: sid})
+		if resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == landing(auth.Manager) {
+			return http.StatusOK
+		}
+		return resp.StatusCode
+	}
 	sid := h.session(auth.Manager)
 	if home(sid) != http.StatusOK {
 		t.Fatal("fresh session refused")

@@ -3,40 +3,25 @@ package ui
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"sync"
 	"time"
+
+	"gatehouse/appliance/auth"
+	sessions "gatehouse/appliance/session"
 )
 
-// Sessions live in memory: a restart signs everyone out, which a lobby
-// accepts, and nothing about a session is worth an fsync per request. A
-// session dies after an idle timeout, after a maximum age, when its account
-// is disabled, or when the account's password changes after it was made.
+// A session is kept by the appliance (appliance/session): it survives a
+// restart, on this appliance only, and dies after the idle timeout, after
+// the maximum age, when its account is disabled, when the account's
+// password changes after it began, or when the account's role changes.
 type session struct {
-	id        string
+	id        string // the cookie's token: the store keeps only its hash
 	accountID string
+	role      auth.Role
 	created   time.Time
-	lastSeen  time.Time
 }
 
-type sessionStore struct {
-	mu      sync.Mutex
-	byID    map[string]*session
-	idle    time.Duration
-	maxAge  time.Duration
-	maxSize int
-}
-
-func newSessionStore(idle, maxAge time.Duration) *sessionStore {
-	return &sessionStore{byID: map[string]*session{}, idle: idle, maxAge: maxAge, maxSize: 10000}
-}
-
-// setLimits changes the timeouts; sessions already open are measured
-// against the new ones from their next request on.
-func (s *sessionStore) setLimits(idle, maxAge time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.idle, s.maxAge = idle, maxAge
-}
+// sessionStore is the server's view of the appliance's sessions.
+type sessionStore struct{ st *sessions.Store }
 
 func newToken() string {
 	b := make([]byte, 32)
@@ -44,67 +29,25 @@ func newToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (s *sessionStore) create(accountID string, now time.Time) *session {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.byID) >= s.maxSize {
-		s.evictLocked(now, true)
+// open starts a session for a; it returns once the session is on disk.
+func (s sessionStore) open(a auth.Account, now time.Time) (*session, error) {
+	tok, ss, err := s.st.Create(a.ID, string(a.Role), now)
+	if err != nil {
+		return nil, err
 	}
-	ss := &session{id: newToken(), accountID: accountID, created: now, lastSeen: now}
-	s.byID[ss.id] = ss
-	return ss
+	return &session{id: tok, accountID: a.ID, role: a.Role, created: ss.Created}, nil
 }
 
 // get returns the live session with id and marks it used.
-func (s *sessionStore) get(id string, now time.Time) (*session, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ss, ok := s.byID[id]
+func (s sessionStore) get(id string, now time.Time) (*session, bool) {
+	ss, ok := s.st.Get(id, now)
 	if !ok {
 		return nil, false
 	}
-	if now.Sub(ss.lastSeen) > s.idle || now.Sub(ss.created) > s.maxAge {
-		delete(s.byID, id)
-		return nil, false
-	}
-	ss.lastSeen = now
-	cp := *ss
-	return &cp, true
+	return &session{id: id, accountID: ss.Account, role: auth.Role(ss.Role), created: ss.Created}, true
 }
 
-func (s *sessionStore) delete(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.byID, id)
-}
+// delete ends a session; a failure to record it is the caller's error.
+func (s sessionStore) delete(id string) error { return s.st.Delete(id) }
 
-// sweep drops expired sessions; with force, also the least recently used
-// tenth when the store is full.
-func (s *sessionStore) sweep(now time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.evictLocked(now, false)
-}
-
-func (s *sessionStore) evictLocked(now time.Time, force bool) {
-	for id, ss := range s.byID {
-		if now.Sub(ss.lastSeen) > s.idle || now.Sub(ss.created) > s.maxAge {
-			delete(s.byID, id)
-		}
-	}
-	if force && len(s.byID) >= s.maxSize {
-		cutoff := now
-		n := 0
-		for _, ss := range s.byID {
-			if ss.lastSeen.Before(cutoff) {
-				cutoff = ss.lastSeen
-			}
-		}
-		for id, ss := range s.byID {
-			if !ss.lastSeen.After(cutoff) || n < s.maxSize/10 {
-				delete(s.byID, id)
-				n++
-			}
-		}
-	}
-}
+func (s sessionStore) sweep(now time.Time) error { return s.st.Sweep(now) }

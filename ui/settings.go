@@ -49,14 +49,13 @@ func (s *Server) settingsSave(c echo.Context) error {
 	for _, k := range config.SiteKeys {
 		values[k] = c.FormValue(k)
 	}
-	set, err := s.app.SaveSettings(c.Request().Context(), actor(c), values)
+	_, err := s.app.SaveSettings(c.Request().Context(), actor(c), values)
 	if es, ok := field.As(err); ok {
 		return s.settingsRender(c, http.StatusUnprocessableEntity, values, es)
 	}
 	if err != nil {
 		return err
 	}
-	s.sessions.setLimits(set.SessionIdle(), set.SessionMax())
 	s.log.Info("site settings saved", "by", actor(c))
 	s.flash(c, "flash.saved")
 	return s.redirect(c, "/admin/settings")

@@ -143,9 +143,12 @@ func TestSettingsSaveTakesEffect(t *testing.T) {
 	if n, _ := h.app.Notify.Settings(); n.BaseURL != "https://lobby.example.com" {
 		t.Fatalf("the outbox links to %q", n.BaseURL)
 	}
-	if h.srv.sessions.idle != 5*time.Minute {
-		t.Errorf("session idle %v", h.srv.sessions.idle)
+	// The new idle timeout holds for sessions already open.
+	h.clock.Advance(6 * time.Minute)
+	if resp := h.do(req{method: "GET", path: "/admin/settings", session: admin}); resp.StatusCode != 303 {
+		t.Errorf("a session idle 6 minutes answered %d under a 5-minute timeout", resp.StatusCode)
 	}
+	admin = h.session(auth.Admin)
 	if body := readBody(t, h.do(req{method: "GET", path: "/admin/notify", session: admin})); strings.Contains(body, `id="base-url-warning"`) {
 		t.Error("the warning stays after the base URL was set")
 	}

@@ -148,6 +148,7 @@ func (s *Server) today(c echo.Context) error {
 		d.Self += "?" + d.Back
 	}
 	d.Printer = s.app.Devices.Printer() != nil
+	d.Notices = s.noticesFor(c)
 	return s.render(c, http.StatusOK, views.Today(d))
 }
 

@@ -68,7 +68,7 @@ func BenchmarkIDCardToForm(b *testing.B) {
 	defer ts.Close()
 
 	req, _ := http.NewRequest("GET", ts.URL+"/desk/walkin/reads?after=0", nil)
-	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: srv.sessions.create(acc.ID, app.Clock.Now()).id})
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: srv.testSession(acc.ID, app.Clock.Now()).id})
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		b.Fatalf("stream: %v %v", resp, err)

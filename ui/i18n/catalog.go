@@ -1249,6 +1249,15 @@ var en = map[string]string{
 	"profile.title":          "My notifications",
 	"profile.help":           "Requests and arrivals of your visitors always show here in the app. SMS go to %s.",
 	// end host/messages
+	// The navigation's groups (ui/views/nav.go).
+	"nav.menu":           "Menu",
+	"nav.group.desk":     "Desk",
+	"nav.group.gates":    "Gates",
+	"nav.group.building": "Building",
+	"nav.group.reports":  "Reports",
+	"nav.group.admin":    "Administration",
+	"nav.walkin":         "Walk-in",
+	"nav.cards":          "Cards and access",
 }
 
 var zh = map[string]string{
@@ -2496,4 +2505,13 @@ var zh = map[string]string{
 	"profile.title":          "我的通知设置",
 	"profile.help":           "访客申请和到访提醒始终在系统内显示。短信将发送至 %s。",
 	// end host/messages
+	// 导航分组（ui/views/nav.go）。
+	"nav.menu":           "菜单",
+	"nav.group.desk":     "前台",
+	"nav.group.gates":    "门禁",
+	"nav.group.building": "楼宇",
+	"nav.group.reports":  "统计报表",
+	"nav.group.admin":    "系统管理",
+	"nav.walkin":         "现场登记",
+	"nav.cards":          "卡片与权限",
 }

@@ -22,13 +22,6 @@ func csrfHeader(ctx context.Context) string {
 	return `{"X-CSRF-Token":"` + page(ctx).CSRF + `"}`
 }
 
-func navClass(ctx context.Context, prefix string) string {
-	if strings.HasPrefix(page(ctx).Path, prefix) {
-		return "active"
-	}
-	return ""
-}
-
 func personAction(d PersonFormData) string {
 	if d.New {
 		return "/directory/people"
