@@ -33,6 +33,7 @@ func serve(args []string, env Env) error {
 	} else if *witness {
 		return errors.New("this data directory is not a witness: join the site with `gatehouse cluster join ... --witness` first")
 	}
+	setMemoryLimit()
 	if *witness {
 		return serveWitness(c, env)
 	}
