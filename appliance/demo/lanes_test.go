@@ -29,8 +29,8 @@ func TestLanesOnceAndRepointed(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds, _ := a.Devices.Devices()
-	if len(ds) != 16 {
-		t.Fatalf("%d devices, want 16", len(ds))
+	if len(ds) != 17 {
+		t.Fatalf("%d devices, want 17", len(ds))
 	}
 	// The demo keys of cabinet A are on its sensors, slot n on input n-1.
 	cab, err := a.Devices.ByName(CabinetA)
@@ -52,7 +52,7 @@ func TestLanesOnceAndRepointed(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds, _ = a.Devices.Devices()
-	if len(ds) != 16 {
+	if len(ds) != 17 {
 		t.Fatalf("%d devices after the second run", len(ds))
 	}
 	for _, d := range ds {
