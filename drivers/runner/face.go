@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -61,11 +60,7 @@ type SecretOpener interface {
 }
 
 // EventToken is the secret in a terminal's event URL.
-func EventToken(deviceID, password string) string {
-	m := hmac.New(sha256.New, []byte(password))
-	m.Write([]byte("gatehouse isapi events " + deviceID))
-	return hex.EncodeToString(m.Sum(nil))[:32]
-}
+func EventToken(deviceID, password string) string { return device.EventToken(deviceID, password) }
 
 // faceRate is the events a terminal may push per second, with a burst:
 // a lobby's terminal sees a person every second or two at most.
