@@ -95,6 +95,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/desk/visits/:id/badge-return", staff, s.badgeReturn},
 		{"POST", "/desk/visits/:id/resend", staff, s.resendPass},
 		{"POST", "/desk/visits/:id/slip", staff, s.printSlip},
+		{"POST", "/desk/visits/:id/face/withdraw", staff, s.visitFaceWithdraw},
 		{"GET", "/desk/visits/:id/photo", staff, s.visitPhoto},
 		{"GET", "/desk/today.csv", staff, s.todayExport(formatCSV)},
 		{"GET", "/desk/today.xlsx", staff, s.todayExport(formatXLSX)},

@@ -262,6 +262,7 @@ var routeAccess = []struct {
 	{"POST", "/desk/visits/{visit}/badge-return", "admin manager reception"},
 	{"POST", "/desk/visits/{visit}/resend", "admin manager reception"},
 	{"POST", "/desk/visits/{visit}/slip", "admin manager reception"},
+	{"POST", "/desk/visits/{visit}/face/withdraw", "admin manager reception"},
 	{"GET", "/desk/visits/{visit}/photo", "admin manager reception"},
 	{"GET", "/desk/today.csv", "admin manager reception"},
 	{"GET", "/desk/today.xlsx", "admin manager reception"},
