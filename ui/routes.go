@@ -212,6 +212,8 @@ func (s *Server) routeTable() []route {
 		{"GET", "/directory/people/:id/edit", directors, s.personEdit},
 		{"POST", "/directory/people/:id", directors, s.personUpdate},
 		{"POST", "/directory/people/:id/active", directors, s.personActive},
+		{"POST", "/directory/people/:id/face", directors, s.personFace},
+		{"POST", "/directory/people/:id/face/withdraw", directors, s.personFaceWithdraw},
 		{"GET", "/directory/companies", staff, s.companies},
 		{"GET", "/directory/companies/new", directors, s.companyNew},
 		{"POST", "/directory/companies", directors, s.companyCreate},

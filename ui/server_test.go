@@ -298,6 +298,8 @@ var routeAccess = []struct {
 	{"GET", "/directory/people/{person}/edit", "admin manager"},
 	{"POST", "/directory/people/{person}", "admin manager"},
 	{"POST", "/directory/people/{person}/active", "admin manager"},
+	{"POST", "/directory/people/{person}/face", "admin manager"},
+	{"POST", "/directory/people/{person}/face/withdraw", "admin manager"},
 	{"GET", "/directory/companies", "admin manager reception"},
 	{"GET", "/directory/companies/new", "admin manager"},
 	{"POST", "/directory/companies", "admin manager"},

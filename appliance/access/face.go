@@ -229,3 +229,43 @@ func (s *Service) FaceEnrolments() ([]gate.Enrolment, error) {
 	}
 	return es, nil
 }
+
+// EnrolEmployeeFace gives directory person personID a face credential,
+// replacing (withdrawing) the one they had: its validity, groups and
+// profile are their active card's, open and none without a card (the face
+// then opens nothing until they have one). The picture is already sealed;
+// consent is when the person agreed.
+func (s *Service) EnrolEmployeeFace(ctx context.Context, actor, personID, name, sealedPhoto string, consent time.Time) (Credential, error) {
+	var card Credential
+	var faces []string
+	err := s.db.View(func(r *store.Reader) error {
+		return r.Scan(store.Prefix(store.KindCredByHolder, personID), store.ScanOptions{KeysOnly: true}, func(k, _ []byte) (bool, error) {
+			c, err := getJSON[Credential](r, store.Key(store.KindCred, string(k[len(k)-16:])))
+			if err != nil || c.HolderID != personID || c.State != Active {
+				return true, nil
+			}
+			switch {
+			case c.Kind == Face:
+				faces = append(faces, c.ID)
+			case c.Kind == Card && c.Created >= card.Created:
+				card = c
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return Credential{}, err
+	}
+	for _, id := range faces {
+		if err := s.issue(ctx, CmdFaceWithdraw, actor, faceWithdrawPayload{IDs: []string{id}, Note: "replaced by a new picture"}); err != nil {
+			return Credential{}, err
+		}
+	}
+	hk := HolderEmployee
+	if card.HolderKind != "" {
+		hk = card.HolderKind
+	}
+	c := Credential{HolderKind: hk, HolderID: personID, HolderName: name, Company: card.Company,
+		NotBefore: card.NotBefore, NotAfter: card.NotAfter, ProfileID: card.ProfileID, GroupIDs: card.GroupIDs}
+	return s.EnrolFace(ctx, actor, c, sealedPhoto, consent)
+}
