@@ -371,10 +371,22 @@ func (s *Server) simData() (views.SimData, error) {
 	}
 	slices.SortFunc(ls, func(a, b access.Lane) int { return strings.Compare(a.Name, b.Name) })
 	live := s.app.Devices.Live()
+	var faces []views.Option // who a simulated face terminal can recognise, read once
 	reader := func(dev device.Device) views.SimReader {
 		r := views.SimReader{Device: dev}
 		r.Health, _ = live.Health(dev.ID)
 		r.Last, r.HasLast = live.LastRead(dev.ID)
+		if dev.Protocol == device.ISAPI {
+			if faces == nil {
+				faces = []views.Option{}
+				if es, err := s.app.Access.FaceEnrolments(); err == nil {
+					for _, e := range es {
+						faces = append(faces, views.Option{Value: e.Number, Label: e.Name})
+					}
+				}
+			}
+			r.Faces = faces
+		}
 		return r
 	}
 	lanes := map[string]*views.SimLane{}
@@ -558,6 +570,35 @@ func (s *Server) simDoor(c echo.Context) error {
 			return s.simPage(c, http.StatusUnprocessableEntity, "sim.not_simulated")
 		}
 		return err
+	}
+	s.flash(c, "flash.sim_sent")
+	return s.redirect(c, "/admin/devices/sim")
+}
+
+// simFace puts an enrolled person's face in front of a simulated face
+// terminal: it pushes "face recognised" to the appliance, which decides
+// it like any presentation.
+func (s *Server) simFace(c echo.Context) error {
+	d, bench, err := s.simDevice(c)
+	if err != nil {
+		return err
+	}
+	fb, ok := bench.(device.FaceBench)
+	number := strings.TrimSpace(c.FormValue("number"))
+	if !ok || d.Protocol != device.ISAPI {
+		return s.simPage(c, http.StatusUnprocessableEntity, "sim.not_simulated")
+	}
+	if number == "" || len(number) > 32 {
+		return s.simPage(c, http.StatusUnprocessableEntity, "sim.bad_text")
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
+	defer cancel()
+	if err := fb.Recognise(ctx, d, number); err != nil {
+		if errors.Is(err, device.ErrNotSimulated) {
+			return s.simPage(c, http.StatusUnprocessableEntity, "sim.not_simulated")
+		}
+		s.log.Warn("demo face terminal could not push", "device", d.ID, "err", err)
+		return s.simPage(c, http.StatusUnprocessableEntity, "sim.face_failed")
 	}
 	s.flash(c, "flash.sim_sent")
 	return s.redirect(c, "/admin/devices/sim")

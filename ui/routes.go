@@ -252,6 +252,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/admin/devices/sim/visitor", admins, s.simVisitor},
 		{"POST", "/admin/devices/sim/door", admins, s.simDoor},
 		{"POST", "/admin/devices/sim/slot", admins, s.simSlot},
+		{"POST", "/admin/devices/sim/face", admins, s.simFace},
 		{"GET", "/admin/notify", admins, s.notifyPage},
 		{"POST", "/admin/notify", admins, s.notifySave},
 		{"POST", "/admin/notify/test", admins, s.notifyTest},

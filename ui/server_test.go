@@ -337,6 +337,7 @@ var routeAccess = []struct {
 	{"POST", "/admin/devices/sim/visitor", "admin"},
 	{"POST", "/admin/devices/sim/door", "admin"},
 	{"POST", "/admin/devices/sim/slot", "admin"},
+	{"POST", "/admin/devices/sim/face", "admin"},
 	{"GET", "/admin/notify", "admin"},
 	{"POST", "/admin/notify", "admin"},
 	{"POST", "/admin/notify/test", "admin"},

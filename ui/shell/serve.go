@@ -99,7 +99,7 @@ func serve(args []string, env Env) error {
 
 	// The device runtime (and in the demo the simulators), started before
 	// the pages so they find it; stopped before the store closes.
-	devs, err := startDevices(ctx, a, c.data, *demoMode)
+	devs, err := startDevices(ctx, a, c.data, *listen, *demoMode)
 	if err != nil {
 		return err
 	}
