@@ -105,7 +105,7 @@ func serve(args []string, env Env) error {
 	}
 	defer devs.Close()
 	if *demoMode {
-		fmt.Fprintln(env.Stdout, "Two simulated gate lanes (QR scanners, card readers, an OSDP reader on the secure channel), a receipt printer and an SMS modem run on pseudo-terminals: sign in as admin and open /admin/devices/sim.")
+		fmt.Fprintln(env.Stdout, "Two simulated gate lanes (QR scanners, card readers, an OSDP reader on the secure channel, a face terminal on loopback HTTP), a receipt printer and an SMS modem run on pseudo-terminals: sign in as admin and open /admin/devices/sim.")
 	}
 
 	srv := ui.New(a, ui.Options{SecureCookies: a.Config.TLSCert != ""})
