@@ -42,6 +42,7 @@ func uploadLimits() map[string]int64 {
 		"POST /desk/conferences":              2*maxListBytes + formBody, // a file, or the same pasted
 		"POST /desk/conferences/:id/register": 2*maxListBytes + formBody,
 		"POST /desk/walkin":                   visit.MaxPhotoBytes*4/3 + formBody, // the camera's data URL
+		"POST /directory/people/:id/face":     visit.MaxPhotoBytes + formBody,     // an employee's face picture
 	}
 }
 

@@ -87,7 +87,7 @@ func (s *Server) walkIn(c echo.Context) error {
 		IDNumber: c.FormValue("id_number"), Company: c.FormValue("company"), HostID: c.FormValue("host_id"),
 		Reason: c.FormValue("reason"), Until: c.FormValue("until"), Party: c.FormValue("party"), Badge: c.FormValue("badge"),
 		Nationality: c.FormValue("nationality"), Birth: c.FormValue("birth"), Sex: c.FormValue("sex"), DocExpiry: c.FormValue("doc_expiry"),
-		Chip: strings.TrimSpace(c.FormValue("chip")), BindCard: c.FormValue("bind_card") == "1",
+		Chip: strings.TrimSpace(c.FormValue("chip")), BindCard: c.FormValue("bind_card") == "1", FaceConsent: c.FormValue("face_consent") == "1",
 		Lang: c.FormValue("lang")}
 	now := s.app.Clock.Now()
 	fail := func(es field.Errors) error {
@@ -110,6 +110,8 @@ func (s *Server) walkIn(c echo.Context) error {
 	photo, perr := decodePhoto(c.FormValue("photo"))
 	if perr != nil {
 		es.Add("photo", "invalid_photo")
+	} else if f.FaceConsent && photo == nil {
+		es.Add("photo", "face_photo_required") // consent to a face the desk did not take
 	}
 	if len(es) == 0 && !until.After(now) {
 		until = until.Add(24 * time.Hour) // "leaves by 01:00" typed at 22:30 means tomorrow
@@ -144,6 +146,11 @@ func (s *Server) walkIn(c echo.Context) error {
 	}
 	if f.BindCard {
 		if err := s.app.Access.BindVisitCard(c.Request().Context(), actor(c), v.ID, f.Chip); err != nil {
+			return err
+		}
+	}
+	if f.FaceConsent && photo != nil {
+		if err := s.enrolVisitFace(c, v, photo, now); err != nil {
 			return err
 		}
 	}
@@ -338,4 +345,48 @@ func (s *Server) walkInDocument(c echo.Context) error {
 		return s.render(c, http.StatusUnprocessableEntity, views.WalkIn(d))
 	}
 	return s.render(c, http.StatusOK, views.WalkIn(d))
+}
+
+// enrolVisitFace enrols a walk-in's face on the face terminals for their
+// visit's window, with the consent the desk recorded at consent. The
+// picture is the walk-in photo, sealed again as the credential's own, so
+// that the photo's retention and the face's consent stay apart.
+func (s *Server) enrolVisitFace(c echo.Context, v visit.Visit, photo []byte, consent time.Time) error {
+	sealed, err := s.app.Keys.Seal(string(photo))
+	if err != nil {
+		return err
+	}
+	from, until := v.Window()
+	_, err = s.app.Access.EnrolFace(c.Request().Context(), actor(c), access.Credential{HolderKind: access.HolderVisitor, HolderID: v.ID,
+		HolderName: v.Visitor.Name, NotBefore: from.UnixNano(), NotAfter: until.UnixNano()}, sealed, consent)
+	if err != nil {
+		return err
+	}
+	s.app.Devices.SyncFaces()
+	return nil
+}
+
+// visitFaceWithdraw records that a visitor withdrew their consent to the
+// use of their face: the picture goes, the credential is revoked, the
+// terminals forget them.
+func (s *Server) visitFaceWithdraw(c echo.Context) error {
+	v, err := s.app.Visits.Get(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	f, err := s.app.Access.FaceOf(v.ID)
+	if errors.Is(err, access.ErrNotFound) {
+		return echo.ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	if f.State == access.Active {
+		if err := s.app.Access.WithdrawFace(c.Request().Context(), actor(c), f.ID); err != nil {
+			return err
+		}
+		s.app.Devices.SyncFaces()
+		s.log.Info("face consent withdrawn", "visit", v.ID, "by", actor(c))
+	}
+	s.flash(c, "flash.face_withdrawn")
+	return s.redirect(c, "/desk/visits/"+v.ID)
 }

@@ -89,6 +89,9 @@ func (s *Server) deviceFormPage(c echo.Context, status int, d views.DeviceFormDa
 		return err
 	}
 	d.Lanes, d.Ports = opts, device.Ports(machineRoot)
+	if !d.New && d.Device.Protocol == device.ISAPI {
+		s.faceTerminalData(c, &d)
+	}
 	if !d.New && d.Device.Protocol == device.OSDP {
 		if d.HasKey, err = s.readerKeys().HasKey(d.Device.ID); err != nil {
 			return err
@@ -135,6 +138,60 @@ func (s *Server) deviceKey(c echo.Context) error {
 	return s.redirect(c, "/admin/devices/"+d.ID+"/edit")
 }
 
+// faceTerminalData adds what the installer needs of a saved face
+// terminal: the URL to configure as its event target (httpHost) — the
+// runtime sets it itself when it can reach the terminal — and what the
+// terminal's last exchanges said. The password is never put back.
+func (s *Server) faceTerminalData(c echo.Context, d *views.DeviceFormData) {
+	saved, err := s.app.Devices.Get(d.Device.ID)
+	if err != nil || saved.Protocol != device.ISAPI || saved.Options.Password == "" {
+		return
+	}
+	d.HasPassword = true
+	pw, err := s.app.Keys.Open(saved.Options.Password)
+	if err != nil {
+		s.log.Warn("devices: a face terminal's password cannot be opened", "device", saved.ID)
+		return
+	}
+	base := strings.TrimRight(s.app.Config.BaseURL, "/")
+	if base == "" {
+		base = strings.TrimRight(s.app.Settings().BaseURL, "/")
+	}
+	if base == "" {
+		d.EventBaseMissing = true
+		scheme := "http"
+		if c.IsTLS() {
+			scheme = "https"
+		}
+		base = scheme + "://" + c.Request().Host
+	}
+	d.EventURL = base + isapiEventsPrefix + saved.ID + "/" + device.EventToken(saved.ID, pw)
+	d.Health, d.HasHealth = s.app.Devices.Live().Health(saved.ID)
+}
+
+// maxTerminalPassword bounds a face terminal's password as typed (the
+// terminals take up to 16 characters; some firmware 32).
+const maxTerminalPassword = 64
+
+// sealTerminalPassword seals the password typed for a face terminal into
+// d; left blank, the one on file stays. The typed password is never put
+// back into the form nor logged.
+func (s *Server) sealTerminalPassword(c echo.Context, d *device.Device) field.Errors {
+	pw := c.FormValue("password")
+	if d.Protocol != device.ISAPI || pw == "" {
+		return nil
+	}
+	if len(pw) > maxTerminalPassword || strings.ContainsFunc(pw, func(r rune) bool { return r < 0x20 || r == 0x7F }) {
+		return field.Errors{{Field: "password", Code: "invalid"}}
+	}
+	sealed, err := s.app.Keys.Seal(pw)
+	if err != nil {
+		return field.Errors{{Field: "password", Code: "invalid"}}
+	}
+	d.Options.Password = sealed
+	return nil
+}
+
 // formDevice reads the form into d. A baud that is not a number becomes
 // -1, which validation reports like any rate it does not know.
 func formDevice(c echo.Context, d device.Device) device.Device {
@@ -147,6 +204,9 @@ func formDevice(c echo.Context, d device.Device) device.Device {
 	d.Options = device.Options{
 		Prefix: c.FormValue("prefix"), Suffix: c.FormValue("suffix"), Reads: gate.CredentialKind(c.FormValue("reads")),
 		Invert: c.FormValue("invert") == "1", Secure: c.FormValue("secure") == "1",
+		// A face terminal's password stays sealed as it was unless a new
+		// one is typed (sealTerminalPassword).
+		User: c.FormValue("user"), Password: d.Options.Password, Mode: c.FormValue("mode"),
 	}
 	// A slot count or interval that is not a number becomes -1, which
 	// validation refuses.
@@ -171,6 +231,9 @@ func formDevice(c echo.Context, d device.Device) device.Device {
 }
 
 func (s *Server) deviceSave(c echo.Context, d device.Device, isNew bool) error {
+	if fe := s.sealTerminalPassword(c, &d); fe != nil {
+		return s.deviceFormPage(c, http.StatusUnprocessableEntity, views.DeviceFormData{Device: d, New: isNew, Errs: fe})
+	}
 	saved, err := s.app.Devices.Save(c.Request().Context(), actor(c), d)
 	if fe, ok := field.As(err); ok {
 		return s.deviceFormPage(c, http.StatusUnprocessableEntity, views.DeviceFormData{Device: d, New: isNew, Errs: fe})
@@ -308,10 +371,22 @@ func (s *Server) simData() (views.SimData, error) {
 	}
 	slices.SortFunc(ls, func(a, b access.Lane) int { return strings.Compare(a.Name, b.Name) })
 	live := s.app.Devices.Live()
+	var faces []views.Option // who a simulated face terminal can recognise, read once
 	reader := func(dev device.Device) views.SimReader {
 		r := views.SimReader{Device: dev}
 		r.Health, _ = live.Health(dev.ID)
 		r.Last, r.HasLast = live.LastRead(dev.ID)
+		if dev.Protocol == device.ISAPI {
+			if faces == nil {
+				faces = []views.Option{}
+				if es, err := s.app.Access.FaceEnrolments(); err == nil {
+					for _, e := range es {
+						faces = append(faces, views.Option{Value: e.Number, Label: e.Name})
+					}
+				}
+			}
+			r.Faces = faces
+		}
 		return r
 	}
 	lanes := map[string]*views.SimLane{}
@@ -495,6 +570,35 @@ func (s *Server) simDoor(c echo.Context) error {
 			return s.simPage(c, http.StatusUnprocessableEntity, "sim.not_simulated")
 		}
 		return err
+	}
+	s.flash(c, "flash.sim_sent")
+	return s.redirect(c, "/admin/devices/sim")
+}
+
+// simFace puts an enrolled person's face in front of a simulated face
+// terminal: it pushes "face recognised" to the appliance, which decides
+// it like any presentation.
+func (s *Server) simFace(c echo.Context) error {
+	d, bench, err := s.simDevice(c)
+	if err != nil {
+		return err
+	}
+	fb, ok := bench.(device.FaceBench)
+	number := strings.TrimSpace(c.FormValue("number"))
+	if !ok || d.Protocol != device.ISAPI {
+		return s.simPage(c, http.StatusUnprocessableEntity, "sim.not_simulated")
+	}
+	if number == "" || len(number) > 32 {
+		return s.simPage(c, http.StatusUnprocessableEntity, "sim.bad_text")
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
+	defer cancel()
+	if err := fb.Recognise(ctx, d, number); err != nil {
+		if errors.Is(err, device.ErrNotSimulated) {
+			return s.simPage(c, http.StatusUnprocessableEntity, "sim.not_simulated")
+		}
+		s.log.Warn("demo face terminal could not push", "device", d.ID, "err", err)
+		return s.simPage(c, http.StatusUnprocessableEntity, "sim.face_failed")
 	}
 	s.flash(c, "flash.sim_sent")
 	return s.redirect(c, "/admin/devices/sim")

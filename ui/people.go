@@ -103,6 +103,9 @@ func (s *Server) personEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.withFace(&d); err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, views.PersonForm(d))
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"gatehouse/appliance/access"
 	"gatehouse/appliance/field"
 	"gatehouse/appliance/notify"
 	"gatehouse/appliance/visit"
@@ -272,6 +273,11 @@ func (s *Server) deskVisit(c echo.Context) error {
 				d.ByName[t.By] = a.Name
 			}
 		}
+	}
+	if f, err := s.app.Access.FaceOf(v.ID); err == nil {
+		d.Face, d.HasFace = f, true
+	} else if !errors.Is(err, access.ErrNotFound) {
+		return err
 	}
 	return s.render(c, http.StatusOK, views.DeskVisit(d))
 }

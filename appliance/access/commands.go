@@ -233,7 +233,18 @@ func applyCredSave(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 		c.Created = cmd.Time
 	}
 	c.Updated = cmd.Time
-	return store.Effect{Subject: "credential:" + c.ID, Note: string(c.Kind)}, putCred(tx, c)
+	if err := putCred(tx, c); err != nil {
+		return store.Effect{}, err
+	}
+	if visitorFace(c) && old.ID == "" {
+		// The visit's history says the visitor agreed: the consent is
+		// the visit's as much as the credential's.
+		if err := visit.Note(tx, cmd, c.HolderID, "face enrolled for the gates with the visitor's consent"); err != nil {
+			return store.Effect{}, err
+		}
+		return store.Effect{Subject: "visit:" + c.HolderID, Note: "face enrolled with consent (credential " + c.ID + ")"}, nil
+	}
+	return store.Effect{Subject: "credential:" + c.ID, Note: string(c.Kind)}, nil
 }
 
 type statePayload struct {

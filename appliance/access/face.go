@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"gatehouse/appliance/field"
 	"gatehouse/appliance/gate"
 	"gatehouse/appliance/store"
+	"gatehouse/appliance/visit"
 )
 
 // Face credentials. A person whose face a lobby's face terminals should
@@ -98,12 +100,48 @@ func applyFaceWithdraw(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 		if err := putCred(tx, c); err != nil {
 			return store.Effect{}, err
 		}
+		if visitorFace(c) {
+			if err := visit.Note(tx, cmd, c.HolderID, "face picture removed ("+p.Note+")"); err != nil {
+				return store.Effect{}, err
+			}
+		}
 	}
 	subject := "credentials"
 	if len(p.IDs) == 1 {
 		subject = "credential:" + p.IDs[0]
+		if c, err := getJSON[Credential](&tx.Reader, store.Key(store.KindCred, p.IDs[0])); err == nil && visitorFace(c) {
+			subject = "visit:" + c.HolderID
+		}
 	}
 	return store.Effect{Subject: subject, Note: fmt.Sprintf("face picture removed from %d credentials (%s)", len(p.IDs), p.Note)}, nil
+}
+
+// visitorFace reports whether c is a visitor's face, held by their visit
+// (HolderID is the visit's ID).
+func visitorFace(c Credential) bool {
+	return c.Kind == Face && c.HolderKind == HolderVisitor && c.HolderID != ""
+}
+
+// FaceOf is the newest face credential of holder (a directory person or a
+// visit), whatever its state: a withdrawn one says when consent went.
+func (s *Service) FaceOf(holderID string) (Credential, error) {
+	var found Credential
+	err := s.db.View(func(r *store.Reader) error {
+		return r.Scan(store.Prefix(store.KindCredByHolder, holderID), store.ScanOptions{KeysOnly: true}, func(k, _ []byte) (bool, error) {
+			c, err := getJSON[Credential](r, store.Key(store.KindCred, string(k[len(k)-16:])))
+			if err != nil {
+				return true, nil
+			}
+			if c.Kind == Face && c.HolderID == holderID && c.Created >= found.Created {
+				found = c
+			}
+			return true, nil
+		})
+	})
+	if err == nil && found.ID == "" {
+		err = ErrNotFound
+	}
+	return found, err
 }
 
 // PurgeFaces removes the pictures of face credentials whose validity has
@@ -151,6 +189,18 @@ func (s *Service) FaceEnrolments() ([]gate.Enrolment, error) {
 			}
 			if c.Kind == Face && c.State == Active && c.Photo != "" && c.Consent != 0 && c.Purged == 0 &&
 				(c.NotAfter == 0 || c.NotAfter > now.UnixNano()) {
+				// A visitor's face is held while their visit's pass is
+				// usable: a visit checked out or cancelled early leaves
+				// the terminals before its window ends (a terminal that
+				// decides by itself would otherwise let them in).
+				if visitorFace(c) {
+					v, err := visit.Get(r, c.HolderID)
+					if errors.Is(err, visit.ErrNotFound) || (err == nil && !v.State.PassValid()) {
+						return true, nil
+					} else if err != nil {
+						return false, err
+					}
+				}
 				cs = append(cs, c)
 			}
 			return true, nil
@@ -178,4 +228,44 @@ func (s *Service) FaceEnrolments() ([]gate.Enrolment, error) {
 		es = append(es, e)
 	}
 	return es, nil
+}
+
+// EnrolEmployeeFace gives directory person personID a face credential,
+// replacing (withdrawing) the one they had: its validity, groups and
+// profile are their active card's, open and none without a card (the face
+// then opens nothing until they have one). The picture is already sealed;
+// consent is when the person agreed.
+func (s *Service) EnrolEmployeeFace(ctx context.Context, actor, personID, name, sealedPhoto string, consent time.Time) (Credential, error) {
+	var card Credential
+	var faces []string
+	err := s.db.View(func(r *store.Reader) error {
+		return r.Scan(store.Prefix(store.KindCredByHolder, personID), store.ScanOptions{KeysOnly: true}, func(k, _ []byte) (bool, error) {
+			c, err := getJSON[Credential](r, store.Key(store.KindCred, string(k[len(k)-16:])))
+			if err != nil || c.HolderID != personID || c.State != Active {
+				return true, nil
+			}
+			switch {
+			case c.Kind == Face:
+				faces = append(faces, c.ID)
+			case c.Kind == Card && c.Created >= card.Created:
+				card = c
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return Credential{}, err
+	}
+	for _, id := range faces {
+		if err := s.issue(ctx, CmdFaceWithdraw, actor, faceWithdrawPayload{IDs: []string{id}, Note: "replaced by a new picture"}); err != nil {
+			return Credential{}, err
+		}
+	}
+	hk := HolderEmployee
+	if card.HolderKind != "" {
+		hk = card.HolderKind
+	}
+	c := Credential{HolderKind: hk, HolderID: personID, HolderName: name, Company: card.Company,
+		NotBefore: card.NotBefore, NotAfter: card.NotAfter, ProfileID: card.ProfileID, GroupIDs: card.GroupIDs}
+	return s.EnrolFace(ctx, actor, c, sealedPhoto, consent)
 }

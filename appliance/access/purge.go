@@ -3,11 +3,13 @@ package access
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/field"
 	"gatehouse/appliance/store"
+	"gatehouse/appliance/visit"
 )
 
 // When the retention purge removes a deactivated person's personal data
@@ -44,8 +46,16 @@ func heldByPurged(r *store.Reader) ([]string, error) {
 		}
 		gone, ok := purged[c.HolderID]
 		if !ok {
-			p, err := directory.GetPerson(r, c.HolderID)
-			gone = err == nil && p.Purged != 0
+			if c.HolderKind == HolderVisitor {
+				at, err := visitPurged(r, c.HolderID)
+				if err != nil {
+					return false, err
+				}
+				gone = at != 0
+			} else {
+				p, err := directory.GetPerson(r, c.HolderID)
+				gone = err == nil && p.Purged != 0
+			}
 			purged[c.HolderID] = gone
 		}
 		if gone {
@@ -88,17 +98,39 @@ func applyCredPurgeHolder(tx *store.Tx, cmd store.Command) (store.Effect, error)
 		if err != nil {
 			return store.Effect{}, err
 		}
-		holder, err := directory.GetPerson(&tx.Reader, c.HolderID)
-		if err != nil {
-			return store.Effect{}, fmt.Errorf("access: credential %s: holder: %w", id, err)
+		var at int64
+		if c.HolderKind == HolderVisitor {
+			if at, err = visitPurged(&tx.Reader, c.HolderID); err != nil {
+				return store.Effect{}, err
+			}
+		} else {
+			holder, err := directory.GetPerson(&tx.Reader, c.HolderID)
+			if err != nil {
+				return store.Effect{}, fmt.Errorf("access: credential %s: holder: %w", id, err)
+			}
+			at = holder.Purged
 		}
-		if holder.Purged == 0 {
+		if at == 0 {
 			return store.Effect{}, fmt.Errorf("%w: the holder of credential %s was not purged", field.ErrInvalid, id)
 		}
-		c.HolderName, c.Purged = "", holder.Purged
+		c.HolderName, c.Purged = "", at
 		if err := tx.SetJSON(store.Key(store.KindCred, c.ID), c); err != nil {
 			return store.Effect{}, err
 		}
 	}
 	return store.Effect{Subject: "credentials", Note: fmt.Sprintf("holder's name removed from %d credentials (retention)", len(p.IDs))}, nil
+}
+
+// visitPurged is when the retention purge removed the personal data of a
+// visitor's visit (a visitor's face credential is held by the visit), 0
+// while it has not. A visit no longer on file counts as purged at 1: its
+// name has nothing left to belong to.
+func visitPurged(r *store.Reader, visitID string) (int64, error) {
+	v, err := visit.Get(r, visitID)
+	if errors.Is(err, visit.ErrNotFound) {
+		return 1, nil
+	} else if err != nil {
+		return 0, err
+	}
+	return v.Visitor.Purged, nil
 }

@@ -106,7 +106,30 @@ func gather(r *store.Reader, ov *outbox, p gate.Presentation, now time.Time, loc
 	if err != nil {
 		return f, o, err
 	}
+	if c.Kind == Face && c.HolderKind == HolderVisitor && c.HolderID != "" && c.State == Active {
+		return gatherVisitFace(r, f, o, c, lane, inside)
+	}
 	return credentialFacts(r, ov, f, o, c, lane, day, inside)
+}
+
+// gatherVisitFace decides a visitor's face as their visit's pass, like
+// their own ID card (visitcard.go): the lanes, floors, window and state
+// of the visit apply, whatever the credential's copy of the window says.
+// A withdrawn face is no longer active and is decided as a credential
+// (revoked).
+func gatherVisitFace(r *store.Reader, f Facts, o Outcome, c Credential, lane Lane, inside func(string) (bool, error)) (Facts, Outcome, error) {
+	v, err := visit.Get(r, c.HolderID)
+	if errors.Is(err, visit.ErrNotFound) {
+		return f, o, nil // the visit is gone: unknown
+	} else if err != nil {
+		return f, o, err
+	}
+	from, until := v.Window()
+	f.IsVisitor = true
+	f.Pass.PassID, f.Pass.VisitID, f.Pass.NotBefore, f.Pass.NotAfter = v.PassID, v.ID, from, until
+	f, o, err = visitFacts(f, o, v, lane, inside)
+	o.CredID = c.ID
+	return f, o, err
 }
 
 // presenceSince reads whether holder is inside zone, and since when.

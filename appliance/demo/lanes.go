@@ -82,7 +82,36 @@ func Lanes(ctx context.Context, a *appliance.App, simDir string) error {
 			return fmt.Errorf("device %s: %w", d.Name, err)
 		}
 	}
+	if err := faceTerminal(ctx, a, prefix, g.lanes[LaneA].ID); err != nil {
+		return err
+	}
 	return sensors(ctx, a)
+}
+
+// FaceTerminal is the demo's face terminal at Gate A (its simulator runs on
+// a loopback port chosen at each start: serve points the device at it).
+const FaceTerminal = LaneA + " face terminal"
+
+// FacePassword is the demo face terminal's password (a simulator's).
+const FacePassword = "Demo-face-2026"
+
+// faceTerminal adds the demo's face terminal, appliance decides, once.
+func faceTerminal(ctx context.Context, a *appliance.App, prefix, lane string) error {
+	if _, err := a.Devices.ByName(prefix + FaceTerminal); err == nil {
+		return nil
+	} else if !errors.Is(err, device.ErrNotFound) {
+		return err
+	}
+	pw, err := a.Keys.Seal(FacePassword)
+	if err != nil {
+		return err
+	}
+	_, err = a.Devices.Save(ctx, "demo", device.Device{Name: prefix + FaceTerminal, Port: "http://127.0.0.1", Protocol: device.ISAPI,
+		Role: device.EntryReader, LaneID: lane, Address: "1", Enabled: true, Options: device.Options{User: "admin", Password: pw}})
+	if err != nil {
+		return fmt.Errorf("device %s: %w", FaceTerminal, err)
+	}
+	return nil
 }
 
 // CabinetA is the demo key cabinet's device name.

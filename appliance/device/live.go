@@ -255,6 +255,13 @@ type Bench interface {
 	Simulates(d Device) bool
 }
 
+// FaceBench is a Bench that simulates face terminals: the demo page puts
+// an enrolled person's face in front of one (number: the person's number
+// on the terminals, a face credential's number).
+type FaceBench interface {
+	Recognise(ctx context.Context, d Device, number string) error
+}
+
 // CabinetBench is a Bench that simulates key cabinets: the demo page and
 // tests put keys into slots and take them out.
 type CabinetBench interface {

@@ -2,6 +2,9 @@ package device
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"slices"
 	"strings"
@@ -240,4 +243,30 @@ func (s *Service) FaceEvent(ctx context.Context, id, token, contentType string, 
 		return ErrNotFound
 	}
 	return fe.FaceEvent(ctx, id, token, contentType, body)
+}
+
+// FaceSyncer is a runtime whose face terminals can be asked to reconcile
+// their persons now (drivers/runner).
+type FaceSyncer interface {
+	SyncFaces()
+}
+
+// SyncFaces asks the face terminals to take a face enrolled or withdrawn
+// now rather than at their next periodic reconcile; without a runtime it
+// does nothing (the runtime reconciles everything when it starts).
+func (s *Service) SyncFaces() {
+	if fs, ok := s.Live().(FaceSyncer); ok {
+		fs.SyncFaces()
+	}
+}
+
+// EventToken is the secret in a face terminal's event URL,
+// /isapi/events/<device id>/<token>: an HMAC of the device's ID under the
+// terminal's password, so the URL names the device, proves the pusher was
+// told it, and changes when the password does. The device page shows it
+// for the installer; the runtime configures it on the terminal.
+func EventToken(deviceID, password string) string {
+	m := hmac.New(sha256.New, []byte(password))
+	m.Write([]byte("gatehouse isapi events " + deviceID))
+	return hex.EncodeToString(m.Sum(nil))[:32]
 }

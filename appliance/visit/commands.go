@@ -301,3 +301,18 @@ func applyBadge(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	}
 	return store.Effect{Subject: "visit:" + v.ID, Note: note}, tx.SetJSON(visitKey(v.ID), v)
 }
+
+// Note adds a line to visit id's history without moving it (a face
+// enrolled with the visitor's consent, the consent withdrawn), inside
+// another package's command, at the command's time and by its actor. A
+// visit purged meanwhile is not an error: there is nothing left to note on.
+func Note(tx *store.Tx, cmd store.Command, id, note string) error {
+	v, err := get(&tx.Reader, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	v.History = append(v.History, Transition{State: v.State, At: cmd.Time, By: cmd.Actor, Note: note})
+	return tx.SetJSON(visitKey(v.ID), v)
+}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -12,6 +13,7 @@ import (
 
 	"gatehouse/appliance/access"
 	"gatehouse/appliance/device"
+	"gatehouse/drivers/isapi"
 	"gatehouse/drivers/isapi/sim"
 	"gatehouse/drivers/runner"
 )
@@ -34,10 +36,20 @@ var fakeJPEG = []byte{0xFF, 0xD8, 0xFF, 0xE0, 'J', 'F', 'I', 'F', 0, 0xFF, 0xD9}
 func newFaceRig(t testing.TB) *faceRig { return newFaceRigRate(t, 0) }
 
 func newFaceRigRate(t testing.TB, rate float64) *faceRig {
+	return newFaceRigWith(t, rate, device.FaceApplianceDecides, nil)
+}
+
+// newFaceRigWith is the rig with the terminal's mode (a terminal that
+// decides opens by itself), and before run on the terminal before the
+// appliance's runtime starts.
+func newFaceRigWith(t testing.TB, rate float64, mode string, before func(*sim.Terminal)) *faceRig {
 	t.Helper()
 	ctx := context.Background()
 	l := newLobby(t)
-	f := &faceRig{l: l, term: sim.New(sim.Config{User: "admin", Password: "Face-2026"})}
+	f := &faceRig{l: l, term: sim.New(sim.Config{User: "admin", Password: "Face-2026", SelfOpen: mode == device.FaceTerminalDecides})}
+	if before != nil {
+		before(f.term)
+	}
 	tsrv := httptest.NewServer(f.term.Handler())
 	t.Cleanup(tsrv.Close)
 	// No anti-passback in the hall behind the face terminal: the
@@ -58,7 +70,7 @@ func newFaceRigRate(t testing.TB, rate float64) *faceRig {
 	}
 	if _, err := l.app.Devices.Save(ctx, "setup", device.Device{Name: "Face 1", Port: tsrv.URL, Protocol: device.ISAPI,
 		Role: device.EntryReader, LaneID: f.lane.ID, Address: "1", Enabled: true,
-		Options: device.Options{User: "admin", Password: pw}}); err != nil {
+		Options: device.Options{User: "admin", Password: pw, Mode: mode}}); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
@@ -212,6 +224,66 @@ func TestFaceTerminalGrantAndDeny(t *testing.T) {
 	c, _ := f.l.app.Access.Credential(host.ID)
 	if c.Photo != "" || c.Consent != 0 || c.State != access.StateRevoked {
 		t.Fatalf("withdrawn credential %+v", c)
+	}
+}
+
+// A "terminal decides" site: the terminal opens by itself for a person it
+// holds; the appliance records the passage (a granted event, the holder
+// inside) and sends no RemoteControl.
+func TestFaceTerminalDecidesByItself(t *testing.T) {
+	f := newFaceRigWith(t, 0, device.FaceTerminalDecides, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	host := f.enrol(t, "Host", time.Time{}, time.Time{})
+	if err := f.term.WaitPerson(ctx, host.Number, true); err != nil {
+		t.Fatal("host never enrolled on the terminal")
+	}
+	if code, err := f.term.Recognise(ctx, host.Number); err != nil || code != http.StatusOK {
+		t.Fatalf("push: %d %v", code, err)
+	}
+	if err := f.term.WaitOpens(ctx, 1); err != nil {
+		t.Fatal("the terminal did not open by itself")
+	}
+	if e := f.lastEvent(t); !e.Grant || e.Kind != 'f' || e.CredID != host.ID {
+		t.Fatalf("the passage was not recorded as granted: %+v", e)
+	}
+	time.Sleep(50 * time.Millisecond) // an open would have been sent by now
+	if n := f.term.Requests("/ISAPI/AccessControl/RemoteControl/door/1"); n != 0 || len(f.term.Opens()) != 1 {
+		t.Fatalf("the appliance sent %d RemoteControl opens; the door opened %d times", n, len(f.term.Opens()))
+	}
+}
+
+// At start the runtime reads every person the terminal holds and deletes
+// those the appliance does not want: a person removed while the appliance
+// was down (or typed in at the terminal) is gone, the ones it wants stay,
+// over several pages of the search.
+func TestFaceTerminalStartOfDayReconcile(t *testing.T) {
+	fake := []byte{0xFF, 0xD8, 0xFF, 0xD9}
+	f := newFaceRigWith(t, 0, device.FaceTerminalDecides, func(term *sim.Terminal) {
+		for i := range 45 { // two pages of 30
+			no := fmt.Sprintf("STALE%03d", i)
+			term.Add(sim.Person{User: isapi.UserInfo{EmployeeNo: no, Name: "Left over", UserType: "normal", Valid: isapi.Valid{Enable: true}}, Face: fake})
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	host := f.enrol(t, "Host", time.Time{}, time.Time{})
+	if err := f.term.WaitPerson(ctx, host.Number, true); err != nil {
+		t.Fatal("host never enrolled on the terminal")
+	}
+	eventually(t, "the left-over persons deleted", func() bool { return len(f.term.Persons()) == 1 })
+	if _, ok := f.term.Persons()[host.Number]; !ok {
+		t.Fatal("the wanted person was deleted")
+	}
+	if n := f.term.Requests("/ISAPI/AccessControl/UserInfo/Search"); n < 2 {
+		t.Fatalf("the search took %d requests, want the pages", n)
+	}
+	// Searched once per start: a later reconcile does not read again.
+	n := f.term.Requests("/ISAPI/AccessControl/UserInfo/Search")
+	f.run.SyncFaces()
+	time.Sleep(100 * time.Millisecond)
+	if m := f.term.Requests("/ISAPI/AccessControl/UserInfo/Search"); m != n {
+		t.Fatalf("searched again: %d then %d", n, m)
 	}
 }
 

@@ -193,3 +193,49 @@ func (c *Client) OpenDoor(ctx context.Context, n int) error {
 	body, _ := xml.Marshal(RemoteControlDoor{XMLNS: Namespace, Version: "2.0", Cmd: "open"})
 	return c.change(ctx, http.MethodPut, fmt.Sprintf("/ISAPI/AccessControl/RemoteControl/door/%d", n), "application/xml", append([]byte(xml.Header), body...))
 }
+
+// searchPage is how many persons one search request asks for (terminals
+// answer up to 30 per page, whatever is asked).
+const searchPage = 30
+
+// maxSearched bounds the persons a search reads: the largest terminals
+// hold 50,000 faces.
+const maxSearched = 100000
+
+// Users lists the numbers of every person on the terminal, page by page
+// (UserInfo/Search). The caller compares them with who should be there.
+func (c *Client) Users(ctx context.Context) ([]string, error) {
+	var nos []string
+	var cond UserSearchCond
+	cond.UserInfoSearchCond.SearchID = fmt.Sprintf("gatehouse-%d", time.Now().UnixNano())
+	cond.UserInfoSearchCond.MaxResults = searchPage
+	for {
+		cond.UserInfoSearchCond.SearchResultPosition = len(nos)
+		body, _ := json.Marshal(cond)
+		b, code, err := c.do(ctx, http.MethodPost, "/ISAPI/AccessControl/UserInfo/Search?format=json", "application/json", body)
+		if err != nil {
+			return nil, err
+		}
+		if code != http.StatusOK {
+			if st, perr := decodeStatus("", b); perr == nil {
+				return nil, &StatusError{HTTP: code, Status: st}
+			}
+			return nil, fmt.Errorf("isapi: user search: HTTP %d", code)
+		}
+		page, err := ParseUserSearch(b)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range page.UserInfo {
+			nos = append(nos, u.EmployeeNo)
+		}
+		switch {
+		case page.ResponseStatusStrg != "MORE":
+			return nos, nil
+		case len(page.UserInfo) == 0:
+			return nil, fmt.Errorf("isapi: user search: an empty page that says there is more")
+		case len(nos) > maxSearched:
+			return nil, fmt.Errorf("isapi: user search: more than %d persons", maxSearched)
+		}
+	}
+}

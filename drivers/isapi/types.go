@@ -158,3 +158,53 @@ func decodeStatus(ct string, b []byte) (ResponseStatus, error) {
 	}
 	return s, xml.Unmarshal(b, &s)
 }
+
+// UserSearchCond is the body of POST /ISAPI/AccessControl/UserInfo/Search:
+// a page of the persons on file, from position, at most max.
+type UserSearchCond struct {
+	UserInfoSearchCond struct {
+		SearchID             string `json:"searchID"`
+		SearchResultPosition int    `json:"searchResultPosition"`
+		MaxResults           int    `json:"maxResults"`
+	} `json:"UserInfoSearchCond"`
+}
+
+// UserSearch is a page of the search's answer. ResponseStatusStrg is
+// "OK" (the last page), "MORE" or "NO MATCH".
+type UserSearch struct {
+	SearchID           string     `json:"searchID"`
+	ResponseStatusStrg string     `json:"responseStatusStrg"`
+	NumOfMatches       int        `json:"numOfMatches"`
+	TotalMatches       int        `json:"totalMatches"`
+	UserInfo           []UserInfo `json:"UserInfo,omitempty"`
+}
+
+type userSearchBody struct {
+	UserInfoSearch UserSearch `json:"UserInfoSearch"`
+}
+
+// ParseUserSearch reads a terminal's answer to a person search. A page
+// that says it holds more than it carries, a negative count or a person
+// without a number is refused: the caller deletes what the terminal
+// holds by these numbers.
+func ParseUserSearch(b []byte) (UserSearch, error) {
+	var s userSearchBody
+	if err := json.Unmarshal(b, &s); err != nil {
+		return UserSearch{}, fmt.Errorf("isapi: user search: %w", err)
+	}
+	r := s.UserInfoSearch
+	switch r.ResponseStatusStrg {
+	case "OK", "MORE", "NO MATCH":
+	default:
+		return UserSearch{}, fmt.Errorf("isapi: user search: status %q", r.ResponseStatusStrg)
+	}
+	if r.NumOfMatches < 0 || r.TotalMatches < 0 || r.NumOfMatches != len(r.UserInfo) {
+		return UserSearch{}, fmt.Errorf("isapi: user search: %d matches, %d persons", r.NumOfMatches, len(r.UserInfo))
+	}
+	for _, u := range r.UserInfo {
+		if u.EmployeeNo == "" {
+			return UserSearch{}, fmt.Errorf("isapi: user search: a person without a number")
+		}
+	}
+	return r, nil
+}

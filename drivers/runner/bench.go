@@ -5,16 +5,20 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"gatehouse/appliance/access"
 	"gatehouse/appliance/device"
 	"gatehouse/drivers/idcard"
+	isapisim "gatehouse/drivers/isapi/sim"
 	"gatehouse/drivers/osdp"
 	osdpsim "gatehouse/drivers/osdp/sim"
 	"gatehouse/drivers/sim"
@@ -30,16 +34,17 @@ type Bench struct {
 	dir string
 
 	mu      sync.Mutex
-	lines   map[string]*sim.Scanner      // scanner ports
-	docs    map[string]*sim.MRZReader    // document reader ports
-	idcards map[string]*sim.IDCardReader // resident ID card reader ports
-	modbus  map[string]*sim.ModbusBoard  // Modbus ports
-	relays  map[string]*sim.USBRelay     // USB relay ports
-	osdp    map[string]*sim.OSDPBus      // OSDP buses
-	prints  map[string]*sim.Printer      // receipt printer ports
-	modems  map[string]*sim.Modem        // GSM modem ports
-	keys    KeyStore                     // keys the simulated OSDP readers already hold
-	inputs  map[string]int               // Modbus ports: how many inputs the board has
+	lines   map[string]*sim.Scanner       // scanner ports
+	docs    map[string]*sim.MRZReader     // document reader ports
+	idcards map[string]*sim.IDCardReader  // resident ID card reader ports
+	modbus  map[string]*sim.ModbusBoard   // Modbus ports
+	relays  map[string]*sim.USBRelay      // USB relay ports
+	osdp    map[string]*sim.OSDPBus       // OSDP buses
+	prints  map[string]*sim.Printer       // receipt printer ports
+	modems  map[string]*sim.Modem         // GSM modem ports
+	keys    KeyStore                      // keys the simulated OSDP readers already hold
+	inputs  map[string]int                // Modbus ports: how many inputs the board has
+	faces   map[string]*isapisim.Terminal // face terminals on loopback HTTP, by device ID
 	closers []func() error
 }
 
@@ -61,7 +66,8 @@ func NewBenchKeys(dir string, devs []device.Device, keys KeyStore) (*Bench, erro
 	}
 	b := &Bench{dir: dir, lines: map[string]*sim.Scanner{}, docs: map[string]*sim.MRZReader{}, idcards: map[string]*sim.IDCardReader{},
 		modbus: map[string]*sim.ModbusBoard{}, relays: map[string]*sim.USBRelay{}, inputs: map[string]int{},
-		osdp: map[string]*sim.OSDPBus{}, prints: map[string]*sim.Printer{}, modems: map[string]*sim.Modem{}, keys: keys}
+		osdp: map[string]*sim.OSDPBus{}, prints: map[string]*sim.Printer{}, modems: map[string]*sim.Modem{}, keys: keys,
+		faces: map[string]*isapisim.Terminal{}}
 	ports := map[string][]device.Device{}
 	var order []string
 	for _, d := range devs {
@@ -249,7 +255,7 @@ func (b *Bench) Simulates(d device.Device) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.lines[d.Port] != nil || b.docs[d.Port] != nil || b.modbus[d.Port] != nil || b.relays[d.Port] != nil ||
-		b.osdp[d.Port] != nil || b.prints[d.Port] != nil || b.modems[d.Port] != nil
+		b.osdp[d.Port] != nil || b.prints[d.Port] != nil || b.modems[d.Port] != nil || b.faces[d.ID] != nil
 }
 
 // Present implements device.Bench: a scanner sends text as one line (a
@@ -480,4 +486,48 @@ func DemoIDCard(name string) idcard.Card {
 	return idcard.Card{Kind: idcard.Resident, Name: name, Sex: idcard.SexFemale, Ethnicity: "01",
 		Birth: idcard.Date{Year: 1949, Month: 12, Day: 31}, Address: "上海市浦东新区世纪大道100号", Number: "11010519491231002X",
 		Authority: "上海市公安局浦东分局", ValidFrom: idcard.Date{Year: 2020, Month: 1, Day: 1}, ValidTo: idcard.Date{Year: 2040, Month: 1, Day: 1}}
+}
+
+// StartFace starts a simulated face terminal for d on a loopback port,
+// with d's account and password (opened), and returns its address for d's
+// Port. A face terminal speaks HTTP, not a serial line: it lives on the
+// bench's loopback, not under its directory.
+func (b *Bench) StartFace(d device.Device, password string) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	t := isapisim.New(isapisim.Config{User: d.Options.User, Password: password, SelfOpen: d.Options.Mode == device.FaceTerminalDecides})
+	srv := &http.Server{Handler: t.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	b.mu.Lock()
+	b.faces[d.ID] = t
+	b.closers = append(b.closers, srv.Close)
+	b.mu.Unlock()
+	return "http://" + ln.Addr().String(), nil
+}
+
+// FaceTerminal is the simulated face terminal of d, nil if none.
+func (b *Bench) FaceTerminal(d device.Device) *isapisim.Terminal {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.faces[d.ID]
+}
+
+// Recognise makes d's simulated terminal recognise person number: it
+// pushes "face authentication passed" to the appliance. It implements
+// device.FaceBench.
+func (b *Bench) Recognise(ctx context.Context, d device.Device, number string) error {
+	t := b.FaceTerminal(d)
+	if t == nil {
+		return device.ErrNotSimulated
+	}
+	code, err := t.Recognise(ctx, number)
+	if err != nil {
+		return err
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("runner: the appliance answered the simulated terminal's push with HTTP %d", code)
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -32,7 +31,9 @@ import (
 //     names the device and proves the pusher was told it);
 //   - keeps the terminal's persons in line with Config.Faces: at start,
 //     on Runner.SyncFaces and every FaceSync, pushing those added or
-//     changed (delete, record, face) and deleting those gone;
+//     changed (delete, record, face) and deleting those gone; once at
+//     start it reads every person the terminal holds (UserInfo/Search)
+//     and deletes those not wanted, whatever happened while it was down;
 //   - turns each pushed "face authentication passed" event (Runner.
 //     FaceEvent, from the appliance's web server) into a gate.Face
 //     presentation decided like a card, and on a grant sends the
@@ -61,11 +62,7 @@ type SecretOpener interface {
 }
 
 // EventToken is the secret in a terminal's event URL.
-func EventToken(deviceID, password string) string {
-	m := hmac.New(sha256.New, []byte(password))
-	m.Write([]byte("gatehouse isapi events " + deviceID))
-	return hex.EncodeToString(m.Sum(nil))[:32]
-}
+func EventToken(deviceID, password string) string { return device.EventToken(deviceID, password) }
 
 // faceRate is the events a terminal may push per second, with a burst:
 // a lobby's terminal sees a person every second or two at most.
@@ -89,8 +86,11 @@ type faceTerminal struct {
 	h       serial.Health
 	pushed  map[string]string // number → fingerprint of what the terminal holds
 	hostSet bool
-	tokens  float64
-	filled  time.Time
+	// searched: the terminal's persons were read and the unwanted ones
+	// deleted since start (startOfDay).
+	searched bool
+	tokens   float64
+	filled   time.Time
 }
 
 func (r *Runner) startFace(ctx context.Context, g *group, d device.Device) error {
@@ -259,6 +259,7 @@ func (ft *faceTerminal) reconcile(ctx context.Context) {
 		ft.pushed[e.Number] = fp
 		ft.mu.Unlock()
 	}
+	ft.startOfDay(ctx, want)
 	ft.mu.Lock()
 	var gone []string
 	for no := range ft.pushed {
@@ -279,6 +280,48 @@ func (ft *faceTerminal) reconcile(ctx context.Context) {
 			ft.mu.Unlock()
 		}
 	}
+}
+
+// deleteChunk is how many persons one delete request names.
+const deleteChunk = 100
+
+// startOfDay reads, once per start, every person the terminal holds
+// (UserInfo/Search) and deletes those the appliance does not want: a
+// person removed while the appliance was down, or put on the terminal by
+// hand, is not left for a terminal that decides by itself to let in. A
+// failed search is tried again at the next reconcile.
+func (ft *faceTerminal) startOfDay(ctx context.Context, want map[string]bool) {
+	ft.mu.Lock()
+	done := ft.searched
+	ft.mu.Unlock()
+	if done || ctx.Err() != nil {
+		return
+	}
+	nos, err := ft.c.Users(ctx)
+	if err != nil {
+		ft.note("person search", err)
+		return
+	}
+	var stale []string
+	for _, no := range nos {
+		if !want[no] {
+			stale = append(stale, no)
+		}
+	}
+	for len(stale) > 0 {
+		k := min(len(stale), deleteChunk)
+		if err := ft.c.DeleteUsers(ctx, stale[:k]...); err != nil {
+			ft.note("removal", err)
+			return
+		}
+		stale = stale[k:]
+	}
+	if len(nos) > 0 {
+		ft.r.log.Info("devices: face terminal's persons read at start", "device", ft.dev.Name, "held", len(nos))
+	}
+	ft.mu.Lock()
+	ft.searched = true
+	ft.mu.Unlock()
 }
 
 // A person without a start or an end is valid over ISAPI's whole range.

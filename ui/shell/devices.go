@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -305,7 +306,7 @@ type devices struct {
 // startDevices starts the device runtime on a's configuration. In the demo
 // it first sets up the demo lanes and their devices (idempotent) and plugs
 // the simulators in under DATA/sim, recreated at every start.
-func startDevices(ctx context.Context, a *appliance.App, dataDir string, demoMode bool) (*devices, error) {
+func startDevices(ctx context.Context, a *appliance.App, dataDir, listen string, demoMode bool) (*devices, error) {
 	d := &devices{}
 	keys := device.NewReaderKeys(a.Store, a.Clock, a.Keys)
 	if demoMode {
@@ -327,6 +328,28 @@ func startDevices(ctx context.Context, a *appliance.App, dataDir string, demoMod
 		if d.bench, err = runner.NewBenchKeys(abs, ds, keys); err != nil {
 			return nil, fmt.Errorf("demo simulators: %w", err)
 		}
+		// The demo face terminal speaks HTTP: its simulator gets a
+		// loopback port now, and the device is pointed at it.
+		for _, dev := range ds {
+			if dev.Protocol != device.ISAPI || !strings.HasSuffix(dev.Name, demo.FaceTerminal) || !dev.Enabled {
+				continue
+			}
+			pw, err := a.Keys.Open(dev.Options.Password)
+			if err != nil {
+				d.Close()
+				return nil, fmt.Errorf("demo face terminal: %w", err)
+			}
+			addr, err := d.bench.StartFace(dev, pw)
+			if err != nil {
+				d.Close()
+				return nil, fmt.Errorf("demo face terminal: %w", err)
+			}
+			dev.Port = addr
+			if _, err := a.Devices.Save(ctx, "demo", dev); err != nil {
+				d.Close()
+				return nil, fmt.Errorf("demo face terminal: %w", err)
+			}
+		}
 		d.detach = append(d.detach, a.Devices.AttachBench(d.bench))
 	}
 	// Door contacts go to the access service (forced and held-open alarms).
@@ -336,7 +359,7 @@ func startDevices(ctx context.Context, a *appliance.App, dataDir string, demoMod
 		Observer: a.Metrics, // wire-to-relay times
 		// Face terminals: who they hold, their sealed passwords, where they
 		// push their events (the appliance's address, /isapi/events/...).
-		Faces: a.Access, Secrets: a.Keys, EventBase: a.Config.BaseURL, Location: a.Config.Location,
+		Faces: a.Access, Secrets: a.Keys, EventBase: eventBase(a.Config.BaseURL, listen, demoMode), Location: a.Config.Location,
 		// Visit notices go by SMS too while a modem runs.
 		Reconciled: func(r *runner.Runner) { a.Notify.EnableSMS(r.HasModem()) }}
 	rt, err := runner.Start(ctx, cfg)
@@ -361,4 +384,21 @@ func (d *devices) Close() {
 	if d.bench != nil {
 		d.bench.Close()
 	}
+}
+
+// eventBase is where face terminals push their events: the appliance's
+// public address; in the demo without one, the listen address on
+// loopback, where the simulated terminal reaches it.
+func eventBase(base, listen string, demoMode bool) string {
+	if base != "" || !demoMode {
+		return base
+	}
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil || port == "0" {
+		return ""
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -100,13 +100,13 @@ func serve(args []string, env Env) error {
 
 	// The device runtime (and in the demo the simulators), started before
 	// the pages so they find it; stopped before the store closes.
-	devs, err := startDevices(ctx, a, c.data, *demoMode)
+	devs, err := startDevices(ctx, a, c.data, *listen, *demoMode)
 	if err != nil {
 		return err
 	}
 	defer devs.Close()
 	if *demoMode {
-		fmt.Fprintln(env.Stdout, "Two simulated gate lanes (QR scanners, card readers, an OSDP reader on the secure channel), a receipt printer and an SMS modem run on pseudo-terminals: sign in as admin and open /admin/devices/sim.")
+		fmt.Fprintln(env.Stdout, "Two simulated gate lanes (QR scanners, card readers, an OSDP reader on the secure channel, a face terminal on loopback HTTP), a receipt printer and an SMS modem run on pseudo-terminals: sign in as admin and open /admin/devices/sim.")
 	}
 
 	srv := ui.New(a, ui.Options{SecureCookies: a.Config.TLSCert != ""})

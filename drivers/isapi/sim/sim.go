@@ -22,6 +22,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -335,6 +336,8 @@ func (t *Terminal) serve(w http.ResponseWriter, r *http.Request) {
 		t.signal()
 		t.mu.Unlock()
 		jsonOK()
+	case r.Method == http.MethodPost && r.URL.Path == "/ISAPI/AccessControl/UserInfo/Search":
+		t.search(w, body)
 	case r.Method == http.MethodPut && r.URL.Path == "/ISAPI/AccessControl/UserInfo/Delete":
 		var d struct {
 			UserInfoDelCond struct{ EmployeeNoList []struct{ EmployeeNo string } }
@@ -381,6 +384,53 @@ func (t *Terminal) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		status(w, http.StatusNotFound, 4, "notSupport", false)
 	}
+}
+
+// Add puts a person on file directly, as if left there before (by an
+// earlier appliance, or by hand on the terminal's own screen).
+func (t *Terminal) Add(p Person) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.persons[p.User.EmployeeNo] = &p
+	t.signal()
+}
+
+// searchPageMax is the most persons the terminal returns per search page.
+const searchPageMax = 30
+
+// search answers UserInfo/Search: the persons in employeeNo order, a page
+// from searchResultPosition, "MORE" while more remain.
+func (t *Terminal) search(w http.ResponseWriter, body []byte) {
+	var c isapi.UserSearchCond
+	q := &c.UserInfoSearchCond
+	if json.Unmarshal(body, &c) != nil || q.SearchID == "" || q.SearchResultPosition < 0 || q.MaxResults < 1 {
+		status(w, http.StatusBadRequest, 6, "badJsonContent", true)
+		return
+	}
+	t.mu.Lock()
+	nos := make([]string, 0, len(t.persons))
+	for no := range t.persons {
+		nos = append(nos, no)
+	}
+	sort.Strings(nos)
+	res := isapi.UserSearch{SearchID: q.SearchID, TotalMatches: len(nos), UserInfo: []isapi.UserInfo{}}
+	for i := q.SearchResultPosition; i < len(nos) && len(res.UserInfo) < min(q.MaxResults, searchPageMax); i++ {
+		res.UserInfo = append(res.UserInfo, t.persons[nos[i]].User)
+	}
+	t.mu.Unlock()
+	res.NumOfMatches = len(res.UserInfo)
+	switch {
+	case len(res.UserInfo) == 0:
+		res.ResponseStatusStrg = "NO MATCH"
+	case q.SearchResultPosition+len(res.UserInfo) < len(nos):
+		res.ResponseStatusStrg = "MORE"
+	default:
+		res.ResponseStatusStrg = "OK"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(struct {
+		UserInfoSearch isapi.UserSearch
+	}{res})
 }
 
 func (t *Terminal) faceRecord(w http.ResponseWriter, r *http.Request, body []byte) {
