@@ -114,7 +114,7 @@ func TestAttendanceRange(t *testing.T) {
 		to time.Time
 		ok bool
 	}{
-		{from, false},                  // empty
+		{from, false},                   // empty
 		{from.AddDate(0, 0, -1), false}, // backwards
 		{from.AddDate(0, 0, 62), true},
 		{from.AddDate(0, 0, 63), false},
