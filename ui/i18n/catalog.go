@@ -1087,6 +1087,13 @@ var en = map[string]string{
 	"notify.kind.message.urgent":    "Urgent broadcasts",
 	"notify.kind.backup.failed":     "Backup failed or missed",
 	"notify.kind.backup.recovered":  "Backups work again",
+	// Attendance.
+	"attendance.title": "Attendance", "attendance.day": "Day", "attendance.first_in": "First in", "attendance.last_out": "Last out",
+	"attendance.days": "Days present", "attendance.people": "%d people", "attendance.removed": "(removed from the directory)",
+	"attendance.too_long": "Choose at most 62 days.",
+	"attendance.hint": "From the granted passages at every gate: the first entry and the last exit of each local day. A night shift shows on two days.",
+	"attendance.wd0": "Sun", "attendance.wd1": "Mon", "attendance.wd2": "Tue", "attendance.wd3": "Wed", "attendance.wd4": "Thu", "attendance.wd5": "Fri", "attendance.wd6": "Sat",
+
 	// People flow and reports.
 	"flow.title":          "People flow",
 	"flow.updated":        "Figures at %s, refreshed every 10 seconds.",
@@ -1113,11 +1120,6 @@ var en = map[string]string{
 	"flow.busiest":        "Busiest lanes today",
 	"flow.lane":           "Lane",
 	"reports.title":       "Reports",
-	"attendance.title": "Attendance", "attendance.day": "Day", "attendance.first_in": "First in", "attendance.last_out": "Last out",
-	"attendance.days": "Days present", "attendance.people": "%d people", "attendance.removed": "(removed from the directory)",
-	"attendance.too_long": "Choose at most 62 days.",
-	"attendance.hint": "From the granted passages at every gate: the first entry and the last exit of each local day. A night shift shows on two days.",
-	"attendance.wd0": "Sun", "attendance.wd1": "Mon", "attendance.wd2": "Tue", "attendance.wd3": "Wed", "attendance.wd4": "Thu", "attendance.wd5": "Fri", "attendance.wd6": "Sat",
 	"reports.period":      "Period",
 	"reports.date":        "Day in the period",
 	"reports.show":        "Show",
@@ -2338,6 +2340,13 @@ var zh = map[string]string{
 	"notify.kind.message.urgent":    "紧急群发",
 	"notify.kind.backup.failed":     "备份失败或未运行",
 	"notify.kind.backup.recovered":  "备份恢复正常",
+	// Attendance.
+	"attendance.title": "考勤", "attendance.day": "日期", "attendance.first_in": "首次进入", "attendance.last_out": "最后离开",
+	"attendance.days": "出勤天数", "attendance.people": "共 %d 人", "attendance.removed": "（已从通讯录删除）",
+	"attendance.too_long": "最多可选 62 天。",
+	"attendance.hint": "按各闸机放行记录统计：每天（当地时间）第一次进入和最后一次离开的时间。夜班会分别计入两天。",
+	"attendance.wd0": "周日", "attendance.wd1": "周一", "attendance.wd2": "周二", "attendance.wd3": "周三", "attendance.wd4": "周四", "attendance.wd5": "周五", "attendance.wd6": "周六",
+
 	// People flow and reports.
 	"flow.title":          "客流统计",
 	"flow.updated":        "数据时间 %s，每 10 秒刷新。",
@@ -2364,11 +2373,6 @@ var zh = map[string]string{
 	"flow.busiest":        "今日最繁忙通道",
 	"flow.lane":           "通道",
 	"reports.title":       "报表",
-	"attendance.title": "考勤", "attendance.day": "日期", "attendance.first_in": "首次进入", "attendance.last_out": "最后离开",
-	"attendance.days": "出勤天数", "attendance.people": "共 %d 人", "attendance.removed": "（已从通讯录删除）",
-	"attendance.too_long": "最多可选 62 天。",
-	"attendance.hint": "按各闸机放行记录统计：每天（当地时间）第一次进入和最后一次离开的时间。夜班会分别计入两天。",
-	"attendance.wd0": "周日", "attendance.wd1": "周一", "attendance.wd2": "周二", "attendance.wd3": "周三", "attendance.wd4": "周四", "attendance.wd5": "周五", "attendance.wd6": "周六",
 	"reports.period":      "周期",
 	"reports.date":        "周期内的日期",
 	"reports.show":        "显示",
