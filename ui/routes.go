@@ -241,6 +241,8 @@ func (s *Server) routeTable() []route {
 		{"POST", "/admin/tokens", admins, s.tokenCreate},
 		{"POST", "/admin/tokens/:id/revoke", admins, s.tokenRevoke},
 		{"GET", "/admin/audit", admins, s.audit},
+		{"GET", "/admin/audit.csv", admins, s.auditExport(formatCSV)},
+		{"GET", "/admin/audit.xlsx", admins, s.auditExport(formatXLSX)},
 		{"POST", "/admin/audit/verify", admins, s.auditVerify},
 		{"GET", "/admin/devices", admins, s.devicesPage},
 		{"GET", "/admin/devices/new", admins, s.deviceNew},

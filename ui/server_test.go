@@ -326,6 +326,8 @@ var routeAccess = []struct {
 	{"POST", "/admin/tokens", "admin"},
 	{"POST", "/admin/tokens/{token}/revoke", "admin"},
 	{"GET", "/admin/audit", "admin"},
+	{"GET", "/admin/audit.csv", "admin"},
+	{"GET", "/admin/audit.xlsx", "admin"},
 	{"POST", "/admin/audit/verify", "admin"},
 	{"GET", "/admin/devices", "admin"},
 	{"GET", "/admin/devices/new", "admin"},

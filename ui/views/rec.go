@@ -12,3 +12,12 @@ func clockOf(ctx context.Context, t time.Time) string {
 	}
 	return t.In(page(ctx).Location).Format("15:04")
 }
+
+// auditNext is the link to the audit page after d's.
+func auditNext(d AuditData) string {
+	q := d.Query
+	if q != "" {
+		q += "&"
+	}
+	return "/admin/audit?" + q + "before=" + u64(d.Next)
+}
