@@ -390,6 +390,9 @@ var en = map[string]string{
 	"mypass.title":       "My quick pass", "mypass.help": "Show this code at the gate. It changes every 30 seconds, so a screenshot stops working.", "mypass.changes": "Next code at %s", "mypass.get": "Get my quick pass", "mypass.get_help": "A quick pass opens the same doors as your card, from your phone.", "mypass.no_card": "You have no access card yet. Ask the property office.", "walkin.photo": "Visitor photo (optional)", "walkin.mrz": "Fill in from an ID document", "walkin.mrz_help": "The machine-readable lines of the passport or ID card (typed, pasted or from the reader)", "walkin.mrz_fill": "Fill in", "err.invalid_mrz": "Not the machine-readable zone of a document (2 or 3 lines of A–Z, 0–9 and <).", "err.mrz_check_digit": "A check digit does not match: read the document again.", "walkin.photo_start": "Open camera", "walkin.photo_take": "Take photo", "walkin.photo_unavailable": "No camera available on this device.", "err.invalid_photo": "Not a usable photo (JPEG up to 300 KB).", "today.overstay": "Past their time", "today.flagged": "Check ID",
 	"invite.title": "Invite a visitor", "invite.message": "Message to the visitor", "invite.send": "Send invitation", "invite.sent": "Invitation created",
 	"records.title": "Visit records", "records.from": "From", "records.to": "To", "records.bad_range": "Choose a start date and an end date on or after it.",
+	"visitors.title": "Visitors", "visitors.count": "Visits", "visitors.last": "Last visit", "visitors.last_company": "Company visited last",
+	"visitors.hint": "Every visitor who left a mobile number, recognised across visits by it; the latest visit first.",
+
 	"history.title": "Visitor history", "history.count": "%d visit(s) in all",
 	"kiosk.welcome": "Welcome", "kiosk.help": "Visiting someone in the building? Register here: we ask your host and give you a pass.",
 	"kiosk.start": "Register my visit", "kiosk.ask_host": "Ask my host", "kiosk.waiting": "Asking your host…",
@@ -1648,6 +1651,9 @@ var zh = map[string]string{
 	"mypass.title":       "我的快捷通行码", "mypass.help": "在闸机处出示此码。它每 30 秒变化一次，截图很快失效。", "mypass.changes": "下次更新：%s", "mypass.get": "获取快捷通行码", "mypass.get_help": "快捷通行码与您的门卡权限相同，用手机即可通行。", "mypass.no_card": "您还没有门卡，请联系物业办公室。", "walkin.photo": "访客照片（可选）", "walkin.mrz": "从证件读取", "walkin.mrz_help": "护照或证件的机读码（输入、粘贴或读卡器读取）", "walkin.mrz_fill": "填入", "err.invalid_mrz": "不是证件的机读码（2 或 3 行，只含 A–Z、0–9 和 <）。", "err.mrz_check_digit": "校验位不符，请重新读取证件。", "walkin.photo_start": "打开摄像头", "walkin.photo_take": "拍照", "walkin.photo_unavailable": "此设备没有可用的摄像头。", "err.invalid_photo": "照片无法使用（JPEG，不超过 300 KB）。", "today.overstay": "已超时", "today.flagged": "请核验证件",
 	"invite.title": "邀请访客", "invite.message": "给访客的留言", "invite.send": "发送邀请", "invite.sent": "邀请已创建",
 	"records.title": "访问记录", "records.from": "从", "records.to": "到", "records.bad_range": "请选择开始日期和不早于它的结束日期。",
+	"visitors.title": "访客名录", "visitors.count": "来访次数", "visitors.last": "最近来访", "visitors.last_company": "最近拜访单位",
+	"visitors.hint": "按手机号识别同一访客（仅含留有手机号的访客），最近来访的排在前面。",
+
 	"history.title": "访客历史", "history.count": "共 %d 次来访",
 	"kiosk.welcome": "欢迎", "kiosk.help": "来访？请在此登记，我们会联系被访人并为您发放通行码。",
 	"kiosk.start": "登记来访", "kiosk.ask_host": "联系被访人", "kiosk.waiting": "正在联系被访人…",
