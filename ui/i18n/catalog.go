@@ -1099,6 +1099,7 @@ var en = map[string]string{
 	"attendance.title": "Attendance", "attendance.day": "Day", "attendance.first_in": "First in", "attendance.last_out": "Last out",
 	"attendance.days": "Days present", "attendance.people": "%d people", "attendance.removed": "(removed from the directory)",
 	"attendance.too_long": "Choose at most 62 days.",
+	"reports.tables":      "Tables (tap to open)",
 	"attendance.hint":     "From the granted passages at every gate: the first entry and the last exit of each local day. A night shift shows on two days.",
 	"attendance.wd0":      "Sun", "attendance.wd1": "Mon", "attendance.wd2": "Tue", "attendance.wd3": "Wed", "attendance.wd4": "Thu", "attendance.wd5": "Fri", "attendance.wd6": "Sat",
 
@@ -2360,6 +2361,7 @@ var zh = map[string]string{
 	"attendance.title": "考勤", "attendance.day": "日期", "attendance.first_in": "首次进入", "attendance.last_out": "最后离开",
 	"attendance.days": "出勤天数", "attendance.people": "共 %d 人", "attendance.removed": "（已从通讯录删除）",
 	"attendance.too_long": "最多可选 62 天。",
+	"reports.tables":      "明细表（点击展开）",
 	"attendance.hint":     "按各闸机放行记录统计：每天（当地时间）第一次进入和最后一次离开的时间。夜班会分别计入两天。",
 	"attendance.wd0":      "周日", "attendance.wd1": "周一", "attendance.wd2": "周二", "attendance.wd3": "周三", "attendance.wd4": "周四", "attendance.wd5": "周五", "attendance.wd6": "周六",
 
