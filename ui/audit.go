@@ -36,7 +36,7 @@ const (
 // an error key, and the filter then has no dates.
 func (s *Server) auditFilter(c echo.Context) (views.AuditQuery, store.AuditFilter) {
 	loc := s.app.Config.Location
-	q := views.AuditQuery{Actor: c.QueryParam("actor"), Type: c.QueryParam("type"),
+	q := views.AuditQuery{Actor: c.QueryParam("actor"), Type: strings.TrimSpace(c.QueryParam("type")),
 		From: strings.TrimSpace(c.QueryParam("from")), To: strings.TrimSpace(c.QueryParam("to"))}
 	f := store.AuditFilter{Actor: q.Actor, Type: q.Type}
 	var from, to time.Time
@@ -147,7 +147,7 @@ func (s *Server) auditExport(format string) echo.HandlerFunc {
 		var failed error
 		t := table{
 			name: "audit-" + s.app.Clock.Now().In(s.app.Config.Location).Format(dateLayout),
-			header: []string{"#", l.T("audit.time"), l.T("audit.actor"), l.T("audit.action"), l.T("audit.type"),
+			header: []string{"#", l.T("audit.time"), l.T("audit.actor"), l.T("audit.action"),
 				l.T("audit.subject"), l.T("audit.subject_ref"), l.T("audit.note")},
 			failed: func() error { return failed },
 			rows: func(yield func([]any) bool) {
@@ -158,7 +158,7 @@ func (s *Server) auditExport(format string) echo.HandlerFunc {
 					err := s.app.Store.View(func(r *store.Reader) error {
 						es, next, err := store.AuditSearch(r, before, f, 1000, auditScan)
 						for _, e := range es {
-							rows = append(rows, []any{int64(e.Seq), time.Unix(0, e.Time), names.name(r, e.Actor), l.Command(e.Type), e.Type,
+							rows = append(rows, []any{int64(e.Seq), time.Unix(0, e.Time), names.name(r, e.Actor), l.Command(e.Type),
 								names.name(r, e.Subject), e.Subject, e.Note})
 						}
 						before = next

@@ -67,7 +67,7 @@ var en = map[string]string{
 	"tokens.name": "Name", "tokens.create": "Create token", "tokens.created": "Created", "tokens.revoke": "Revoke", "tokens.revoked": "Revoked",
 	"tokens.shown_once": "Copy this token now: it is shown only once.",
 
-	"audit.type": "Command type", "audit.subject_ref": "Record reference", "audit.token": "API token %s", "audit.system": "System",
+	"audit.subject_ref": "Record reference", "audit.token": "API token %s", "audit.system": "System",
 	"audit.anonymous": "Not signed in", "audit.gone": "(removed)", "audit.visit_of": "Visit of %s", "audit.card_of": "Card of %s",
 	"audit.card": "Card (holder removed)", "audit.record": "Record", "audit.anyone": "Anyone", "audit.any_action": "Any action",
 	"audit.searched": "Searched down to entry #%s without filling a page: go on with Next.", "audit.newest": "« Newest",
@@ -1329,7 +1329,7 @@ var zh = map[string]string{
 	"tokens.name": "名称", "tokens.create": "创建令牌", "tokens.created": "创建时间", "tokens.revoke": "吊销", "tokens.revoked": "已吊销",
 	"tokens.shown_once": "请立即复制此令牌：它只显示这一次。",
 
-	"audit.type": "操作类型", "audit.subject_ref": "对象编号", "audit.token": "API 令牌 %s", "audit.system": "系统",
+	"audit.subject_ref": "对象编号", "audit.token": "API 令牌 %s", "audit.system": "系统",
 	"audit.anonymous": "未登录用户", "audit.gone": "（已删除）", "audit.visit_of": "%s 的访问", "audit.card_of": "%s 的门卡",
 	"audit.card": "门卡（持卡人已删除）", "audit.record": "记录", "audit.anyone": "全部操作人", "audit.any_action": "全部操作",
 	"audit.searched": "已查到第 %s 条，本页未满，可点“下一页”继续查找。", "audit.newest": "« 最新",
