@@ -24,18 +24,23 @@ func (s *Server) accountNew(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.AccountForm(views.AccountFormData{New: true, Account: auth.Account{Role: auth.Reception}}))
 }
 
-func (s *Server) accountFormData(a auth.Account) (views.AccountFormData, error) {
+func (s *Server) accountFormData(c echo.Context, a auth.Account) (views.AccountFormData, error) {
 	d := views.AccountFormData{Account: a}
 	if a.PersonID != "" {
 		if p, err := s.app.Directory.Person(a.PersonID); err == nil {
 			d.EmployeeNo = p.EmployeeNo
 		}
 	}
+	var es []store.AuditEntry
 	err := s.app.Store.View(func(r *store.Reader) error {
 		var err error
-		d.History, err = store.AuditFor(r, "account:"+a.ID, 50, 100000)
+		es, err = store.AuditFor(r, "account:"+a.ID, 50, 100000)
 		return err
 	})
+	if err != nil {
+		return d, err
+	}
+	d.History, err = s.newAuditNames(c).rows(es)
 	return d, err
 }
 
@@ -44,7 +49,7 @@ func (s *Server) accountEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.accountFormData(a)
+	d, err := s.accountFormData(c, a)
 	if err != nil {
 		return err
 	}
@@ -98,7 +103,7 @@ func (s *Server) accountUpdate(c echo.Context) error {
 		err = es
 	}
 	if fe, ok := field.As(err); ok {
-		d, derr := s.accountFormData(a)
+		d, derr := s.accountFormData(c, a)
 		if derr != nil {
 			return derr
 		}
@@ -130,7 +135,7 @@ func (s *Server) accountPassword(c echo.Context) error {
 	err = s.app.Auth.SetPassword(c.Request().Context(), actor(c), a.ID, c.FormValue("password"), true)
 	var fe field.Errors
 	if errors.As(err, &fe) {
-		d, derr := s.accountFormData(a)
+		d, derr := s.accountFormData(c, a)
 		if derr != nil {
 			return derr
 		}

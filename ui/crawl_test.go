@@ -38,10 +38,11 @@ import (
 )
 
 // crawlCap bounds the pages fetched per role and language: the demo
-// building's fetches (about 400 for an administrator) are under it, and a
-// runaway link (an ever-growing query string) stops here instead of
-// hanging the test.
-const crawlCap = 600
+// building's fetches (about 400 for an administrator, about 600 for a
+// manager since every filter of the directory list has its two exports) are
+// under it, and a runaway link (an ever-growing query string) stops here
+// instead of hanging the test.
+const crawlCap = 800
 
 // crawlSkip are same-site links the crawl does not follow, each with why.
 var crawlSkip = map[string]string{
@@ -713,6 +714,12 @@ func (c *crawler) checkFile(link, ext string, b []byte) {
 	}
 	if m := fmtArtefact.FindString(text); m != "" {
 		c.t.Errorf("%s has a fmt artefact: %q", link, m)
+	}
+	if strings.HasPrefix(link, "/admin/audit.") {
+		// The trail's export carries the note and record columns as
+		// identifiers ("visit.requested", "person:…"), as the page's
+		// ident cells (auditIdents); its words are checked on the page.
+		return
 	}
 	c.checkKeys(link, text)
 }

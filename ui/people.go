@@ -22,7 +22,8 @@ func intParam(c echo.Context, name string) int {
 	return n
 }
 
-func (s *Server) people(c echo.Context) error {
+// peopleQuery reads the directory list's filter from the query string.
+func peopleQuery(c echo.Context) directory.Query {
 	q := directory.Query{
 		Text:            c.QueryParam("q"),
 		CompanyID:       c.QueryParam("company"),
@@ -38,6 +39,11 @@ func (s *Server) people(c echo.Context) error {
 	if c.QueryParam("kind") == string(directory.Staff) {
 		q.Kind = directory.Staff
 	}
+	return q
+}
+
+func (s *Server) people(c echo.Context) error {
+	q := peopleQuery(c)
 	pg, err := s.app.Directory.Search(q)
 	if err != nil {
 		return err
@@ -67,6 +73,7 @@ func (s *Server) people(c echo.Context) error {
 		}
 	}
 	d.Pager = views.Pager{Offset: q.Offset, Limit: q.Limit, Total: pg.Total, Base: base, Path: "/directory/people"}
+	d.QueryStr = base.Encode()
 	return s.render(c, http.StatusOK, views.People(d))
 }
 

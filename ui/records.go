@@ -35,7 +35,9 @@ func (s *Server) names(c echo.Context, vs []visit.Visit) (hosts, companies, floo
 	return
 }
 
-func (s *Server) records(c echo.Context) error {
+// recordsQuery reads the records search from the query string; a bad
+// range is an error key in d.
+func (s *Server) recordsQuery(c echo.Context) (views.RecordsData, visit.Query) {
 	loc := s.app.Config.Location
 	today := s.app.Clock.Now().In(loc).Format("2006-01-02")
 	d := views.RecordsData{From: c.QueryParam("from"), To: c.QueryParam("to"), Company: c.QueryParam("company"),
@@ -48,18 +50,26 @@ func (s *Server) records(c echo.Context) error {
 	}
 	from, err1 := time.ParseInLocation("2006-01-02", strings.TrimSpace(d.From), loc)
 	to, err2 := time.ParseInLocation("2006-01-02", strings.TrimSpace(d.To), loc)
-	status := http.StatusOK
 	if err1 != nil || err2 != nil || to.Before(from) {
-		d.Error, status = "records.bad_range", http.StatusUnprocessableEntity
+		d.Error = "records.bad_range"
 		from, to = time.Time{}, time.Time{}
 	}
 	if r := []rune(d.Name); len(r) > 64 {
 		d.Name = string(r[:64])
 	}
+	return d, visit.Query{From: from, To: to.AddDate(0, 0, 1), CompanyID: d.Company, FloorID: d.Floor, Name: d.Name}
+}
+
+func (s *Server) records(c echo.Context) error {
+	d, q := s.recordsQuery(c)
+	status := http.StatusOK
+	if d.Error != "" {
+		status = http.StatusUnprocessableEntity
+	}
 	var err error
 	if d.Error == "" {
-		d.Page, err = s.app.Visits.Search(visit.Query{From: from, To: to.AddDate(0, 0, 1), CompanyID: d.Company, FloorID: d.Floor,
-			Name: d.Name, Offset: intParam(c, "offset"), Limit: pageSize})
+		q.Offset, q.Limit = intParam(c, "offset"), pageSize
+		d.Page, err = s.app.Visits.Search(q)
 		if err != nil {
 			return err
 		}
@@ -80,6 +90,7 @@ func (s *Server) records(c echo.Context) error {
 		}
 	}
 	d.Pager = views.Pager{Offset: intParam(c, "offset"), Limit: pageSize, Total: d.Page.Total, Base: base, Path: "/desk/records"}
+	d.Query = base.Encode()
 	return s.render(c, status, views.Records(d))
 }
 

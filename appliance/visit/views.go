@@ -151,8 +151,7 @@ func Search(r *store.Reader, q Query) (Page, error) {
 		if err != nil {
 			return false, err
 		}
-		if (q.CompanyID != "" && v.CompanyID != q.CompanyID) || (q.FloorID != "" && v.FloorID != q.FloorID) ||
-			(q.HostID != "" && v.HostID != q.HostID) || (name != "" && !strings.Contains(strings.ToLower(v.Visitor.Name), name)) {
+		if !q.matches(v, name) {
 			return true, nil
 		}
 		if page.Total >= q.Offset && len(page.Visits) < q.Limit {

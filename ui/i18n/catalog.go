@@ -67,6 +67,11 @@ var en = map[string]string{
 	"tokens.name": "Name", "tokens.create": "Create token", "tokens.created": "Created", "tokens.revoke": "Revoke", "tokens.revoked": "Revoked",
 	"tokens.shown_once": "Copy this token now: it is shown only once.",
 
+	"audit.subject_ref": "Record reference", "audit.token": "API token %s", "audit.system": "System",
+	"audit.anonymous": "Not signed in", "audit.gone": "(removed)", "audit.visit_of": "Visit of %s", "audit.card_of": "Card of %s",
+	"audit.card": "Card (holder removed)", "audit.record": "Record", "audit.anyone": "Anyone", "audit.any_action": "Any action",
+	"audit.searched": "Searched down to entry #%s without filling a page: go on with Next.", "audit.newest": "« Newest",
+
 	"audit.verify": "Verify the chain", "audit.time": "Time", "audit.actor": "Who", "audit.action": "What", "audit.subject": "Record", "audit.note": "Note",
 	"audit.intact": "The chain is whole: %s entries verified.", "audit.broken": "The chain is broken: %s",
 	"audit.verify_deep":   "Verify the chain and the records",
@@ -386,6 +391,9 @@ var en = map[string]string{
 	"mypass.title":       "My quick pass", "mypass.help": "Show this code at the gate. It changes every 30 seconds, so a screenshot stops working.", "mypass.changes": "Next code at %s", "mypass.get": "Get my quick pass", "mypass.get_help": "A quick pass opens the same doors as your card, from your phone.", "mypass.no_card": "You have no access card yet. Ask the property office.", "walkin.photo": "Visitor photo (optional)", "walkin.mrz": "Fill in from an ID document", "walkin.mrz_help": "The machine-readable lines of the passport or ID card (typed, pasted or from the reader)", "walkin.mrz_fill": "Fill in", "err.invalid_mrz": "Not the machine-readable zone of a document (2 or 3 lines of A–Z, 0–9 and <).", "err.mrz_check_digit": "A check digit does not match: read the document again.", "walkin.photo_start": "Open camera", "walkin.photo_take": "Take photo", "walkin.photo_unavailable": "No camera available on this device.", "err.invalid_photo": "Not a usable photo (JPEG up to 300 KB).", "today.overstay": "Past their time", "today.flagged": "Check ID",
 	"invite.title": "Invite a visitor", "invite.message": "Message to the visitor", "invite.send": "Send invitation", "invite.sent": "Invitation created",
 	"records.title": "Visit records", "records.from": "From", "records.to": "To", "records.bad_range": "Choose a start date and an end date on or after it.",
+	"visitors.title": "Visitors", "visitors.count": "Visits", "visitors.last": "Last visit", "visitors.last_company": "Company visited last",
+	"visitors.hint": "Every visitor who left a mobile number, recognised across visits by it; the latest visit first.",
+
 	"history.title": "Visitor history", "history.count": "%d visit(s) in all",
 	"kiosk.welcome": "Welcome", "kiosk.help": "Visiting someone in the building? Register here: we ask your host and give you a pass.",
 	"kiosk.start": "Register my visit", "kiosk.ask_host": "Ask my host", "kiosk.waiting": "Asking your host…",
@@ -1121,6 +1129,14 @@ var en = map[string]string{
 	"notify.kind.message.urgent":    "Urgent broadcasts",
 	"notify.kind.backup.failed":     "Backup failed or missed",
 	"notify.kind.backup.recovered":  "Backups work again",
+	// Attendance.
+	"attendance.title": "Attendance", "attendance.day": "Day", "attendance.first_in": "First in", "attendance.last_out": "Last out",
+	"attendance.days": "Days present", "attendance.people": "%d people", "attendance.removed": "(removed from the directory)",
+	"attendance.too_long": "Choose at most 62 days.",
+	"reports.tables":      "Tables (tap to open)",
+	"attendance.hint":     "From the granted passages at every gate: the first entry and the last exit of each local day. A night shift shows on two days.",
+	"attendance.wd0":      "Sun", "attendance.wd1": "Mon", "attendance.wd2": "Tue", "attendance.wd3": "Wed", "attendance.wd4": "Thu", "attendance.wd5": "Fri", "attendance.wd6": "Sat",
+
 	// People flow and reports.
 	"flow.title":          "People flow",
 	"flow.updated":        "Figures at %s, refreshed every 10 seconds.",
@@ -1355,6 +1371,11 @@ var zh = map[string]string{
 	"tokens.help": "API 令牌供人事或 CRM 系统通过 /api/v1 读取和更新通讯录。请求头：Authorization: Bearer <令牌>。",
 	"tokens.name": "名称", "tokens.create": "创建令牌", "tokens.created": "创建时间", "tokens.revoke": "吊销", "tokens.revoked": "已吊销",
 	"tokens.shown_once": "请立即复制此令牌：它只显示这一次。",
+
+	"audit.subject_ref": "对象编号", "audit.token": "API 令牌 %s", "audit.system": "系统",
+	"audit.anonymous": "未登录用户", "audit.gone": "（已删除）", "audit.visit_of": "%s 的访问", "audit.card_of": "%s 的门卡",
+	"audit.card": "门卡（持卡人已删除）", "audit.record": "记录", "audit.anyone": "全部操作人", "audit.any_action": "全部操作",
+	"audit.searched": "已查到第 %s 条，本页未满，可点“下一页”继续查找。", "audit.newest": "« 最新",
 
 	"audit.verify": "校验日志链", "audit.time": "时间", "audit.actor": "操作人", "audit.action": "操作", "audit.subject": "对象", "audit.note": "备注",
 	"audit.verify_deep":   "校验日志链与记录",
@@ -1675,6 +1696,9 @@ var zh = map[string]string{
 	"mypass.title":       "我的快捷通行码", "mypass.help": "在闸机处出示此码。它每 30 秒变化一次，截图很快失效。", "mypass.changes": "下次更新：%s", "mypass.get": "获取快捷通行码", "mypass.get_help": "快捷通行码与您的门卡权限相同，用手机即可通行。", "mypass.no_card": "您还没有门卡，请联系物业办公室。", "walkin.photo": "访客照片（可选）", "walkin.mrz": "从证件读取", "walkin.mrz_help": "护照或证件的机读码（输入、粘贴或读卡器读取）", "walkin.mrz_fill": "填入", "err.invalid_mrz": "不是证件的机读码（2 或 3 行，只含 A–Z、0–9 和 <）。", "err.mrz_check_digit": "校验位不符，请重新读取证件。", "walkin.photo_start": "打开摄像头", "walkin.photo_take": "拍照", "walkin.photo_unavailable": "此设备没有可用的摄像头。", "err.invalid_photo": "照片无法使用（JPEG，不超过 300 KB）。", "today.overstay": "已超时", "today.flagged": "请核验证件",
 	"invite.title": "邀请访客", "invite.message": "给访客的留言", "invite.send": "发送邀请", "invite.sent": "邀请已创建",
 	"records.title": "访问记录", "records.from": "从", "records.to": "到", "records.bad_range": "请选择开始日期和不早于它的结束日期。",
+	"visitors.title": "访客名录", "visitors.count": "来访次数", "visitors.last": "最近来访", "visitors.last_company": "最近拜访单位",
+	"visitors.hint": "按手机号识别同一访客（仅含留有手机号的访客），最近来访的排在前面。",
+
 	"history.title": "访客历史", "history.count": "共 %d 次来访",
 	"kiosk.welcome": "欢迎", "kiosk.help": "来访？请在此登记，我们会联系被访人并为您发放通行码。",
 	"kiosk.start": "登记来访", "kiosk.ask_host": "联系被访人", "kiosk.waiting": "正在联系被访人…",
@@ -2410,6 +2434,14 @@ var zh = map[string]string{
 	"notify.kind.message.urgent":    "紧急群发",
 	"notify.kind.backup.failed":     "备份失败或未运行",
 	"notify.kind.backup.recovered":  "备份恢复正常",
+	// Attendance.
+	"attendance.title": "考勤", "attendance.day": "日期", "attendance.first_in": "首次进入", "attendance.last_out": "最后离开",
+	"attendance.days": "出勤天数", "attendance.people": "共 %d 人", "attendance.removed": "（已从通讯录删除）",
+	"attendance.too_long": "最多可选 62 天。",
+	"reports.tables":      "明细表（点击展开）",
+	"attendance.hint":     "按各闸机放行记录统计：每天（当地时间）第一次进入和最后一次离开的时间。夜班会分别计入两天。",
+	"attendance.wd0":      "周日", "attendance.wd1": "周一", "attendance.wd2": "周二", "attendance.wd3": "周三", "attendance.wd4": "周四", "attendance.wd5": "周五", "attendance.wd6": "周六",
+
 	// People flow and reports.
 	"flow.title":          "客流统计",
 	"flow.updated":        "数据时间 %s，每 10 秒刷新。",

@@ -49,6 +49,7 @@ func navGroups(u *User) []navGroup {
 		{href: "/desk/today", label: "today.title", id: "nav-today", prefix: "/desk/today"},
 		{href: "/desk/walkin", label: "nav.walkin", id: "nav-walkin", prefix: "/desk/walkin"},
 		{href: "/desk/records", label: "records.title", prefix: "/desk/records"},
+		{href: "/desk/visitors", label: "visitors.title", id: "nav-visitors", prefix: "/desk/visitors"},
 		{href: "/desk/conferences", label: "conference.title", prefix: "/desk/conferences"},
 		{href: "/screening", label: "screen.title", prefix: "/screening"},
 	}}
@@ -68,7 +69,8 @@ func navGroups(u *User) []navGroup {
 		building.items = append(building.items,
 			navItem{href: "/notices", label: "notice.title", id: "nav-notices", prefix: "/notices"},
 			navItem{href: "/messages", label: "message.title", id: "nav-messages", prefix: "/messages"})
-		reports.items = append(reports.items, navItem{href: "/reports", label: "reports.title", id: "nav-reports", prefix: "/reports"})
+		reports.items = append(reports.items, navItem{href: "/reports", label: "reports.title", id: "nav-reports", prefix: "/reports"},
+			navItem{href: "/reports/attendance", label: "attendance.title", id: "nav-attendance", prefix: "/reports/attendance"})
 	}
 	add(desk)
 	add(gates)
