@@ -139,22 +139,31 @@ func (s *Server) walkIn(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if photo != nil {
-		if err := s.app.Visits.SetPhoto(c.Request().Context(), actor(c), v.ID, photo); err != nil {
-			return err
+	// The visit is registered: what follows (its photo, the ID card, the
+	// face) is said on the pass page if it fails, never a 500 that hides
+	// a visit that exists.
+	var problems []string
+	followUp := func(what string, err error) {
+		if err != nil {
+			s.app.Log.Warn("walk-in registered, a follow-up failed", "visit", v.ID, "step", what, "err", err)
+			problems = append(problems, langOf(c).T("walkin.followup_"+what))
 		}
+	}
+	if photo != nil {
+		followUp("photo", s.app.Visits.SetPhoto(c.Request().Context(), actor(c), v.ID, photo))
 	}
 	if f.BindCard {
-		if err := s.app.Access.BindVisitCard(c.Request().Context(), actor(c), v.ID, f.Chip); err != nil {
-			return err
-		}
+		followUp("card", s.app.Access.BindVisitCard(c.Request().Context(), actor(c), v.ID, f.Chip))
 	}
-	if f.FaceConsent && photo != nil {
-		if err := s.enrolVisitFace(c, v, photo, now); err != nil {
-			return err
-		}
+	if f.FaceConsent && photo != nil && len(problems) == 0 {
+		followUp("face", s.enrolVisitFace(c, v, photo, now))
 	}
-	return s.passIssued(c, v, link, langOf(c).T("walkin.registered"))
+	d, _, err := s.passData(c, v, link, langOf(c).T("walkin.registered"))
+	if err != nil {
+		return err
+	}
+	d.Problems = problems
+	return s.render(c, http.StatusOK, views.PassIssued(d))
 }
 
 // passIssued shows the new pass with the link to send the visitor.
