@@ -104,3 +104,10 @@ func codeNote(code string) notify.Note {
 		notify.Text{Subject: "访客预约验证码", Body: code + "（5 分钟内有效，请勿告诉他人）", SMS: "访客预约验证码：" + code + "，5分钟内有效，请勿告诉他人。"},
 		notify.Text{Subject: "Visit booking code", Body: code + " (valid for 5 minutes; do not share it)", SMS: "Your visit booking code: " + code + ". Valid for 5 minutes; do not share it."})
 }
+
+// signupCodeNote is an employee's sign-up code: no link, one part.
+func signupCodeNote(code string) notify.Note {
+	return noteOf(KindSignupCode, "",
+		notify.Text{Subject: "员工账号验证码", Body: code + "（5 分钟内有效，请勿告诉他人）", SMS: "员工账号开通验证码：" + code + "，5分钟内有效，请勿告诉他人。"},
+		notify.Text{Subject: "Staff account code", Body: code + " (valid for 5 minutes; do not share it)", SMS: "Your staff account code: " + code + ". Valid for 5 minutes; do not share it."})
+}

@@ -36,6 +36,9 @@ func (s *Server) routeTable() []route {
 		{"GET", "/static/*", public, echo.WrapHandler(s.assets)},
 		{"GET", "/login", public, s.loginPage},
 		{"POST", "/login", public, s.login},
+		{"GET", "/signup", public, s.signupPage},
+		{"POST", "/signup", public, s.signupStart},
+		{"POST", "/signup/verify", public, s.signupVerify},
 		{"POST", "/lang", public, s.setLang},
 		{"GET", "/events.js", public, s.eventsJS},
 		// Face terminals' pushed events: the path's secret is the credential.
