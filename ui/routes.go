@@ -270,6 +270,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/admin/backups/file/:name", admins, s.backupFile},
 		{"GET", "/admin/settings", admins, s.settingsPage},
 		{"POST", "/admin/settings", admins, s.settingsSave},
+		{"POST", "/admin/settings/map", admins, s.settingsMap},
 
 		// JSON API for HR and CRM systems: bearer tokens, never cookies.
 		{"GET", "/api/v1/floors", staff, s.apiFloors},

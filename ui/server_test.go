@@ -382,6 +382,7 @@ var routeAccess = []struct {
 	{"GET", "/admin/backups/file/{file}", "admin"},
 	{"GET", "/admin/settings", "admin"},
 	{"POST", "/admin/settings", "admin"},
+	{"POST", "/admin/settings/map", "admin"},
 	{"GET", "/notices", "admin manager"},
 	{"GET", "/notices/new", "admin manager"},
 	{"POST", "/notices", "admin manager"},
