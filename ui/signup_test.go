@@ -11,6 +11,7 @@ import (
 
 	"gatehouse/appliance/auth"
 	"gatehouse/appliance/directory"
+	"gatehouse/appliance/store"
 	"gatehouse/drivers/sim"
 )
 
@@ -123,6 +124,19 @@ func TestSignupAnswersAlikeAndTextsOnlyAnEmployee(t *testing.T) {
 	}
 	if a.Role != auth.Host || a.PersonID != host.ID || a.Name != host.Name {
 		t.Errorf("account = role %s person %s name %q, want a host linked to %s", a.Role, a.PersonID, a.Name, host.ID)
+	}
+	var audited bool
+	if err := h.app.Store.View(func(r *store.Reader) error {
+		es, err := store.AuditPage(r, 0, 50)
+		for _, e := range es {
+			audited = audited || (e.Type == auth.CmdAccountCreate && e.Actor == "signup:"+host.ID)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !audited {
+		t.Error("no audit entry names the sign-up as the account's creator")
 	}
 	if resp := signupVerify(h, tickets[3], code, "lina2", "Lobby-gate-2026!", "127.0.0.3"); resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("a used code = %d, want refused", resp.StatusCode)
