@@ -75,6 +75,7 @@ type App struct {
 	base   config.Config                 // the defaults, the file and the environment: what stored settings go under
 	live   atomic.Pointer[config.Config] // the settings in force now
 	digest *hostDigest                   // visit requests held for a host's digest
+	signup *signupGate                   // employees signing up, waiting for their code
 
 	// SiteWide, when set (a node of a site of several lobbies), says
 	// whether this appliance runs the site's timed rules now: only the
@@ -194,6 +195,7 @@ func OpenWith(ctx context.Context, dataDir string, cfg config.Config, clk clock.
 		DataDir:     dataDir,
 		Metrics:     metrics,
 		digest:      newHostDigest(),
+		signup:      newSignupGate(),
 	}
 	a.live.Store(&cfg)
 	early, late := cfg.VisitorGrace()

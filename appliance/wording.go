@@ -2,6 +2,7 @@ package appliance
 
 import (
 	"fmt"
+	"strings"
 
 	"gatehouse/appliance/notify"
 	"gatehouse/appliance/visit"
@@ -69,13 +70,26 @@ func (n notices) arrivedNote(v visit.Visit) notify.Note {
 // passNote is the message that brings a visitor their pass: sent on
 // approval and invitation, and again when the desk resends it. The
 // visitor's status link goes in their Recipient.
+//
+// The host's invitation message and the site's directions go in the
+// e-mail only (and on the page the link opens): either can be a few
+// hundred characters, which would take the SMS from one or two parts to
+// five or more (docs/decisions.md).
 func (n notices) passNote(v visit.Visit) notify.Note {
 	name, when := v.Visitor.Name, n.window(v)
+	zh := fmt.Sprintf("%s，您的访问（%s）已确认，请凭通行码入场。", name, when)
+	en := fmt.Sprintf("%s, your visit (%s) is confirmed; show your pass at the gate.", name, when)
+	if m := strings.TrimSpace(v.Message); m != "" {
+		zh += "\n\n被访人留言：" + m
+		en += "\n\nA message from your host: " + m
+	}
+	if d := strings.TrimSpace(n.a.Settings().MapDirections); d != "" {
+		zh += "\n\n到访指引：" + d
+		en += "\n\nFinding your way: " + d
+	}
 	return noteOf(notify.KindVisitApproved, "",
-		notify.Text{Subject: "访问已确认", Body: fmt.Sprintf("%s，您的访问（%s）已确认，请凭通行码入场。", name, when),
-			SMS: fmt.Sprintf("%s，您的访问（%s）已确认，通行码：", name, when)},
-		notify.Text{Subject: "Visit confirmed", Body: fmt.Sprintf("%s, your visit (%s) is confirmed; show your pass at the gate.", name, when),
-			SMS: fmt.Sprintf("%s, your visit %s is confirmed. Pass:", name, when)})
+		notify.Text{Subject: "访问已确认", Body: zh, SMS: fmt.Sprintf("%s，您的访问（%s）已确认，通行码：", name, when)},
+		notify.Text{Subject: "Visit confirmed", Body: en, SMS: fmt.Sprintf("%s, your visit %s is confirmed. Pass:", name, when)})
 }
 
 // walkInNote brings a visitor registered at the desk their pass.
@@ -103,4 +117,11 @@ func codeNote(code string) notify.Note {
 	return noteOf(KindPhoneCode, "",
 		notify.Text{Subject: "访客预约验证码", Body: code + "（5 分钟内有效，请勿告诉他人）", SMS: "访客预约验证码：" + code + "，5分钟内有效，请勿告诉他人。"},
 		notify.Text{Subject: "Visit booking code", Body: code + " (valid for 5 minutes; do not share it)", SMS: "Your visit booking code: " + code + ". Valid for 5 minutes; do not share it."})
+}
+
+// signupCodeNote is an employee's sign-up code: no link, one part.
+func signupCodeNote(code string) notify.Note {
+	return noteOf(KindSignupCode, "",
+		notify.Text{Subject: "员工账号验证码", Body: code + "（5 分钟内有效，请勿告诉他人）", SMS: "员工账号开通验证码：" + code + "，5分钟内有效，请勿告诉他人。"},
+		notify.Text{Subject: "Staff account code", Body: code + " (valid for 5 minutes; do not share it)", SMS: "Your staff account code: " + code + ". Valid for 5 minutes; do not share it."})
 }

@@ -38,6 +38,7 @@ func uploadLimits() map[string]int64 {
 		"POST /notices":                       notices,
 		"POST /notices/:id":                   notices,
 		"POST /notices/images":                notice.MaxUpload + formBody,
+		"POST /admin/settings/map":            notice.MaxUpload + formBody,
 		"POST /directory/import":              maxImportBytes + formBody,
 		"POST /desk/conferences":              2*maxListBytes + formBody, // a file, or the same pasted
 		"POST /desk/conferences/:id/register": 2*maxListBytes + formBody,

@@ -12,6 +12,7 @@ import (
 	"gatehouse/appliance"
 	"gatehouse/appliance/directory"
 	"gatehouse/appliance/field"
+	"gatehouse/appliance/notice"
 	"gatehouse/appliance/pass"
 	"gatehouse/appliance/visit"
 	"gatehouse/ui/views"
@@ -222,7 +223,11 @@ func (s *Server) visitByLink(c echo.Context) (visit.Visit, error) {
 // statusData is what the status page and its live card show of v.
 func (s *Server) statusData(c echo.Context, v visit.Visit) (views.StatusData, error) {
 	set := s.app.Settings()
-	d := views.StatusData{Visit: v, Token: c.Param("token"), Address: set.Address, MapURL: set.MapURL, DeskPhone: set.DeskPhone}
+	d := views.StatusData{Visit: v, Token: c.Param("token"), Address: set.Address, MapURL: set.MapURL, DeskPhone: set.DeskPhone,
+		MapDirections: set.MapDirections}
+	if set.MapImage != "" {
+		d.MapImage = notice.ImagePath + set.MapImage
+	}
 	if p, err := s.app.Directory.Person(v.HostID); err == nil {
 		d.HostName = s.personName(c, p)
 	}

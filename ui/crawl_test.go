@@ -375,7 +375,7 @@ func TestCrawlEveryPageAsEveryRole(t *testing.T) {
 		}
 		// Not signed in: the public pages, as a visitor finds them.
 		t.Run("visitor/"+string(lang), func(t *testing.T) {
-			crawl(t, "", lang, nil, "/login", "/book", "/v/"+ca.link)
+			crawl(t, "", lang, nil, "/login", "/signup", "/book", "/v/"+ca.link)
 		})
 		t.Run("kiosk/"+string(lang), func(t *testing.T) {
 			kc := &http.Cookie{Name: kioskCookie, Value: ca.srv.kioskValue("0000000000000000", ca.clock.Now().Add(time.Hour))}

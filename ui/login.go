@@ -18,13 +18,13 @@ func (s *Server) loginPage(c echo.Context) error {
 	if userOf(c) != nil {
 		return s.redirect(c, "/")
 	}
-	return s.render(c, http.StatusOK, views.Login(views.LoginForm{Next: localPath(c.QueryParam("next"))}))
+	return s.render(c, http.StatusOK, views.Login(views.LoginForm{Next: localPath(c.QueryParam("next")), Signup: s.app.SignupReady()}))
 }
 
 func (s *Server) login(c echo.Context) error {
 	username, pw := c.FormValue("username"), c.FormValue("password")
 	next := localPath(c.FormValue("next"))
-	form := views.LoginForm{Username: username, Next: next}
+	form := views.LoginForm{Username: username, Next: next, Signup: s.app.SignupReady()}
 	if len(username) > 64 || len(pw) > auth.MaxPassword*4 {
 		form.Error = "login.bad_credentials"
 		return s.render(c, http.StatusUnauthorized, views.Login(form))

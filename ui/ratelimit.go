@@ -21,6 +21,7 @@ import (
 type rateLimits struct {
 	book   *throttle.Limiter // POST /book and its phone check
 	login  *throttle.Limiter // POST /login: bounds argon2 work per client
+	signup *throttle.Limiter // POST /signup and /signup/verify: codes sent, codes tried, argon2 work
 	search *throttle.Limiter // the booking page's host search
 	kiosk  *throttle.Limiter // the kiosk's registration
 	// The pass picture is drawn for each request (~50 ms of a core): a
@@ -35,6 +36,7 @@ func newRateLimits() rateLimits {
 	return rateLimits{
 		book:    throttle.New(30*time.Second, 10, keys),
 		login:   throttle.New(3*time.Second, 20, keys),
+		signup:  throttle.New(30*time.Second, 10, keys),
 		search:  throttle.New(time.Second, 20, keys),
 		kiosk:   throttle.New(10*time.Second, 20, keys),
 		picture: throttle.New(time.Second, 10, keys),
@@ -51,6 +53,8 @@ func (s *Server) rateClass(method, path string) *throttle.Limiter {
 		return s.limits.book
 	case method == http.MethodPost && path == "/login":
 		return s.limits.login
+	case method == http.MethodPost && (path == "/signup" || path == "/signup/verify"):
+		return s.limits.signup
 	case path == "/book/hosts" || path == "/kiosk/hosts":
 		return s.limits.search
 	case method == http.MethodPost && path == "/kiosk/register":

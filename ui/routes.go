@@ -36,6 +36,9 @@ func (s *Server) routeTable() []route {
 		{"GET", "/static/*", public, echo.WrapHandler(s.assets)},
 		{"GET", "/login", public, s.loginPage},
 		{"POST", "/login", public, s.login},
+		{"GET", "/signup", public, s.signupPage},
+		{"POST", "/signup", public, s.signupStart},
+		{"POST", "/signup/verify", public, s.signupVerify},
 		{"POST", "/lang", public, s.setLang},
 		{"GET", "/events.js", public, s.eventsJS},
 		// Face terminals' pushed events: the path's secret is the credential.
@@ -283,6 +286,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/admin/backups/file/:name", admins, s.backupFile},
 		{"GET", "/admin/settings", admins, s.settingsPage},
 		{"POST", "/admin/settings", admins, s.settingsSave},
+		{"POST", "/admin/settings/map", admins, s.settingsMap},
 
 		// JSON API for HR and CRM systems: bearer tokens, never cookies.
 		{"GET", "/api/v1/floors", staff, s.apiFloors},

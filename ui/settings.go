@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 
@@ -9,6 +10,7 @@ import (
 	"gatehouse/appliance"
 	"gatehouse/appliance/config"
 	"gatehouse/appliance/field"
+	"gatehouse/appliance/notice"
 	"gatehouse/ui/views"
 )
 
@@ -49,6 +51,9 @@ func (s *Server) settingsSave(c echo.Context) error {
 	for _, k := range config.SiteKeys {
 		values[k] = c.FormValue(k)
 	}
+	if c.FormValue("map_image_remove") == "1" {
+		values["map_image"] = ""
+	}
 	_, err := s.app.SaveSettings(c.Request().Context(), actor(c), values)
 	if es, ok := field.As(err); ok {
 		return s.settingsRender(c, http.StatusUnprocessableEntity, values, es)
@@ -57,6 +62,40 @@ func (s *Server) settingsSave(c echo.Context) error {
 		return err
 	}
 	s.log.Info("site settings saved", "by", actor(c))
+	s.flash(c, "flash.saved")
+	return s.redirect(c, "/admin/settings")
+}
+
+// settingsMap stores an uploaded site map (JPEG or PNG, checked and scaled
+// as the pictures of announcements are, and kept in the same store) and
+// makes it the site's map, shown on passes and invitations.
+func (s *Server) settingsMap(c echo.Context) error {
+	fail := func(err error) error {
+		cur := s.app.Settings()
+		values := map[string]string{}
+		for _, k := range config.SiteKeys {
+			values[k] = cur.Get(k)
+		}
+		return s.settingsRender(c, http.StatusUnprocessableEntity, values, field.Errors{pictureError("map_upload", err)})
+	}
+	fh, err := c.FormFile("file")
+	if err != nil || fh.Size == 0 {
+		return fail(notice.ErrImage)
+	}
+	b, err := readUpload(fh)
+	if err != nil {
+		return fail(err)
+	}
+	id, err := s.app.Notices.AddImage(c.Request().Context(), actor(c), b)
+	if errors.Is(err, notice.ErrImage) {
+		return fail(err)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := s.app.SaveSettings(c.Request().Context(), actor(c), map[string]string{"map_image": id}); err != nil {
+		return err
+	}
 	s.flash(c, "flash.saved")
 	return s.redirect(c, "/admin/settings")
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,11 +27,13 @@ import (
 // Config is everything that is not a command-line flag.
 type Config struct {
 	SiteName       string `toml:"site_name"`
-	Address        string `toml:"address"`    // building address, shown to visitors
-	MapURL         string `toml:"map_url"`    // a map of the building (web address), linked beside the address
-	DeskPhone      string `toml:"desk_phone"` // the front desk's number, offered to visitors at a dead end
-	BaseURL        string `toml:"base_url"`   // the appliance's public address, for links in SMS and email
-	Language       string `toml:"language"`   // "zh" or "en": used when the browser states neither
+	Address        string `toml:"address"`        // building address, shown to visitors
+	MapURL         string `toml:"map_url"`        // a map of the building (web address), linked beside the address
+	MapDirections  string `toml:"map_directions"` // how a visitor finds the way in, on passes and invitations
+	MapImage       string `toml:"map_image"`      // the site map picture: an ID of the pictures store (notice.ImagePath)
+	DeskPhone      string `toml:"desk_phone"`     // the front desk's number, offered to visitors at a dead end
+	BaseURL        string `toml:"base_url"`       // the appliance's public address, for links in SMS and email
+	Language       string `toml:"language"`       // "zh" or "en": used when the browser states neither
 	TimeZone       string `toml:"time_zone"`
 	LockoutMinutes int    `toml:"lockout_minutes"` // 0: locked until an administrator unlocks
 	SessionIdleMin int    `toml:"session_idle_minutes"`
@@ -112,13 +115,16 @@ func Default() Config {
 // in the order the page shows them. The rest (escalation minutes, TLS) stay
 // in the file and the environment.
 var SiteKeys = []string{
-	"site_name", "address", "map_url", "desk_phone", "base_url",
+	"site_name", "address", "map_url", "map_directions", "map_image", "desk_phone", "base_url",
 	"time_zone", "language", "day_end",
 	"lockout_minutes", "session_idle_minutes", "session_max_hours",
 	"visitor_grace_before_minutes", "visitor_grace_after_minutes",
 	"broadcasts_per_month",
 	"retain_visitor_days", "retain_photo_days", "retain_person_days",
 }
+
+// mapImageRE is the form of a stored picture's ID (store.NewID).
+var mapImageRE = regexp.MustCompile(`^[0-9a-z]{8,32}$`)
 
 var otherKeys = []string{"escalate_minutes", "key_escalate_minutes", "device_alarm_seconds", "tls_cert", "tls_key"}
 
@@ -213,6 +219,10 @@ func (c *Config) set(key, v string) error {
 		return num(&c.RetainPersonDays)
 	case "map_url":
 		c.MapURL = v
+	case "map_directions":
+		c.MapDirections = v
+	case "map_image":
+		c.MapImage = v
 	case "desk_phone":
 		c.DeskPhone = v
 	case "base_url":
@@ -238,6 +248,10 @@ func (c Config) Get(key string) string {
 		return c.Address
 	case "map_url":
 		return c.MapURL
+	case "map_directions":
+		return c.MapDirections
+	case "map_image":
+		return c.MapImage
 	case "desk_phone":
 		return c.DeskPhone
 	case "base_url":
@@ -304,6 +318,13 @@ func (c Config) Merge(stored map[string]string) (Config, field.Errors) {
 			v = es.Text(k, v, false, 200)
 		case "desk_phone":
 			v = es.Text(k, v, false, 32) // its characters: Check
+		case "map_directions":
+			v = es.Text(k, v, false, 500)
+		case "map_image":
+			if v != "" && !mapImageRE.MatchString(v) {
+				es.Add(k, "invalid")
+				continue
+			}
 		case "map_url", "base_url":
 			v = strings.TrimRight(v, "/")
 			if len(v) > 500 {

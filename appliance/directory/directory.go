@@ -316,3 +316,6 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
+
+// ValidMobile reports whether m, normalized, is a mobile number's form.
+func ValidMobile(m string) bool { return mobileRE.MatchString(NormalizeMobile(m)) }

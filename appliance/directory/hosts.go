@@ -479,3 +479,43 @@ func (s *Service) IndexHosts(ctx context.Context) error {
 	}
 	return nil
 }
+
+// PeopleByMobile finds the people whose mobile is exactly mobile, through
+// the blind index of its last 4 digits and then the blind value of the
+// whole number: the number is never opened. The employees' self sign-up
+// (appliance/signup.go) asks it; a caller must not tell a stranger what it
+// found.
+func (s *Service) PeopleByMobile(mobile string) ([]Person, error) {
+	m := NormalizeMobile(mobile)
+	if !mobileRE.MatchString(m) {
+		return nil, nil
+	}
+	tail, full := s.tailBlind(m), s.keys.Blind(BlindMobile, m)
+	var out []Person
+	err := s.db.View(func(r *store.Reader) error {
+		var ids []string
+		err := r.Scan(store.Prefix(store.KindPersonByTail, tail), store.ScanOptions{}, func(key, val []byte) (bool, error) {
+			if len(val) < 1 {
+				return true, nil
+			}
+			if e, ok := parseIndex(key, val[1:]); ok {
+				ids = append(ids, string(e.id))
+			}
+			return len(ids) < 1000, nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			p, err := getPerson(r, id)
+			if err != nil {
+				return err
+			}
+			if p.MobileBlind == full && p.Purged == 0 {
+				out = append(out, p)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

@@ -270,3 +270,35 @@ func TestImportReadsEnglishName(t *testing.T) {
 		}
 	}
 }
+
+// TestPeopleByMobileMatchesTheWholeNumber: the sign-up's lookup finds the
+// person whose mobile is exactly the number typed (spaces and dashes
+// aside), never one who only shares its last 4 digits, and nobody for a
+// number that is not a mobile's form.
+func TestPeopleByMobileMatchesTheWholeNumber(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, err := f.svc.SavePerson(ctx, "t", Person{Kind: Employee, Name: "A", EmployeeNo: "A1", Mobile: "13911112222", CompanyID: f.acme.ID, FloorID: f.floors["1F"].ID, CanHost: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.SavePerson(ctx, "t", Person{Kind: Employee, Name: "B", EmployeeNo: "B1", Mobile: "13700002222", CompanyID: f.acme.ID, FloorID: f.floors["1F"].ID, CanHost: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		mobile string
+		want   []string
+	}{{"139-1111-2222", []string{a.ID}}, {"13911112222", []string{a.ID}}, {"13600002222", nil}, {"2222", nil}, {"", nil}} {
+		ps, err := f.svc.PeopleByMobile(c.mobile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range ps {
+			got = append(got, p.ID)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("PeopleByMobile(%q) = %v, want %v", c.mobile, got, c.want)
+		}
+	}
+}
