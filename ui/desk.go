@@ -143,20 +143,20 @@ func (s *Server) walkIn(c echo.Context) error {
 	// face) is said on the pass page if it fails, never a 500 that hides
 	// a visit that exists.
 	var problems []string
-	followUp := func(what string, err error) {
+	followUp := func(key string, err error) {
 		if err != nil {
-			s.app.Log.Warn("walk-in registered, a follow-up failed", "visit", v.ID, "step", what, "err", err)
-			problems = append(problems, langOf(c).T("walkin.followup_"+what))
+			s.app.Log.Warn("walk-in registered, a follow-up failed", "visit", v.ID, "step", key, "err", err)
+			problems = append(problems, langOf(c).T(key))
 		}
 	}
 	if photo != nil {
-		followUp("photo", s.app.Visits.SetPhoto(c.Request().Context(), actor(c), v.ID, photo))
+		followUp("walkin.followup_photo", s.app.Visits.SetPhoto(c.Request().Context(), actor(c), v.ID, photo))
 	}
 	if f.BindCard {
-		followUp("card", s.app.Access.BindVisitCard(c.Request().Context(), actor(c), v.ID, f.Chip))
+		followUp("walkin.followup_card", s.app.Access.BindVisitCard(c.Request().Context(), actor(c), v.ID, f.Chip))
 	}
 	if f.FaceConsent && photo != nil && len(problems) == 0 {
-		followUp("face", s.enrolVisitFace(c, v, photo, now))
+		followUp("walkin.followup_face", s.enrolVisitFace(c, v, photo, now))
 	}
 	d, _, err := s.passData(c, v, link, langOf(c).T("walkin.registered"))
 	if err != nil {
