@@ -9,6 +9,7 @@ import (
 	"gatehouse/ui/i18n"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 func langAttr(ctx context.Context) string {
@@ -135,4 +136,10 @@ func telDigits(s string) string {
 		}
 		return -1
 	}, s)
+}
+
+// weekdayKey is the catalogue key of t's weekday's short name.
+func weekdayKey(t time.Time) string {
+	return [...]string{"attendance.wd0", "attendance.wd1", "attendance.wd2", "attendance.wd3", "attendance.wd4",
+		"attendance.wd5", "attendance.wd6"}[t.Weekday()]
 }

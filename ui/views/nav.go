@@ -3,7 +3,6 @@ package views
 import (
 	"context"
 	"strings"
-	"time"
 
 	"gatehouse/appliance/auth"
 )
@@ -111,10 +110,4 @@ func (g navGroup) here(ctx context.Context) bool {
 		}
 	}
 	return false
-}
-
-// weekdayKey is the catalogue key of t's weekday's short name.
-func weekdayKey(t time.Time) string {
-	return [...]string{"attendance.wd0", "attendance.wd1", "attendance.wd2", "attendance.wd3", "attendance.wd4",
-		"attendance.wd5", "attendance.wd6"}[t.Weekday()]
 }
