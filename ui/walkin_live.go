@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"gatehouse/appliance/device"
+	"gatehouse/drivers/mrz"
 	"gatehouse/ui/i18n"
 )
 
@@ -126,15 +127,11 @@ func docFormField(bad string) (string, string) {
 // past (its century is the one that makes it so), an expiry in this
 // century. "" when it is not a date.
 func mrzDate(yymmdd string, now time.Time, birth bool) string {
-	t, err := time.Parse("060102", yymmdd)
-	if err != nil {
+	t, ok := mrz.Date(yymmdd, now, birth)
+	if !ok {
 		return ""
 	}
-	y := 2000 + t.Year()%100
-	if birth && y > now.Year() {
-		y -= 100
-	}
-	return fmt.Sprintf("%04d-%02d-%02d", y, t.Month(), t.Day())
+	return t.Format(time.DateOnly)
 }
 
 // walkInReads streams the documents read at this lobby's readers to the

@@ -389,3 +389,18 @@ func sex(c byte) string {
 	}
 	return "X"
 }
+
+// Date reads a YYMMDD date of an MRZ. Its century is not printed: a birth
+// date is the latest one not after now; an expiry is in this century (no
+// document is valid for 75 years). ok is false for anything not a date.
+func Date(yymmdd string, now time.Time, birth bool) (t time.Time, ok bool) {
+	d, err := time.Parse("060102", yymmdd)
+	if err != nil {
+		return time.Time{}, false
+	}
+	y := 2000 + d.Year()%100
+	if birth && y > now.Year() {
+		y -= 100
+	}
+	return time.Date(y, d.Month(), d.Day(), 0, 0, 0, 0, time.UTC), true
+}

@@ -216,12 +216,8 @@ func document(d device.Device, res mrz.Result) device.Document {
 // mrzExpired reports whether a YYMMDD expiry is before at's day (expiry
 // years are 20YY: no passport is valid for 75 years).
 func mrzExpired(yymmdd string, at time.Time) bool {
-	t, err := time.Parse("060102", yymmdd)
-	if err != nil {
-		return false
-	}
-	t = time.Date(2000+t.Year()%100, t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-	return t.Before(time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC))
+	t, ok := mrz.Date(yymmdd, at, false)
+	return ok && t.Before(time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC))
 }
 
 // idField names the ID card's fields in the form's words.
