@@ -124,7 +124,8 @@ func TestARetriedRequestIsAppliedOnce(t *testing.T) {
 }
 
 // A request is remembered RequestTTL by its own time: a command issued
-// later than that prunes it, and the same bytes are then applied again.
+// later than that prunes it (at an index where pruning runs), and the
+// same bytes are then applied again.
 func TestAnExpiredRequestIDNoLongerDedupes(t *testing.T) {
 	s := openCounter(t, t.TempDir())
 	t0 := time.Now()
@@ -133,20 +134,20 @@ func TestAnExpiredRequestIDNoLongerDedupes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Just inside the bound it is still remembered.
-	if _, _, err := s.ApplyReplicated(2, addCommand(t, 100, t0.Add(RequestTTL-time.Second), NewRequestID())); err != nil {
+	if _, _, err := s.ApplyReplicated(pruneEvery, addCommand(t, 100, t0.Add(RequestTTL-time.Second), NewRequestID())); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.ApplyReplicated(3, raw); err != nil {
+	if _, _, err := s.ApplyReplicated(pruneEvery+1, raw); err != nil {
 		t.Fatal(err)
 	}
 	if got := counter(t, s); got != 101 {
 		t.Fatalf("counter = %d, want 101: a retry within RequestTTL was applied again", got)
 	}
 	// A command issued past the bound prunes it.
-	if _, _, err := s.ApplyReplicated(4, addCommand(t, 1000, t0.Add(RequestTTL+time.Second), NewRequestID())); err != nil {
+	if _, _, err := s.ApplyReplicated(2*pruneEvery, addCommand(t, 1000, t0.Add(RequestTTL+time.Second), NewRequestID())); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.ApplyReplicated(5, raw); err != nil {
+	if _, _, err := s.ApplyReplicated(2*pruneEvery+1, raw); err != nil {
 		t.Fatal(err)
 	}
 	if got := counter(t, s); got != 1102 {

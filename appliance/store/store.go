@@ -359,7 +359,7 @@ func (s *Store) apply(cmd Command, raw []byte, index uint64) (res Result, again 
 					return err
 				}
 			}
-			if err := pruneRequests(txn, cmd.Time); err != nil {
+			if err := pruneRequests(txn, index, cmd.Time); err != nil {
 				return err
 			}
 		}
