@@ -99,6 +99,7 @@ func (s *testSite) start(tn *testNode, bind string) {
 		s.t.Fatal(err)
 	}
 	directory.Register(st)
+	registerCounter(st)
 	cfg := Config{Dir: filepath.Join(tn.dir, "cluster"), ID: tn.id, Bind: bind, Identity: s.identity(tn.id), Logger: quietLogger()}
 	if s.cfg != nil {
 		s.cfg(&cfg)

@@ -27,8 +27,11 @@ var (
 	// (or no leader has been elected yet), so a change cannot be committed
 	// now. Nothing of it was written.
 	ErrNoQuorum = errors.New("cluster: this lobby cannot reach the rest of the site; the change was not saved")
-	// ErrUncertain: the leader lost its leadership while the change was
-	// being committed; it may or may not be in the site's history.
+	// ErrUncertain: the answer to a change was lost (the leader lost its
+	// leadership while committing it, or the connection to it broke after
+	// it was sent), and sending it again under its request ID found no
+	// leader to answer before the retry budget ran out: it may or may not
+	// be in the site's history.
 	ErrUncertain = errors.New("cluster: the leader changed while the change was being saved; check whether it was")
 	// ErrClosed: the node is shutting down.
 	ErrClosed = errors.New("cluster: the node is shutting down")
@@ -121,6 +124,11 @@ type Config struct {
 	// Now is the node's wall clock (default time.Now), compared with the
 	// leader's on every forwarded change (MaxClockSkew); tests skew it.
 	Now func() time.Time
+
+	// loseAnswer, in tests, loses the answer to a committed command when it
+	// returns true: the leader cuts a forwarded change's connection, or
+	// reports leadership lost to its own caller.
+	loseAnswer func(raw []byte) bool
 }
 
 // Node is one appliance in a site: a Raft peer whose state machine is the
@@ -455,50 +463,89 @@ func (n *Node) AppliedIndex() uint64 { return n.fsm.applied.Load() }
 // then waiting until this node has applied it too, so that the page that
 // made a change reads it when it returns. The error, if the command was
 // refused, is the handler's own (errors.Is works as on one appliance).
+//
+// The node stamps cmd with a request ID (store.NewRequestID) unless it has
+// one. When an answer is lost — the connection to the leader broke after
+// the command was sent, or the leader lost its leadership while committing
+// it — the same bytes are sent again to whoever leads next: the applier
+// answers a request it applied before with that first result (store's
+// request.go), so the command is applied once. The retry budget is
+// NoQuorumAfter from the loss (or the context); only when it runs out is
+// the answer ErrUncertain.
 func (n *Node) Apply(ctx context.Context, cmd store.Command) (store.Result, error) {
+	if cmd.Req == "" {
+		cmd.Req = store.NewRequestID()
+	}
 	raw, err := cmd.Encode()
 	if err != nil {
 		return store.Result{}, err
 	}
 	deadline := time.Now().Add(n.cfg.NoQuorumAfter)
+	var lost error // the last answer lost: the command may be in the log
+	// fail ends the call with err, unless an earlier attempt may have been
+	// committed: then nothing is known but that.
+	fail := func(err error) (store.Result, error) {
+		if lost != nil && !errors.Is(err, ErrUncertain) {
+			return store.Result{}, fmt.Errorf("%w (%v; then: %v)", ErrUncertain, lost, err)
+		}
+		return store.Result{}, err
+	}
+	lose := func(err error) {
+		if lost == nil { // the retry's own budget, counted from the loss
+			if t := time.Now().Add(n.cfg.NoQuorumAfter); t.After(deadline) {
+				deadline = t
+			}
+		}
+		lost = err
+	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return store.Result{}, err
+			return fail(err)
 		}
 		if n.raft.State() == raft.Leader {
 			index, err := n.commit(raw, time.Until(deadline))
-			if errors.Is(err, raft.ErrNotLeader) {
-				continue
+			if err == nil && n.cfg.loseAnswer != nil && n.cfg.loseAnswer(raw) {
+				err = ErrUncertain
 			}
-			if err != nil {
-				return store.Result{}, err
-			}
-			out, err := n.fsm.wait(ctx, index)
-			if err != nil {
-				return store.Result{}, err
-			}
-			return out.res, out.err
-		}
-		_, addr := n.Leader()
-		if addr != "" {
-			index, err := n.rpc.forward(ctx, addr, raw)
-			if err == nil {
+			switch {
+			case err == nil:
 				out, err := n.fsm.wait(ctx, index)
 				if err != nil {
-					return store.Result{}, err
+					return fail(err)
 				}
 				return out.res, out.err
+			case errors.Is(err, raft.ErrNotLeader):
+				continue
+			case errors.Is(err, ErrUncertain):
+				lose(err)
+			default:
+				return fail(err)
 			}
-			if !errors.Is(err, errNotLeader) && !errors.Is(err, errUnreachable) {
-				return store.Result{}, err
+		} else if _, addr := n.Leader(); addr != "" {
+			index, err := n.rpc.forward(ctx, addr, raw)
+			switch {
+			case err == nil:
+				out, err := n.fsm.wait(ctx, index)
+				if err != nil {
+					return fail(err)
+				}
+				return out.res, out.err
+			case errors.Is(err, ErrUncertain):
+				lose(err)
+			case errors.Is(err, errNotLeader), errors.Is(err, errUnreachable):
+			default:
+				return fail(err)
 			}
 		}
 		if time.Now().After(deadline) {
+			if lost != nil {
+				return store.Result{}, lost
+			}
 			return store.Result{}, ErrNoQuorum
 		}
 		select {
 		case <-ctx.Done():
-			return store.Result{}, ctx.Err()
+			return fail(ctx.Err())
 		case <-time.After(25 * time.Millisecond):
 		}
 	}

@@ -128,6 +128,9 @@ func (r *rpcServer) handleApply(w http.ResponseWriter, req *http.Request) {
 		reply.Code, reply.Skew = "clock_skew", int64(d)
 	} else if r.n.IsLeader() {
 		index, err := r.n.commit(raw, r.n.cfg.NoQuorumAfter)
+		if err == nil && r.n.cfg.loseAnswer != nil && r.n.cfg.loseAnswer(raw) {
+			panic(http.ErrAbortHandler) // the connection is cut, nothing answered
+		}
 		switch {
 		case err == nil:
 			reply.Index = index
@@ -162,8 +165,10 @@ func (r *rpcServer) forward(ctx context.Context, addr string, raw []byte) (uint6
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
-		// Only a connection never made is safe to try again elsewhere:
-		// once the command was sent, the leader may have committed it.
+		// A connection never made is safe to try again elsewhere. Once
+		// the command was sent the leader may have committed it: the
+		// answer is lost, and Apply sends the same bytes again (its
+		// request ID makes the site apply it once).
 		var de dialError
 		if errors.As(err, &de) {
 			return 0, fmt.Errorf("%w: %v", errUnreachable, err)

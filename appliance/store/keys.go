@@ -24,6 +24,12 @@ const (
 	// seq (u64) and sha256(value)[:16] (zeros: deleted).
 	KindWriteMark Kind = 0x03
 	KindGrave     Kind = 0x04 // deleted key (whole) -> nil: deletions since the last full backup, see DESIGN.md
+	// KindRequest: what the applier answered a command from the site's log
+	// that carried a request ID, so a retry of it is answered again and not
+	// applied twice (request.go): the command's time (u64) request ID ->
+	// index, audit seq, result. The applier's own record, like the applied
+	// index: written by no handler, so no write mark.
+	KindRequest Kind = 0x05
 
 	KindFloor         Kind = 0x10
 	KindCompany       Kind = 0x11
@@ -204,7 +210,7 @@ func U64(n uint64) []byte {
 // kindNames name the record kinds an operator may be told about when a
 // record is corrupt or was changed outside the command path.
 var kindNames = map[Kind]string{
-	KindMeta: "meta", KindAudit: "audit entry", KindAuditWrites: "audit write set", KindWriteMark: "write mark",
+	KindMeta: "meta", KindAudit: "audit entry", KindRequest: "applied request", KindAuditWrites: "audit write set", KindWriteMark: "write mark",
 	KindFloor: "floor", KindCompany: "company", KindPerson: "person", KindPersonByName: "person name index",
 	KindPersonByComp: "person company index", KindPersonByFloor: "person floor index", KindPersonByNo: "employee number index",
 	KindCompanyByName: "company name index", KindPersonByTerm: "person search term", KindPersonByTail: "person mobile tail index",

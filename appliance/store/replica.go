@@ -98,7 +98,9 @@ func appliedIndex(txn *badger.Txn) (uint64, error) {
 // true): the command is in the state already. A command whose handler
 // refuses it is refused the same way on every node, since every node
 // applies the same commands in the same order to the same state; nothing
-// of it is written.
+// of it is written. A command sent again after a lost answer (the same
+// bytes, with a request ID) is answered with the first one's result and
+// applied once (request.go).
 func (s *Store) ApplyReplicated(index uint64, raw []byte) (res Result, skipped bool, err error) {
 	cmd, err := DecodeCommand(raw)
 	if err != nil {
@@ -126,7 +128,7 @@ func (s *Store) ApplyReplicated(index uint64, raw []byte) (res Result, skipped b
 		s.mu.Unlock()
 		return Result{}, true, nil
 	}
-	res, _, err = s.apply(cmd, raw, index)
+	res, again, _, err := s.apply(cmd, raw, index)
 	s.mu.Unlock()
 	if err != nil {
 		return Result{}, false, err
@@ -135,7 +137,9 @@ func (s *Store) ApplyReplicated(index uint64, raw []byte) (res Result, skipped b
 	// synced soon (and before any snapshot lets Raft drop the entry).
 	s.committed.Add(1)
 	s.durable.kickFlusher()
-	s.replicated(cmd)
+	if !again { // a retry answered again changed nothing to hear of
+		s.replicated(cmd)
+	}
 	return res, false, nil
 }
 

@@ -46,6 +46,10 @@ type Command struct {
 	Actor   string          `json:"actor"`
 	Time    int64           `json:"time"` // Unix nanoseconds
 	Payload json.RawMessage `json:"payload"`
+	// Req is the request ID a cluster node stamps on a command it issues
+	// (NewRequestID), so that the same bytes sent again after a lost answer
+	// are applied once (request.go). Empty on a single appliance.
+	Req string `json:"req,omitempty"`
 }
 
 // Encode returns the deterministic encoding of c, as sent through a Raft log.
@@ -273,7 +277,7 @@ func (s *Store) applyCommand(ctx context.Context, cmd Command, wait bool) (Resul
 		return Result{}, err
 	}
 	s.mu.Lock()
-	res, built, err := s.apply(cmd, raw, 0)
+	res, _, built, err := s.apply(cmd, raw, 0)
 	s.mu.Unlock()
 	if err != nil {
 		return Result{}, err
@@ -303,19 +307,37 @@ func (s *Store) applyCommand(ctx context.Context, cmd Command, wait bool) (Resul
 // transaction was ready to commit.
 //
 // index > 0 is the Raft log index the command was committed at, recorded
-// in the same transaction (replica.go).
-func (s *Store) apply(cmd Command, raw []byte, index uint64) (res Result, built time.Time, err error) {
+// in the same transaction (replica.go). Such a command with a request ID
+// that was applied before (the same bytes sent again after a lost answer)
+// is answered as it was then and changes nothing but the applied index
+// (again is true); one applied now is recorded for that, and requests
+// older than RequestTTL are pruned (request.go).
+func (s *Store) apply(cmd Command, raw []byte, index uint64) (res Result, again bool, built time.Time, err error) {
 	h, ok := s.handlers[cmd.Type]
 	if !ok {
-		return Result{}, built, fmt.Errorf("%w: %q", ErrUnknownCommand, cmd.Type)
+		return Result{}, false, built, fmt.Errorf("%w: %q", ErrUnknownCommand, cmd.Type)
 	}
+	dedupe := index > 0 && cmd.Req != ""
+	if dedupe && !validRequestID(cmd.Req) {
+		return Result{}, false, built, fmt.Errorf("%w: %s", ErrBadRequestID, cmd.Type)
+	}
+	sum := sha256.Sum256(raw)
 	err = s.db.Update(func(txn *badger.Txn) error {
+		if dedupe {
+			prev, ok, err := answered(txn, cmd, sum[:])
+			if err != nil {
+				return err
+			}
+			if ok {
+				res, again, built = prev, true, time.Now()
+				return txn.Set(appliedKey, binary.BigEndian.AppendUint64(nil, index))
+			}
+		}
 		tx := &Tx{Reader: Reader{txn: txn, s: s}}
 		eff, err := h(tx, cmd)
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(raw)
 		seq, err := appendAudit(txn, AuditEntry{
 			Time:    cmd.Time,
 			Actor:   cmd.Actor,
@@ -327,19 +349,27 @@ func (s *Store) apply(cmd Command, raw []byte, index uint64) (res Result, built 
 		if err != nil {
 			return err
 		}
+		res = Result{Seq: seq, Subject: eff.Subject, Note: eff.Note}
 		if index > 0 {
 			if err := txn.Set(appliedKey, binary.BigEndian.AppendUint64(nil, index)); err != nil {
 				return err
 			}
+			if dedupe {
+				if err := recordRequest(txn, cmd, sum[:], index, res); err != nil {
+					return err
+				}
+			}
+			if err := pruneRequests(txn, index, cmd.Time); err != nil {
+				return err
+			}
 		}
-		res = Result{Seq: seq, Subject: eff.Subject, Note: eff.Note}
 		built = time.Now()
 		return nil
 	})
 	if err != nil {
-		return Result{}, built, translate(err)
+		return Result{}, false, built, translate(err)
 	}
-	return res, built, nil
+	return res, again, built, nil
 }
 
 // View runs fn with a consistent read-only snapshot.

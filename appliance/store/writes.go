@@ -54,9 +54,10 @@ func markKey(kh [16]byte) []byte { return append([]byte{byte(KindWriteMark)}, kh
 // the audit trail itself and the store's own meta records, which the chain
 // (audit head) and Open (schema version) check.
 // tracked reports whether the deep audit checks key: not the audit's own
-// records, nor the graveyard of deletions that the backups keep.
+// records, nor the graveyard of deletions that the backups keep, nor the
+// applier's record of answered requests (request.go).
 func tracked(key []byte) bool {
-	return len(key) > 0 && key[0] > byte(KindWriteMark) && key[0] != byte(KindGrave)
+	return len(key) > 0 && key[0] > byte(KindWriteMark) && key[0] != byte(KindGrave) && key[0] != byte(KindRequest)
 }
 
 // recordWrites stores the write set of audit entry seq and moves each
