@@ -317,6 +317,60 @@ func TestNotifyDeadMessageShownAndRetried(t *testing.T) {
 	}
 }
 
+// TestNotifyOutboxShowsSending: while a webhook's receiver holds the
+// request, the outbox page shows the message as being sent (its sending
+// mark), then as delivered.
+func TestNotifyOutboxShowsSending(t *testing.T) {
+	h := newHarness(t)
+	svc, w := wireNotify(t, h, notify.Backoff{})
+	ctx := context.Background()
+	arrived, release := make(chan struct{}), make(chan struct{})
+	hold := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		close(arrived)
+		<-release
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer hold.Close()
+	if err := svc.SaveSettings(ctx, "test", notify.Settings{Webhooks: []notify.Hook{{Name: "desk", Kind: notify.Generic, URL: hold.URL}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Broadcast(ctx, "test", notify.Note{Kind: notify.KindVisitArrived, Subject: "arrived"}); err != nil {
+		t.Fatal(err)
+	}
+	ob, _ := svc.Outbox(10)
+	var id string
+	for _, rec := range ob.Recent {
+		if rec.Channel == notify.Webhook {
+			id = rec.ID
+		}
+	}
+	row := func(lang string) string {
+		page := readBody(t, h.do(req{method: "GET", path: "/admin/notify", session: h.session(auth.Admin),
+			header: map[string]string{"Accept-Language": lang}}))
+		_, after, ok := strings.Cut(page, "-"+id+`"`)
+		if !ok {
+			t.Fatalf("no row for %s", id)
+		}
+		r, _, _ := strings.Cut(after, "</tr>")
+		return r
+	}
+	done := make(chan error, 1)
+	go func() { _, err := w.RunOnce(ctx); done <- err }()
+	<-arrived
+	for lang, want := range map[string]string{"en": ">Sending<", "zh-CN": ">正在发送<"} {
+		if r := row(lang); !strings.Contains(r, want) {
+			t.Errorf("while it leaves, the row (%s) says:\n%s", lang, r)
+		}
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if r := row("en"); !strings.Contains(r, ">Delivered<") {
+		t.Errorf("once delivered, the row says:\n%s", r)
+	}
+}
+
 func TestNotifyTestMessage(t *testing.T) {
 	h := newHarness(t)
 	svc, _ := wireNotify(t, h, notify.Backoff{})

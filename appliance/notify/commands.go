@@ -15,6 +15,7 @@ import (
 // Command types.
 const (
 	CmdEnqueue   = "notify.enqueue"
+	CmdSending   = "notify.sending"
 	CmdDelivered = "notify.delivered"
 	CmdFailed    = "notify.failed"
 	CmdDead      = "notify.dead"
@@ -27,11 +28,27 @@ const (
 type State string
 
 // States: pending until delivered, or dead after the last failed attempt.
+// Sending is never stored: it is how a pending message that carries a
+// sending mark is shown (Record.Shown).
 const (
 	Pending   State = "pending"
+	Sending   State = "sending"
 	Delivered State = "delivered"
 	Dead      State = "dead"
 )
+
+// Mark says that an attempt at a message is (or was) under way: committed
+// before the message leaves, so that a leader that takes over the outbox
+// knows which messages may have left already, and sends them again with the
+// same identity (Message-ID, Idempotency-Key) rather than a new one, and
+// not before the attempt that made the mark has ended (Until).
+type Mark struct {
+	Lease   string `json:"lease"`   // the worker's run that made it (an ID it drew when it started)
+	Node    string `json:"node"`    // the lobby whose worker made it, for the page and the audit note
+	Attempt int    `json:"attempt"` // the attempt's number (Attempts+1)
+	At      int64  `json:"at"`      // when it was made (Unix ns, the issuer's clock)
+	Until   int64  `json:"until"`   // no other attempt before: the attempt's timeout plus the clocks' tolerance
+}
 
 // Record is a message as the outbox keeps it. Subject, Body and Link are
 // sealed, and so is the recipient of email and SMS (ToSealed, shown as
@@ -55,6 +72,22 @@ type Record struct {
 	Done      int64       `json:"done,omitempty"`  // delivered or declared dead
 	By        string      `json:"by"`              // who queued it
 	Group     string      `json:"group,omitempty"` // counted in the group's Totals
+	// Sending is the mark of the attempt under way, while pending; the due
+	// index then holds the message until the mark's Until.
+	Sending *Mark `json:"sending,omitempty"`
+	// Resent counts attempts made over a mark another attempt left (a
+	// leader that died or was deposed mid-send, a shutdown): each may have
+	// reached the receiver a second time, under the same identity.
+	Resent int `json:"resent,omitempty"`
+}
+
+// Shown is the state the page shows: Sending while a pending message
+// carries a mark.
+func (r Record) Shown() State {
+	if r.State == Pending && r.Sending != nil {
+		return Sending
+	}
+	return r.State
 }
 
 // Recipient returns what the administrator may see of the recipient.
@@ -71,11 +104,21 @@ type enqueuePayload struct {
 
 // attemptPayload reports one delivery attempt. Attempt is the attempt's
 // number, so a result recorded twice (or by a second worker) is refused.
+// Lease names the worker's run that made the attempt: a failure reported by
+// a run whose mark another has taken over is refused (that one's outcome
+// counts), a delivery is taken from any.
 type attemptPayload struct {
 	ID      string `json:"id"`
 	Attempt int    `json:"attempt"`
+	Lease   string `json:"lease,omitempty"`
 	Next    int64  `json:"next,omitempty"`  // failed: when to try again
 	Error   string `json:"error,omitempty"` // failed, dead: a reason without personal data
+}
+
+// sendingPayload is the mark an attempt commits before its message leaves.
+type sendingPayload struct {
+	ID string `json:"id"`
+	Mark
 }
 
 type idPayload struct {
@@ -109,6 +152,7 @@ var settingsKey = store.Key(store.KindNotifySettings, "settings")
 // Register installs the outbox's command handlers.
 func Register(reg store.Registrar) {
 	reg.Register(CmdEnqueue, applyEnqueue)
+	reg.Register(CmdSending, applySending)
 	reg.Register(CmdDelivered, applyAttempt)
 	reg.Register(CmdFailed, applyAttempt)
 	reg.Register(CmdDead, applyAttempt)
@@ -225,6 +269,11 @@ func applyAttempt(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	if rec.State != Pending || p.Attempt != rec.Attempts+1 {
 		return store.Effect{}, fmt.Errorf("%w: attempt %d on a %s message after %d", ErrState, p.Attempt, rec.State, rec.Attempts)
 	}
+	if rec.Sending != nil && cmd.Type != CmdDelivered && p.Lease != rec.Sending.Lease && cmd.Time < rec.Sending.Until {
+		// Another run's mark holds the message: that run's outcome counts.
+		return store.Effect{}, fmt.Errorf("%w: attempt %d of a message another run is sending", ErrState, p.Attempt)
+	}
+	rec.Sending = nil
 	if len(p.Error) > maxErrorLen {
 		p.Error = p.Error[:maxErrorLen]
 	}
@@ -261,6 +310,58 @@ func applyAttempt(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	return store.Effect{Subject: "notify:" + rec.ID, Note: note}, tx.SetJSON(recKey(rec.ID), rec)
 }
 
+// applySending marks a pending message as being sent by the attempt the
+// mark names, before the message leaves, and holds it in the due index
+// until the mark's Until: no other attempt starts before then. A mark is
+// refused while another run's mark holds (cmd.Time before its Until), so
+// two workers that both believe they lead never both send; a mark whose
+// time has passed is taken over, and the message goes out again with its
+// own ID, which the receivers that honour keys drop (Resent counts it). The
+// run's own mark, before its Until, is renewed: its earlier try at
+// committing it came back uncertain, so the message has not left.
+func applySending(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+	var p sendingPayload
+	if err := cmd.Decode(&p); err != nil {
+		return store.Effect{}, err
+	}
+	if !store.ValidID(p.ID) {
+		return store.Effect{}, malformed("message id %q", p.ID)
+	}
+	if !store.ValidID(p.Lease) || len(p.Node) > 64 || p.At != cmd.Time || p.Until <= cmd.Time {
+		return store.Effect{}, malformed("sending mark of %s", p.ID)
+	}
+	rec, err := get(&tx.Reader, p.ID)
+	if err != nil {
+		return store.Effect{}, err
+	}
+	if rec.State != Pending || p.Attempt != rec.Attempts+1 {
+		return store.Effect{}, fmt.Errorf("%w: sending attempt %d of a %s message after %d", ErrState, p.Attempt, rec.State, rec.Attempts)
+	}
+	note := fmt.Sprintf("sending attempt %d", p.Attempt)
+	if p.Node != "" {
+		note += " from " + p.Node
+	}
+	if old := rec.Sending; old != nil && (cmd.Time >= old.Until || old.Lease != p.Lease) {
+		if cmd.Time < old.Until {
+			return store.Effect{}, fmt.Errorf("%w: attempt %d is under way in another run", ErrState, old.Attempt)
+		}
+		rec.Resent++
+		note += ", again: an earlier attempt left its mark"
+		if old.Node != "" {
+			note += " (" + old.Node + ")"
+		}
+	}
+	if err := tx.Delete(dueKey(rec.Due, rec.ID)); err != nil {
+		return store.Effect{}, err
+	}
+	m := p.Mark
+	rec.Sending, rec.Due = &m, p.Until
+	if err := tx.Set(dueKey(rec.Due, rec.ID), nil); err != nil {
+		return store.Effect{}, err
+	}
+	return store.Effect{Subject: "notify:" + rec.ID, Note: note}, tx.SetJSON(recKey(rec.ID), rec)
+}
+
 // applyRetry gives a dead message a fresh round of attempts, from now.
 func applyRetry(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	var p idPayload
@@ -280,7 +381,7 @@ func applyRetry(tx *store.Tx, cmd store.Command) (store.Effect, error) {
 	if err := tx.Delete(deadKey(rec.ID)); err != nil {
 		return store.Effect{}, err
 	}
-	rec.State, rec.Attempts, rec.Due, rec.Done = Pending, 0, cmd.Time, 0
+	rec.State, rec.Attempts, rec.Due, rec.Done, rec.Sending = Pending, 0, cmd.Time, 0, nil
 	if err := tx.Set(dueKey(rec.Due, rec.ID), nil); err != nil {
 		return store.Effect{}, err
 	}

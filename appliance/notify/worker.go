@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -32,6 +33,18 @@ type WorkerOptions struct {
 
 	// Observer, if set, hears of every attempt's outcome (metrics).
 	Observer Observer
+
+	// Node names this lobby in the sending marks (a site's node ID; "" on a
+	// single appliance).
+	Node string
+	// Leading says whether this worker may send now: in a site, whether
+	// its node leads. It is asked before an attempt commits its sending
+	// mark and again before the message leaves; nil: always.
+	Leading func() bool
+	// Grace is added to Timeout in a sending mark's Until: how far apart
+	// the clocks of the site's lobbies may be (the site refuses changes
+	// from a lobby 10 s off the leader). Default 10 s.
+	Grace time.Duration
 }
 
 // Observer hears how each delivery attempt went: err is nil when the
@@ -70,6 +83,9 @@ func NewWorker(svc *Service, o WorkerOptions) *Worker {
 	if o.Poll <= 0 {
 		o.Poll = 5 * time.Second
 	}
+	if o.Grace <= 0 {
+		o.Grace = 10 * time.Second
+	}
 	if o.Retention == 0 {
 		o.Retention = 30 * 24 * time.Hour
 	}
@@ -81,14 +97,18 @@ func NewWorker(svc *Service, o WorkerOptions) *Worker {
 
 // Run delivers messages as they come due until ctx ends, then waits for
 // the attempts under way (they end with ctx too). An attempt cut short by
-// the end is not recorded: the message is sent again after the restart.
+// the end is not recorded: its sending mark stays, and the message is sent
+// again, under the same identity, once the mark's Until has passed — by
+// this appliance after its restart, or in a site by whichever lobby leads.
+// Each Run is one lease: the marks it commits name it.
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.wg.Wait()
 	t := time.NewTicker(w.o.Poll)
 	defer t.Stop()
+	lease := store.NewID(w.svc.clock.Now())
 	var purged time.Time
 	for {
-		if err := w.dispatch(ctx, w.svc.clock.Now().UnixNano()); err != nil && ctx.Err() == nil {
+		if err := w.dispatch(ctx, lease, w.svc.clock.Now().UnixNano()); err != nil && ctx.Err() == nil {
 			w.svc.log.Error("notify: reading the outbox", "err", err)
 		}
 		if now := w.svc.clock.Now(); w.o.Retention > 0 && now.Sub(purged) >= time.Hour {
@@ -115,6 +135,7 @@ func (w *Worker) Run(ctx context.Context) error {
 // tools, never while Run runs. Run is the long-lived form.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	now := w.svc.clock.Now().UnixNano()
+	lease := store.NewID(w.svc.clock.Now())
 	n := 0
 	w.mu.Lock()
 	w.tried = make(map[string]bool)
@@ -126,7 +147,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	}()
 	for {
 		before := w.attempted()
-		if err := w.dispatch(ctx, now); err != nil {
+		if err := w.dispatch(ctx, lease, now); err != nil {
 			return n, err
 		}
 		w.wg.Wait()
@@ -169,7 +190,7 @@ func (w *Worker) width(rec Record) int {
 
 // dispatch starts attempts at due messages that have a free slot in
 // their lane, skipping those already under way.
-func (w *Worker) dispatch(ctx context.Context, now int64) error {
+func (w *Worker) dispatch(ctx context.Context, lease string, now int64) error {
 	due, set, err := w.claim(now)
 	if err != nil || len(due) == 0 {
 		return err
@@ -178,7 +199,7 @@ func (w *Worker) dispatch(ctx context.Context, now int64) error {
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
-			w.attempt(ctx, set, rec)
+			w.attempt(ctx, lease, set, rec)
 			w.mu.Lock()
 			delete(w.inflight, rec.ID)
 			if w.lanes[lane(rec)]--; w.lanes[lane(rec)] == 0 {
@@ -241,8 +262,9 @@ func (w *Worker) claim(now int64) ([]Record, Settings, error) {
 	return due, set, nil
 }
 
-// attempt sends one message once and records how it went.
-func (w *Worker) attempt(ctx context.Context, set Settings, rec Record) {
+// attempt sends one message once and records how it went: the sending
+// mark first (DESIGN.md, "Sending marks"), then the send, then the outcome.
+func (w *Worker) attempt(ctx context.Context, lease string, set Settings, rec Record) {
 	n := rec.Attempts + 1
 	m, err := w.svc.Open(rec)
 	if err != nil {
@@ -261,12 +283,17 @@ func (w *Worker) attempt(ctx context.Context, set Settings, rec Record) {
 			}
 		}
 		if ch, err = w.channel(set, m); err == nil {
+			// The timeout runs from before the mark, so that the attempt
+			// is over by the mark's Until whatever the commit took.
 			actx, cancel := context.WithTimeout(ctx, w.o.Timeout)
+			defer cancel()
+			if m.Channel != InPage && !w.mark(actx, lease, rec, n) {
+				return
+			}
 			err = ch.Send(actx, m)
 			if err != nil && actx.Err() != nil && ctx.Err() == nil {
 				err = &SendError{Reason: "timeout", Err: err}
 			}
-			cancel()
 		}
 	}
 	if err != nil && ctx.Err() != nil {
@@ -275,12 +302,53 @@ func (w *Worker) attempt(ctx context.Context, set Settings, rec Record) {
 	if w.o.Observer != nil {
 		w.o.Observer.Attempted(rec.Channel, err)
 	}
-	w.record(context.WithoutCancel(ctx), rec, n, err)
+	w.record(context.WithoutCancel(ctx), lease, rec, n, err)
+}
+
+// mark commits the attempt's sending mark, and says whether the message
+// may leave: only while this worker may send (Leading), before the mark
+// and after it, since a node that stopped leading would have its mark
+// forwarded to the new leader and committed there. A message not sent
+// here keeps its mark (if committed) and is due again at the mark's Until.
+// In-page messages have none: they go to the live pages held open on this
+// lobby, in this process, so nothing of one is in flight elsewhere when the
+// lobby dies (its pages go with it), and a mark would add a commit to every
+// live update.
+func (w *Worker) mark(ctx context.Context, lease string, rec Record, n int) bool {
+	if w.o.Leading != nil && !w.o.Leading() {
+		return false
+	}
+	now := w.svc.clock.Now()
+	p := sendingPayload{ID: rec.ID, Mark: Mark{Lease: lease, Node: w.o.Node, Attempt: n, At: now.UnixNano(),
+		Until: now.Add(w.o.Timeout + w.o.Grace).UnixNano()}}
+	if _, err := store.Issue(ctx, w.svc.db, CmdSending, WorkerActor, now, p); err != nil {
+		if ctx.Err() == nil {
+			lvl := slog.LevelError
+			if errors.Is(err, ErrState) {
+				lvl = slog.LevelInfo // another run's mark holds it, or it was delivered meanwhile
+			}
+			w.svc.log.Log(ctx, lvl, "notify: not sent: the sending mark was not committed", "id", rec.ID, "err", err)
+		}
+		w.hold(rec.ID)
+		return false
+	}
+	if w.o.Leading != nil && !w.o.Leading() {
+		w.svc.log.Info("notify: not sent: no longer leading; the next leader sends it", "id", rec.ID)
+		return false
+	}
+	return true
+}
+
+// hold keeps a message from this worker's attempts until the next poll.
+func (w *Worker) hold(id string) {
+	w.mu.Lock()
+	w.held[id] = true
+	w.mu.Unlock()
 }
 
 // record applies the attempt's outcome.
-func (w *Worker) record(ctx context.Context, rec Record, n int, sendErr error) {
-	p := attemptPayload{ID: rec.ID, Attempt: n}
+func (w *Worker) record(ctx context.Context, lease string, rec Record, n int, sendErr error) {
+	p := attemptPayload{ID: rec.ID, Attempt: n, Lease: lease}
 	typ := CmdDelivered
 	if sendErr != nil {
 		var se *SendError
@@ -300,9 +368,7 @@ func (w *Worker) record(ctx context.Context, rec Record, n int, sendErr error) {
 	}
 	if err := w.svc.apply(ctx, typ, WorkerActor, p); err != nil {
 		w.svc.log.Error("notify: recording an attempt", "id", rec.ID, "type", typ, "err", err)
-		w.mu.Lock()
-		w.held[rec.ID] = true
-		w.mu.Unlock()
+		w.hold(rec.ID)
 	}
 }
 

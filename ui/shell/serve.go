@@ -117,7 +117,13 @@ func serve(args []string, env Env) error {
 	defer func() { stopRun(); <-ran }()
 	// The notification outbox's worker: email, webhooks, live pages, SMS.
 	// SMS go to the modem the device runtime runs when each is sent.
-	worker := notify.NewWorker(a.Notify, notify.WorkerOptions{SMS: devs.run.SMS(), Observer: a.Metrics})
+	wo := notify.WorkerOptions{SMS: devs.run.SMS(), Observer: a.Metrics}
+	if node != nil {
+		// Each attempt's sending mark names this lobby, and nothing leaves
+		// once it no longer leads (appliance/notify/DESIGN.md, "Sending marks").
+		wo.Node, wo.Leading = node.ID(), node.IsLeader
+	}
+	worker := notify.NewWorker(a.Notify, wo)
 	// In a site only the leader sends, so each message goes once.
 	sent := make(chan struct{})
 	go func() {
