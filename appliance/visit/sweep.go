@@ -101,7 +101,11 @@ func (s *Service) Sweep(ctx context.Context, rules SweepRules, alert Alerter) (S
 		if v.Overstay != 0 {
 			continue
 		}
-		if err := do(s.apply(ctx, CmdOverstay, "system", markPayload{ID: v.ID})); err != nil {
+		err := s.apply(ctx, CmdOverstay, "system", markPayload{ID: v.ID})
+		if isTransition(err) {
+			continue // another sweep marked it: its alert went with it
+		}
+		if err != nil {
 			return res, err
 		}
 		res.Overstays++
@@ -119,14 +123,18 @@ func (s *Service) Sweep(ctx context.Context, rules SweepRules, alert Alerter) (S
 			note := "day ended"
 			if st == In {
 				note = "no exit recorded"
-				if alert != nil {
-					alert.VisitAlert(ctx, AlertNoExit, v)
-				}
 			}
-			if err := do(s.Move(ctx, "system", v.ID, EvClose, note)); err != nil {
+			err := s.Move(ctx, "system", v.ID, EvClose, note)
+			if isTransition(err) {
+				continue // closed by a person, or by another sweep
+			}
+			if err != nil {
 				return res, err
 			}
 			res.Closed++
+			if st == In && alert != nil {
+				alert.VisitAlert(ctx, AlertNoExit, v)
+			}
 		}
 	}
 	if rules.EscalateAfter > 0 {
@@ -146,7 +154,11 @@ func (s *Service) Sweep(ctx context.Context, rules SweepRules, alert Alerter) (S
 			if stage <= v.Escalated {
 				continue
 			}
-			if err := do(s.apply(ctx, CmdEscalate, "system", markPayload{ID: v.ID, Stage: stage})); err != nil {
+			err := s.apply(ctx, CmdEscalate, "system", markPayload{ID: v.ID, Stage: stage})
+			if isTransition(err) {
+				continue // answered meanwhile, or escalated by another sweep
+			}
+			if err != nil {
 				return res, err
 			}
 			if stage == 1 {

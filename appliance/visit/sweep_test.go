@@ -94,3 +94,79 @@ func TestSweepRulesOverADay(t *testing.T) {
 		t.Fatalf("alerts = %s\nwant     %s", got, want)
 	}
 }
+
+// raceAlerts runs a second sweep from inside the first one's first alert,
+// as a deposed leader's sweep overlaps the new leader's: the outer sweep
+// then finds its listed visits already marked or closed.
+type raceAlerts struct {
+	alerts
+	inner func()
+	once  bool
+}
+
+func (a *raceAlerts) VisitAlert(ctx context.Context, kind string, v Visit) {
+	a.alerts.VisitAlert(ctx, kind, v)
+	if !a.once {
+		a.once = true
+		a.inner()
+	}
+}
+
+// TestOverlappingSweepsAlertOnce: two sweeps over the same visits (two
+// leaders for a moment) tell people once — an alert follows only the
+// command that went through, not one the store refused as done already.
+func TestOverlappingSweepsAlertOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		sweep func(f *fixture, at func(h, m int) time.Time)
+		kind  string
+	}{
+		{"overstay", func(f *fixture, at func(h, m int) time.Time) { f.clk.Set(at(10, 30)) }, AlertOverstay},
+		{"no exit", func(f *fixture, at func(h, m int) time.Time) {
+			f.clk.Set(at(10, 30)) // the overstays marked first, so the race is at day end
+			rules := SweepRules{Location: time.UTC, DayEnd: 23*time.Hour + 59*time.Minute}
+			if _, err := f.svc.Sweep(context.Background(), rules, nil); err != nil {
+				panic(err)
+			}
+			f.clk.Set(time.Date(2026, 11, 24, 0, 5, 0, 0, time.UTC))
+		}, AlertNoExit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			rules := SweepRules{Location: time.UTC, DayEnd: 23*time.Hour + 59*time.Minute}
+			at := func(h, m int) time.Time { return time.Date(2026, 11, 23, h, m, 0, 0, time.UTC) }
+			f.clk.Set(at(8, 0))
+			for _, name := range []string{"A", "B", "C"} {
+				q := f.request()
+				q.Name, q.From, q.Until = name, at(8, 0), at(10, 0)
+				v, _, err := f.svc.Invite(ctx, "h", q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := f.svc.Move(ctx, "gate", v.ID, EvEnter, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tc.sweep(f, at)
+			a := &raceAlerts{}
+			a.inner = func() {
+				if _, err := f.svc.Sweep(ctx, rules, a); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := f.svc.Sweep(ctx, rules, a); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, g := range a.got {
+				if strings.HasPrefix(g, tc.kind+":") {
+					n++
+				}
+			}
+			if n != 3 {
+				t.Fatalf("%d %s alerts for 3 visits: %v", n, tc.kind, a.got)
+			}
+		})
+	}
+}
