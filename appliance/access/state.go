@@ -353,7 +353,9 @@ func (s *Service) Check(p gate.Presentation) (Outcome, error) {
 	now := s.clock.Now()
 	var f Facts
 	var o Outcome
-	err := s.db.View(func(r *store.Reader) error {
+	// Never waiting for a command being committed: it is not acknowledged
+	// yet, and under load the wait was the decision's tail (store/now.go).
+	err := store.ViewNow(s.db, func(r *store.Reader) error {
 		var err error
 		f, o, err = gather(r, s.out, p, now, s.loc, s.verifier, s.secrets)
 		return err

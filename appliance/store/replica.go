@@ -129,6 +129,9 @@ func (s *Store) ApplyReplicated(index uint64, raw []byte) (res Result, skipped b
 		return Result{}, true, nil
 	}
 	res, again, _, err := s.apply(cmd, raw, index)
+	if err == nil {
+		s.refreshNow()
+	}
 	s.mu.Unlock()
 	if err != nil {
 		return Result{}, false, err
@@ -189,6 +192,7 @@ func (s *Store) ReplaceFrom(r io.Reader) error {
 	if err := syncDir(s.opts.Dir); err != nil {
 		return err
 	}
+	s.dropNow() // reads go to View until the next command
 	if err := s.db.DropAll(); err != nil {
 		return fmt.Errorf("store: clear before replacing: %w", err)
 	}

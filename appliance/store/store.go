@@ -131,6 +131,7 @@ type Store struct {
 	repl      atomic.Pointer[Applier]      // set: every Apply goes through the cluster (replica.go)
 	hookMu    sync.Mutex
 	hooks     []func(cmd Command) // OnReplicated
+	now       nowReads            // the gates' reads (now.go)
 }
 
 // Options configures Open.
@@ -207,6 +208,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.dropNow()
 	err := s.syncWrites() // what ApplyAsync committed last
 	return errors.Join(err, s.db.Close())
 }
@@ -278,6 +280,9 @@ func (s *Store) applyCommand(ctx context.Context, cmd Command, wait bool) (Resul
 	}
 	s.mu.Lock()
 	res, _, built, err := s.apply(cmd, raw, 0)
+	if err == nil {
+		s.refreshNow()
+	}
 	s.mu.Unlock()
 	if err != nil {
 		return Result{}, err
