@@ -37,9 +37,9 @@ var (
 	yields   atomic.Uint32
 )
 
-// Slots is how many heavy jobs run at once: one processor fewer than Go
-// schedules on, and at least one.
-func Slots() int { return max(1, runtime.GOMAXPROCS(0)-1) }
+// Slots is how many heavy jobs run at once: one core fewer than the
+// machine has (or than Go schedules on, if fewer), and at least one.
+func Slots() int { return max(1, min(runtime.NumCPU(), runtime.GOMAXPROCS(0))-1) }
 
 // Heavy waits for a slot of heavy work (or ctx's end) and returns its
 // release, which must be called once the work is done.
