@@ -1,10 +1,15 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -48,33 +53,162 @@ type coilWrite struct {
 // tapBoard is a Modbus RTU relay board, like sim.ModbusBoard, that notes
 // when the first byte of each request arrived: the benchmarks' stopwatch.
 // It answers coil writes for any coil of its slave address.
+//
+// By default the board runs in a child process (this test binary again,
+// see TestMain), as the real board is a device of its own: its stopwatch
+// then starts when the kernel hands it the byte, not when this process's
+// Go scheduler — busy with the appliance and its background load — gets
+// round to a goroutine of the instrument's. GATEHOUSE_E2E_TAP=inproc puts
+// it back in this process, to compare.
 type tapBoard struct {
-	dev    *pty.Device
+	path   string
 	writes chan coilWrite
-	done   chan struct{}
 }
 
+// tapEnv picks where the tap board runs.
+const tapEnv = "GATEHOUSE_E2E_TAP"
+
 func newTapBoard(tb testing.TB) *tapBoard {
+	tb.Helper()
+	if os.Getenv(tapEnv) == "inproc" {
+		return newInprocTapBoard(tb)
+	}
+	pair, err := pty.OpenPair()
+	if err != nil {
+		tb.Skipf("no pseudo-terminal here: %v", err)
+	}
+	child := exec.Command(os.Args[0])
+	child.Env = append(os.Environ(), childEnv+"="+relayBoardChild)
+	child.ExtraFiles = []*os.File{pair.Master}
+	child.Stderr = os.Stderr
+	toChild, err := child.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fromChild, err := child.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	pair.Master.Close() // the child holds the master now; the pair keeps its slave open
+	b := &tapBoard{path: pair.SlaveName, writes: make(chan coilWrite, 64)}
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		lines := bufio.NewScanner(fromChild)
+		for lines.Scan() {
+			var on int
+			var ns int64
+			if _, err := fmt.Sscanf(lines.Text(), "w %d %d", &on, &ns); err != nil {
+				continue
+			}
+			select {
+			case b.writes <- coilWrite{at: time.Unix(0, ns), on: on == 1}:
+			default:
+			}
+		}
+	}()
+	tb.Cleanup(func() {
+		toChild.Close() // the child stops at the end of its input
+		<-read
+		if err := child.Wait(); err != nil {
+			tb.Errorf("relay board: %v", err)
+		}
+		pair.Close()
+	})
+	return b
+}
+
+// relayBoardChild is the child mode of the tap board.
+const relayBoardChild = "relay-board"
+
+// runRelayBoard is the tap board in its own process: it serves the relay
+// board on file descriptor 3 (the terminal's master side, left blocking,
+// so a read wakes its thread straight from the kernel) and prints
+// "w ON UNIXNANO" for each coil write, the wall time its first byte came.
+// It ends when its standard input does.
+func runRelayBoard() int {
+	master := os.NewFile(3, "ptmx")
+	var mu sync.Mutex
+	out := bufio.NewWriter(os.Stdout)
+	go func() {
+		runtime.LockOSThread()
+		var buf []byte
+		var first time.Time
+		chunk := make([]byte, 256)
+		for {
+			n, err := master.Read(chunk)
+			now := time.Now()
+			if err != nil {
+				return
+			}
+			if len(buf) == 0 {
+				first = now
+			}
+			buf = append(buf, chunk[:n]...)
+			for len(buf) > 0 {
+				req, used, err := modbus.ParseRequest(buf)
+				if errors.Is(err, modbus.ErrIncomplete) {
+					break
+				}
+				if errors.Is(err, modbus.ErrGarbled) {
+					buf = buf[1:]
+					continue
+				}
+				buf = buf[used:]
+				if req.Slave != relaySlave {
+					continue
+				}
+				var ex modbus.Exception
+				switch {
+				case errors.As(err, &ex):
+					master.Write(modbus.EncodeException(req.Slave, req.Function, ex))
+				case req.Function != modbus.FuncWriteSingleCoil:
+					master.Write(modbus.EncodeException(req.Slave, req.Function, modbus.IllegalFunction))
+				default:
+					master.Write(modbus.EncodeReply(req, nil))
+					on := 0
+					if req.Values[0] {
+						on = 1
+					}
+					mu.Lock()
+					fmt.Fprintf(out, "w %d %d\n", on, first.UnixNano())
+					out.Flush()
+					mu.Unlock()
+				}
+				first = now // what is left of this chunk arrived now
+			}
+		}
+	}()
+	io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+// newInprocTapBoard is the tap board in this process.
+func newInprocTapBoard(tb testing.TB) *tapBoard {
 	tb.Helper()
 	dev, err := pty.New(filepath.Join(tb.TempDir(), "ttyRELAY"))
 	if err != nil {
 		tb.Skipf("no pseudo-terminal here: %v", err)
 	}
-	b := &tapBoard{dev: dev, writes: make(chan coilWrite, 64), done: make(chan struct{})}
-	go b.run()
-	tb.Cleanup(func() { dev.Close(); <-b.done })
+	b := &tapBoard{path: dev.Path(), writes: make(chan coilWrite, 64)}
+	done := make(chan struct{})
+	go b.serveInproc(dev, done)
+	tb.Cleanup(func() { dev.Close(); <-done })
 	return b
 }
 
-func (b *tapBoard) Path() string { return b.dev.Path() }
+func (b *tapBoard) Path() string { return b.path }
 
-func (b *tapBoard) run() {
-	defer close(b.done)
+func (b *tapBoard) serveInproc(dev *pty.Device, done chan struct{}) {
+	defer close(done)
 	var buf []byte
 	var first time.Time
 	chunk := make([]byte, 256)
 	for {
-		n, err := b.dev.ReadTimeout(chunk, 50*time.Millisecond)
+		n, err := dev.ReadTimeout(chunk, 50*time.Millisecond)
 		now := time.Now()
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			buf = buf[:0] // silence ends a frame
@@ -103,11 +237,11 @@ func (b *tapBoard) run() {
 			var ex modbus.Exception
 			switch {
 			case errors.As(err, &ex):
-				b.dev.Write(modbus.EncodeException(req.Slave, req.Function, ex))
+				dev.Write(modbus.EncodeException(req.Slave, req.Function, ex))
 			case req.Function != modbus.FuncWriteSingleCoil:
-				b.dev.Write(modbus.EncodeException(req.Slave, req.Function, modbus.IllegalFunction))
+				dev.Write(modbus.EncodeException(req.Slave, req.Function, modbus.IllegalFunction))
 			default:
-				b.dev.Write(modbus.EncodeReply(req, nil))
+				dev.Write(modbus.EncodeReply(req, nil))
 				select {
 				case b.writes <- coilWrite{at: first, on: req.Values[0]}:
 				default:

@@ -8,7 +8,9 @@ import (
 // TestMain runs the test binary as the CPU benchmarks' child process (the
 // simulated readers) when it is started as one, and the tests otherwise.
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(childEnv); mode != "" {
+	if mode := os.Getenv(childEnv); mode == relayBoardChild {
+		os.Exit(runRelayBoard())
+	} else if mode != "" {
 		os.Exit(runChild(mode))
 	}
 	code := m.Run()
