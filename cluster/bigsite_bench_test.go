@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	be "encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -50,13 +51,18 @@ func BenchmarkSnapshotLargeSite(b *testing.B) {
 		dir = b.TempDir()
 	}
 	// The seeded store is kept in $GATEHOUSE_BENCH_DIR/leader with a mark
-	// of its size, so a later run measures again without seeding again.
+	// of its size, so a later run measures again without seeding again; a
+	// run stopped while seeding ("seeding" holds the size it was seeding)
+	// is taken up where it stopped (seededSoFar).
 	mark, size := filepath.Join(dir, "seeded"), fmt.Sprintf("%d visits %d events\n", visits, events)
-	seeded := false
-	if got, err := os.ReadFile(mark); err == nil && string(got) == size {
-		seeded = true
-	} else if err := os.RemoveAll(filepath.Join(dir, "leader")); err != nil {
-		b.Fatal(err)
+	got, err := os.ReadFile(mark)
+	seeded := err == nil && string(got) == size
+	seeding, serr := os.ReadFile(filepath.Join(dir, "seeding"))
+	resume := !seeded && serr == nil && string(seeding) == size
+	if !seeded && !resume {
+		if err := os.RemoveAll(filepath.Join(dir, "leader")); err != nil {
+			b.Fatal(err)
+		}
 	}
 	st, err := store.Open(store.Options{Dir: filepath.Join(dir, "leader"), Logger: quietLogger()})
 	if err != nil {
@@ -64,15 +70,23 @@ func BenchmarkSnapshotLargeSite(b *testing.B) {
 	}
 	defer st.Close()
 	if seeded {
-		b.Logf("reusing the site seeded in %s (%s)", dir, strings.TrimSpace(size))
+		say(b, "reusing the site seeded in %s (%s)", dir, strings.TrimSpace(size))
 	} else {
-		seedSite(b, st, visits, events)
+		v0, e0 := 0, 0
+		if resume {
+			if v0, e0, err = seededSoFar(st, visits, events); err != nil {
+				b.Fatal(err)
+			}
+		} else if err := os.WriteFile(filepath.Join(dir, "seeding"), []byte(size), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		seedSite(b, st, visits, events, v0, e0)
 		if err := os.WriteFile(mark, []byte(size), 0o600); err != nil {
 			b.Fatal(err)
 		}
 	}
 	storeMB := dirMB(filepath.Join(dir, "leader"))
-	b.Logf("store on disk: %.0f MB", storeMB)
+	say(b, "store on disk: %.0f MB", storeMB)
 
 	for i := 0; i < b.N; i++ {
 		snapPath := filepath.Join(dir, "snapshot")
@@ -146,7 +160,7 @@ func phase(b *testing.B, fn func() error) (time.Duration, float64) {
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		b.Logf("cannot reset the peak RSS (%v)", err)
 	}
-	b.Logf("resident before the phase: %d MB anonymous, %d MB file pages", procStatusKB("RssAnon")/1024, procStatusKB("RssFile")/1024)
+	say(b, "resident before the phase: %d MB anonymous, %d MB file pages", procStatusKB("RssAnon")/1024, procStatusKB("RssFile")/1024)
 	done := make(chan struct{})
 	var peakAnon, peakFile atomic.Int64
 	go func() {
@@ -173,7 +187,7 @@ func phase(b *testing.B, fn func() error) (time.Duration, float64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("phase: %v, peak anonymous %d MB, peak file pages %d MB, peak resident (VmHWM) %d MB", took.Round(time.Millisecond),
+	say(b, "phase: %v, peak anonymous %d MB, peak file pages %d MB, peak resident (VmHWM) %d MB", took.Round(time.Millisecond),
 		peakAnon.Load()/1024, peakFile.Load()/1024, procStatusKB("VmHWM")/1024)
 	return took, float64(peakAnon.Load()) / 1024
 }
@@ -345,10 +359,11 @@ func registerSeed(st *store.Store) {
 }
 
 // seedSite writes the site's visits and events spread over four years in
-// bulk commands (registerSeed). The process's memory limit is lifted
-// meanwhile — seeding is not what is measured, and Badger's write path
-// under a 400 MiB limit spends its time collecting — and put back after.
-func seedSite(b *testing.B, st *store.Store, visits, events int) {
+// bulk commands (registerSeed), from the v0th visit and the e0th event on.
+// The process's memory limit is lifted meanwhile — seeding is not what is
+// measured, and Badger's write path under a 400 MiB limit spends its time
+// collecting — and put back after.
+func seedSite(b *testing.B, st *store.Store, visits, events, v0, e0 int) {
 	b.Helper()
 	registerSeed(st)
 	limit := debug.SetMemoryLimit(math.MaxInt64)
@@ -362,14 +377,52 @@ func seedSite(b *testing.B, st *store.Store, visits, events int) {
 		}
 		commands++
 	}
-	for i := 0; i < visits; i += 250 {
-		issue("bench.visits", seedVisits{From: i, N: min(250, visits-i), Total: visits})
+	if v0 > 0 || e0 > 0 {
+		say(b, "seeding taken up at visit %d, event %d", v0, e0)
 	}
-	for i := 0; i < events; i += 2000 {
-		issue("bench.events", seedEvents{From: i, N: min(2000, events-i), Total: events})
-		if i > 0 && i%1_000_000 == 0 {
-			b.Logf("seeding: %d events in %v", i, time.Since(start).Round(time.Second))
+	for i := v0; i < visits; i += 250 {
+		issue("bench.visits", seedVisits{From: i, N: min(250, visits-i), Total: visits})
+		if i%100_000 == 0 {
+			say(b, "seeding: %d visits in %v", i, time.Since(start).Round(time.Second))
 		}
 	}
-	b.Logf("seeded %d visits and %d events in %d commands in %v", visits, events, commands, time.Since(start).Round(time.Second))
+	for i := e0; i < events; i += 2000 {
+		issue("bench.events", seedEvents{From: i, N: min(2000, events-i), Total: events})
+		if i%500_000 == 0 {
+			say(b, "seeding: %d events in %v", i, time.Since(start).Round(time.Second))
+		}
+	}
+	say(b, "seeded %d visits and %d events (from visit %d, event %d) in %d commands in %v", visits, events, v0, e0, commands,
+		time.Since(start).Round(time.Second))
+}
+
+// seededSoFar reads how far an earlier, interrupted seeding got: each
+// chunk is one command, applied whole or not at all, and every chunk but
+// the last is full, so the seed commands in the audit trail count what is
+// there.
+func seededSoFar(st *store.Store, visits, events int) (v, e int, err error) {
+	err = st.View(func(r *store.Reader) error {
+		return r.Scan([]byte{byte(store.KindAudit)}, store.ScanOptions{}, func(_, val []byte) (bool, error) {
+			var a store.AuditEntry
+			if err := json.Unmarshal(val, &a); err != nil {
+				return false, err
+			}
+			switch a.Type {
+			case "bench.visits":
+				v += 250
+			case "bench.events":
+				e += 2000
+			}
+			return true, nil
+		})
+	})
+	return min(v, visits), min(e, events), err
+}
+
+// say logs to the benchmark and at once to stderr: a benchmark's log is
+// printed only when it ends, and a long run is watched while it goes.
+func say(b *testing.B, format string, args ...any) {
+	b.Helper()
+	b.Logf(format, args...)
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().UTC().Format("15:04:05")}, args...)...)
 }
