@@ -22,13 +22,16 @@ func (a *App) Retention() visit.Retention {
 // deactivated in the directory. Stamped counts deactivated people found
 // without a deactivation time and given one (appliance/directory/purge.go);
 // Credentials, the credentials whose copy of a purged holder's name went
-// (appliance/access/purge.go). A preview leaves both 0.
+// (appliance/access/purge.go); Cards, the visitors' ID-card bindings
+// dropped with their visit's personal data (appliance/access/visitcard.go).
+// A preview leaves these three 0.
 type PurgeCount struct {
 	Visits      int
 	Photos      int
 	People      int
 	Stamped     int
 	Credentials int
+	Cards       int
 }
 
 // Purge runs the whole retention purge now under the settings' retention.
@@ -46,6 +49,11 @@ func (a *App) Purge(ctx context.Context, actor string) (PurgeCount, error) {
 	// Apart from the directory's purge, so that a run cut short between
 	// the two catches up the next night.
 	c.Credentials, err = a.Access.PurgeHolders(ctx, actor)
+	if err != nil {
+		return c, err
+	}
+	// A visitor's ID card binding goes with the visit's personal data.
+	c.Cards, err = a.Access.PurgeVisitCards(ctx, actor)
 	if err != nil {
 		return c, err
 	}
@@ -83,7 +91,7 @@ func (a *App) nightlyPurge(ctx context.Context, done string) string {
 		return done // tried again in a minute
 	}
 	if n != (PurgeCount{}) {
-		a.Log.Info("retention purge", "visits", n.Visits, "photos", n.Photos, "people", n.People, "stamped", n.Stamped, "credentials", n.Credentials)
+		a.Log.Info("retention purge", "visits", n.Visits, "photos", n.Photos, "people", n.People, "stamped", n.Stamped, "credentials", n.Credentials, "cards", n.Cards)
 	}
 	return day
 }

@@ -2,12 +2,15 @@ package appliance
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"testing"
 	"time"
 
 	"gatehouse/appliance/access"
 	"gatehouse/appliance/field"
+	"gatehouse/appliance/store"
 	"gatehouse/appliance/visit"
 )
 
@@ -76,5 +79,67 @@ func TestVisitorsIDCardOpensTheirWindowOnly(t *testing.T) {
 	var fe field.Errors
 	if err := a.Access.BindVisitCard(ctx, "account:desk", v.ID, "00AA00BB"); !errors.As(err, &fe) || fe[0].Code != "duplicate_card" {
 		t.Fatalf("binding an enrolled card: %v", err)
+	}
+}
+
+// The retention purge drops an ID card's binding with its visit's personal
+// data — the card's hash is the visitor's, like their mobile — and a
+// binding whose visit is gone; a binding of a visit not yet due stays.
+func TestRetentionPurgeDropsVisitCards(t *testing.T) {
+	a, clk := openTestApp(t)
+	ctx := context.Background()
+	host, _ := testHost(t, a)
+	walkIn := func(name, chip string) visit.Visit {
+		now := clk.Now()
+		v, _, err := a.Visits.WalkIn(ctx, "account:desk", visit.Request{Name: name, Mobile: "13900139000", HostID: host.ID,
+			Reason: "Meeting", From: now, Until: now.Add(2 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Access.BindVisitCard(ctx, "account:desk", v.ID, chip); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Visits.Move(ctx, "account:desk", v.ID, visit.EvCancel, ""); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	bound := func(chip string) bool {
+		sum := sha256.Sum256([]byte(access.NormalizeCard(chip)))
+		err := a.Store.View(func(r *store.Reader) error {
+			_, err := r.Get(store.Key(store.KindVisitCard, hex.EncodeToString(sum[:])))
+			return err
+		})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	walkIn("王芳", "0A1B2C3D4E5F6071")
+	// A binding left by a visit that no longer exists.
+	a.Store.Register("test.orphan_card", func(tx *store.Tx, _ store.Command) (store.Effect, error) {
+		sum := sha256.Sum256([]byte(access.NormalizeCard("0A1B2C3D4E5F6099")))
+		return store.Effect{}, tx.Set(store.Key(store.KindVisitCard, hex.EncodeToString(sum[:])), []byte(store.NewID(clk.Now())))
+	})
+	if _, err := store.Issue(ctx, a.Store, "test.orphan_card", "t", clk.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(a.Retention().Personal + 24*time.Hour)
+	walkIn("李雷", "0A1B2C3D4E5F6072") // recent: kept
+	if !bound("0A1B2C3D4E5F6071") || !bound("0A1B2C3D4E5F6099") || !bound("0A1B2C3D4E5F6072") {
+		t.Fatal("bindings missing before the purge")
+	}
+	n, err := a.Purge(ctx, "system:retention")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Visits != 1 || n.Cards != 2 {
+		t.Fatalf("purged %+v, want 1 visit and 2 card bindings", n)
+	}
+	if bound("0A1B2C3D4E5F6071") || bound("0A1B2C3D4E5F6099") {
+		t.Fatal("the purged visit's and the orphaned card bindings are still there")
+	}
+	if !bound("0A1B2C3D4E5F6072") {
+		t.Fatal("the recent visit's card binding went with the purge")
 	}
 }

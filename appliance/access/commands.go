@@ -64,6 +64,7 @@ func Register(reg store.Registrar) {
 	reg.Register(CmdCredSave, applyCredSave)
 	reg.Register(CmdCredState, applyCredState)
 	reg.Register(CmdVisitCard, applyVisitCard)
+	reg.Register(CmdVisitCardDrop, applyVisitCardDrop)
 	reg.Register(CmdCredReplace, applyCredReplace)
 	reg.Register(CmdCredDelete, applyCredDelete)
 	reg.Register(CmdFaceWithdraw, applyFaceWithdraw)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 
 	"gatehouse/appliance/field"
 	"gatehouse/appliance/store"
@@ -88,4 +89,82 @@ func gatherVisitCard(r *store.Reader, f Facts, o Outcome, number string, lane La
 	f.IsVisitor = true
 	f.Pass.PassID, f.Pass.VisitID, f.Pass.NotBefore, f.Pass.NotAfter = v.PassID, v.ID, from, until
 	return visitFacts(f, o, v, lane, inside)
+}
+
+// CmdVisitCardDrop removes ID-card bindings the retention purge found due:
+// their visit's personal data was purged (the card's hash identifies the
+// visitor as their mobile does), or their visit is gone.
+const CmdVisitCardDrop = "access.visit_card_drop"
+
+type visitCardDropPayload struct {
+	Cards []string `json:"cards"` // hex SHA-256, as in the key
+}
+
+// visitCardDue reports whether a binding to visitID is left to drop.
+func visitCardDue(r *store.Reader, visitID string) (bool, error) {
+	v, err := visit.Get(r, visitID)
+	if errors.Is(err, visit.ErrNotFound) {
+		return true, nil
+	} else if err != nil {
+		return false, err
+	}
+	return v.Visitor.Purged != 0, nil
+}
+
+// PurgeVisitCards drops the ID-card bindings of visits whose personal data
+// the retention purge removed, and of visits that are gone, and returns
+// how many it dropped. It runs after the visits' purge (App.Purge).
+func (s *Service) PurgeVisitCards(ctx context.Context, actor string) (int, error) {
+	var cards []string
+	err := s.db.View(func(r *store.Reader) error {
+		return r.Scan(store.Prefix(store.KindVisitCard), store.ScanOptions{}, func(k, v []byte) (bool, error) {
+			due, err := visitCardDue(r, string(v))
+			if due {
+				cards = append(cards, string(k[1:]))
+			}
+			return err == nil, err
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for len(cards) > 0 {
+		k := min(len(cards), purgeChunk)
+		if err := s.issue(ctx, CmdVisitCardDrop, actor, visitCardDropPayload{Cards: cards[:k]}); err != nil {
+			return n, err
+		}
+		n, cards = n+k, cards[k:]
+	}
+	return n, nil
+}
+
+func applyVisitCardDrop(tx *store.Tx, cmd store.Command) (store.Effect, error) {
+	var p visitCardDropPayload
+	if err := cmd.Decode(&p); err != nil {
+		return store.Effect{}, err
+	}
+	if len(p.Cards) == 0 || len(p.Cards) > purgeChunk {
+		return store.Effect{}, fmt.Errorf("%w: %d card bindings in one command", field.ErrInvalid, len(p.Cards))
+	}
+	n := 0
+	for _, card := range p.Cards {
+		key := store.Key(store.KindVisitCard, card)
+		id, err := tx.Get(key)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // dropped already, or bound again since
+		} else if err != nil {
+			return store.Effect{}, err
+		}
+		if due, err := visitCardDue(&tx.Reader, string(id)); err != nil {
+			return store.Effect{}, err
+		} else if !due {
+			continue // bound to a newer visit since the purge looked
+		}
+		if err := tx.Delete(key); err != nil {
+			return store.Effect{}, err
+		}
+		n++
+	}
+	return store.Effect{Subject: "visits", Note: fmt.Sprintf("%d ID card bindings dropped", n)}, nil
 }

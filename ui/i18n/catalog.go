@@ -1327,6 +1327,8 @@ var en = map[string]string{
 	"nav.group.admin":    "Administration",
 	"nav.walkin":         "Walk-in",
 	"nav.cards":          "Cards and access",
+
+	"audit.cmd.access.visit_card_drop": "Visitors' ID card bindings removed (retention)",
 }
 
 var zh = map[string]string{
@@ -2652,4 +2654,6 @@ var zh = map[string]string{
 	"nav.group.admin":    "系统管理",
 	"nav.walkin":         "现场登记",
 	"nav.cards":          "卡片与权限",
+
+	"audit.cmd.access.visit_card_drop": "已按保留期限删除访客身份证绑定",
 }

@@ -92,10 +92,30 @@ func navGroups(u *User) []navGroup {
 }
 
 // navHere reports whether the page is under prefix: "/guard" marks
-// "/guard/muster", not "/guardian".
+// "/guard/muster", not "/guardian". The page's query is not its place.
 func navHere(ctx context.Context, prefix string) bool {
-	p := page(ctx).Path
+	return pathUnder(page(ctx).Path, prefix)
+}
+
+func pathUnder(p, prefix string) bool {
+	p, _, _ = strings.Cut(p, "?")
 	return p == prefix || strings.HasPrefix(p, strings.TrimSuffix(prefix, "/")+"/")
+}
+
+// navCurrent is the prefix of the one link marked as the current page: of
+// the links the page is under, the one whose prefix is longest — on
+// "/reports/attendance" the attendance report, not also "/reports". ""
+// when the page is under none.
+func navCurrent(ctx context.Context, gs []navGroup) string {
+	cur := ""
+	for _, g := range gs {
+		for _, it := range g.items {
+			if len(it.prefix) > len(cur) && navHere(ctx, it.prefix) {
+				cur = it.prefix
+			}
+		}
+	}
+	return cur
 }
 
 func (g navGroup) here(ctx context.Context) bool {
