@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -154,6 +155,8 @@ func BenchmarkSnapshotLargeSite(b *testing.B) {
 // tables are left out — the page cache holds them and the kernel drops
 // them under pressure — and logged apart with the peak of all resident
 // memory (VmHWM).
+var phaseNo atomic.Int32
+
 func phase(b *testing.B, fn func() error) (time.Duration, float64) {
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -163,12 +166,25 @@ func phase(b *testing.B, fn func() error) (time.Duration, float64) {
 	say(b, "resident before the phase: %d MB anonymous, %d MB file pages", procStatusKB("RssAnon")/1024, procStatusKB("RssFile")/1024)
 	done := make(chan struct{})
 	var peakAnon, peakFile atomic.Int64
+	// GATEHOUSE_BENCH_HEAPPROF=DIR keeps the heap profile of the phase's
+	// anonymous peak (taken again each time the peak grows by 32 MB), to
+	// see what holds the memory.
+	profDir := os.Getenv("GATEHOUSE_BENCH_HEAPPROF")
+	phaseNo.Add(1)
+	profAt := int64(0)
 	go func() {
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
 		for {
 			if a := int64(procStatusKB("RssAnon")); a > peakAnon.Load() {
 				peakAnon.Store(a)
+				if profDir != "" && a > profAt+32<<10 {
+					profAt = a
+					if f, err := os.Create(filepath.Join(profDir, fmt.Sprintf("phase%d-peak.pprof", phaseNo.Load()))); err == nil {
+						pprof.WriteHeapProfile(f)
+						f.Close()
+					}
+				}
 			}
 			if f := int64(procStatusKB("RssFile")); f > peakFile.Load() {
 				peakFile.Store(f)

@@ -197,8 +197,9 @@ func NewLoader(dir string) (*Loader, error) {
 
 // Load applies one backup stream. Writes are synced by Close.
 func (l *Loader) Load(r io.Reader) error {
-	// A few pending batches bound the memory (each up to ~2.4 MB, see Memory).
-	if err := l.db.Load(r, 4); err != nil {
+	// A few pending batches, and a piece of the stream at a time, bound the
+	// memory (load.go).
+	if err := loadInPieces(l.db, r, 4); err != nil {
 		return fmt.Errorf("store: load backup: %w", err)
 	}
 	return nil

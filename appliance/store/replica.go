@@ -196,7 +196,7 @@ func (s *Store) ReplaceFrom(r io.Reader) error {
 	if err := s.db.DropAll(); err != nil {
 		return fmt.Errorf("store: clear before replacing: %w", err)
 	}
-	if err := s.db.Load(r, 4); err != nil {
+	if err := loadInPieces(s.db, r, 4); err != nil {
 		return fmt.Errorf("store: load the new state: %w", err)
 	}
 	// Every file the load wrote, rotated ones too (durable.go); the sync
