@@ -135,51 +135,23 @@ func runRelayBoard() int {
 	out := bufio.NewWriter(os.Stdout)
 	go func() {
 		runtime.LockOSThread()
-		var buf []byte
-		var first time.Time
+		var tap tapFrames
 		chunk := make([]byte, 256)
 		for {
 			n, err := master.Read(chunk)
-			now := time.Now()
 			if err != nil {
 				return
 			}
-			if len(buf) == 0 {
-				first = now
-			}
-			buf = append(buf, chunk[:n]...)
-			for len(buf) > 0 {
-				req, used, err := modbus.ParseRequest(buf)
-				if errors.Is(err, modbus.ErrIncomplete) {
-					break
+			tap.feed(chunk[:n], time.Now(), master, func(w coilWrite) {
+				on := 0
+				if w.on {
+					on = 1
 				}
-				if errors.Is(err, modbus.ErrGarbled) {
-					buf = buf[1:]
-					continue
-				}
-				buf = buf[used:]
-				if req.Slave != relaySlave {
-					continue
-				}
-				var ex modbus.Exception
-				switch {
-				case errors.As(err, &ex):
-					master.Write(modbus.EncodeException(req.Slave, req.Function, ex))
-				case req.Function != modbus.FuncWriteSingleCoil:
-					master.Write(modbus.EncodeException(req.Slave, req.Function, modbus.IllegalFunction))
-				default:
-					master.Write(modbus.EncodeReply(req, nil))
-					on := 0
-					if req.Values[0] {
-						on = 1
-					}
-					mu.Lock()
-					fmt.Fprintf(out, "w %d %d\n", on, first.UnixNano())
-					out.Flush()
-					mu.Unlock()
-				}
-				first = now // what is left of this chunk arrived now
-			}
+				mu.Lock()
+				fmt.Fprintf(out, "w %d %d\n", on, w.at.UnixNano())
+				out.Flush()
+				mu.Unlock()
+			})
 		}
 	}()
 	io.Copy(io.Discard, os.Stdin)
@@ -204,51 +176,64 @@ func (b *tapBoard) Path() string { return b.path }
 
 func (b *tapBoard) serveInproc(dev *pty.Device, done chan struct{}) {
 	defer close(done)
-	var buf []byte
-	var first time.Time
+	var tap tapFrames
 	chunk := make([]byte, 256)
 	for {
 		n, err := dev.ReadTimeout(chunk, 50*time.Millisecond)
-		now := time.Now()
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			buf = buf[:0] // silence ends a frame
+			tap.buf = tap.buf[:0] // silence ends a frame
 			continue
 		}
 		if err != nil {
 			return // closed
 		}
-		if len(buf) == 0 {
-			first = now
-		}
-		buf = append(buf, chunk[:n]...)
-		for len(buf) > 0 {
-			req, used, err := modbus.ParseRequest(buf)
-			if errors.Is(err, modbus.ErrIncomplete) {
-				break
-			}
-			if errors.Is(err, modbus.ErrGarbled) {
-				buf = buf[1:]
-				continue
-			}
-			buf = buf[used:]
-			if req.Slave != relaySlave {
-				continue
-			}
-			var ex modbus.Exception
-			switch {
-			case errors.As(err, &ex):
-				dev.Write(modbus.EncodeException(req.Slave, req.Function, ex))
-			case req.Function != modbus.FuncWriteSingleCoil:
-				dev.Write(modbus.EncodeException(req.Slave, req.Function, modbus.IllegalFunction))
+		tap.feed(chunk[:n], time.Now(), dev, func(w coilWrite) {
+			select {
+			case b.writes <- w:
 			default:
-				dev.Write(modbus.EncodeReply(req, nil))
-				select {
-				case b.writes <- coilWrite{at: first, on: req.Values[0]}:
-				default:
-				}
 			}
-			first = now // what is left of this chunk arrived now
+		})
+	}
+}
+
+// tapFrames is the tap board's side of the wire, wherever it runs: it
+// gathers requests from the chunks read, answers coil writes to the relay's
+// slave (exceptions for anything else addressed to it) and notes each coil
+// write with the arrival of its first byte.
+type tapFrames struct {
+	buf   []byte
+	first time.Time
+}
+
+func (t *tapFrames) feed(chunk []byte, now time.Time, w io.Writer, note func(coilWrite)) {
+	if len(t.buf) == 0 {
+		t.first = now
+	}
+	t.buf = append(t.buf, chunk...)
+	for len(t.buf) > 0 {
+		req, used, err := modbus.ParseRequest(t.buf)
+		if errors.Is(err, modbus.ErrIncomplete) {
+			return
 		}
+		if errors.Is(err, modbus.ErrGarbled) {
+			t.buf = t.buf[1:]
+			continue
+		}
+		t.buf = t.buf[used:]
+		if req.Slave != relaySlave {
+			continue
+		}
+		var ex modbus.Exception
+		switch {
+		case errors.As(err, &ex):
+			w.Write(modbus.EncodeException(req.Slave, req.Function, ex))
+		case req.Function != modbus.FuncWriteSingleCoil:
+			w.Write(modbus.EncodeException(req.Slave, req.Function, modbus.IllegalFunction))
+		default:
+			w.Write(modbus.EncodeReply(req, nil))
+			note(coilWrite{at: t.first, on: req.Values[0]})
+		}
+		t.first = now // what is left of this chunk arrived now
 	}
 }
 
